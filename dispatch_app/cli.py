@@ -1,0 +1,180 @@
+"""Command line: the desktop app by default, and the database tools an admin needs.
+
+    python main.py [--database-url URL] [--demo] [--screenshot PATH]
+    python main.py db upgrade | db current | db seed-demo [--seed N]
+
+Every failure the user can act on ends as one sentence on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from dispatch_app import APP_NAME, __version__
+from dispatch_app.config import DatabaseChoice, choose_database, data_dir, describe_url
+from dispatch_app.errors import ConfigurationError, DataDirectoryError, UserFacingError
+
+log = logging.getLogger(__name__)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-01") from None
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 1600x900") from None
+    if not (320 <= width <= 10000 and 240 <= height <= 10000):
+        raise argparse.ArgumentTypeError(f"{text!r} is outside 320x240 … 10000x10000")
+    return width, height
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description=f"{APP_NAME}: call intake, dispatch and work orders for trades businesses.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="a shared PostgreSQL, e.g. postgresql://jsmith@db.office:5432/dispatch "
+        "(default: $DISPATCH_DATABASE_URL, else the private embedded database)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument("--demo", action="store_true",
+                        help="fill an empty embedded database with the demo company")
+    parser.add_argument("--screenshot", type=Path, metavar="PATH",
+                        help="start offscreen, save the loaded window as a PNG and exit")
+    parser.add_argument("--size", type=_size, metavar="WxH", help="window size, e.g. 1600x900")
+    parser.add_argument("--day", type=_date, metavar="YYYY-MM-DD",
+                        help="the day to show (default: today)")
+
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    db = commands.add_parser("db", help="database administration")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_commands.add_parser("upgrade", help="migrate the database to this version's schema")
+    db_commands.add_parser("current", help="print the database's schema revision")
+    seed = db_commands.add_parser("seed-demo", help="create the demo company in an empty database")
+    seed.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    seed.add_argument("--today", type=_date, metavar="YYYY-MM-DD",
+                      help="the day the demo's schedule is for (default: today)")
+    seed.add_argument("--timezone", default="America/Chicago",
+                      help="the demo company's time zone (default America/Chicago)")
+    return parser
+
+
+def writable_data_dir() -> Path:
+    """The data directory, created if needed; one sentence if it cannot be written."""
+    directory = data_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise DataDirectoryError(
+            f"The data directory {directory} cannot be written ({error.strerror or error}); "
+            "set DISPATCH_DATA_DIR to a folder you can write."
+        ) from None
+    return directory
+
+
+@contextlib.contextmanager
+def database_url(choice: DatabaseChoice) -> Iterator[str]:
+    """The chosen database's URL, starting (and afterwards stopping) the embedded server."""
+    if choice.url is not None:
+        yield choice.url
+        return
+    from dispatch_app.db.embedded import EmbeddedServer
+
+    server = EmbeddedServer(writable_data_dir())
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def run_db_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
+    from dispatch_app.db import migrate
+    from dispatch_app.db.engine import explain_connection_error, make_sync_engine
+    from dispatch_app.services.database import migrate_now
+
+    with database_url(choice) as url:
+        where = "the embedded database" if choice.embedded else describe_url(url)
+        if args.db_command == "upgrade":
+            state = migrate_now(url)
+            print(f"{where} is at schema {state.current} (head).")
+            return 0
+        engine = make_sync_engine(url)
+        try:
+            try:
+                connection = engine.connect()
+            except Exception as error:
+                raise explain_connection_error(error, url) from None
+            with connection:
+                if args.db_command == "current":
+                    state = migrate.schema_state(connection)
+                    status = "up to date" if state.up_to_date else f"head is {state.head}"
+                    print(f"{where}: schema {state.current or 'none'} ({status})")
+                    return 0
+                migrate.check_schema(connection, url)
+            from sqlalchemy.orm import Session
+
+            from dispatch_app.services.demo import seed_demo
+
+            with Session(engine) as session, session.begin():
+                summary = seed_demo(session, seed=args.seed, today=args.today,
+                                    timezone=args.timezone)
+            print(f"Demo company created in {where}: {summary}")
+            return 0
+        finally:
+            engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        choice = choose_database(args.database_url)
+        if args.command == "db":
+            return run_db_command(args, choice)
+        return run_gui_command(args, choice)
+    except UserFacingError as error:
+        print(f"{APP_NAME}: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_gui_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
+    if args.screenshot is not None:
+        # A screenshot needs no screen: render offscreen unless told otherwise.
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        if args.screenshot.suffix.lower() != ".png":
+            raise ConfigurationError(f"The screenshot path {args.screenshot} must end in .png.")
+    directory = writable_data_dir()
+    from PySide6.QtCore import QSize
+
+    from dispatch_app.ui.app import GuiOptions, run_gui
+
+    size = QSize(*args.size) if args.size else (QSize(1600, 900) if args.screenshot else None)
+    options = GuiOptions(database=choice, data_dir=directory, demo=args.demo,
+                         screenshot=args.screenshot, size=size, day=args.day)
+    return run_gui(options)

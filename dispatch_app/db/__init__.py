@@ -1,0 +1,1 @@
+"""Data: mapped tables, engines, migrations, the embedded server and the change feed."""

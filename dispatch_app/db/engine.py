@@ -1,0 +1,89 @@
+"""Engines and sessions, and the translation of connection failures into one sentence.
+
+Every workstation holds at most two server connections: this small pool for queries and
+the change feed's listener. ``connect_timeout`` keeps an unreachable server from
+hanging the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from dispatch_app.config import describe_url
+from dispatch_app.errors import DatabaseUnreachable
+
+CONNECT_TIMEOUT_S = 5
+APPLICATION_NAME = "dispatch-board"
+
+_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": CONNECT_TIMEOUT_S,
+    "application_name": APPLICATION_NAME,
+    # Notice a vanished server within seconds rather than the OS default of hours.
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+}
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    # TCP keepalive options are refused on Unix-socket connections (the embedded server).
+    if "host=/" in url or "@/" in url:
+        return {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": APPLICATION_NAME}
+    return dict(_CONNECT_ARGS)
+
+
+def make_async_engine(url: str, *, pool_size: int = 2) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=1,
+        pool_pre_ping=True,
+        connect_args=_connect_args(url),
+    )
+
+
+def make_sync_engine(url: str) -> Engine:
+    """For migrations and command-line tools, which have no event loop to spare."""
+    return create_engine(url, pool_size=1, max_overflow=0, connect_args=_connect_args(url))
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One session and one transaction for one user action: commit on success."""
+    async with factory() as session, session.begin():
+        yield session
+
+
+def explain_connection_error(error: BaseException, url: str) -> DatabaseUnreachable:
+    """One sentence for a failed connection: which server, and what it said."""
+    where = describe_url(url)
+    original = error.orig if isinstance(error, DBAPIError) and error.orig else error
+    detail = str(original).strip().splitlines()[0] if str(original).strip() else type(error).__name__
+    lowered = detail.lower()
+    if "does not exist" in lowered and "database" in lowered:
+        reason = "the database does not exist on that server"
+    elif "password authentication failed" in lowered or "no password supplied" in lowered:
+        reason = "the server refused the user name or password"
+    elif "role" in lowered and "does not exist" in lowered:
+        reason = "the server has no such user"
+    elif "timeout" in lowered or "timed out" in lowered:
+        reason = f"the server did not answer within {CONNECT_TIMEOUT_S} seconds"
+    elif "connection refused" in lowered:
+        reason = "nothing is listening there (connection refused)"
+    elif "could not translate host name" in lowered or "name or service not known" in lowered:
+        reason = "the host name is unknown"
+    else:
+        reason = detail
+    return DatabaseUnreachable(f"Cannot open the database at {where}: {reason}.")

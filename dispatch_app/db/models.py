@@ -1,0 +1,473 @@
+"""The database tables as SQLAlchemy 2 mapped classes.
+
+Alembic owns the schema (``migrations/``); these classes describe the same tables, and
+``tests/test_migrations.py`` fails if the two ever differ.
+
+Conventions every mutable table follows:
+
+* an ``id`` bigint identity primary key, so a change hint is always (table, id, version);
+* ``version`` (optimistic concurrency) and ``updated_at``, both maintained by the
+  ``dispatch_touch_row`` trigger on UPDATE, so a raw SQL edit bumps them too. The mapper
+  sends ``WHERE version = :seen`` and reads the new version back (``version_id_generator
+  = False``): a stale write updates no row and SQLAlchemy raises ``StaleDataError``;
+* every timestamp is ``timestamptz``; the business time zone is the
+  ``business_timezone`` row of ``app_settings``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+
+from dispatch_app.domain.vocabulary import (
+    Priority,
+    Trade,
+    VisitStatus,
+    WorkOrderSource,
+    WorkOrderStatus,
+    sql_in,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# The one NOTIFY channel every row trigger speaks on (see migrations/…_initial_schema).
+CHANGE_CHANNEL = "dispatch_changes"
+
+# Marks a database as ours, so the app can tell "schema too old/new" from "someone
+# else's database".
+APPLICATION_MARKER = "dispatch-board"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: DateTime(timezone=True),
+        str: Text(),
+    }
+
+
+class Tracked:
+    """Columns and mapper settings shared by every mutable table."""
+
+    id: Mapped[int] = mapped_column(
+        BigInteger, Identity(always=False), primary_key=True, sort_order=-10
+    )
+    version: Mapped[int] = mapped_column(
+        Integer, nullable=False, server_default=text("1"), sort_order=10
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        nullable=False, server_default=func.now(), sort_order=10
+    )
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        # The touch trigger bumps ``version``; the mapper only compares and reads it back.
+        table = cls.__table__  # type: ignore[attr-defined]
+        return {"version_id_col": table.c.version, "version_id_generator": False}
+
+
+class AppSetting(Tracked, Base):
+    """Company-wide settings every workstation shares (business time zone, road factor…)."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(unique=True)
+    value: Mapped[Any] = mapped_column(JSONB, nullable=False)
+
+
+class Customer(Tracked, Base):
+    __tablename__ = "customers"
+
+    name: Mapped[str]
+    email: Mapped[str | None]
+    notes: Mapped[str] = mapped_column(server_default="")
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    phones: Mapped[list[CustomerPhone]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="CustomerPhone.id"
+    )
+    sites: Mapped[list[ServiceSite]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", order_by="ServiceSite.id"
+    )
+
+    __table_args__ = (
+        CheckConstraint("length(name) between 1 and 200", name="name_length"),
+        Index(
+            "ix_customers_name_lower",
+            func.lower(text("name")).label("name_lower"),
+            postgresql_ops={"name_lower": "text_pattern_ops"},
+        ),
+    )
+
+
+class CustomerPhone(Tracked, Base):
+    """One phone number of a customer, stored in E.164 (``+13125550123``)."""
+
+    __tablename__ = "customer_phones"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[str]
+    label: Mapped[str] = mapped_column(server_default="mobile")
+
+    customer: Mapped[Customer] = relationship(back_populates="phones")
+
+    __table_args__ = (
+        CheckConstraint(r"number ~ '^\+[1-9][0-9]{6,14}$'", name="e164"),
+        Index(
+            "ix_customer_phones_number", "number", postgresql_ops={"number": "text_pattern_ops"}
+        ),
+    )
+
+
+class ServiceSite(Tracked, Base):
+    """An address where work happens; a customer can have several."""
+
+    __tablename__ = "service_sites"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(server_default="Home")
+    street: Mapped[str]
+    city: Mapped[str]
+    state: Mapped[str] = mapped_column(String(2))
+    zip: Mapped[str] = mapped_column(String(10))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    access_notes: Mapped[str] = mapped_column(server_default="")
+
+    customer: Mapped[Customer] = relationship(back_populates="sites")
+    equipment: Mapped[list[Equipment]] = relationship(
+        back_populates="site", cascade="all, delete-orphan", order_by="Equipment.id"
+    )
+
+    __table_args__ = (
+        CheckConstraint("lat is null or lat between -90 and 90", name="lat_range"),
+        CheckConstraint("lon is null or lon between -180 and 180", name="lon_range"),
+        Index(
+            "ix_service_sites_street_lower",
+            func.lower(text("street")).label("street_lower"),
+            postgresql_ops={"street_lower": "text_pattern_ops"},
+        ),
+    )
+
+
+class Equipment(Tracked, Base):
+    """A unit at a site the company services: furnace, water heater, panel, roof…"""
+
+    __tablename__ = "equipment"
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("service_sites.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str]
+    make: Mapped[str] = mapped_column(server_default="")
+    model: Mapped[str] = mapped_column(server_default="")
+    serial: Mapped[str] = mapped_column(server_default="")
+    install_date: Mapped[dt.date | None] = mapped_column(Date)
+
+    site: Mapped[ServiceSite] = relationship(back_populates="equipment")
+
+
+class Technician(Tracked, Base):
+    __tablename__ = "technicians"
+
+    name: Mapped[str]
+    phone: Mapped[str] = mapped_column(server_default="")
+    colour: Mapped[str] = mapped_column(String(7))
+    trade: Mapped[str]
+    home_lat: Mapped[float | None]
+    home_lon: Mapped[float | None]
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+    shifts: Mapped[list[TechnicianShift]] = relationship(
+        back_populates="technician", cascade="all, delete-orphan",
+        order_by="TechnicianShift.weekday",
+    )
+    skills: Mapped[list[TechnicianSkill]] = relationship(
+        back_populates="technician", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint(f"trade in {sql_in(Trade)}", name="trade"),
+        CheckConstraint("colour ~ '^#[0-9a-fA-F]{6}$'", name="colour_hex"),
+    )
+
+
+class TechnicianShift(Tracked, Base):
+    """Working hours on one weekday (Monday = 0); ``ends <= starts`` crosses midnight."""
+
+    __tablename__ = "technician_shifts"
+
+    technician_id: Mapped[int] = mapped_column(
+        ForeignKey("technicians.id", ondelete="CASCADE")
+    )
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    starts: Mapped[dt.time] = mapped_column(Time)
+    ends: Mapped[dt.time] = mapped_column(Time)
+
+    technician: Mapped[Technician] = relationship(back_populates="shifts")
+
+    __table_args__ = (
+        UniqueConstraint("technician_id", "weekday"),
+        CheckConstraint("weekday between 0 and 6", name="weekday_range"),
+    )
+
+
+class Skill(Tracked, Base):
+    __tablename__ = "skills"
+
+    code: Mapped[str] = mapped_column(unique=True)
+    name: Mapped[str]
+    trade: Mapped[str]
+
+    __table_args__ = (CheckConstraint(f"trade in {sql_in(Trade)}", name="trade"),)
+
+
+class TechnicianSkill(Tracked, Base):
+    """A technician's level in one skill, 1 (apprentice) to 5 (expert)."""
+
+    __tablename__ = "technician_skills"
+
+    technician_id: Mapped[int] = mapped_column(
+        ForeignKey("technicians.id", ondelete="CASCADE")
+    )
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skills.id", ondelete="CASCADE"), index=True)
+    level: Mapped[int] = mapped_column(SmallInteger, server_default=text("3"))
+
+    technician: Mapped[Technician] = relationship(back_populates="skills")
+    skill: Mapped[Skill] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("technician_id", "skill_id"),
+        CheckConstraint("level between 1 and 5", name="level_range"),
+    )
+
+
+class JobType(Tracked, Base):
+    __tablename__ = "job_types"
+
+    trade: Mapped[str]
+    name: Mapped[str]
+    default_duration_min: Mapped[int] = mapped_column(Integer)
+    default_price: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2), server_default="0")
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+    required_skills: Mapped[list[JobTypeSkill]] = relationship(
+        back_populates="job_type", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("trade", "name"),
+        CheckConstraint(f"trade in {sql_in(Trade)}", name="trade"),
+        CheckConstraint("default_duration_min between 5 and 7200", name="duration_range"),
+        CheckConstraint("default_price >= 0", name="price_non_negative"),
+    )
+
+
+class JobTypeSkill(Tracked, Base):
+    """A skill (at a minimum level) a job type needs from whoever does it."""
+
+    __tablename__ = "job_type_skills"
+
+    job_type_id: Mapped[int] = mapped_column(ForeignKey("job_types.id", ondelete="CASCADE"))
+    skill_id: Mapped[int] = mapped_column(ForeignKey("skills.id", ondelete="CASCADE"), index=True)
+    min_level: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
+
+    job_type: Mapped[JobType] = relationship(back_populates="required_skills")
+    skill: Mapped[Skill] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("job_type_id", "skill_id"),
+        CheckConstraint("min_level between 1 and 5", name="min_level_range"),
+    )
+
+
+class WorkOrder(Tracked, Base):
+    """A customer's request from first call to payment; numbered ``WO-10023``."""
+
+    __tablename__ = "work_orders"
+
+    number: Mapped[str] = mapped_column(
+        unique=True,
+        # Spelled as PostgreSQL reports it back, so migration checks compare equal.
+        server_default=text("('WO-'::text || nextval('work_order_number_seq'::regclass))"),
+    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("service_sites.id"), index=True)
+    job_type_id: Mapped[int] = mapped_column(ForeignKey("job_types.id"), index=True)
+    equipment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("equipment.id", ondelete="SET NULL")
+    )
+    description: Mapped[str] = mapped_column(server_default="")
+    priority: Mapped[str] = mapped_column(server_default=Priority.NORMAL.value)
+    status: Mapped[str] = mapped_column(server_default=WorkOrderStatus.NEW.value)
+    source: Mapped[str] = mapped_column(server_default=WorkOrderSource.PHONE.value)
+    requested_start: Mapped[dt.datetime | None]
+    requested_end: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    created_by: Mapped[str] = mapped_column(server_default=text("session_user"))
+    updated_by: Mapped[str] = mapped_column(server_default=text("session_user"))
+    cancel_reason: Mapped[str | None]
+
+    customer: Mapped[Customer] = relationship()
+    site: Mapped[ServiceSite] = relationship()
+    job_type: Mapped[JobType] = relationship()
+    visits: Mapped[list[Visit]] = relationship(
+        back_populates="work_order", cascade="all, delete-orphan", order_by="Visit.sequence"
+    )
+
+    __table_args__ = (
+        CheckConstraint(f"priority in {sql_in(Priority)}", name="priority"),
+        CheckConstraint(f"status in {sql_in(WorkOrderStatus)}", name="status"),
+        CheckConstraint(f"source in {sql_in(WorkOrderSource)}", name="source"),
+        CheckConstraint(
+            "requested_end is null or requested_start is null or requested_end > requested_start",
+            name="requested_window_order",
+        ),
+        CheckConstraint(
+            "status not in ('cancelled', 'no_show') or coalesce(cancel_reason, '') <> ''",
+            name="cancel_needs_reason",
+        ),
+        Index("ix_work_orders_status_open", "status",
+              postgresql_where=text("status not in ('closed', 'cancelled', 'no_show')")),
+        Index("ix_work_orders_updated_at", "updated_at"),
+    )
+
+
+class Visit(Tracked, Base):
+    """One trip to the site; a work order can need several (inspection, then tear-off).
+
+    ``starts``/``ends`` are the booked time on the board (null while unscheduled); the
+    arrival window is what the customer was promised.
+    """
+
+    __tablename__ = "visits"
+
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    sequence: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
+    starts: Mapped[dt.datetime | None]
+    ends: Mapped[dt.datetime | None]
+    arrival_window_start: Mapped[dt.datetime | None]
+    arrival_window_end: Mapped[dt.datetime | None]
+    status: Mapped[str] = mapped_column(server_default=VisitStatus.UNSCHEDULED.value)
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    work_order: Mapped[WorkOrder] = relationship(back_populates="visits")
+    crew: Mapped[list[VisitTechnician]] = relationship(
+        back_populates="visit", cascade="all, delete-orphan", order_by="VisitTechnician.id"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("work_order_id", "sequence"),
+        CheckConstraint(f"status in {sql_in(VisitStatus)}", name="status"),
+        CheckConstraint("(starts is null) = (ends is null)", name="both_times_or_none"),
+        CheckConstraint("ends is null or ends > starts", name="ends_after_starts"),
+        CheckConstraint(
+            "arrival_window_end is null or arrival_window_end > arrival_window_start",
+            name="arrival_window_order",
+        ),
+        Index("ix_visits_starts", "starts"),
+        Index("ix_visits_updated_at", "updated_at"),
+    )
+
+
+class VisitTechnician(Tracked, Base):
+    """A technician assigned to a visit; several rows make a crew, one of them the lead."""
+
+    __tablename__ = "visit_technicians"
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technicians.id"), index=True)
+    is_lead: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+    visit: Mapped[Visit] = relationship(back_populates="crew")
+    technician: Mapped[Technician] = relationship()
+
+    __table_args__ = (UniqueConstraint("visit_id", "technician_id"),)
+
+
+class Note(Tracked, Base):
+    __tablename__ = "notes"
+
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    author: Mapped[str] = mapped_column(server_default=text("session_user"))
+    body: Mapped[str]
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class StatusChange(Base):
+    """One step of a work order's (or a visit's) status history; never edited."""
+
+    __tablename__ = "status_history"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None]
+    to_status: Mapped[str]
+    reason: Mapped[str | None]
+    changed_by: Mapped[str] = mapped_column(server_default=text("session_user"))
+    changed_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+# Tables whose rows the screens show: each has the change-notification trigger.
+NOTIFYING_TABLES: tuple[str, ...] = (
+    "app_settings",
+    "customers",
+    "customer_phones",
+    "service_sites",
+    "equipment",
+    "technicians",
+    "technician_shifts",
+    "skills",
+    "technician_skills",
+    "job_types",
+    "job_type_skills",
+    "work_orders",
+    "visits",
+    "visit_technicians",
+    "notes",
+    "status_history",
+)
+
+# Tables with ``version``/``updated_at`` kept by the touch trigger.
+VERSIONED_TABLES: tuple[str, ...] = tuple(t for t in NOTIFYING_TABLES if t != "status_history")

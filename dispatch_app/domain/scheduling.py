@@ -1,0 +1,58 @@
+"""Scheduling facts that do not depend on where data is stored: overlaps and shifts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSpan:
+    """A half-open interval ``[start, end)``: a visit ending at 10:00 and one starting
+    at 10:00 do not overlap."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ValueError(f"a span must end after it starts ({self.start} → {self.end})")
+
+    def overlaps(self, other: TimeSpan) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    @property
+    def duration(self) -> dt.timedelta:
+        return self.end - self.start
+
+
+def first_overlap(spans: Iterable[TimeSpan]) -> tuple[TimeSpan, TimeSpan] | None:
+    """The first pair of overlapping spans in start order, or ``None``."""
+    ordered = sorted(spans, key=lambda span: (span.start, span.end))
+    for earlier, later in zip(ordered, ordered[1:], strict=False):
+        if earlier.overlaps(later):
+            return earlier, later
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """Working hours on one weekday, in business-local wall-clock time.
+
+    ``end <= start`` means the shift runs past midnight into the next day.
+    """
+
+    weekday: int  # Monday = 0, as datetime.date.weekday()
+    start: dt.time
+    end: dt.time
+
+    def span_on(self, day: dt.date, tz: dt.tzinfo) -> TimeSpan:
+        """The shift as absolute times when it starts on ``day`` (which must be its weekday)."""
+        if day.weekday() != self.weekday:
+            raise ValueError(f"{day} is not weekday {self.weekday}")
+        end_day = day if self.end > self.start else day + dt.timedelta(days=1)
+        return TimeSpan(
+            dt.datetime.combine(day, self.start, tzinfo=tz),
+            dt.datetime.combine(end_day, self.end, tzinfo=tz),
+        )

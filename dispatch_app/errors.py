@@ -1,0 +1,53 @@
+"""Errors the user is told about in one sentence, with the exit code the CLI returns.
+
+Anything raised as a ``UserFacingError`` reaches the user as its message alone (in a
+dialog and on stderr), never as a traceback.
+"""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """A failure the user can act on; ``str(error)`` is the whole message."""
+
+    exit_code = 2
+
+
+class ConfigurationError(UserFacingError):
+    """A setting, command-line option or environment variable is malformed."""
+
+
+class DatabaseUnreachable(UserFacingError):
+    """The database server cannot be reached or refuses the login."""
+
+    exit_code = 3
+
+
+class ForeignDatabase(UserFacingError):
+    """The database holds tables of some other application."""
+
+    exit_code = 4
+
+
+class SchemaBehind(UserFacingError):
+    """The database schema is older than this version of the app needs."""
+
+    exit_code = 5
+
+
+class SchemaAhead(UserFacingError):
+    """The database schema is newer than this version of the app knows."""
+
+    exit_code = 5
+
+
+class DataDirectoryError(UserFacingError):
+    """The app's data directory cannot be created or written."""
+
+    exit_code = 6
+
+
+class EmbeddedServerError(UserFacingError):
+    """The private embedded PostgreSQL server could not be started or stopped."""
+
+    exit_code = 7

@@ -1,0 +1,1 @@
+"""Qt widgets and item models; everything that imports PySide6 lives under here."""

@@ -1,0 +1,225 @@
+"""Starting and stopping the desktop app on a qasync event loop.
+
+``run_gui`` owns the order of things: window first (so the user sees the app at once),
+then the database opened off the GUI thread, then the day loaded, then the change feed
+that keeps it live. One ``boot()`` opens what lives long; ``shutdown()`` closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QSettings, QSize
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from dispatch_app import APP_NAME, ORGANIZATION
+from dispatch_app.config import DatabaseChoice
+from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState, stop_feed
+from dispatch_app.errors import UserFacingError
+from dispatch_app.services.database import CompanyDatabase, open_database
+from dispatch_app.services.day_board import DaySnapshot, load_day
+from dispatch_app.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+SCREENSHOT_TIMEOUT_S = 60
+LIVE_WAIT_S = 5
+
+
+@dataclass(frozen=True, slots=True)
+class GuiOptions:
+    database: DatabaseChoice
+    data_dir: Path
+    demo: bool = False
+    screenshot: Path | None = None
+    size: QSize | None = None
+    day: dt.date | None = None
+
+
+class DispatchApp:
+    """The running app: its window, its database and its change feed."""
+
+    def __init__(self, options: GuiOptions) -> None:
+        self.options = options
+        self.window = MainWindow()
+        self.database: CompanyDatabase | None = None
+        self.feed: ChangeFeed | None = None
+        self._feed_task: asyncio.Task[None] | None = None
+        self._reload_task: asyncio.Task[None] | None = None
+        self._reload_wanted = False
+        self.settings = QSettings()
+        self.loaded = asyncio.Event()
+        self._closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
+        self.live = asyncio.Event()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def run(self) -> int:
+        closed = self._closed
+        self.window.closing.connect(lambda: _resolve(closed))
+        self.window.restore_layout(self.settings)
+        if self.options.size is not None:
+            self.window.resize(self.options.size)
+        self.window.show()
+        try:
+            await self.boot()
+            if self.options.screenshot is not None:
+                return await self.take_screenshot(self.options.screenshot)
+            await closed
+            return 0
+        except UserFacingError as error:
+            return await self.fail(error)
+        finally:
+            await self.shutdown()
+
+    async def boot(self) -> None:
+        self.window.show_problem(self.window.tr("Opening the database…"))
+        self.database = await open_database(self.options.database,
+                                            data_dir=self.options.data_dir)
+        self.window.set_database(self.database.label)
+        if self.options.demo and self.database.is_empty_company and self.database.embedded:
+            self.window.show_problem(self.window.tr("Creating the demo company…"))
+            await asyncio.to_thread(seed_demo_company, self.database.url)
+        self.window.show_snapshot(await self.load())
+        self.window.statusBar().clearMessage()
+        self.loaded.set()
+        self.feed = ChangeFeed(
+            self.database.url,
+            on_hints=self.on_hints,
+            on_state=self._on_feed_state,
+            on_connected=self.request_reload,
+        )
+        self._feed_task = asyncio.ensure_future(self.feed.run())
+
+    async def shutdown(self) -> None:
+        self.window.save_layout(self.settings)
+        if self.feed is not None and self._feed_task is not None:
+            await stop_feed(self.feed, self._feed_task)
+            self.feed = None
+        if self._reload_task is not None:
+            self._reload_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reload_task
+        if self.database is not None:
+            database, self.database = self.database, None
+            await database.close()
+
+    async def fail(self, error: UserFacingError) -> int:
+        """One sentence on stderr and in the window; then exit with the error's code."""
+        message = str(error)
+        print(f"{APP_NAME}: {message}", file=sys.stderr)
+        self.window.show_problem(message)
+        if self.options.screenshot is None:
+            box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, message,
+                              QMessageBox.StandardButton.Close, self.window)
+            box.setObjectName("fatalError")
+            done = asyncio.get_running_loop().create_future()
+            box.finished.connect(lambda _result: _resolve(done))
+            box.open()
+            await asyncio.wait([done, self._closed], return_when=asyncio.FIRST_COMPLETED)
+            box.close()
+        return error.exit_code
+
+    # -- data -------------------------------------------------------------------------
+    async def load(self) -> DaySnapshot:
+        assert self.database is not None
+        async with self.database.sessions() as session:
+            return await load_day(session, self.options.day)
+
+    def _on_feed_state(self, state: FeedState, since: dt.datetime) -> None:
+        self.window.set_live_state(state, since)
+        if state == FeedState.LIVE:
+            self.live.set()
+        else:
+            self.live.clear()
+
+    def on_hints(self, hints: list[ChangeHint]) -> None:
+        log.debug("%d change hints", len(hints))
+        self.request_reload()
+
+    def request_reload(self) -> None:
+        """Reload the day soon; bursts of requests collapse into one reload at a time."""
+        self._reload_wanted = True
+        if self._reload_task is None or self._reload_task.done():
+            self._reload_task = asyncio.ensure_future(self._reload_until_current())
+
+    async def _reload_until_current(self) -> None:
+        while self._reload_wanted and self.database is not None:
+            self._reload_wanted = False
+            try:
+                snapshot = await self.load()
+            except Exception as error:  # the feed reports the connection; keep what we show
+                log.warning("could not refresh the day: %s", error)
+                self.window.show_problem(self.window.tr("Could not refresh: the database "
+                                                        "did not answer."))
+                return
+            self.window.show_snapshot(snapshot)
+
+    # -- screenshot ---------------------------------------------------------------------
+    async def take_screenshot(self, path: Path) -> int:
+        # Show the true connection state rather than "Connecting…" when it can.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.live.wait(), LIVE_WAIT_S)
+        # Let the event loop lay out and paint the window with its data at least once.
+        painted = asyncio.get_running_loop().create_future()
+
+        def on_painted() -> None:
+            if not painted.done():
+                painted.set_result(None)
+
+        self.window.board.painted.connect(on_painted)
+        self.window.board.viewport().update()
+        await asyncio.wait_for(painted, SCREENSHOT_TIMEOUT_S)
+        image = self.window.grab()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not image.save(str(path), "PNG"):
+            raise UserFacingError(f"Could not write the screenshot to {path}.")
+        print(f"Screenshot saved to {path}", file=sys.stderr)
+        return 0
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def seed_demo_company(url: str) -> None:
+    """Blocking: fill an empty company with the demo data (runs in a worker thread)."""
+    from sqlalchemy.orm import Session
+
+    from dispatch_app.db.engine import make_sync_engine
+    from dispatch_app.services.demo import seed_demo
+
+    engine = make_sync_engine(url)
+    try:
+        with Session(engine) as session, session.begin():
+            seed_demo(session)
+    finally:
+        engine.dispose()
+
+
+def run_gui(options: GuiOptions) -> int:
+    """Run the desktop app until its window closes; returns the process exit code."""
+    QApplication.setApplicationName(APP_NAME)
+    QApplication.setOrganizationName(ORGANIZATION)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)  # the event loop ends when run() returns
+    # psycopg's async mode refuses Windows' default Proactor loop: ask for a selector loop.
+    loop = qasync.QSelectorEventLoop(app)
+    asyncio.set_event_loop(loop)
+    controller = DispatchApp(options)
+    try:
+        with loop:
+            return loop.run_until_complete(controller.run())
+    finally:
+        asyncio.set_event_loop(None)
+
+
+__all__ = ["DispatchApp", "FeedState", "GuiOptions", "run_gui"]

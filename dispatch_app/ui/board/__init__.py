@@ -1,0 +1,1 @@
+"""The dispatch board: technicians in rows, their visits on a timeline."""

@@ -1,0 +1,272 @@
+"""A day of the board, read-only: one row per technician, visits as blocks in time.
+
+Painting reads a ``DaySnapshot``; the ``TimeGrid`` converts times to pixels. Only the
+rows in view are painted, so hundreds of technicians cost no more than a screenful.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPen
+from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+
+from dispatch_app.domain.vocabulary import Priority, VisitStatus
+from dispatch_app.services.day_board import DaySnapshot, TechnicianRow, VisitBlock
+from dispatch_app.ui import theme
+from dispatch_app.ui.board.grid import TimeGrid
+
+ROW_HEIGHT = 58
+HEADER_HEIGHT = 34
+GUTTER_WIDTH = 230
+DEFAULT_FIRST_HOUR = 6
+DEFAULT_LAST_HOUR = 20
+
+
+class DayBoardView(QAbstractScrollArea):
+    """Emits ``visitSelected(visit_id)`` when a block is clicked (0 clears)."""
+
+    visitSelected = Signal(int)  # visit id, 0 for none
+    painted = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._snapshot: DaySnapshot | None = None
+        self._rows: tuple[TechnicianRow, ...] = ()
+        self._visits_by_row: dict[int, list[VisitBlock]] = {}
+        self._block_rects: list[tuple[QRectF, int]] = []
+        self._selected = 0
+        self._now: dt.datetime | None = None
+        self.setMouseTracking(True)
+        self.viewport().setAutoFillBackground(False)
+        self.setFrameShape(QAbstractScrollArea.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._font = QFont(self.font())
+        self._bold = QFont(self._font)
+        self._bold.setBold(True)
+        self._small = QFont(self._font)
+        self._small.setPointSizeF(max(7.0, self._font.pointSizeF() - 1.5))
+        self._clock = QTimer(self)
+        self._clock.timeout.connect(self.viewport().update)  # keep the now-line moving
+        self._clock.start(30_000)
+
+    # -- data -------------------------------------------------------------------------
+    def set_snapshot(self, snapshot: DaySnapshot) -> None:
+        self._snapshot = snapshot
+        self._rows = snapshot.technicians
+        self._visits_by_row = {row.id: snapshot.visits_of(row.id) for row in self._rows}
+        if self._selected and not any(v.id == self._selected for v in snapshot.visits):
+            self._selected = 0
+        self._update_scrollbar()
+        self.viewport().update()
+
+    def snapshot(self) -> DaySnapshot | None:
+        return self._snapshot
+
+    def set_now(self, now: dt.datetime | None) -> None:
+        """Pin the now-line (for screenshots and tests); ``None`` follows the clock."""
+        self._now = now
+        self.viewport().update()
+
+    def selected_visit(self) -> int:
+        return self._selected
+
+    def select_visit(self, visit_id: int) -> None:
+        if visit_id != self._selected:
+            self._selected = visit_id
+            self.viewport().update()
+            self.visitSelected.emit(visit_id)
+
+    # -- geometry ---------------------------------------------------------------------
+    def grid(self) -> TimeGrid:
+        snapshot = self._snapshot
+        first, last = DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR
+        if snapshot is None:
+            origin = dt.datetime.combine(dt.date.today(), dt.time(first)).astimezone()
+            tz = origin.tzinfo
+        else:
+            tz = snapshot.timezone
+            shifts = [r.shift for r in self._rows if r.shift is not None]
+            if shifts:
+                first = min(first, min(s.start.astimezone(tz).hour for s in shifts))
+                latest = max(s.end.astimezone(tz) for s in shifts)
+                day_end = dt.datetime.combine(snapshot.day, dt.time(0), tzinfo=tz)
+                last_hour = (latest - day_end).total_seconds() / 3600
+                last = max(last, min(24, int(last_hour + 0.999)))
+            origin = dt.datetime.combine(snapshot.day, dt.time(first), tzinfo=tz)
+        hours = last - first
+        width = max(1, self.viewport().width() - GUTTER_WIDTH)
+        return TimeGrid(origin=origin, hours=hours, left=GUTTER_WIDTH, hour_width=width / hours)
+
+    def sizeHint(self) -> QSize:
+        return QSize(1200, HEADER_HEIGHT + ROW_HEIGHT * 12)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001 - Qt override
+        super().resizeEvent(event)
+        self._update_scrollbar()
+
+    def _update_scrollbar(self) -> None:
+        content = HEADER_HEIGHT + ROW_HEIGHT * len(self._rows)
+        bar = self.verticalScrollBar()
+        bar.setRange(0, max(0, content - self.viewport().height()))
+        bar.setPageStep(self.viewport().height())
+        bar.setSingleStep(ROW_HEIGHT // 2)
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        self.viewport().update()
+
+    # -- painting ---------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: ANN001 - Qt override
+        painter = QPainter(self.viewport())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = self.viewport().rect()
+        painter.fillRect(rect, theme.ON_SHIFT)
+        grid = self.grid()
+        scroll = self.verticalScrollBar().value()
+        self._block_rects = []
+
+        first_row = max(0, scroll // ROW_HEIGHT)
+        last_row = min(len(self._rows), (scroll + rect.height()) // ROW_HEIGHT + 1)
+        for index in range(first_row, last_row):
+            top = HEADER_HEIGHT + index * ROW_HEIGHT - scroll
+            self._paint_row(painter, grid, self._rows[index], top, rect.width())
+
+        self._paint_now_line(painter, grid, rect.height())
+        self._paint_header(painter, grid, rect.width())
+        if not self._rows:
+            painter.setPen(theme.MUTED_TEXT)
+            painter.setFont(self._font)
+            message = "Loading the day…" if self._snapshot is None else "No technicians yet."
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, message)
+        painter.end()
+        self.painted.emit()
+
+    def _paint_header(self, painter: QPainter, grid: TimeGrid, width: int) -> None:
+        painter.fillRect(QRectF(0, 0, width, HEADER_HEIGHT), theme.HEADER_BG)
+        painter.setPen(theme.GRID)
+        painter.drawLine(QPointF(0, HEADER_HEIGHT - 0.5), QPointF(width, HEADER_HEIGHT - 0.5))
+        painter.setFont(self._bold)
+        painter.setPen(theme.TEXT)
+        if self._snapshot is not None:
+            title = self._snapshot.day.strftime("%a %d %b %Y")
+            painter.drawText(QRectF(12, 0, GUTTER_WIDTH - 12, HEADER_HEIGHT),
+                             Qt.AlignmentFlag.AlignVCenter, title)
+        painter.setFont(self._small)
+        painter.setPen(theme.MUTED_TEXT)
+        for mark in grid.hour_marks()[:-1]:
+            x = grid.x_of(mark)
+            painter.drawText(QRectF(x + 4, 0, grid.hour_width, HEADER_HEIGHT),
+                             Qt.AlignmentFlag.AlignVCenter, mark.strftime("%H:%M"))
+
+    def _paint_row(self, painter: QPainter, grid: TimeGrid, row: TechnicianRow, top: int,
+                   width: int) -> None:
+        band = QRectF(grid.left, top, grid.right - grid.left, ROW_HEIGHT)
+        painter.fillRect(band, theme.OFF_SHIFT)
+        if row.shift is not None:
+            x0 = max(grid.left, grid.x_of(row.shift.start))
+            x1 = min(grid.right, grid.x_of(row.shift.end))
+            painter.fillRect(QRectF(x0, top, max(0.0, x1 - x0), ROW_HEIGHT), theme.ON_SHIFT)
+        painter.setPen(QPen(theme.GRID, 1))
+        for mark in grid.hour_marks():
+            x = round(grid.x_of(mark)) + 0.5
+            painter.drawLine(QPointF(x, top), QPointF(x, top + ROW_HEIGHT))
+        painter.drawLine(QPointF(0, top + ROW_HEIGHT - 0.5), QPointF(width, top + ROW_HEIGHT - 0.5))
+
+        self._paint_gutter(painter, row, top)
+        for visit in self._visits_by_row.get(row.id, []):
+            self._paint_visit(painter, grid, visit, top)
+
+    def _paint_gutter(self, painter: QPainter, row: TechnicianRow, top: int) -> None:
+        painter.fillRect(QRectF(0, top, GUTTER_WIDTH, ROW_HEIGHT - 1), theme.HEADER_BG)
+        painter.fillRect(QRectF(0, top + 6, 5, ROW_HEIGHT - 13), QColor(row.colour))
+        painter.setPen(theme.TEXT)
+        painter.setFont(self._bold)
+        painter.drawText(QRectF(14, top + 5, GUTTER_WIDTH - 20, 20),
+                         Qt.AlignmentFlag.AlignVCenter, row.name)
+        booked = sum(
+            (min(v.ends, row.shift.end if row.shift else v.ends) - v.starts).total_seconds()
+            for v in self._visits_by_row.get(row.id, [])
+            if v.status not in (VisitStatus.CANCELLED, VisitStatus.NO_SHOW)
+        ) / 3600
+        capacity = row.shift.duration.total_seconds() / 3600 if row.shift else 0.0
+        painter.setFont(self._small)
+        painter.setPen(theme.MUTED_TEXT)
+        hours = f"{booked:.1f} / {capacity:.1f} h" if row.shift else "off today"
+        painter.drawText(QRectF(14, top + 5, GUTTER_WIDTH - 22, 20),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, hours)
+        skills = f"{row.trade.upper()} · " + ", ".join(row.skills)
+        metrics = QFontMetrics(self._small)
+        painter.drawText(QRectF(14, top + 27, GUTTER_WIDTH - 20, 18),
+                         Qt.AlignmentFlag.AlignVCenter,
+                         metrics.elidedText(skills, Qt.TextElideMode.ElideRight, GUTTER_WIDTH - 24))
+
+    def _paint_visit(self, painter: QPainter, grid: TimeGrid, visit: VisitBlock,
+                     top: int) -> None:
+        x0 = max(grid.left, grid.x_of(visit.starts))
+        x1 = min(grid.right, grid.x_of(visit.ends))
+        if x1 <= x0:
+            return
+        block = QRectF(x0 + 1.5, top + 4, x1 - x0 - 3, ROW_HEIGHT - 9)
+        self._block_rects.append((block, visit.id))
+        emergency = visit.priority == Priority.EMERGENCY
+        edge = theme.PRIORITY_COLOUR[Priority.EMERGENCY] if emergency else theme.status_edge(
+            visit.status)
+        painter.setBrush(QBrush(theme.status_fill(visit.status)))
+        selected = visit.id == self._selected
+        painter.setPen(QPen(theme.SELECTION if selected else edge, 2.5 if selected or emergency
+                            else 1))
+        painter.drawRoundedRect(block, 4, 4)
+        painter.fillRect(QRectF(block.left(), block.top() + 2, 4, block.height() - 4), edge)
+
+        inner = block.adjusted(8, 2, -4, -2)
+        if inner.width() < 14:
+            return
+        painter.setClipRect(inner)
+        painter.setPen(theme.TEXT)
+        painter.setFont(self._bold)
+        metrics = QFontMetrics(self._bold)
+        title = ("⚠ " if emergency else "") + visit.job_type
+        painter.drawText(QRectF(inner.left(), inner.top(), inner.width(), 17),
+                         Qt.AlignmentFlag.AlignVCenter,
+                         metrics.elidedText(title, Qt.TextElideMode.ElideRight,
+                                            int(inner.width())))
+        painter.setFont(self._small)
+        painter.setPen(theme.MUTED_TEXT)
+        small = QFontMetrics(self._small)
+        line2 = f"{visit.customer} · {visit.city}"
+        painter.drawText(QRectF(inner.left(), inner.top() + 16, inner.width(), 15),
+                         Qt.AlignmentFlag.AlignVCenter,
+                         small.elidedText(line2, Qt.TextElideMode.ElideRight, int(inner.width())))
+        window = visit.arrival_window
+        when = (f"arrive {window.start.astimezone(visit.starts.tzinfo):%H:%M}–"
+                f"{window.end.astimezone(visit.starts.tzinfo):%H:%M}" if window
+                else f"{visit.starts:%H:%M}–{visit.ends:%H:%M}")
+        line3 = f"{visit.number} · {when}"
+        painter.drawText(QRectF(inner.left(), inner.top() + 30, inner.width(), 15),
+                         Qt.AlignmentFlag.AlignVCenter,
+                         small.elidedText(line3, Qt.TextElideMode.ElideRight, int(inner.width())))
+        painter.setClipping(False)
+
+    def _paint_now_line(self, painter: QPainter, grid: TimeGrid, height: int) -> None:
+        if self._snapshot is None:
+            return
+        now = self._now or dt.datetime.now(self._snapshot.timezone)
+        if not grid.origin <= now <= grid.end:
+            return
+        x = grid.x_of(now)
+        painter.setPen(QPen(theme.NOW_LINE, 2))
+        painter.drawLine(QPointF(x, HEADER_HEIGHT), QPointF(x, height))
+        painter.setBrush(theme.NOW_LINE)
+        painter.drawEllipse(QPointF(x, HEADER_HEIGHT), 4, 4)
+
+    # -- input ------------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        position = event.position()
+        for rect, visit_id in reversed(self._block_rects):
+            if rect.contains(position):
+                self.select_visit(visit_id)
+                return
+        self.select_visit(0)
+        super().mousePressEvent(event)

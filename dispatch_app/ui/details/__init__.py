@@ -1,0 +1,1 @@
+"""The details panel: what the selected visit or job is about."""

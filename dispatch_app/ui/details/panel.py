@@ -1,0 +1,66 @@
+"""Read-only details of the selected visit."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QScrollArea, QWidget
+
+from dispatch_app.domain.vocabulary import Priority, VisitStatus
+from dispatch_app.services.day_board import DaySnapshot, VisitBlock
+from dispatch_app.ui import theme
+
+
+class DetailsDock(QDockWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(self.tr("Details"), parent)
+        self.setObjectName("detailsDock")
+        self.label = QLabel(self)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.label.setWordWrap(True)
+        self.label.setMargin(10)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.label)
+        self.setWidget(scroll)
+        self.show_visit(None, None)
+
+    def show_visit(self, visit: VisitBlock | None, snapshot: DaySnapshot | None) -> None:
+        if visit is None or snapshot is None:
+            self.label.setText(
+                f"<p style='color:{theme.MUTED_TEXT.name()}'>"
+                + escape(self.tr("Select a visit on the board to see its details."))
+                + "</p>"
+            )
+            return
+        names = {t.id: t.name for t in snapshot.technicians}
+        crew = ", ".join(escape(names.get(i, f"#{i}")) for i in visit.technician_ids)
+        priority = Priority(visit.priority)
+        colour = theme.PRIORITY_COLOUR[priority].name()
+        window = visit.arrival_window
+        arrival = (
+            f"{window.start.astimezone(snapshot.timezone):%H:%M}–"
+            f"{window.end.astimezone(snapshot.timezone):%H:%M}" if window else "—"
+        )
+        rows = [
+            ("Customer", escape(visit.customer)),
+            ("City", escape(visit.city)),
+            ("Booked", f"{visit.starts:%a %d %b, %H:%M}–{visit.ends:%H:%M}"),
+            ("Arrival window", arrival),
+            ("Status", theme.STATUS_LABEL[VisitStatus(visit.status)]),
+            ("Priority", f"<span style='color:{colour};font-weight:600'>"
+                         f"{theme.PRIORITY_LABEL[priority]}</span>"),
+            ("Crew" if len(visit.technician_ids) > 1 else "Technician", crew),
+        ]
+        table = "".join(
+            f"<tr><td style='color:{theme.MUTED_TEXT.name()};padding-right:12px'>{k}</td>"
+            f"<td>{v}</td></tr>"
+            for k, v in rows
+        )
+        self.label.setText(
+            f"<h3 style='margin:0'>{escape(visit.number)} · {escape(visit.job_type)}</h3>"
+            f"<table style='margin-top:8px'>{table}</table>"
+        )

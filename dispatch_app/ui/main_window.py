@@ -1,0 +1,117 @@
+"""The main window: the board in the centre, docks around it, the connection below."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
+
+from dispatch_app import APP_NAME
+from dispatch_app.db.change_feed import FeedState
+from dispatch_app.services.day_board import DaySnapshot
+from dispatch_app.ui.board.day_view import DayBoardView
+from dispatch_app.ui.details.panel import DetailsDock
+from dispatch_app.ui.map.overview import MapDock
+from dispatch_app.ui.queue.dock import UnassignedDock
+
+GEOMETRY_KEY = "mainWindow/geometry"
+STATE_KEY = "mainWindow/state"
+
+LIVE_STYLE = {
+    FeedState.CONNECTING: ("#66727f", "Connecting…"),
+    FeedState.LIVE: ("#2e9d57", "Live"),
+    FeedState.RECONNECTING: ("#d9960b", "Reconnecting"),
+    FeedState.STOPPED: ("#c0504d", "Offline"),
+}
+
+
+class MainWindow(QMainWindow):
+    closing = Signal()  # the user closed the window; the app shuts down
+    snapshotShown = Signal()  # a day snapshot has been handed to every view
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(APP_NAME)
+        self._snapshot: DaySnapshot | None = None
+
+        self.board = DayBoardView(self)
+        self.setCentralWidget(self.board)
+        self.unassigned = UnassignedDock(self)
+        self.map = MapDock(self)
+        self.details = DetailsDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.unassigned)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.map)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.details)
+        self.resizeDocks([self.unassigned, self.map], [420, 340], Qt.Orientation.Horizontal)
+
+        self.database_label = QLabel(self.tr("No database"))
+        self.database_label.setObjectName("databaseLabel")
+        self.live_label = QLabel()
+        self.live_label.setObjectName("liveLabel")
+        self.statusBar().addPermanentWidget(self.database_label)
+        self.statusBar().addPermanentWidget(self.live_label)
+        self.set_live_state(FeedState.CONNECTING, dt.datetime.now())
+
+        view_menu = self.menuBar().addMenu(self.tr("&View"))
+        for dock in (self.unassigned, self.map, self.details):
+            view_menu.addAction(dock.toggleViewAction())
+        quit_action = QAction(self.tr("&Quit"), self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        self.menuBar().addMenu(self.tr("&File")).addAction(quit_action)
+
+        self.board.visitSelected.connect(self._on_visit_selected)
+        self.resize(1600, 900)
+
+    # -- state shown ------------------------------------------------------------------
+    def show_snapshot(self, snapshot: DaySnapshot) -> None:
+        self._snapshot = snapshot
+        self.board.set_snapshot(snapshot)
+        self.unassigned.model.set_jobs(snapshot.unassigned)
+        self.map.overview.set_snapshot(snapshot)
+        self._on_visit_selected(self.board.selected_visit())
+        waiting = len(snapshot.unassigned)
+        self.unassigned.setWindowTitle(self.tr("Unassigned ({0})").format(waiting))
+        self.snapshotShown.emit()
+
+    def set_database(self, label: str) -> None:
+        self.database_label.setText(self.tr("Database: {0}").format(label))
+
+    def set_live_state(self, state: FeedState, since: dt.datetime) -> None:
+        colour, text = LIVE_STYLE[state]
+        if state in (FeedState.RECONNECTING, FeedState.STOPPED):
+            text = self.tr("{0} since {1}").format(text, since.strftime("%H:%M"))
+        self.live_label.setText(f"<span style='color:{colour}'>●</span> {self.tr(text)}")
+        self.live_label.setProperty("feedState", state.value)
+
+    def show_problem(self, message: str) -> None:
+        self.statusBar().showMessage(message)
+
+    def _on_visit_selected(self, visit_id: int) -> None:
+        snapshot = self._snapshot
+        visit = None
+        if snapshot is not None and visit_id:
+            visit = next((v for v in snapshot.visits if v.id == visit_id), None)
+        self.details.show_visit(visit, snapshot)
+        self.map.overview.select_visit(visit_id)
+
+    # -- geometry ---------------------------------------------------------------------
+    def restore_layout(self, settings: QSettings) -> None:
+        geometry = settings.value(GEOMETRY_KEY)
+        state = settings.value(STATE_KEY)
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def save_layout(self, settings: QSettings) -> None:
+        settings.setValue(GEOMETRY_KEY, self.saveGeometry())
+        settings.setValue(STATE_KEY, self.saveState())
+        settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.closing.emit()
+        super().closeEvent(event)

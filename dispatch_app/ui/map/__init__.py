@@ -1,0 +1,1 @@
+"""Where technicians and jobs are."""

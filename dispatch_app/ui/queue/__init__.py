@@ -1,0 +1,1 @@
+"""The unassigned queue: work waiting for a technician or a time."""

@@ -1,0 +1,155 @@
+"""Every table the screens show announces committed changes, and only committed ones."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from dispatch_app.config import libpq_url
+from dispatch_app.db.models import CHANGE_CHANNEL, NOTIFYING_TABLES, VERSIONED_TABLES
+
+# One row per table, inserted in dependency order; {name} is replaced by the id
+# of the row inserted for that table.
+ROWS: dict[str, str] = {
+    "customers": "INSERT INTO customers (name) VALUES ('Ana Müller') RETURNING id",
+    "customer_phones": "INSERT INTO customer_phones (customer_id, number) "
+    "VALUES ({customers}, '+13125550101') RETURNING id",
+    "service_sites": "INSERT INTO service_sites (customer_id, street, city, state, zip) "
+    "VALUES ({customers}, '1 Main St', 'Chicago', 'IL', '60601') RETURNING id",
+    "equipment": "INSERT INTO equipment (site_id, kind) VALUES ({service_sites}, 'furnace') "
+    "RETURNING id",
+    "technicians": "INSERT INTO technicians (name, colour, trade) "
+    "VALUES ('Li Wei', '#2f80ed', 'hvac') RETURNING id",
+    "technician_shifts": "INSERT INTO technician_shifts (technician_id, weekday, starts, ends) "
+    "VALUES ({technicians}, 0, '07:00', '15:30') RETURNING id",
+    "skills": "INSERT INTO skills (code, name, trade) VALUES ('furnace', 'Furnaces', 'hvac') "
+    "RETURNING id",
+    "technician_skills": "INSERT INTO technician_skills (technician_id, skill_id, level) "
+    "VALUES ({technicians}, {skills}, 4) RETURNING id",
+    "job_types": "INSERT INTO job_types (trade, name, default_duration_min) "
+    "VALUES ('hvac', 'No heat call', 90) RETURNING id",
+    "job_type_skills": "INSERT INTO job_type_skills (job_type_id, skill_id) "
+    "VALUES ({job_types}, {skills}) RETURNING id",
+    "work_orders": "INSERT INTO work_orders (customer_id, site_id, job_type_id) "
+    "VALUES ({customers}, {service_sites}, {job_types}) RETURNING id",
+    "visits": "INSERT INTO visits (work_order_id, starts, ends, status) VALUES "
+    "({work_orders}, '2026-12-01 09:00-06', '2026-12-01 10:30-06', 'scheduled') RETURNING id",
+    "visit_technicians": "INSERT INTO visit_technicians (visit_id, technician_id, is_lead) "
+    "VALUES ({visits}, {technicians}, true) RETURNING id",
+    "notes": "INSERT INTO notes (work_order_id, body) VALUES ({work_orders}, 'Call first') "
+    "RETURNING id",
+    "status_history": "INSERT INTO status_history (work_order_id, to_status) "
+    "VALUES ({work_orders}, 'new') RETURNING id",
+    "app_settings": "INSERT INTO app_settings (key, value) VALUES ('test_key', '1') RETURNING id",
+}
+
+# A harmless UPDATE per table (every table has an ``id``).
+UPDATES: dict[str, str] = {
+    "customers": "notes = 'gate code 12'",
+    "customer_phones": "label = 'work'",
+    "service_sites": "access_notes = 'dog'",
+    "equipment": "make = 'Carrier'",
+    "technicians": "phone = '+13125550199'",
+    "technician_shifts": "ends = '16:00'",
+    "skills": "name = 'Furnace repair'",
+    "technician_skills": "level = 5",
+    "job_types": "default_price = 129",
+    "job_type_skills": "min_level = 2",
+    "work_orders": "description = 'No heat since last night'",
+    "visits": "status = 'dispatched'",
+    "visit_technicians": "is_lead = false",
+    "notes": "body = 'Call first, side door'",
+    "status_history": "reason = 'booked by phone'",
+    "app_settings": "value = '2'",
+}
+
+
+def test_fixture_covers_every_notifying_table() -> None:
+    assert set(ROWS) == set(NOTIFYING_TABLES) == set(UPDATES)
+
+
+@pytest.fixture
+def listener(db_url: str) -> Iterator[psycopg.Connection]:
+    connection = psycopg.connect(libpq_url(db_url), autocommit=True)
+    connection.execute(f"LISTEN {CHANGE_CHANNEL}")
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _next_hints(listener: psycopg.Connection, count: int) -> list[dict]:
+    received = [
+        json.loads(n.payload)
+        for n in listener.notifies(timeout=5, stop_after=count)
+        if n.channel == CHANGE_CHANNEL
+    ]
+    assert len(received) == count, f"expected {count} hints, got {received}"
+    return received
+
+
+def test_committed_changes_reach_a_listener(db_url: str, listener: psycopg.Connection) -> None:
+    ids: dict[str, int] = {}
+    with psycopg.connect(libpq_url(db_url)) as writer:
+        for table, sql in ROWS.items():
+            with writer.transaction():
+                row = writer.execute(sql.format(**ids)).fetchone()
+                assert row is not None
+                ids[table] = row[0]
+            (hint,) = _next_hints(listener, 1)
+            expected_version = 1 if table in VERSIONED_TABLES else None
+            assert hint == {"table": table, "id": ids[table], "op": "insert",
+                            "version": expected_version}
+
+        for table, assignment in UPDATES.items():
+            with writer.transaction():
+                writer.execute(f"UPDATE {table} SET {assignment} WHERE id = %s", (ids[table],))
+            (hint,) = _next_hints(listener, 1)
+            assert hint["table"] == table and hint["id"] == ids[table]
+            assert hint["op"] == "update"
+            if table in VERSIONED_TABLES:
+                assert hint["version"] == 2
+
+        # Children first, so each DELETE removes exactly its own row.
+        for table in reversed(list(ROWS)):
+            with writer.transaction():
+                writer.execute(f"DELETE FROM {table} WHERE id = %s", (ids[table],))
+            (hint,) = _next_hints(listener, 1)
+            assert (hint["table"], hint["id"], hint["op"]) == (table, ids[table], "delete")
+
+
+def test_rolled_back_changes_are_never_announced(
+    db_url: str, listener: psycopg.Connection
+) -> None:
+    with psycopg.connect(libpq_url(db_url)) as writer:
+        with writer.transaction(force_rollback=True):
+            writer.execute(ROWS["customers"])
+            writer.execute("UPDATE app_settings SET value = '45' WHERE key = 'snap_minutes'")
+            writer.execute("DELETE FROM app_settings WHERE key = 'road_factor'")
+        # A committed marker: notifications arrive in commit order, so if the rolled-back
+        # work had been announced it would come first.
+        with writer.transaction():
+            writer.execute("UPDATE app_settings SET value = '20' WHERE key = 'snap_minutes'")
+            marker_id = writer.execute(
+                "SELECT id FROM app_settings WHERE key = 'snap_minutes'"
+            ).fetchone()
+    (hint,) = _next_hints(listener, 1)
+    assert marker_id is not None
+    assert hint == {"table": "app_settings", "id": marker_id[0], "op": "update", "version": 2}
+
+
+def test_bulk_statements_send_small_payloads(db_url: str, listener: psycopg.Connection) -> None:
+    with psycopg.connect(libpq_url(db_url)) as writer, writer.transaction():
+        writer.execute(
+            "INSERT INTO customers (name) SELECT 'Customer ' || g FROM generate_series(1, 3000) g"
+        )
+        writer.execute("UPDATE customers SET notes = repeat('x', 20000)")
+    payloads = [
+        n.payload for n in listener.notifies(timeout=10, stop_after=6000)
+    ]
+    assert len(payloads) == 6000
+    # Ids and versions only: the 20 kB notes never travel in a hint.
+    assert max(len(p.encode()) for p in payloads) < 120

@@ -1,0 +1,124 @@
+"""The command line as a user meets it: real processes, real databases, exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dispatch_app.config import libpq_url
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_main(*args: str, data_dir: Path, timeout: float = 120,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "DISPATCH_DATA_DIR": str(data_dir),
+                   "QT_QPA_PLATFORM": "offscreen"}
+    environment.pop("DISPATCH_DATABASE_URL", None)
+    environment.update(env or {})
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout, env=environment,
+                          stdin=subprocess.DEVNULL)
+
+
+def one_sentence(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("Dispatch Board:")]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def test_db_upgrade_then_current_on_a_shared_server(empty_db_url: str, tmp_path: Path) -> None:
+    before = run_main("--database-url", empty_db_url, "db", "current", data_dir=tmp_path)
+    assert before.returncode == 0, before.stderr
+    assert "schema none" in before.stdout
+
+    upgraded = run_main("--database-url", empty_db_url, "db", "upgrade", data_dir=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    after = run_main("--database-url", empty_db_url, "db", "current", data_dir=tmp_path)
+    assert "up to date" in after.stdout
+
+
+def test_client_refuses_an_empty_database_and_names_the_fix(empty_db_url, tmp_path) -> None:
+    result = run_main("--database-url", empty_db_url, "--screenshot", str(tmp_path / "x.png"),
+                      data_dir=tmp_path)
+    assert result.returncode == 5
+    assert "python main.py db upgrade" in one_sentence(result.stderr)
+    with psycopg.connect(libpq_url(empty_db_url)) as db:  # and it migrated nothing
+        tables = db.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        assert tables.fetchone() == (0,)
+
+
+def test_client_refuses_a_schema_behind(empty_db_url, tmp_path) -> None:
+    older = run_main("--database-url", empty_db_url, "db", "upgrade", data_dir=tmp_path)
+    assert older.returncode == 0
+    with psycopg.connect(libpq_url(empty_db_url)) as db:
+        db.execute("UPDATE alembic_version SET version_num = '0001'")
+    result = run_main("--database-url", empty_db_url, "--screenshot", str(tmp_path / "x.png"),
+                      data_dir=tmp_path)
+    assert result.returncode == 5
+    message = one_sentence(result.stderr)
+    assert "older than" in message and "db upgrade" in message
+
+
+def test_client_refuses_a_schema_ahead(db_url, tmp_path) -> None:
+    with psycopg.connect(libpq_url(db_url)) as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    result = run_main("--database-url", db_url, "--screenshot", str(tmp_path / "x.png"),
+                      data_dir=tmp_path)
+    assert result.returncode == 5
+    assert "newer than this app knows" in one_sentence(result.stderr)
+    upgrade = run_main("--database-url", db_url, "db", "upgrade", data_dir=tmp_path)
+    assert upgrade.returncode == 5  # and it is not "upgraded" backwards either
+
+
+def test_client_refuses_another_applications_database(empty_db_url, tmp_path) -> None:
+    with psycopg.connect(libpq_url(empty_db_url)) as db:
+        db.execute("CREATE TABLE invoices (id serial primary key, total numeric)")
+    result = run_main("--database-url", empty_db_url, "--screenshot", str(tmp_path / "x.png"),
+                      data_dir=tmp_path)
+    assert result.returncode == 4
+    assert "another application" in one_sentence(result.stderr)
+    upgrade = run_main("--database-url", empty_db_url, "db", "upgrade", data_dir=tmp_path)
+    assert upgrade.returncode == 4
+    with psycopg.connect(libpq_url(empty_db_url)) as db:
+        tables = db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        assert tables.fetchall() == [("invoices",)]
+
+
+@pytest.mark.parametrize(
+    ("url", "code", "words"),
+    [
+        ("postgresql://postgres@127.0.0.1:9/dispatch", 3, "connection refused"),
+        ("postgresql://postgres@127.0.0.1:5432/no_such_database_here", 3, "does not exist"),
+        ("mysql://root@127.0.0.1/dispatch", 2, "needs PostgreSQL"),
+        ("not a url at all", 2, "not a URL"),
+        ("postgresql://postgres@127.0.0.1:5432", 2, "names no database"),
+    ],
+)
+def test_bad_database_urls_get_one_sentence(url, code, words, tmp_path) -> None:
+    result = run_main("--database-url", url, "--screenshot", str(tmp_path / "x.png"),
+                      data_dir=tmp_path, timeout=60)
+    assert result.returncode == code, result.stderr
+    assert words in one_sentence(result.stderr)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_environment_variable_selects_the_database(tmp_path) -> None:
+    result = run_main("--screenshot", str(tmp_path / "x.png"), data_dir=tmp_path,
+                      env={"DISPATCH_DATABASE_URL": "postgresql://postgres@127.0.0.1:9/envdb"})
+    assert result.returncode == 3
+    assert "127.0.0.1:9/envdb" in one_sentence(result.stderr)
+
+
+def test_data_directory_that_cannot_be_written(tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_main("--screenshot", str(tmp_path / "x.png"), data_dir=blocker / "data")
+    assert result.returncode == 6
+    assert str(blocker / "data") in one_sentence(result.stderr)
