@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -76,12 +78,23 @@ def _answers(url: str) -> bool:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
+def base_dir() -> Iterator[Path]:
+    # Not tmp_path: as root the server runs as another account that must traverse every
+    # parent folder, and a concurrent pytest session resets /tmp/pytest-of-root to 0700.
+    path = Path(tempfile.mkdtemp(prefix="ds"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
-def make_server() -> Iterator[Callable[..., EmbeddedServer]]:
+def data_dir(base_dir: Path) -> Path:
+    return base_dir / "data"
+
+
+@pytest.fixture
+def make_server(base_dir: Path) -> Iterator[Callable[..., EmbeddedServer]]:
     created: list[EmbeddedServer] = []
 
     def make(path: Path, **kwargs: object) -> EmbeddedServer:
@@ -303,23 +316,23 @@ def test_last_owner_out_stops_the_server(
     _wait_gone(pid)
 
 
-def _parent_is_a_file(tmp_path: Path) -> Path:
-    (tmp_path / "plain-file").write_text("x")
-    return tmp_path / "plain-file" / "data"
+def _parent_is_a_file(base_dir: Path) -> Path:
+    (base_dir / "plain-file").write_text("x")
+    return base_dir / "plain-file" / "data"
 
 
-def _dir_is_a_file(tmp_path: Path) -> Path:
-    (tmp_path / "data").write_text("x")
-    return tmp_path / "data"
+def _dir_is_a_file(base_dir: Path) -> Path:
+    (base_dir / "data").write_text("x")
+    return base_dir / "data"
 
 
-def _pgdata_is_a_file(tmp_path: Path) -> Path:
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "pgdata").write_text("x")
-    return tmp_path / "data" / "pgdata"
+def _pgdata_is_a_file(base_dir: Path) -> Path:
+    (base_dir / "data").mkdir()
+    (base_dir / "data" / "pgdata").write_text("x")
+    return base_dir / "data" / "pgdata"
 
 
-def _existing_but_unwritable(tmp_path: Path) -> Path:
+def _existing_but_unwritable(base_dir: Path) -> Path:
     # Even root cannot create files in /proc, so this is the one unwritable folder a root
     # test run can count on.
     path = Path("/proc/self")
@@ -333,11 +346,11 @@ def _existing_but_unwritable(tmp_path: Path) -> Path:
     [_parent_is_a_file, _dir_is_a_file, _pgdata_is_a_file, _existing_but_unwritable],
 )
 def test_unusable_data_dir_is_refused_with_its_path(
-    tmp_path: Path,
+    base_dir: Path,
     make_server: Callable[..., EmbeddedServer],
     make_bad_path: Callable[[Path], Path],
 ) -> None:
-    bad = make_bad_path(tmp_path)
+    bad = make_bad_path(base_dir)
     data_dir = bad.parent if bad.name == "pgdata" else bad
     server = make_server(data_dir)
 
@@ -373,9 +386,9 @@ def test_server_that_cannot_start_reports_data_dir_and_log(
 
 
 def test_data_dir_too_long_for_a_unix_socket_still_works(
-    tmp_path: Path, make_server: Callable[..., EmbeddedServer]
+    base_dir: Path, make_server: Callable[..., EmbeddedServer]
 ) -> None:
-    data_dir = tmp_path / ("long-folder-name-" * 6) / "data"
+    data_dir = base_dir / ("long-folder-name-" * 6) / "data"
     assert len(str(data_dir / "pgdata" / ".s.PGSQL.5432")) > 108
     server = make_server(data_dir)
 

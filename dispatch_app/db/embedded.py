@@ -200,9 +200,10 @@ class EmbeddedServer:
         try:
             with self._locked(deadline, "start"):
                 self._ensure_cluster(deadline)
-                info = self._ensure_running(deadline)
+                info, launched = self._ensure_running(deadline)
                 self._ensure_database(info, deadline)
                 owners = [pid for pid in self._read_owners() if _process_is_live(pid)]
+                self._log_start(info, launched, owners)
                 if self.owner_pid not in owners:
                     owners.append(self.owner_pid)
                 self._write_owners(owners)
@@ -474,7 +475,26 @@ class EmbeddedServer:
                     process.kill()
                     _wait_until_gone(process, 5)
 
-    def _ensure_running(self, deadline: float) -> PostmasterInfo:
+    def _log_start(self, info: PostmasterInfo, launched: bool, owners: Sequence[int]) -> None:
+        others = [pid for pid in owners if pid != self.owner_pid]
+        if launched:
+            _logger.info("Started the database server (pid %d) in %s", info.pid, self.pgdata)
+        elif others:
+            _logger.info(
+                "Sharing the database server (pid %d) in %s with processes %s",
+                info.pid,
+                self.pgdata,
+                others,
+            )
+        else:
+            _logger.info(
+                "Reusing the database server (pid %d) in %s that an earlier run left running",
+                info.pid,
+                self.pgdata,
+            )
+
+    def _ensure_running(self, deadline: float) -> tuple[PostmasterInfo, bool]:
+        """The running server's postmaster.pid, and whether this call launched it."""
         launched = False
         attempts = 0
         failure: _CommandFailed | None = None
@@ -485,15 +505,7 @@ class EmbeddedServer:
             if pid is not None and self._is_our_postmaster(pid):
                 info = self._postmaster_info()
                 if info is not None and info.status in ("ready", "standby"):
-                    if launched:
-                        _logger.info("Started the database server (pid %d) in %s", pid, self.pgdata)
-                    else:
-                        _logger.info(
-                            "Reusing the database server (pid %d) already running in %s",
-                            pid,
-                            self.pgdata,
-                        )
-                    return info
+                    return info, launched
                 # Still starting up, or recovering after a crash: wait for it.
             elif (zombie := self._unreaped_server_pid()) is not None:
                 # A dead postmaster that its parent has not reaped yet still counts as
@@ -501,7 +513,7 @@ class EmbeddedServer:
                 unreaped = zombie
             elif attempts < _LAUNCH_ATTEMPTS:
                 if pid is not None:
-                    _logger.info("postmaster.pid names pid %d, which is no server of ours", pid)
+                    _logger.info("Found a stale postmaster.pid: pid %d is no server here", pid)
                 self._remove_locks_of_unrelated_processes()
                 attempts += 1
                 try:

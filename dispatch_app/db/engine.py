@@ -7,6 +7,8 @@ hanging the app.
 
 from __future__ import annotations
 
+import getpass
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,10 +24,8 @@ from dispatch_app.errors import DatabaseUnreachable
 CONNECT_TIMEOUT_S = 5
 APPLICATION_NAME = "dispatch-board"
 
-_CONNECT_ARGS: dict[str, Any] = {
-    "connect_timeout": CONNECT_TIMEOUT_S,
-    "application_name": APPLICATION_NAME,
-    # Notice a vanished server within seconds rather than the OS default of hours.
+# Notice a vanished server within seconds rather than the OS default of hours.
+_KEEPALIVES: dict[str, Any] = {
     "keepalives": 1,
     "keepalives_idle": 5,
     "keepalives_interval": 2,
@@ -33,26 +33,42 @@ _CONNECT_ARGS: dict[str, Any] = {
 }
 
 
-def _connect_args(url: str) -> dict[str, Any]:
-    # TCP keepalive options are refused on Unix-socket connections (the embedded server).
-    if "host=/" in url or "@/" in url:
-        return {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": APPLICATION_NAME}
-    return dict(_CONNECT_ARGS)
+def editor_name() -> str:
+    """Who is at this workstation, as change stamps and conflict messages name them."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):
+        name = ""
+    # Kept to characters that need no quoting inside libpq's ``options``.
+    return re.sub(r"[^A-Za-z0-9_.@-]", "_", name)[:63] or "unknown"
 
 
-def make_async_engine(url: str, *, pool_size: int = 2) -> AsyncEngine:
+def connect_args(url: str, editor: str | None = None) -> dict[str, Any]:
+    """psycopg connection options: time-outs, keepalives, and the editor's name."""
+    args: dict[str, Any] = {
+        "connect_timeout": CONNECT_TIMEOUT_S,
+        "application_name": APPLICATION_NAME,
+        "options": f"-c dispatch.editor={editor or editor_name()}",
+    }
+    # TCP keepalive options mean nothing on Unix-socket connections (the embedded server).
+    if not ("host=/" in url or "@/" in url):
+        args.update(_KEEPALIVES)
+    return args
+
+
+def make_async_engine(url: str, *, pool_size: int = 2, editor: str | None = None) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=1,
         pool_pre_ping=True,
-        connect_args=_connect_args(url),
+        connect_args=connect_args(url, editor),
     )
 
 
-def make_sync_engine(url: str) -> Engine:
+def make_sync_engine(url: str, *, editor: str | None = None) -> Engine:
     """For migrations and command-line tools, which have no event loop to spare."""
-    return create_engine(url, pool_size=1, max_overflow=0, connect_args=_connect_args(url))
+    return create_engine(url, pool_size=1, max_overflow=0, connect_args=connect_args(url, editor))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

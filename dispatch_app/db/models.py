@@ -386,6 +386,7 @@ class Visit(Tracked, Base):
     arrival_window_end: Mapped[dt.datetime | None]
     status: Mapped[str] = mapped_column(server_default=VisitStatus.UNSCHEDULED.value)
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    updated_by: Mapped[str] = mapped_column(server_default=text("session_user"))
 
     work_order: Mapped[WorkOrder] = relationship(back_populates="visits")
     crew: Mapped[list[VisitTechnician]] = relationship(

@@ -15,6 +15,7 @@ from dispatch_app.ui.board.day_view import DayBoardView
 from dispatch_app.ui.details.panel import DetailsDock
 from dispatch_app.ui.map.overview import MapDock
 from dispatch_app.ui.queue.dock import UnassignedDock
+from dispatch_app.ui.resources import icon
 
 GEOMETRY_KEY = "mainWindow/geometry"
 STATE_KEY = "mainWindow/state"
@@ -35,6 +36,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(icon("app"))
         self._snapshot: DaySnapshot | None = None
 
         self.board = DayBoardView(self)

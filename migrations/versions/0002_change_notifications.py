@@ -61,14 +61,27 @@ END
 $$
 """
 
+# The person behind a change: the name the app set for its session (``dispatch.editor``),
+# else the database login. Shown in conflict messages ("moved by jsmith at 10:42").
+EDITOR = """
+CREATE FUNCTION dispatch_editor() RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT coalesce(nullif(current_setting('dispatch.editor', true), ''), session_user::text)
+$$
+"""
+
 STAMP_EDITOR = """
 CREATE FUNCTION dispatch_stamp_editor() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.updated_by := session_user;
+    NEW.updated_by := dispatch_editor();
+    IF TG_OP = 'INSERT' AND TG_ARGV[0] = 'created_by' THEN
+        NEW.created_by := NEW.updated_by;
+    END IF;
     RETURN NEW;
 END
 $$
 """
+
+STAMPED_TABLES = {"work_orders": "created_by", "visits": ""}
 
 # TG_ARGV[0] = 'versioned' for tables that carry a version column.
 NOTIFY_CHANGE = """
@@ -98,6 +111,7 @@ $$
 
 def _create_triggers() -> None:
     op.execute(TOUCH_ROW)
+    op.execute(EDITOR)
     op.execute(STAMP_EDITOR)
     op.execute(NOTIFY_CHANGE)
     for table in VERSIONED_TABLES:
@@ -105,10 +119,11 @@ def _create_triggers() -> None:
             f"CREATE TRIGGER {table}_touch BEFORE UPDATE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION dispatch_touch_row()"
         )
-    op.execute(
-        "CREATE TRIGGER work_orders_stamp_editor BEFORE UPDATE ON work_orders "
-        "FOR EACH ROW EXECUTE FUNCTION dispatch_stamp_editor()"
-    )
+    for table, created_column in STAMPED_TABLES.items():
+        op.execute(
+            f"CREATE TRIGGER {table}_stamp_editor BEFORE INSERT OR UPDATE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION dispatch_stamp_editor('{created_column}')"
+        )
     for table in NOTIFYING_TABLES:
         argument = "'versioned'" if table in VERSIONED_TABLES else ""
         op.execute(
@@ -122,7 +137,9 @@ def _drop_triggers() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_notify ON {table}")
     for table in VERSIONED_TABLES:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_touch ON {table}")
-    op.execute("DROP TRIGGER IF EXISTS work_orders_stamp_editor ON work_orders")
+    for table in STAMPED_TABLES:
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_stamp_editor ON {table}")
     op.execute("DROP FUNCTION IF EXISTS dispatch_notify_change()")
     op.execute("DROP FUNCTION IF EXISTS dispatch_stamp_editor()")
+    op.execute("DROP FUNCTION IF EXISTS dispatch_editor()")
     op.execute("DROP FUNCTION IF EXISTS dispatch_touch_row()")

@@ -1,0 +1,1719 @@
+"""A demo company: a Chicago trades shop with two weeks of history and a busy day today.
+
+Everything is drawn from one ``random.Random(seed)`` and the given day, so the same
+seed and day always give the same rows.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import datetime as dt
+import functools
+import math
+import random
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import zipcodes
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from dispatch_app.db.models import (
+    AppSetting,
+    Customer,
+    CustomerPhone,
+    Equipment,
+    JobType,
+    JobTypeSkill,
+    Note,
+    ServiceSite,
+    Skill,
+    StatusChange,
+    Technician,
+    TechnicianShift,
+    TechnicianSkill,
+    Visit,
+    VisitTechnician,
+    WorkOrder,
+)
+from dispatch_app.domain.vocabulary import (
+    TRADE_COLOURS,
+    Priority,
+    Trade,
+    VisitStatus,
+    WorkOrderSource,
+    WorkOrderStatus,
+)
+from dispatch_app.errors import UserFacingError
+
+__all__ = ["DemoError", "DemoSummary", "seed_demo"]
+
+
+class DemoError(UserFacingError):
+    """The demo company cannot be loaded into this database."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSummary:
+    technicians: int
+    customers: int
+    sites: int
+    equipment: int
+    work_orders: int
+    visits: int
+    unassigned_today: int
+    emergencies_today: int
+
+
+# Chicago's street-number origin: State St and Madison St.
+DOWNTOWN = (41.8819, -87.6278)
+SERVICE_RADIUS_KM = 30.0
+HISTORY_DAYS = 14
+# The board is shown as it would look mid-morning, whatever the wall clock says.
+NOTIONAL_NOW = dt.time(11, 0)
+SNAP = dt.timedelta(minutes=15)
+MINUTE = dt.timedelta(minutes=1)
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+
+# Office staff logins, as the status history and notes name them.
+DISPATCHER = "dkowalski"
+CALL_TAKERS = ("lortega", "tbrooks")
+BILLING = "jpark"
+WEB_BOOKING = "web-booking"
+ANSWERING_SERVICE = "answering-service"
+
+
+# --- Catalogue: skills and job types ------------------------------------------------
+
+SKILLS: tuple[tuple[Trade, str, str], ...] = (
+    (Trade.HVAC, "epa-608", "EPA 608 refrigerant certification"),
+    (Trade.HVAC, "furnace", "Gas furnaces"),
+    (Trade.HVAC, "heat-pump", "Heat pumps"),
+    (Trade.HVAC, "boiler", "Boilers and hydronic heat"),
+    (Trade.HVAC, "ductwork", "Ductwork"),
+    (Trade.HVAC, "refrigeration", "Commercial refrigeration"),
+    (Trade.HVAC, "mini-split", "Ductless mini-splits"),
+    (Trade.HVAC, "controls", "Thermostats and controls"),
+    (Trade.PLUMBING, "drain-cleaning", "Drain cleaning"),
+    (Trade.PLUMBING, "water-heater", "Water heaters"),
+    (Trade.PLUMBING, "backflow", "Backflow testing (certified)"),
+    (Trade.PLUMBING, "sewer-camera", "Sewer camera inspection"),
+    (Trade.PLUMBING, "gas-line", "Gas piping"),
+    (Trade.PLUMBING, "repipe", "Repiping"),
+    (Trade.PLUMBING, "sump-pump", "Sump and ejector pumps"),
+    (Trade.PLUMBING, "fixtures", "Fixtures and faucets"),
+    (Trade.ELECTRICAL, "panel-upgrade", "Panel upgrades"),
+    (Trade.ELECTRICAL, "ev-charger", "EV charger installation"),
+    (Trade.ELECTRICAL, "generator", "Standby generators"),
+    (Trade.ELECTRICAL, "lighting", "Lighting"),
+    (Trade.ELECTRICAL, "troubleshooting", "Electrical troubleshooting"),
+    (Trade.ELECTRICAL, "service-change", "Service changes and utility coordination"),
+    (Trade.ROOFING, "shingle", "Shingle roofing"),
+    (Trade.ROOFING, "flat-roof", "Flat roofs (mod-bit, EPDM)"),
+    (Trade.ROOFING, "gutters", "Gutters and downspouts"),
+    (Trade.ROOFING, "leak-repair", "Roof leak repair"),
+    (Trade.ROOFING, "inspection", "Roof inspection and insurance photos"),
+    (Trade.ROOFING, "skylight", "Skylights"),
+)
+
+
+class JobSpec(NamedTuple):
+    trade: Trade
+    name: str
+    minutes: int
+    price: str
+    skills: tuple[tuple[str, int], ...]  # (skill code, minimum level)
+    equipment: tuple[str, ...]  # equipment kinds the job is about, most likely first
+    heating_weight: float  # how often it is booked October to April
+    cooling_weight: float  # … and May to September
+    descriptions: tuple[str, ...]
+
+
+JOB_TYPES: tuple[JobSpec, ...] = (
+    JobSpec(Trade.HVAC, "No heat call", 90, "129.00", (("furnace", 2),), ("furnace", "boiler"),
+            5, 0.3, (
+                "No heat since last night, thermostat set to 70 but the house is at 58",
+                "Furnace runs but blows cold air; igniter clicks, no flame",
+                "Heat comes on, runs a minute or two, then shuts off",
+                "No heat upstairs, downstairs is fine",
+                "Loud bang from the furnace on startup, then no heat",
+                "Thermostat screen is blank and the furnace won't start",
+            )),
+    JobSpec(Trade.HVAC, "Furnace tune-up", 60, "119.00", (("furnace", 1),), ("furnace",),
+            3, 0.2, (
+                "Annual furnace tune-up; customer on the maintenance plan",
+                "Pre-season furnace check, replace filter (16x25x1)",
+                "Tune-up; dusty smell when the heat first comes on",
+                "Safety check and tune-up for new homeowners, furnace age unknown",
+            )),
+    JobSpec(Trade.HVAC, "AC repair", 120, "149.00", (("epa-608", 1),), ("ac condenser",),
+            0.3, 5, (
+                "AC running but not cooling, 82°F upstairs",
+                "Outdoor unit hums, fan not spinning",
+                "Ice on the refrigerant line at the indoor coil",
+                "Water leaking around the furnace when the AC runs",
+                "AC trips its breaker after about ten minutes",
+            )),
+    JobSpec(Trade.HVAC, "AC tune-up", 60, "119.00", (("epa-608", 1),), ("ac condenser",),
+            0.1, 3, (
+                "Spring AC tune-up, clean the condenser coil",
+                "AC check before summer; was low on refrigerant last year",
+                "Maintenance plan visit: AC tune-up and filter change",
+            )),
+    JobSpec(Trade.HVAC, "Heat pump service", 90, "159.00", (("heat-pump", 2), ("epa-608", 1)),
+            ("ac condenser",), 1, 1, (
+                "Heat pump stuck in defrost, outdoor unit steaming",
+                "Heat pump runs constantly and the aux heat is always on",
+                "Grinding noise from the outdoor unit",
+            )),
+    JobSpec(Trade.HVAC, "Boiler repair", 120, "189.00", (("boiler", 3),), ("boiler",),
+            2, 0.2, (
+                "Boiler pressure reads 30 psi and the relief valve is dripping",
+                "Radiators in the back bedrooms stay cold",
+                "Boiler locked out with an error code on the display",
+                "Pipes bang when the heat comes on",
+            )),
+    JobSpec(Trade.HVAC, "Thermostat install", 60, "225.00", (("controls", 1),), ("furnace",),
+            1, 1, (
+                "Install customer-supplied Ecobee; no C-wire at the thermostat",
+                "Replace old round Honeywell with a programmable thermostat",
+                "Nest says 'no power to Rh wire' after the customer installed it",
+            )),
+    JobSpec(Trade.HVAC, "Mini-split install", 360, "3850.00", (("mini-split", 3), ("epa-608", 1)),
+            (), 0.2, 0.6, (
+                "Two-zone ductless mini-split for the attic bedrooms, quote approved",
+                "12k BTU mini-split for the sunroom",
+                "Single-zone mini-split in the garage workshop",
+            )),
+    JobSpec(Trade.HVAC, "Furnace replacement", 480, "5200.00", (("furnace", 3), ("ductwork", 2)),
+            ("furnace",), 0.3, 0.1, (
+                "Replace 24-year-old furnace with a 96% unit, quote approved",
+                "Cracked heat exchanger found last visit; replace the furnace",
+                "Furnace and coil replacement, customer approved financing",
+            )),
+    JobSpec(Trade.PLUMBING, "Clogged drain", 60, "189.00", (("drain-cleaning", 1),), (),
+            5, 5, (
+                "Upstairs bathroom sink drains slowly, tried Drano",
+                "Kitchen sink backed up, garbage disposal just hums",
+                "Basement floor drain backs up when the washer drains",
+                "Tub drain clogged, water stands for an hour",
+                "Toilets gurgle when the washer runs; main line backing up?",
+            )),
+    JobSpec(Trade.PLUMBING, "Water heater replacement", 240, "1895.00", (("water-heater", 2),),
+            ("water heater",), 1.5, 1.2, (
+                "Water heater leaking from the bottom; replace with a 50-gallon gas",
+                "Family of five runs out of hot water; replace 40 gal with 50 gal",
+                "Tank rusted at the seams, quote approved for a Bradford White 50 gal",
+                "Convert to tankless, customer approved the quote",
+            )),
+    JobSpec(Trade.PLUMBING, "Water heater repair", 90, "165.00", (("water-heater", 1),),
+            ("water heater",), 2, 1.5, (
+                "No hot water, pilot won't stay lit",
+                "Water heater makes popping and rumbling noises",
+                "Hot water runs out after five minutes",
+                "Relief valve dripping onto the basement floor",
+            )),
+    JobSpec(Trade.PLUMBING, "Sewer camera inspection", 90, "295.00", (("sewer-camera", 2),), (),
+            1, 1, (
+                "Recurring main line clogs; camera to check for roots",
+                "Pre-purchase sewer scope for the buyer, house built 1924",
+                "Sewage smell in the basement; camera the line",
+            )),
+    JobSpec(Trade.PLUMBING, "Sump pump replacement", 120, "695.00", (("sump-pump", 1),),
+            ("sump pump",), 0.6, 1.5, (
+                "Sump pump runs nonstop and won't shut off",
+                "Sump pump failed in the last storm, 2 inches of water in the basement",
+                "Add a battery backup to the existing sump pump",
+                "Float switch sticks, pump doesn't kick on",
+            )),
+    JobSpec(Trade.PLUMBING, "Faucet or toilet repair", 60, "145.00", (("fixtures", 1),), (),
+            3, 3, (
+                "Toilet runs constantly, flapper already replaced",
+                "Kitchen faucet dripping at the base",
+                "Toilet rocks and leaks at the base when flushed",
+                "Replace bathroom faucet, customer has a new Moen",
+            )),
+    JobSpec(Trade.PLUMBING, "Backflow test", 45, "125.00", (("backflow", 3),), (),
+            0.5, 1.5, (
+                "Annual backflow test for the lawn sprinklers, city notice received",
+                "Annual RPZ test, due by the end of the month",
+                "Backflow certification for the boiler feed",
+            )),
+    JobSpec(Trade.PLUMBING, "Gas leak check", 60, "175.00", (("gas-line", 2),),
+            ("water heater",), 1, 0.5, (
+                "Smells gas near the water heater; gas company already checked the meter",
+                "Faint gas smell by the range, new stove installed last week",
+                "Gas line for a new dryer, check and pressure test",
+            )),
+    JobSpec(Trade.PLUMBING, "Whole-house repipe", 480, "8900.00", (("repipe", 3),), (),
+            0.2, 0.2, (
+                "Galvanized supply lines, low pressure everywhere; repipe in PEX, quote approved",
+                "Repipe both units of the 2-flat; tenants notified",
+            )),
+    JobSpec(Trade.ELECTRICAL, "Troubleshooting call", 90, "149.00", (("troubleshooting", 2),),
+            ("electrical panel",), 4, 4, (
+                "Breaker for the kitchen trips when the microwave and toaster run",
+                "Half the outlets in the living room dead, no tripped breakers",
+                "Lights flicker when the AC kicks on",
+                "Burning smell from a bedroom outlet; customer switched off the breaker",
+                "Bathroom GFCI won't reset",
+            )),
+    JobSpec(Trade.ELECTRICAL, "Panel upgrade", 480, "2850.00",
+            (("panel-upgrade", 3), ("service-change", 2)), ("electrical panel",), 0.4, 0.4, (
+                "Federal Pacific panel; insurance requires replacement, upgrade to 200A",
+                "100A fuse box; adding an EV and an induction range, upgrade to 200A",
+                "Panel full, double-tapped breakers found on inspection",
+            )),
+    JobSpec(Trade.ELECTRICAL, "EV charger install", 240, "1450.00", (("ev-charger", 2),),
+            ("electrical panel",), 1, 1.2, (
+                "Level 2 charger in the detached garage, customer has a Tesla Wall Connector",
+                "NEMA 14-50 outlet in the garage for a new EV",
+                "ChargePoint Home Flex on a 60A circuit, panel in the basement",
+            )),
+    JobSpec(Trade.ELECTRICAL, "Outlet or switch repair", 60, "135.00",
+            (("troubleshooting", 1),), (), 3, 3, (
+                "Replace two-prong outlets in the bedrooms with grounded ones",
+                "Hallway light switch sparks when flipped",
+                "Add an outlet behind the wall-mounted TV",
+                "Dining room dimmer buzzes",
+            )),
+    JobSpec(Trade.ELECTRICAL, "Lighting install", 120, "325.00", (("lighting", 1),), (),
+            2, 2, (
+                "Six recessed LED cans in the basement family room",
+                "Hang customer-supplied chandelier, 12 ft ceiling in the dining room",
+                "Motion flood lights over the garage and the back gate",
+            )),
+    JobSpec(Trade.ELECTRICAL, "Generator maintenance", 90, "249.00", (("generator", 2),),
+            ("standby generator",), 1, 1, (
+                "Annual service on the standby generator",
+                "Generator failed its weekly exercise, shows 'low battery'",
+                "Transfer switch didn't switch back after the outage",
+            )),
+    JobSpec(Trade.ELECTRICAL, "Surge protector install", 60, "395.00", (("panel-upgrade", 1),),
+            ("electrical panel",), 1, 1, (
+                "Whole-house surge protector after a lightning strike took out the TV and router",
+                "Add whole-house surge protection with a panel check",
+            )),
+    JobSpec(Trade.ROOFING, "Roof leak repair", 120, "485.00", (("leak-repair", 2),), ("roof",),
+            3, 3, (
+                "Water stain spreading on the bedroom ceiling after rain",
+                "Leak around the chimney flashing, drips into the attic",
+                "Missing shingles after the windstorm, leak in the closet",
+                "Leak where the plumbing vent goes through the roof",
+                "Ice dam at the eaves, water coming through the kitchen ceiling",
+            )),
+    JobSpec(Trade.ROOFING, "Storm damage inspection", 60, "0.00", (("inspection", 1),), ("roof",),
+            2, 3, (
+                "Hail last week and the neighbours are getting new roofs; inspect for insurance",
+                "Wind took off ridge cap shingles; photos for the adjuster",
+                "Tree branch came down on the garage roof",
+            )),
+    JobSpec(Trade.ROOFING, "Tear-off and re-roof", 480, "14500.00",
+            (("shingle", 3), ("inspection", 1)), ("roof",), 0, 0, (
+                "Tear-off and re-roof, GAF Timberline HDZ Charcoal, 24 squares, approved",
+                "Re-roof after insurance approval; two layers to remove",
+                "Tear-off and re-roof, Owens Corning Duration Driftwood",
+            )),
+    JobSpec(Trade.ROOFING, "Gutter cleaning", 90, "225.00", (("gutters", 1),), (),
+            2, 1, (
+                "Gutters overflowing at the back of the house",
+                "Fall gutter cleaning and downspout flush",
+                "Gutters clogged, water pours over the front entrance",
+            )),
+    JobSpec(Trade.ROOFING, "Gutter replacement", 240, "1650.00", (("gutters", 2),), (),
+            0.8, 1, (
+                "Replace sagging front gutters with 6-inch seamless",
+                "Gutter and downspout replacement, white aluminum",
+            )),
+    JobSpec(Trade.ROOFING, "Flat roof repair", 180, "875.00", (("flat-roof", 2),), ("roof",),
+            1.5, 1.5, (
+                "Ponding on the flat roof of the 2-flat, leak into the top unit",
+                "Blister and split in the mod-bit seam over the rear porch",
+                "EPDM torn at the parapet, leak into the stairwell",
+            )),
+    JobSpec(Trade.ROOFING, "Skylight replacement", 240, "1950.00",
+            (("skylight", 2), ("leak-repair", 1)), ("roof",), 0.6, 1, (
+                "Kitchen skylight leaks and is fogged between panes; replace with a Velux",
+                "Replace two cracked skylights in the bathroom and hall",
+            )),
+)
+
+RE_ROOF = "Tear-off and re-roof"
+# Breakdowns a customer can call in as urgent or an emergency; nobody rushes a tune-up.
+BREAKDOWNS = frozenset({
+    "No heat call", "AC repair", "Heat pump service", "Boiler repair", "Clogged drain",
+    "Water heater repair", "Sump pump replacement", "Gas leak check", "Troubleshooting call",
+    "Roof leak repair", "Storm damage inspection",
+})
+# Jobs a crew of two books on one visit today, in order of preference.
+CREW_JOBS_TODAY = ("Skylight replacement", "Gutter replacement", "Water heater replacement",
+                   "EV charger install")
+
+
+# --- Technicians ---------------------------------------------------------------------
+
+class TechSpec(NamedTuple):
+    name: str
+    trade: Trade
+    home_zip: str
+    shifts: tuple[tuple[tuple[int, ...], str, str], ...]  # (weekdays, starts, ends)
+    skills: tuple[tuple[str, int], ...]
+
+
+MON_FRI = (0, 1, 2, 3, 4)
+TUE_SAT = (1, 2, 3, 4, 5)
+EARLY = (MON_FRI, "07:00", "15:30")
+DAYTIME = (MON_FRI, "08:00", "17:00")
+
+TECHNICIANS: tuple[TechSpec, ...] = (
+    TechSpec("Marcus Bell", Trade.HVAC, "60641", (EARLY,), (
+        ("epa-608", 5), ("furnace", 5), ("heat-pump", 4), ("boiler", 4), ("ductwork", 4),
+        ("refrigeration", 3), ("mini-split", 4), ("controls", 4))),
+    TechSpec("Ana Lucía Ramírez", Trade.HVAC, "60629", (DAYTIME,), (
+        ("epa-608", 3), ("furnace", 4), ("heat-pump", 3), ("boiler", 4), ("ductwork", 2),
+        ("controls", 3))),
+    TechSpec("Tomasz Nowak", Trade.HVAC, "60714", ((TUE_SAT, "07:00", "15:30"),), (
+        ("epa-608", 4), ("furnace", 3), ("heat-pump", 4), ("refrigeration", 5),
+        ("mini-split", 4), ("controls", 3))),
+    TechSpec("Kevin Tran", Trade.HVAC, "60638", (DAYTIME,), (
+        ("epa-608", 2), ("furnace", 2), ("heat-pump", 1), ("ductwork", 3), ("controls", 2))),
+    # On call: evenings Sunday to Thursday, running past midnight.
+    TechSpec("DeShawn Carter", Trade.HVAC, "60618", (((6, 0, 1, 2, 3), "16:00", "00:30"),), (
+        ("epa-608", 3), ("furnace", 4), ("heat-pump", 3), ("boiler", 3), ("ductwork", 2),
+        ("controls", 3))),
+    TechSpec("Patrick O'Malley", Trade.PLUMBING, "60634", (EARLY,), (
+        ("drain-cleaning", 5), ("water-heater", 4), ("backflow", 3), ("sewer-camera", 4),
+        ("gas-line", 4), ("repipe", 4), ("sump-pump", 3), ("fixtures", 4))),
+    TechSpec("Rosa Delgado", Trade.PLUMBING, "60632", (EARLY,), (
+        ("drain-cleaning", 3), ("water-heater", 3), ("backflow", 4), ("gas-line", 2),
+        ("sump-pump", 3), ("fixtures", 4))),
+    TechSpec("Samir Haddad", Trade.PLUMBING, "60076", (DAYTIME,), (
+        ("drain-cleaning", 4), ("water-heater", 3), ("sewer-camera", 3), ("repipe", 3),
+        ("sump-pump", 4), ("fixtures", 3))),
+    TechSpec("Jamal Washington", Trade.PLUMBING, "60453", ((TUE_SAT, "08:00", "17:00"),), (
+        ("drain-cleaning", 3), ("water-heater", 2), ("gas-line", 2), ("sump-pump", 2),
+        ("fixtures", 3))),
+    TechSpec("Mei Chen", Trade.ELECTRICAL, "60630", (EARLY,), (
+        ("panel-upgrade", 5), ("ev-charger", 4), ("generator", 3), ("lighting", 3),
+        ("troubleshooting", 5), ("service-change", 4))),
+    # Four tens, Monday to Thursday.
+    TechSpec("Luis Herrera", Trade.ELECTRICAL, "60402", (((0, 1, 2, 3), "06:30", "17:00"),), (
+        ("panel-upgrade", 3), ("ev-charger", 3), ("generator", 2), ("lighting", 4),
+        ("troubleshooting", 3), ("service-change", 2))),
+    TechSpec("Brian Kowalczyk", Trade.ELECTRICAL, "60016", (DAYTIME,), (
+        ("panel-upgrade", 2), ("ev-charger", 2), ("generator", 4), ("lighting", 3),
+        ("troubleshooting", 3), ("service-change", 1))),
+    TechSpec("Dmitri Volkov", Trade.ROOFING, "60655", (EARLY,), (
+        ("shingle", 5), ("flat-roof", 4), ("gutters", 3), ("leak-repair", 4),
+        ("inspection", 5), ("skylight", 3))),
+    TechSpec("Jake Sorensen", Trade.ROOFING, "60131", (EARLY,), (
+        ("shingle", 4), ("flat-roof", 2), ("gutters", 4), ("leak-repair", 3),
+        ("inspection", 3), ("skylight", 2))),
+    TechSpec("Andrés Fuentes", Trade.ROOFING, "60707", (EARLY,), (
+        ("shingle", 3), ("flat-roof", 3), ("gutters", 3), ("leak-repair", 2),
+        ("inspection", 2))),
+)
+
+
+# --- Customers -----------------------------------------------------------------------
+
+# (given names, family names) of neighbourhoods the company serves, with a weight each.
+NAME_POOLS: tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...] = (
+    (14, ("José", "María", "Juan", "Guadalupe", "Alejandro", "Lucía", "Jesús", "Ana",
+          "Miguel", "Sofía", "Héctor", "Verónica", "Ramón", "Marisol"),
+     ("Núñez", "García", "Hernández", "López", "Martínez", "González", "Rodríguez", "Pérez",
+      "Sánchez", "Ramírez", "Torres", "Flores", "Castillo", "Ortiz", "Ibarra", "Muñoz")),
+    (12, ("Darnell", "Keisha", "Andre", "Tamika", "Marcus", "Jasmine", "Terrence", "Latoya",
+          "Malik", "Aaliyah", "Brandon", "Ebony", "Cedric", "Monique"),
+     ("Washington", "Jackson", "Johnson", "Williams", "Brown", "Robinson", "Harris",
+      "Coleman", "Jenkins", "Thompson", "Walker", "Banks", "Dixon", "Fields")),
+    (10, ("Patrick", "Kathleen", "Sean", "Colleen", "Brian", "Megan", "Michael", "Erin",
+          "Kevin", "Maureen", "Thomas", "Bridget", "Jennifer", "Daniel"),
+     ("O'Brien", "Murphy", "Sullivan", "Kelly", "Flanagan", "Quinn", "Byrne", "Gallagher",
+      "Doyle", "McCarthy", "Walsh", "Brennan", "Miller", "Anderson")),
+    (8, ("Katarzyna", "Tomasz", "Agnieszka", "Paweł", "Małgorzata", "Łukasz", "Krzysztof",
+         "Magdalena", "Stanisław", "Ewa", "Grzegorz", "Joanna"),
+     ("Nowak", "Wójcik", "Mazur", "Kaczmarek", "Krawczyk", "Zając", "Król", "Pawlak",
+      "Sikora", "Baran", "Wróbel", "Górski")),
+    (5, ("Anthony", "Gina", "Salvatore", "Maria", "Vincent", "Angela", "Dominic", "Teresa"),
+     ("Russo", "Esposito", "Romano", "Bianchi", "Ricci", "Marino", "DeLuca", "Caruso")),
+    (5, ("Wei", "Li", "Jun", "Mei", "Xiaoming", "Yan", "Hui", "Jian"),
+     ("Chen", "Wang", "Liu", "Zhang", "Huang", "Lin", "Wu", "Zhou")),
+    (4, ("Min-jun", "Ji-woo", "Seo-yeon", "Hyun", "Soo-jin", "Daniel", "Grace"),
+     ("Kim", "Park", "Lee", "Choi", "Jung", "Kang", "Yoon")),
+    (5, ("Priya", "Rahul", "Anjali", "Vikram", "Deepa", "Arjun", "Sunita", "Rohan"),
+     ("Patel", "Shah", "Reddy", "Iyer", "Gupta", "Desai", "Mehta", "Nair")),
+    (3, ("Linh", "Minh", "Thảo", "Huy", "Ngọc", "Quang"),
+     ("Nguyễn", "Trần", "Lê", "Phạm", "Võ", "Đặng")),
+    (4, ("Omar", "Layla", "Khalid", "Nadia", "Yusuf", "Rania", "Tariq", "Samira"),
+     ("Haddad", "Khoury", "Mansour", "Saleh", "Nasser", "Abboud")),
+    (3, ("Georgios", "Eleni", "Nikos", "Dimitra", "Konstantinos", "Sofia"),
+     ("Papadopoulos", "Georgiou", "Pappas", "Alexiou", "Nikolaidis")),
+    (3, ("Oksana", "Taras", "Olena", "Andriy", "Iryna", "Mykola"),
+     ("Shevchenko", "Kovalenko", "Bondarenko", "Tkachenko", "Melnyk")),
+    (3, ("Maricel", "Jomar", "Rowena", "Jericho", "Lourdes", "Arnel"),
+     ("Santos", "Reyes", "Cruz", "Bautista", "Villanueva", "Dela Cruz")),
+    (2, ("Chinedu", "Ngozi", "Oluwaseun", "Adaeze", "Emeka", "Funmilayo"),
+     ("Okafor", "Adeyemi", "Eze", "Okonkwo", "Balogun")),
+    (3, ("Søren", "Ingrid", "Lars", "Björn", "Renée", "Jürgen", "Annika", "François", "Chloé"),
+     ("Lindqvist", "Johansson", "Müller", "Schäfer", "Nielsen", "Hoffmann", "Dubois",
+      "Lefèvre")),
+    (2, ("Ayşe", "Mehmet", "Elif", "Emre"), ("Yılmaz", "Öztürk", "Demir", "Şahin")),
+)
+NAMED_CUSTOMERS = ("José Núñez", "Zoë Åberg")
+
+# (name, how many sites, site labels)
+BUSINESSES: tuple[tuple[str, int, tuple[str, ...]], ...] = (
+    ("Lakeview Dental LLC", 1, ("Office",)),
+    ("Ravenswood Auto Body", 1, ("Shop",)),
+    ("Logan Square Laundromat", 1, ("Storefront",)),
+    ("Pilsen Printworks", 1, ("Studio",)),
+    ("Hernández Property Management", 3, ("3-flat on the north side", "6-unit building",
+                                           "2-flat")),
+    ("Northside Montessori", 1, ("School",)),
+    ("Greektown Gyros Inc.", 1, ("Restaurant",)),
+    ("Andersonville Yoga Studio", 1, ("Studio",)),
+    ("Kowalczyk Bakery", 1, ("Bakery",)),
+    ("Archer Heights Veterinary Clinic", 1, ("Clinic",)),
+    ("Bronzeville Family Church", 1, ("Church",)),
+    ("Oak Park Condo Association", 2, ("North building", "South building")),
+    ("Sunrise Senior Living Co-op", 1, ("Main building",)),
+    ("Midway Tool & Die", 1, ("Plant",)),
+    ("Lincoln Square Music School", 1, ("School",)),
+    ("Wicker Park Cycles", 1, ("Shop",)),
+    ("Garfield Ridge Dental Group", 1, ("Office",)),
+    ("Avondale Taqueria", 1, ("Restaurant",)),
+    ("Evanston Pediatrics SC", 1, ("Office",)),
+    ("Park Ridge Insurance Agency", 1, ("Office",)),
+    ("Rogers Park Rentals LLC", 2, ("Courtyard building", "4-flat")),
+    ("Beverly Hardware", 1, ("Store",)),
+)
+
+CUSTOMER_NOTES = (
+    "Prefers text messages over calls",
+    "Comfort Club member: 15% off repairs, no diagnostic fee",
+    "Pays by check on site",
+    "Prefers Spanish",
+    "Referred by a neighbour",
+    "Works nights; no calls before 10 AM",
+    "Landlord; tenants call directly, owner approves anything over $300",
+    "Past-due balance from last visit; collect before starting work",
+    "Asks for the same tech every time if possible",
+    "Send invoices by email only",
+)
+BUSINESS_NOTES = (
+    "Net 30; invoices to accounts payable",
+    "Tax exempt, certificate on file",
+    "Service only outside business hours if possible",
+    "PO number required on every invoice",
+)
+ACCESS_NOTES = (
+    "Gate code {code}",
+    "Dog in the yard; call before entering",
+    "Park in the alley behind the garage",
+    "Key in lockbox by the side door, code {code}",
+    "Ring the bell for unit 2R",
+    "Basement entrance at the back; low ceiling",
+    "Tenant on site: call 10 minutes before arriving",
+    "Permit parking zone; use the driveway",
+    "Condo building: check in at the front desk",
+    "Elderly owner, hard of hearing: knock loudly",
+    "Attic access through the bedroom closet",
+    "Side gate sticks; lift and push",
+    "Two cats: keep the basement door closed",
+    "Garage code {code}",
+)
+BUSINESS_ACCESS_NOTES = (
+    "Deliveries entrance on the alley; ask for the manager",
+    "Roof access ladder in the back storage room",
+    "Building engineer meets techs at the loading dock",
+    "Closed Mondays; call the owner's cell",
+)
+SECOND_SITE_LABELS = ("Rental", "Rental (2-flat)", "Mother's house", "Condo", "Coach house")
+
+
+# --- Equipment -----------------------------------------------------------------------
+
+class EquipmentSpec(NamedTuple):
+    makes: tuple[tuple[str, tuple[str, ...]], ...]  # (make, models)
+    age_years: tuple[int, int]
+    serial: str  # {yy}, {ww}: install year and week; # a digit; @ a letter
+
+
+EQUIPMENT: dict[str, EquipmentSpec] = {
+    "furnace": EquipmentSpec((
+        ("Carrier", ("59SC5A080S17", "58SB0B070E14")),
+        ("Trane", ("S9V2B080U4PSA", "S8X1B060M3PSB")),
+        ("Lennox", ("EL296UH070XV36B", "ML180UH090P48B")),
+        ("Rheem", ("R96VA0702317MSA", "R801TA075314MSA")),
+        ("Goodman", ("GM9S960803BN", "GMVC961005CN")),
+        ("Bryant", ("926TB42060V17",)),
+    ), (1, 26), "{ww}{yy}@#####"),
+    "ac condenser": EquipmentSpec((
+        ("Carrier", ("24ACC636A003", "24ABB330A003")),
+        ("Trane", ("4TTR4036L1000A", "4TTR6030J1000A")),
+        ("Lennox", ("ML14XC1-036-230A", "XC21-036-230")),
+        ("Rheem", ("RA1436AJ1NA", "RA1648AJ1NA")),
+        ("Goodman", ("GSX140361", "GSXN403010")),
+    ), (1, 20), "{yy}{ww}#######"),
+    "boiler": EquipmentSpec((
+        ("Weil-McLain", ("CGa-4", "EG-40", "Ultra-105")),
+        ("Burnham", ("ES2-4", "Series 2 205")),
+        ("Peerless", ("63-04", "PureFire PF-110")),
+        ("Lochinvar", ("Knight WHN085",)),
+    ), (4, 45), "CP{yy}#####"),
+    "water heater": EquipmentSpec((
+        ("A.O. Smith", ("GCR-50 300", "GPVL-50", "ENT-50")),
+        ("Bradford White", ("RG250T6N", "RG240S6N")),
+        ("Rheem", ("XG50T06EC38U1", "PROG40-38N RH67")),
+        ("State", ("GS650YBRT",)),
+        ("Rinnai", ("RU199iN",)),
+    ), (1, 16), "{yy}{ww}@######"),
+    "electrical panel": EquipmentSpec((
+        ("Square D", ("QO140M200P", "HOM2040M200PC")),
+        ("Eaton", ("BR2040B200", "CH40B200")),
+        ("Siemens", ("P4040B1200CU",)),
+        ("Federal Pacific", ("Stab-Lok 100A",)),
+        ("GE", ("TM2010CCU",)),
+    ), (3, 55), ""),
+    "roof": EquipmentSpec((
+        ("GAF", ("Timberline HDZ", "Timberline UHDZ")),
+        ("Owens Corning", ("Duration", "Oakridge")),
+        ("CertainTeed", ("Landmark",)),
+        ("Firestone", ("RubberGard EPDM",)),
+    ), (1, 28), ""),
+    "sump pump": EquipmentSpec((
+        ("Zoeller", ("M53 Mighty-Mate", "M98")),
+        ("Liberty", ("257", "287")),
+        ("Wayne", ("CDU980E",)),
+    ), (1, 12), "{yy}{ww}####"),
+    "standby generator": EquipmentSpec((
+        ("Generac", ("Guardian 22kW 7043", "Guardian 14kW 7224")),
+        ("Kohler", ("20RESCL",)),
+    ), (1, 12), "#########"),
+}
+
+
+# --- Notes and outcomes --------------------------------------------------------------
+
+DISPATCH_NOTES = (
+    "Customer asked for a call 30 minutes before arrival.",
+    "Customer on the maintenance plan: no diagnostic fee.",
+    "Tenant will let the tech in; owner approved up to $500.",
+    "Warranty call; we installed this equipment.",
+    "Customer sent photos by text; attached to the file.",
+    "Customer asked for an estimate for replacement as well.",
+    "Bring shoe covers; new hardwood floors.",
+)
+TECH_NOTES: dict[Trade, tuple[str, ...]] = {
+    Trade.HVAC: (
+        "Replaced flame sensor and cleaned burners; furnace cycling normally.",
+        "Filter was packed solid; replaced and showed the customer how to change it.",
+        "Replaced the igniter; quoted a tune-up for next fall.",
+        "Replaced run capacitor; system cooling fine, 18°F split.",
+        "Thermostat wiring loose at the furnace board; re-terminated.",
+    ),
+    Trade.PLUMBING: (
+        "Cleared the line with the 3/8 cable; recommended a camera inspection.",
+        "Replaced the fill valve and flapper; no more running.",
+        "Drained and flushed the tank; sediment was heavy.",
+        "Found roots at 42 ft; gave the customer a quote for lining.",
+        "Replaced the thermocouple; pilot holding.",
+    ),
+    Trade.ELECTRICAL: (
+        "Loose neutral at the panel; torqued all terminations.",
+        "Replaced the failed GFCI and tested the downstream outlets.",
+        "Kitchen circuit overloaded; quoted a dedicated 20A circuit.",
+        "Permit pulled; inspection scheduled with the city.",
+    ),
+    Trade.ROOFING: (
+        "Resealed chimney flashing and replaced 6 shingles; photos in the file.",
+        "Replaced the pipe boot; no sign of further leaks.",
+        "Photos sent to the insurance adjuster.",
+        "Cleaned gutters, flushed downspouts; one hanger replaced.",
+    ),
+}
+CANCEL_REASONS = (
+    "Customer fixed it themselves (reset the breaker)",
+    "Customer went with another company",
+    "Customer will call back to reschedule",
+    "Landlord is handling it",
+    "Customer decided to wait until after the holidays",
+)
+NO_SHOW_REASONS = (
+    "No one home; left a door tag and a voicemail",
+    "Gate locked, no answer on two calls",
+    "Tenant refused entry; owner unreachable",
+)
+
+EMERGENCY_HEATING = (
+    "No heat — elderly resident, furnace not igniting; house down to 56°F, "
+    "daughter called it in"
+)
+EMERGENCY_COOLING = (
+    "No cooling — elderly resident, AC not starting; 88°F inside and climbing"
+)
+
+
+# --- Chicago streets -----------------------------------------------------------------
+
+def _ordinal_suffix(n: int) -> str:
+    if 10 <= n % 100 <= 20:
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
+# East-west streets by their north (+) / south (-) grid number, and north-south streets
+# by their west (+) / east (-) grid number; 800 numbers make a mile.
+EAST_WEST_STREETS: tuple[tuple[int, str], ...] = (
+    (800, "Chicago Ave"), (1000, "Augusta Blvd"), (1200, "Division St"),
+    (1400, "Schiller St"), (1600, "North Ave"), (1800, "Cortland St"),
+    (2000, "Armitage Ave"), (2200, "Webster Ave"), (2400, "Fullerton Ave"),
+    (2600, "Wrightwood Ave"), (2800, "Diversey Ave"), (3000, "Wellington Ave"),
+    (3200, "Belmont Ave"), (3400, "Roscoe St"), (3600, "Addison St"), (3800, "Grace St"),
+    (4000, "Irving Park Rd"), (4200, "Berteau Ave"), (4400, "Montrose Ave"),
+    (4600, "Wilson Ave"), (4800, "Lawrence Ave"), (5000, "Argyle St"), (5200, "Foster Ave"),
+    (5400, "Balmoral Ave"), (5600, "Bryn Mawr Ave"), (5800, "Ardmore Ave"),
+    (6000, "Peterson Ave"), (6200, "Granville Ave"), (6400, "Devon Ave"),
+    (6800, "Pratt Blvd"), (7000, "Lunt Ave"), (7200, "Touhy Ave"), (7400, "Jarvis Ave"),
+    (7600, "Howard St"), (-400, "Van Buren St"), (-600, "Harrison St"), (-800, "Polk St"),
+    (-1200, "Roosevelt Rd"), (-1800, "18th St"), (-2200, "Cermak Rd"),
+    (-3900, "Pershing Rd"), (-5500, "Garfield Blvd"),
+    # South of Cermak the east-west streets are numbered by their hundreds.
+    *((-100 * n, f"{n}{_ordinal_suffix(n)} St") for n in range(24, 120) if n not in (39, 55)),
+)
+NORTH_SOUTH_STREETS: tuple[tuple[int, str], ...] = (
+    (800, "Halsted St"), (1000, "Sheffield Ave"), (1200, "Racine Ave"),
+    (1400, "Southport Ave"), (1600, "Ashland Ave"), (1700, "Paulina St"), (1800, "Wood St"),
+    (1900, "Wolcott Ave"), (2000, "Damen Ave"), (2100, "Hoyne Ave"), (2200, "Leavitt St"),
+    (2300, "Oakley Ave"), (2400, "Western Ave"), (2500, "Campbell Ave"),
+    (2600, "Rockwell St"), (2800, "California Ave"), (3000, "Sacramento Ave"),
+    (3200, "Kedzie Ave"), (3400, "Kimball Ave"), (3600, "Central Park Ave"),
+    (3800, "Hamlin Ave"), (4000, "Pulaski Rd"), (4200, "Keeler Ave"), (4400, "Kostner Ave"),
+    (4600, "Kenton Ave"), (4800, "Cicero Ave"), (5000, "Lavergne Ave"),
+    (5200, "Laramie Ave"), (5400, "Long Ave"), (5600, "Central Ave"), (5800, "Menard Ave"),
+    (6000, "Austin Ave"), (6400, "Narragansett Ave"), (6800, "Oak Park Ave"),
+    (7200, "Harlem Ave"), (8400, "Cumberland Ave"), (-400, "King Dr"),
+    (-800, "Cottage Grove Ave"), (-1200, "Woodlawn Ave"), (-1400, "Dorchester Ave"),
+    (-1600, "Stony Island Ave"), (-2000, "Jeffery Blvd"), (-2400, "Yates Blvd"),
+)
+SUBURBAN_STREETS = (
+    "Maple Ave", "Oak St", "Elm St", "Park Ave", "Lincoln Ave", "Washington St",
+    "Prospect Ave", "Ridge Rd", "Forest Ave", "Grove St", "Highland Ave", "Cedar Ln",
+    "Linden Ave", "Hawthorne Ln", "Greenwood Ave", "Home Ave", "Wisconsin Ave",
+    "Euclid Ave", "Clinton Ave", "Edgewood Ln", "Birch St", "Chestnut St", "Sunset Ave",
+    "Jackson Blvd", "Cuyler Ave", "Harvey Ave", "Kenilworth Ave", "Wesley Ave",
+)
+# Grid numbers per degree at Chicago's latitude.
+GRID_PER_DEGREE_LAT = 111.0 / 1.609 * 800
+GRID_PER_DEGREE_LON = 111.0 * math.cos(math.radians(41.88)) / 1.609 * 800
+
+# Fictional 555-01xx numbers only, so a demo can never ring a real person.
+AREA_CODES_CITY = ("773", "312", "872")
+AREA_CODES_NORTH = ("847", "224")
+AREA_CODES_WEST = ("630", "331")
+AREA_CODES_SOUTH = ("708",)
+ALL_AREA_CODES = AREA_CODES_CITY + AREA_CODES_NORTH + AREA_CODES_WEST + AREA_CODES_SOUTH
+# Reserved example domains, so a demo can never email a real person.
+EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+# --- Planning ------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Zip:
+    code: str
+    city: str
+    state: str
+    county: str
+    lat: float
+    lon: float
+
+
+@dataclass
+class _Tech:
+    index: int
+    spec: TechSpec
+    login: str
+    phone: str
+    colour: str
+    lat: float
+    lon: float
+    shifts: dict[int, tuple[dt.time, dt.time]]
+    skills: dict[str, int]
+
+
+@dataclass
+class _Customer:
+    name: str
+    email: str | None
+    notes: str
+    created_at: dt.datetime
+    phones: list[tuple[str, str]]
+    business: bool
+
+
+@dataclass
+class _Site:
+    customer: int
+    label: str
+    street: str
+    zip: _Zip
+    lat: float
+    lon: float
+    access_notes: str
+    equipment: dict[str, int] = field(default_factory=dict)  # kind → equipment index
+
+
+@dataclass
+class _Equipment:
+    site: int
+    kind: str
+    make: str
+    model: str
+    serial: str
+    install_date: dt.date
+
+
+@dataclass
+class _Visit:
+    sequence: int
+    starts: dt.datetime | None = None
+    ends: dt.datetime | None = None
+    window: tuple[dt.datetime, dt.datetime] | None = None
+    crew: list[int] = field(default_factory=list)  # technician indexes, lead first
+    travel: dt.timedelta = dt.timedelta(0)  # the drive there, for the en-route time
+    shift_starts: dt.datetime | None = None  # the lead's shift that day
+    status: str = VisitStatus.UNSCHEDULED
+    created_at: dt.datetime | None = None
+
+
+@dataclass
+class _Step:
+    at: dt.datetime
+    from_status: str | None
+    to_status: str
+    visit: int | None  # index into the order's visits
+    reason: str | None
+    by: str
+
+
+@dataclass
+class _Order:
+    serial: int
+    customer: int
+    site: int
+    job: JobSpec
+    equipment: int | None
+    description: str
+    priority: str
+    source: str
+    visits: list[_Visit]
+    outcome: str  # the visit status the last visit ends in
+    created_at: dt.datetime = dt.datetime.min
+    created_by: str = ""
+    status: str = WorkOrderStatus.NEW
+    cancel_reason: str | None = None
+    requested: tuple[dt.datetime, dt.datetime] | None = None
+    steps: list[_Step] = field(default_factory=list)
+    notes: list[tuple[dt.datetime, str, str]] = field(default_factory=list)
+
+
+@functools.cache
+def _service_area() -> tuple[_Zip, ...]:
+    """Residential ZIPs within the service radius of downtown, in ZIP order."""
+    found = []
+    for record in zipcodes.filter_by(state="IL"):
+        if record["zip_code_type"] != "STANDARD" or not record["active"]:
+            continue
+        lat, lon = float(record["lat"]), float(record["long"])
+        if _km((lat, lon), DOWNTOWN) <= SERVICE_RADIUS_KM:
+            found.append(_Zip(record["zip_code"], record["city"], record["state"],
+                              record["county"], lat, lon))
+    return tuple(sorted(found, key=lambda z: z.code))
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    mean_lat = math.radians((a[0] + b[0]) / 2)
+    dx = math.radians(b[1] - a[1]) * math.cos(mean_lat)
+    dy = math.radians(b[0] - a[0])
+    return 6371.0 * math.hypot(dx, dy)
+
+
+# Letters NFKD does not split into a base letter and an accent.
+_UNDECOMPOSABLE = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D",
+                                 "ı": "i", "ß": "ss", "æ": "ae"})
+
+
+def _ascii(text: str) -> str:
+    folded = text.translate(_UNDECOMPOSABLE)
+    decomposed = unicodedata.normalize("NFKD", folded)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _slug(text: str) -> str:
+    return "".join(c for c in _ascii(text).lower() if c.isalnum())
+
+
+def _ceil_to_snap(moment: dt.datetime) -> dt.datetime:
+    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    steps = -((epoch - moment) // SNAP)
+    return epoch + steps * SNAP
+
+
+class _Planner:
+    """Builds the whole company in memory; ``seed_demo`` then writes it in bulk."""
+
+    def __init__(self, rng: random.Random, today: dt.date, tz: ZoneInfo,
+                 road_factor: float, speed_kmh: float) -> None:
+        self.rng = rng
+        self.today = today
+        self.tz = tz
+        self.road_factor = road_factor
+        self.speed_kmh = speed_kmh
+        self.now = self._local(today, NOTIONAL_NOW)
+        self.heating_season = today.month in (10, 11, 12, 1, 2, 3, 4)
+        self.area = _service_area()
+        self.jobs = {job.name: job for job in JOB_TYPES}
+        self.techs: list[_Tech] = []
+        self.customers: list[_Customer] = []
+        self.sites: list[_Site] = []
+        self.equipment: list[_Equipment] = []
+        self.orders: list[_Order] = []
+        self.phone_pool = {code: [f"+1{code}55501{n:02d}" for n in range(100)]
+                           for code in ALL_AREA_CODES}
+        for pool in self.phone_pool.values():
+            rng.shuffle(pool)
+
+    # -- small helpers --
+
+    def _local(self, day: dt.date, time: dt.time) -> dt.datetime:
+        return dt.datetime.combine(day, time, tzinfo=self.tz).astimezone(dt.UTC)
+
+    def _jitter(self, lat: float, lon: float) -> tuple[float, float]:
+        # Lake Michigan lies east of every lakefront centroid: nudge mostly west.
+        return (round(lat + self.rng.uniform(-0.011, 0.011), 6),
+                round(lon + self.rng.uniform(-0.016, 0.004), 6))
+
+    def _drive(self, a: tuple[float, float], b: tuple[float, float]) -> dt.timedelta:
+        minutes = _km(a, b) * self.road_factor / self.speed_kmh * 60
+        return dt.timedelta(minutes=max(10, math.ceil(minutes)))
+
+    def _phone(self, preferred: Sequence[str]) -> str:
+        for code in (*preferred, *ALL_AREA_CODES):
+            if self.phone_pool[code]:
+                return self.phone_pool[code].pop()
+        raise AssertionError("ran out of fictional phone numbers")
+
+    def _area_codes(self, place: _Zip) -> tuple[str, ...]:
+        if place.city == "Chicago":
+            return AREA_CODES_CITY
+        if place.county == "DuPage County":
+            return AREA_CODES_WEST
+        return AREA_CODES_NORTH if place.lat > 41.95 else AREA_CODES_SOUTH
+
+    def _shift_span(self, tech: _Tech, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
+        hours = tech.shifts.get(day.weekday())
+        if hours is None:
+            return None
+        starts, ends = hours
+        end_day = day if ends > starts else day + DAY
+        return self._local(day, starts), self._local(end_day, ends)
+
+    def _qualified(self, tech: _Tech, job: JobSpec) -> bool:
+        return all(tech.skills.get(code, 0) >= level for code, level in job.skills)
+
+    def _weight(self, job: JobSpec) -> float:
+        return job.heating_weight if self.heating_season else job.cooling_weight
+
+    # -- the company --
+
+    def build(self) -> None:
+        self._technicians()
+        self._customers()
+        self._history_and_today()
+        for order in self.orders:
+            self._paperwork(order)
+        self._new_customers()
+
+    def _technicians(self) -> None:
+        by_trade: dict[Trade, list[TechSpec]] = {trade: [] for trade in Trade}
+        for spec in TECHNICIANS:
+            by_trade[spec.trade].append(spec)
+        for index, spec in enumerate(TECHNICIANS):
+            place = zipcodes.matching(spec.home_zip)[0]
+            lat, lon = self._jitter(float(place["lat"]), float(place["long"]))
+            peers = by_trade[spec.trade]
+            shade = peers.index(spec) / max(1, len(peers) - 1) - 0.5 if len(peers) > 1 else 0.0
+            first, *_, last = _ascii(spec.name).lower().replace("'", "").split()
+            shifts = {}
+            for weekdays, starts, ends in spec.shifts:
+                for weekday in weekdays:
+                    shifts[weekday] = (dt.time.fromisoformat(starts), dt.time.fromisoformat(ends))
+            self.techs.append(_Tech(
+                index=index, spec=spec, login=first[0] + last,
+                phone=self._phone(ALL_AREA_CODES[index % len(ALL_AREA_CODES):]),
+                colour=_shade(TRADE_COLOURS[spec.trade], shade * 0.3),
+                lat=lat, lon=lon, shifts=shifts, skills=dict(spec.skills)))
+
+    def _customers(self) -> None:
+        rng = self.rng
+        count = rng.randint(290, 310)
+        businesses = list(BUSINESSES)
+        rng.shuffle(businesses)
+        kinds: list[Any] = [*NAMED_CUSTOMERS, *businesses]
+        kinds += [None] * (count - len(kinds))
+        rng.shuffle(kinds)
+        weights = [pool[0] for pool in NAME_POOLS]
+        zip_weights = [3 if z.city == "Chicago" else 1 for z in self.area]
+        taken: set[str] = set()
+        for kind in kinds:
+            since = self.today - dt.timedelta(days=rng.randint(30, 2400))
+            created = self._local(since, dt.time(rng.randint(7, 18), rng.randint(0, 59),
+                                                 rng.randint(0, 59)))
+            business = isinstance(kind, tuple)
+            if business:
+                name, site_count, labels = kind
+            else:
+                name = kind if isinstance(kind, str) else self._person_name(weights, taken)
+                site_count = rng.choices((1, 2, 3), (88, 8, 4))[0]
+                labels = ("Home", *rng.sample(SECOND_SITE_LABELS, 2))
+            taken.add(name)
+            customer_index = len(self.customers)
+            first_place: _Zip | None = None
+            for n in range(site_count):
+                place = rng.choices(self.area, zip_weights)[0]
+                first_place = first_place or place
+                self._site(customer_index, labels[n], place, business)
+            assert first_place is not None
+            phones = [(self._phone(self._area_codes(first_place)), "office" if business
+                       else rng.choice(("mobile", "home")))]
+            if rng.random() < 0.35:
+                phones.append((self._phone(ALL_AREA_CODES[rng.randrange(len(ALL_AREA_CODES)):]),
+                               rng.choice(("mobile", "work")) if not business else "owner"))
+            notes = ""
+            if rng.random() < 0.25:
+                notes = rng.choice(BUSINESS_NOTES if business else CUSTOMER_NOTES)
+            self.customers.append(_Customer(
+                name=name, email=self._email(name, business) if rng.random() < 0.85 else None,
+                notes=notes, created_at=created, phones=phones, business=business))
+
+    def _person_name(self, weights: list[int], taken: set[str]) -> str:
+        rng = self.rng
+        while True:
+            _, given, family = rng.choices(NAME_POOLS, weights)[0]
+            first, last = rng.choice(given), rng.choice(family)
+            name = f"{first} {last}"
+            if rng.random() < 0.06:
+                partner = rng.choice([g for g in given if g != first])
+                name = f"{first} & {partner} {last}"
+            if name not in taken:
+                return name
+
+    def _email(self, name: str, business: bool) -> str:
+        rng = self.rng
+        domain = rng.choice(EMAIL_DOMAINS)
+        if business:
+            return f"{rng.choice(('office', 'info', 'frontdesk'))}@{_slug(name)}.{domain}"
+        words = _ascii(name.split(" & ")[0] if "&" in name else name).lower()
+        words = words.replace("'", "").replace("-", "")
+        parts = words.split()
+        first, last = parts[0], "".join(parts[1:]) or parts[0]
+        local = rng.choice((f"{first}.{last}", f"{first[0]}{last}", f"{first}{last}",
+                            f"{first}.{last}{rng.randint(1, 99)}"))
+        return f"{local}@{domain}"
+
+    def _site(self, customer: int, label: str, place: _Zip, business: bool) -> None:
+        rng = self.rng
+        lat, lon = self._jitter(place.lat, place.lon)
+        if place.city == "Chicago":
+            street = self._chicago_address(lat, lon)
+        else:
+            prefix = rng.choice(("", "", "N ", "S ", "W ", "E "))
+            street = f"{rng.randint(100, 1999)} {prefix}{rng.choice(SUBURBAN_STREETS)}"
+        access = ""
+        if rng.random() < 0.3:
+            access = rng.choice(BUSINESS_ACCESS_NOTES if business else ACCESS_NOTES)
+            access = access.format(code=f"{rng.randint(0, 9999):04d}")
+        site = _Site(customer=customer, label=label, street=street, zip=place, lat=lat,
+                     lon=lon, access_notes=access)
+        site_index = len(self.sites)
+        self.sites.append(site)
+        suburban = place.city != "Chicago"
+        heating = "furnace" if rng.random() < 0.72 else "boiler"
+        chances = {
+            heating: 0.9,
+            "ac condenser": 0.75 if heating == "furnace" else 0.15,
+            "water heater": 0.85,
+            "electrical panel": 0.55,
+            "roof": 0.45,
+            "sump pump": 0.45 if suburban else 0.25,
+            "standby generator": 0.12 if suburban else 0.02,
+        }
+        for kind, chance in chances.items():
+            if rng.random() < chance:
+                self._equipment(site_index, kind)
+
+    def _chicago_address(self, lat: float, lon: float) -> str:
+        rng = self.rng
+        north = (lat - DOWNTOWN[0]) * GRID_PER_DEGREE_LAT
+        west = (DOWNTOWN[1] - lon) * GRID_PER_DEGREE_LON
+        # Near State St every house number would be tiny: use an east-west street there.
+        if abs(west) > 800 and rng.random() < 0.5:
+            _, name = min(NORTH_SOUTH_STREETS, key=lambda s: (abs(s[0] - west), s[1]))
+            number, side = abs(north), "N" if north >= 0 else "S"
+        else:
+            _, name = min(EAST_WEST_STREETS, key=lambda s: (abs(s[0] - north), s[1]))
+            number, side = abs(west), "W" if west >= 0 else "E"
+        house = max(100, int(number) // 2 * 2 + rng.randint(0, 1))
+        return f"{house} {side} {name}"
+
+    def _equipment(self, site: int, kind: str) -> None:
+        rng = self.rng
+        spec = EQUIPMENT[kind]
+        make, models = rng.choice(spec.makes)
+        installed = self.today - dt.timedelta(
+            days=rng.randint(spec.age_years[0] * 365, spec.age_years[1] * 365))
+        if kind == "electrical panel" and make in ("Federal Pacific",):
+            installed = min(installed, dt.date(1985, 6, 1))
+        serial = spec.serial.format(yy=f"{installed.year % 100:02d}",
+                                    ww=f"{installed.isocalendar().week:02d}")
+        serial = "".join(str(rng.randint(0, 9)) if c == "#"
+                         else rng.choice("ABCDEFGHJKLMNPRSTVWXYZ") if c == "@" else c
+                         for c in serial)
+        self.sites[site].equipment[kind] = len(self.equipment)
+        self.equipment.append(_Equipment(site, kind, make, rng.choice(models), serial, installed))
+
+    # -- work --
+
+    def _history_and_today(self) -> None:
+        days = [self.today - dt.timedelta(days=n) for n in range(HISTORY_DAYS, 0, -1)]
+        roofers = [t for t in self.techs if t.spec.trade is Trade.ROOFING]
+        crew_days: dict[dt.date, list[_Order]] = {}
+        first_jobs: dict[tuple[dt.date, int], list[_Order]] = {}
+        self._plan_re_roofs(days, roofers, crew_days, first_jobs)
+        for day in days:
+            self._work_day(day, crew_days.get(day, []), first_jobs, today=False)
+        self._work_day(self.today, self._crew_today(), first_jobs, today=True)
+        self._unassigned_today()
+        for day in sorted(d for d in crew_days if d > self.today):
+            self._place_crews(day, crew_days[day], set())
+            for order in crew_days[day]:
+                order.outcome = VisitStatus.SCHEDULED
+
+    def _plan_re_roofs(self, days: list[dt.date], roofers: list[_Tech],
+                       crew_days: dict[dt.date, list[_Order]],
+                       first_jobs: dict[tuple[dt.date, int], list[_Order]]) -> None:
+        """Re-roofs: one roofer inspects, a crew tears off days later (one still ahead)."""
+        rng = self.rng
+        job = self.jobs[RE_ROOF]
+
+        def on_shift(day: dt.date) -> list[_Tech]:
+            return [t for t in roofers if day.weekday() in t.shifts and self._qualified(t, job)]
+
+        eligible = [d for d in days[6:] if len(on_shift(d)) >= 2]
+        tear_off_days = sorted(rng.sample(eligible, min(2, len(eligible))))
+        future = [self.today + dt.timedelta(days=n) for n in range(2, 12)]
+        ahead = next((d for d in future if len(on_shift(d)) >= 2), None)
+        if ahead is not None:
+            tear_off_days.append(ahead)
+        for tear_off in tear_off_days:
+            inspect_on = [d for d in days if tear_off - dt.timedelta(days=8) <= d
+                          <= tear_off - dt.timedelta(days=3) and d not in tear_off_days
+                          and on_shift(d)]
+            if not inspect_on:
+                continue
+            inspection_day = rng.choice(inspect_on)
+            crew = on_shift(tear_off)
+            crew.sort(key=lambda t: (-t.skills.get("shingle", 0), t.index))
+            inspector = rng.choice(on_shift(inspection_day))
+            site = self._pick_site((inspector.lat, inspector.lon), job, set(), candidates=30)
+            order = self._order(site, job, [_Visit(1, crew=[inspector.index]),
+                                            _Visit(2, crew=[t.index for t in crew])],
+                                "normal", VisitStatus.COMPLETED)
+            crew_days.setdefault(tear_off, []).append(order)
+            first_jobs.setdefault((inspection_day, inspector.index), []).append(order)
+
+    def _crew_today(self) -> list[_Order]:
+        """Today's one two-person job, at the start of both technicians' shifts."""
+        on_shift = [t for t in self.techs if self.today.weekday() in t.shifts]
+        for name in CREW_JOBS_TODAY:
+            job = self.jobs[name]
+            able = [t for t in on_shift if t.spec.trade is job.trade and self._qualified(t, job)]
+            if len(able) < 2:
+                continue
+            main = job.skills[0][0]
+            able.sort(key=lambda t: (-t.skills[main], t.index))
+            lead, helper = able[0], able[1]
+            site = self._pick_site((lead.lat, lead.lon), job, set(), candidates=20)
+            return [self._order(site, job, [_Visit(1, crew=[lead.index, helper.index])],
+                                "normal", VisitStatus.COMPLETED)]
+        return []
+
+    def _order(self, site: int, job: JobSpec, visits: list[_Visit], priority: str,
+               outcome: str, description: str | None = None) -> _Order:
+        rng = self.rng
+        equipment = next((self.sites[site].equipment[k] for k in job.equipment
+                          if k in self.sites[site].equipment), None)
+        if description is None:
+            description = rng.choice(job.descriptions)
+            if equipment is not None and rng.random() < 0.3:
+                unit = self.equipment[equipment]
+                age = max(1, (self.today - unit.install_date).days // 365)
+                if unit.kind != "roof":
+                    description += f". {unit.make} unit, about {age} years old"
+        order = _Order(serial=len(self.orders), customer=self.sites[site].customer, site=site,
+                       job=job, equipment=equipment, description=description,
+                       priority=priority, source=WorkOrderSource.PHONE, visits=visits,
+                       outcome=outcome)
+        self.orders.append(order)
+        return order
+
+    def _pick_site(self, near: tuple[float, float], job: JobSpec, used: set[int],
+                   candidates: int = 10) -> int:
+        """The closest of a few random sites, preferring ones with the equipment concerned."""
+        pool = [i for i in self.rng.sample(range(len(self.sites)), candidates) if i not in used]
+        if not pool:
+            pool = [i for i in range(len(self.sites)) if i not in used]
+        if job.equipment:
+            fitting = [i for i in pool if any(k in self.sites[i].equipment for k in job.equipment)]
+            pool = fitting or pool
+        return min(pool, key=lambda i: (_km(near, (self.sites[i].lat, self.sites[i].lon)), i))
+
+    def _nearest_site(self, near: tuple[float, float], used: set[int]) -> int:
+        return min((i for i in range(len(self.sites)) if i not in used),
+                   key=lambda i: (_km(near, (self.sites[i].lat, self.sites[i].lon)), i))
+
+    def _window(self, starts: dt.datetime, shift_starts: dt.datetime) -> tuple[dt.datetime,
+                                                                                dt.datetime]:
+        """The arrival window promised: 2 or 4 hours, aligned on the shift's first hour."""
+        length = HOUR * self.rng.choice((2, 2, 2, 4))
+        local = shift_starts.astimezone(self.tz)
+        anchor = shift_starts - dt.timedelta(minutes=local.minute, seconds=local.second)
+        opens = anchor + ((starts - anchor) // length) * length
+        return opens, opens + length
+
+    def _place_crews(self, day: dt.date, crew_orders: list[_Order],
+                     used: set[int]) -> dict[int, tuple[dt.datetime, tuple[float, float]]]:
+        """Crew visits open the day for everyone on them; returns when and where each is free."""
+        free_from: dict[int, tuple[dt.datetime, tuple[float, float]]] = {}
+        for order in crew_orders:
+            visit = order.visits[-1]
+            spans = [self._shift_span(self.techs[i], day) for i in visit.crew]
+            assert all(spans)
+            starts = max(s[0] for s in spans if s) + SNAP
+            visit.starts, visit.ends = starts, starts + dt.timedelta(minutes=order.job.minutes)
+            lead_shift = spans[0]
+            assert lead_shift is not None
+            visit.shift_starts = lead_shift[0]
+            visit.window = self._window(starts, lead_shift[0])
+            visit.travel = SNAP
+            site = self.sites[order.site]
+            used.add(order.site)
+            for i in visit.crew:
+                free_from[i] = (visit.ends, (site.lat, site.lon))
+        return free_from
+
+    def _work_day(self, day: dt.date, crew_orders: list[_Order],
+                  first_jobs: dict[tuple[dt.date, int], list[_Order]], *, today: bool) -> None:
+        rng = self.rng
+        used: set[int] = set()
+        free_from = self._place_crews(day, crew_orders, used)
+        for tech in self.techs:
+            span = self._shift_span(tech, day)
+            if span is None:
+                continue
+            cursor, where = free_from.get(tech.index, (span[0], (tech.lat, tech.lon)))
+            booked = sum(1 for o in crew_orders if tech.index in o.visits[-1].crew)
+            if today:
+                target = rng.randint(3, 6)
+            elif booked:
+                target = booked
+            else:
+                target = rng.choices((2, 3, 4, 5, 6), (10, 25, 35, 20, 10))[0]
+            forced = list(first_jobs.get((day, tech.index), []))
+            route: list[_Visit] = []
+            while booked + len(route) < target:
+                if forced:
+                    order = forced.pop(0)
+                    job, site_index = self.jobs["Storm damage inspection"], order.site
+                    minutes = job.minutes + 30  # measuring up for the estimate
+                else:
+                    order = None
+                    left = span[1] - cursor
+                    still_needed = max(0, (3 if today else 1) - booked - len(route) - 1)
+                    room = left - dt.timedelta(minutes=30 + still_needed * 105)
+                    choices = [j for j in JOB_TYPES if j.trade is tech.spec.trade
+                               and j.name != RE_ROOF and self._qualified(tech, j)
+                               and dt.timedelta(minutes=j.minutes) <= room
+                               and self._weight(j) > 0]
+                    if not choices:
+                        break
+                    job = rng.choices(choices, [self._weight(j) for j in choices])[0]
+                    site_index = self._pick_site(where, job, used)
+                    minutes = job.minutes
+                site = self.sites[site_index]
+                travel = self._drive(where, (site.lat, site.lon))
+                starts = _ceil_to_snap(cursor + travel)
+                ends = starts + dt.timedelta(minutes=minutes)
+                if ends > span[1] and order is None:
+                    site_index = self._nearest_site(where, used)
+                    site = self.sites[site_index]
+                    travel = self._drive(where, (site.lat, site.lon))
+                    starts = _ceil_to_snap(cursor + travel)
+                    ends = starts + dt.timedelta(minutes=minutes)
+                if ends > span[1]:
+                    break
+                visit = _Visit(1, starts, ends, self._window(starts, span[0]), [tech.index],
+                               travel, span[0])
+                if order is not None:
+                    order.visits[0] = visit
+                else:
+                    evening = span[0].astimezone(self.tz).hour >= 15
+                    priority = self._priority(job, evening, emergencies=not today)
+                    self._order(site_index, job, [visit], priority, self._outcome(today))
+                route.append(visit)
+                used.add(site_index)
+                cursor, where = ends, (site.lat, site.lon)
+        if today:
+            self._statuses_today()
+
+    def _priority(self, job: JobSpec, evening: bool, *, emergencies: bool) -> str:
+        roll = self.rng.random()
+        if job.name not in BREAKDOWNS:
+            return Priority.NORMAL
+        if emergencies and roll < (0.15 if evening else 0.03):
+            return Priority.EMERGENCY
+        if roll < (0.45 if evening else 0.15):
+            return Priority.URGENT
+        return Priority.NORMAL
+
+    def _outcome(self, today: bool) -> str:
+        if today:
+            return VisitStatus.SCHEDULED  # settled by the clock in _statuses_today
+        return self.rng.choices((VisitStatus.COMPLETED, VisitStatus.CANCELLED,
+                                 VisitStatus.NO_SHOW), (92, 5, 3))[0]
+
+    def _statuses_today(self) -> None:
+        """Today's visits as the board stands at the notional now."""
+        by_lead: dict[int, list[_Visit]] = {}
+        for order in self.orders:
+            for visit in order.visits:
+                if visit.crew and visit.shift_starts is not None and (
+                        visit.shift_starts.astimezone(self.tz).date() == self.today):
+                    by_lead.setdefault(visit.crew[0], []).append(visit)
+                    for member in visit.crew[1:]:
+                        by_lead.setdefault(member, [])
+        today_orders = {id(v): o for o in self.orders for v in o.visits}
+        for lead in sorted(by_lead):
+            visits = sorted(by_lead[lead], key=lambda v: v.starts or self.now)
+            upcoming = 0
+            for visit in visits:
+                assert visit.starts is not None and visit.ends is not None
+                assert visit.shift_starts is not None
+                if visit.ends <= self.now:
+                    status = VisitStatus.COMPLETED
+                elif visit.starts <= self.now:
+                    status = VisitStatus.ON_SITE
+                elif visit.shift_starts > self.now:
+                    status = VisitStatus.SCHEDULED
+                else:
+                    upcoming += 1
+                    if upcoming == 1 and visit.starts - visit.travel <= self.now:
+                        status = VisitStatus.EN_ROUTE
+                    elif upcoming <= 2:
+                        status = VisitStatus.DISPATCHED
+                    else:
+                        status = VisitStatus.SCHEDULED
+                visit.status = status
+                today_orders[id(visit)].outcome = status
+
+    def _unassigned_today(self) -> None:
+        """Calls still waiting for a technician, and one emergency the dispatcher must place."""
+        rng = self.rng
+        used = {o.site for o in self.orders for v in o.visits
+                if v.starts is not None and v.starts.astimezone(self.tz).date() == self.today}
+        count = rng.randint(6, 10)
+        urgent = 2
+        for n in range(count):
+            trade = list(Trade)[n % len(Trade)]
+            choices = [j for j in JOB_TYPES if j.trade is trade and self._weight(j) > 0
+                       and j.minutes <= 240 and j.name != RE_ROOF
+                       and (n >= urgent or j.name in BREAKDOWNS)]
+            job = rng.choices(choices, [self._weight(j) for j in choices])[0]
+            somewhere = self.sites[rng.randrange(len(self.sites))]
+            site = self._pick_site((somewhere.lat, somewhere.lon), job, used)
+            used.add(site)
+            visit = _Visit(1)
+            if n % 3 == 2:
+                # The customer was promised this afternoon; nobody is on it yet.
+                starts = self._local(self.today, dt.time(rng.choice((12, 13, 14)), 0))
+                visit.starts = starts
+                visit.ends = starts + dt.timedelta(minutes=job.minutes)
+                visit.window = (self._local(self.today, dt.time(12)),
+                                self._local(self.today, dt.time(16)))
+                visit.status = VisitStatus.SCHEDULED
+            priority = Priority.URGENT if n < urgent else Priority.NORMAL
+            self._order(site, job, [visit], priority, VisitStatus.UNSCHEDULED)
+        job = self.jobs["No heat call" if self.heating_season else "AC repair"]
+        homes = [i for i, s in enumerate(self.sites)
+                 if not self.customers[s.customer].business and i not in used
+                 and any(k in s.equipment for k in job.equipment)]
+        site = homes[rng.randrange(len(homes))]
+        self._order(site, job, [_Visit(1)], Priority.EMERGENCY, VisitStatus.UNSCHEDULED,
+                    EMERGENCY_HEATING if self.heating_season else EMERGENCY_COOLING)
+
+    # -- paperwork: intake, status history, notes --
+
+    def _paperwork(self, order: _Order) -> None:
+        rng = self.rng
+        first = order.visits[0]
+        if order.outcome == VisitStatus.UNSCHEDULED:
+            self._intake_today(order)
+        else:
+            assert first.starts is not None
+            order.source = rng.choices(list(WorkOrderSource), (55, 20, 7, 15, 3))[0]
+            if order.priority != Priority.NORMAL:
+                order.source = WorkOrderSource.PHONE
+            order.created_at = self._intake_time(first.starts, order)
+            if order.source == WorkOrderSource.WEB:
+                order.created_by = WEB_BOOKING
+                order.requested = first.window
+            elif first.shift_starts is not None and first.shift_starts.astimezone(
+                    self.tz).hour >= 15 and order.priority != Priority.NORMAL:
+                order.created_by = ANSWERING_SERVICE
+            else:
+                order.created_by = rng.choice(CALL_TAKERS)
+                if rng.random() < 0.15:
+                    order.requested = first.window
+        for visit in order.visits:
+            visit.created_at = visit.created_at or order.created_at
+        self._history(order)
+        if rng.random() < 0.25:
+            self._notes(order)
+
+    def _intake_time(self, starts: dt.datetime, order: _Order) -> dt.datetime:
+        rng = self.rng
+        if order.priority == Priority.EMERGENCY:
+            lead = dt.timedelta(minutes=rng.randint(40, 150))
+        elif order.priority == Priority.URGENT:
+            lead = dt.timedelta(minutes=rng.randint(120, 1200))
+        else:
+            lead = dt.timedelta(minutes=rng.randint(240, 6 * 1440))
+        taken = starts - lead
+        if order.source != WorkOrderSource.WEB and order.priority != Priority.EMERGENCY:
+            local = taken.astimezone(self.tz)
+            # Phones are answered 7 to 7; a call "at 3 AM" came in the afternoon before.
+            if local.hour < 7:
+                taken = self._local(local.date() - DAY, dt.time(16)) + rng.randint(0, 179) * MINUTE
+            elif local.hour >= 19:
+                taken = self._local(local.date(), dt.time(16)) + rng.randint(0, 179) * MINUTE
+        taken = min(taken, self.now - rng.randint(20, 150) * MINUTE)
+        return taken.replace(second=rng.randint(0, 59))
+
+    def _intake_today(self, order: _Order) -> None:
+        rng = self.rng
+        if order.priority == Priority.EMERGENCY:
+            order.created_at = self.now - 19 * MINUTE
+            order.created_by = CALL_TAKERS[0]
+            order.requested = (order.created_at, order.created_at + 2 * HOUR)
+        else:
+            opened = self._local(self.today, dt.time(7, 5))
+            if rng.random() < 0.3:
+                opened = self._local(self.today - DAY, dt.time(15))
+            order.created_at = opened + rng.randint(0, 200) * MINUTE
+            order.created_by = rng.choice(CALL_TAKERS)
+            if order.visits[0].window is not None:
+                order.requested = order.visits[0].window
+            elif rng.random() < 0.5:
+                day = self.today + DAY * rng.randint(0, 3)
+                order.requested = (self._local(day, dt.time(8)), self._local(day, dt.time(12)))
+            order.source = rng.choice((WorkOrderSource.PHONE, WorkOrderSource.PHONE,
+                                       WorkOrderSource.WEB))
+            if order.source == WorkOrderSource.WEB:
+                order.created_by = WEB_BOOKING
+        order.created_at = order.created_at.replace(second=rng.randint(0, 59))
+
+    def _history(self, order: _Order) -> None:
+        rng = self.rng
+        steps = order.steps
+        status: str | None = None
+
+        def step(at: dt.datetime, to: str, by: str, visit: int | None = None,
+                 reason: str | None = None) -> None:
+            nonlocal status
+            steps.append(_Step(at, status, to, visit, reason, by))
+            status = to
+
+        booker = DISPATCHER if order.source != WorkOrderSource.WEB else WEB_BOOKING
+        step(order.created_at, WorkOrderStatus.NEW, order.created_by)
+        last_done = order.created_at
+        for n, visit in enumerate(order.visits):
+            if not visit.crew:
+                break
+            assert visit.starts is not None and visit.ends is not None
+            assert visit.shift_starts is not None
+            lead = self.techs[visit.crew[0]].login
+            final = n == len(order.visits) - 1
+            target = order.outcome if final else VisitStatus.COMPLETED
+            if n == 0:
+                booked = order.created_at + rng.randint(1, 15) * MINUTE
+                step(booked, WorkOrderStatus.SCHEDULED, booker, n)
+            else:
+                booked = min(last_done + rng.randint(120, 1800) * MINUTE,
+                             self.now - 30 * MINUTE, visit.starts - 12 * HOUR)
+                booked = max(booked, last_done + MINUTE)
+                visit.created_at = booked
+                step(booked, WorkOrderStatus.SCHEDULED, DISPATCHER, n,
+                     "Inspection done; customer approved the re-roof estimate")
+            if target == VisitStatus.SCHEDULED:
+                break
+            if target == VisitStatus.CANCELLED:
+                lead_time = visit.starts - booked
+                at = booked + lead_time * rng.uniform(0.2, 0.8)
+                order.cancel_reason = rng.choice(CANCEL_REASONS)
+                step(at, WorkOrderStatus.CANCELLED, rng.choice(CALL_TAKERS), n,
+                     order.cancel_reason)
+                break
+            dispatched = max(booked + 2 * MINUTE,
+                             visit.shift_starts - rng.randint(5, 45) * MINUTE)
+            step(dispatched, WorkOrderStatus.DISPATCHED, DISPATCHER, n)
+            if target == VisitStatus.DISPATCHED:
+                break
+            en_route = max(dispatched + MINUTE, visit.starts - visit.travel)
+            step(en_route, WorkOrderStatus.EN_ROUTE, lead, n)
+            if target == VisitStatus.EN_ROUTE:
+                break
+            if target == VisitStatus.NO_SHOW:
+                order.cancel_reason = rng.choice(NO_SHOW_REASONS)
+                step(visit.starts + 20 * MINUTE, WorkOrderStatus.NO_SHOW, lead, n,
+                     order.cancel_reason)
+                break
+            arrived = visit.starts + rng.randint(-5, 8) * MINUTE
+            arrived = min(max(arrived, en_route + MINUTE), visit.ends - MINUTE, self.now)
+            step(arrived, WorkOrderStatus.ON_SITE, lead, n)
+            if target == VisitStatus.ON_SITE:
+                break
+            done = max(visit.ends - rng.randint(0, 15) * MINUTE, arrived + MINUTE)
+            last_done = done
+            if not final:
+                continue
+            step(done, WorkOrderStatus.COMPLETED, lead, n)
+            invoiced = done + rng.randint(45, 900) * MINUTE
+            if invoiced <= self.now and rng.random() < 0.85:
+                step(invoiced, WorkOrderStatus.INVOICED, BILLING)
+                paid = invoiced + rng.randint(1, 7) * DAY + rng.randint(0, 480) * MINUTE
+                if paid <= self.now and rng.random() < 0.8:
+                    step(paid, WorkOrderStatus.CLOSED, BILLING, None, "Paid in full")
+        for visit in order.visits:
+            if visit.crew and order.outcome in (VisitStatus.CANCELLED, VisitStatus.NO_SHOW):
+                visit.status = order.outcome
+            elif visit.crew and visit is not order.visits[-1]:
+                visit.status = VisitStatus.COMPLETED
+            elif visit.crew:
+                visit.status = order.outcome
+        assert status is not None
+        order.status = status
+
+    def _notes(self, order: _Order) -> None:
+        rng = self.rng
+        opened = order.steps[0].at
+        order.notes.append((opened + rng.randint(1, 20) * MINUTE,
+                            order.created_by if order.created_by != WEB_BOOKING else DISPATCHER,
+                            rng.choice(DISPATCH_NOTES)))
+        done = next((s for s in order.steps if s.to_status == WorkOrderStatus.COMPLETED), None)
+        if done is not None:
+            lead = self.techs[order.visits[-1].crew[0]].login
+            order.notes.append((done.at + rng.randint(1, 30) * MINUTE, lead,
+                                rng.choice(TECH_NOTES[order.job.trade])))
+        order.notes = [n for n in order.notes if n[0] <= self.now]
+
+    def _new_customers(self) -> None:
+        """Some customers first called during these two weeks: created just before it."""
+        first_order: dict[int, _Order] = {}
+        for order in sorted(self.orders, key=lambda o: (o.created_at, o.serial)):
+            first_order.setdefault(order.customer, order)
+        for customer_index in sorted(first_order):
+            order = first_order[customer_index]
+            customer = self.customers[customer_index]
+            if order.source in (WorkOrderSource.REFERRAL, WorkOrderSource.LEAD) or (
+                    order.source != WorkOrderSource.REPEAT and self.rng.random() < 0.1):
+                customer.created_at = order.created_at - self.rng.randint(2, 6) * MINUTE
+
+
+def _shade(colour: str, lighten: float) -> str:
+    """``colour`` made lighter (positive) or darker (negative) by that much lightness."""
+    red, green, blue = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    hue, lightness, saturation = colorsys.rgb_to_hls(red, green, blue)
+    lightness = min(0.85, max(0.2, lightness + lighten))
+    rgb = colorsys.hls_to_rgb(hue, lightness, saturation)
+    return "#" + "".join(f"{round(c * 255):02x}" for c in rgb)
+
+
+# --- Writing -------------------------------------------------------------------------
+
+# Core inserts on the tables: the ORM's bulk path splits a batch wherever a row has a
+# None, which turned one statement into hundreds.
+def _ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    table = model.__table__
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(session.scalars(statement, rows))
+
+
+def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(model.__table__), rows)
+
+
+def _refuse_unless_empty(session: Session) -> None:
+    held = []
+    for model, noun in ((Customer, "customers"), (Technician, "technicians"),
+                        (WorkOrder, "work orders"), (JobType, "job types"), (Skill, "skills")):
+        count = session.scalar(select(func.count()).select_from(model)) or 0
+        if count:
+            held.append(f"{count} {noun}")
+    if held:
+        listed = held[0] if len(held) == 1 else ", ".join(held[:-1]) + " and " + held[-1]
+        raise DemoError(
+            f"The demo company can only be loaded into an empty database, "
+            f"and this one already holds {listed}."
+        )
+
+
+def _setting(session: Session, key: str, default: float) -> float:
+    value = session.scalar(select(AppSetting.value).where(AppSetting.key == key))
+    try:
+        return float(value) if value is not None else default
+    except (TypeError, ValueError):
+        return default
+
+
+def seed_demo(session: Session, *, seed: int = 7, today: dt.date | None = None,
+              timezone: str = "America/Chicago") -> DemoSummary:
+    """Fill an empty company with a demo trades shop; the caller commits."""
+    try:
+        tz = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise DemoError(
+            f"{timezone!r} is not a known time zone; use a name such as America/Chicago."
+        ) from error
+    _refuse_unless_empty(session)
+    if today is None:
+        today = dt.datetime.now(tz).date()
+
+    changed = session.execute(
+        update(AppSetting).where(AppSetting.key == "business_timezone").values(value=timezone)
+    )
+    if not getattr(changed, "rowcount", 0):
+        session.add(AppSetting(key="business_timezone", value=timezone))
+        session.flush()
+
+    planner = _Planner(random.Random(seed), today, tz,
+                       _setting(session, "road_factor", 1.3),
+                       _setting(session, "average_speed_kmh", 40.0))
+    planner.build()
+    _write(session, planner)
+    session.flush()
+
+    today_orders = [o for o in planner.orders if o.outcome == VisitStatus.UNSCHEDULED]
+    return DemoSummary(
+        technicians=len(planner.techs),
+        customers=len(planner.customers),
+        sites=len(planner.sites),
+        equipment=len(planner.equipment),
+        work_orders=len(planner.orders),
+        visits=sum(len(o.visits) for o in planner.orders),
+        unassigned_today=len(today_orders),
+        emergencies_today=sum(1 for o in today_orders if o.priority == Priority.EMERGENCY),
+    )
+
+
+def _write(session: Session, plan: _Planner) -> None:
+    skill_ids = dict(zip(
+        [code for _, code, _ in SKILLS],
+        _ids(session, Skill, [{"code": code, "name": name, "trade": trade.value}
+                              for trade, code, name in SKILLS]),
+        strict=True))
+    job_ids = dict(zip(
+        [job.name for job in JOB_TYPES],
+        _ids(session, JobType, [{"trade": job.trade.value, "name": job.name,
+                                 "default_duration_min": job.minutes,
+                                 "default_price": Decimal(job.price)} for job in JOB_TYPES]),
+        strict=True))
+    _insert(session, JobTypeSkill, [
+        {"job_type_id": job_ids[job.name], "skill_id": skill_ids[code], "min_level": level}
+        for job in JOB_TYPES for code, level in job.skills])
+
+    tech_ids = _ids(session, Technician, [
+        {"name": t.spec.name, "phone": t.phone, "colour": t.colour, "trade": t.spec.trade.value,
+         "home_lat": t.lat, "home_lon": t.lon} for t in plan.techs])
+    _insert(session, TechnicianShift, [
+        {"technician_id": tech_ids[t.index], "weekday": weekday, "starts": hours[0],
+         "ends": hours[1]}
+        for t in plan.techs for weekday, hours in sorted(t.shifts.items())])
+    _insert(session, TechnicianSkill, [
+        {"technician_id": tech_ids[t.index], "skill_id": skill_ids[code], "level": level}
+        for t in plan.techs for code, level in t.spec.skills])
+
+    customer_ids = _ids(session, Customer, [
+        {"name": c.name, "email": c.email, "notes": c.notes, "created_at": c.created_at}
+        for c in plan.customers])
+    _insert(session, CustomerPhone, [
+        {"customer_id": customer_ids[i], "number": number, "label": label}
+        for i, c in enumerate(plan.customers) for number, label in c.phones])
+    site_ids = _ids(session, ServiceSite, [
+        {"customer_id": customer_ids[s.customer], "label": s.label, "street": s.street,
+         "city": s.zip.city, "state": s.zip.state, "zip": s.zip.code, "lat": s.lat,
+         "lon": s.lon, "access_notes": s.access_notes} for s in plan.sites])
+    equipment_ids = _ids(session, Equipment, [
+        {"site_id": site_ids[e.site], "kind": e.kind, "make": e.make, "model": e.model,
+         "serial": e.serial, "install_date": e.install_date} for e in plan.equipment])
+
+    # Work order numbers come from the database sequence, so insert oldest first.
+    orders = sorted(plan.orders, key=lambda o: (o.created_at, o.serial))
+    order_ids = _ids(session, WorkOrder, [
+        {"customer_id": customer_ids[o.customer], "site_id": site_ids[o.site],
+         "job_type_id": job_ids[o.job.name],
+         "equipment_id": equipment_ids[o.equipment] if o.equipment is not None else None,
+         "description": o.description, "priority": str(o.priority), "status": str(o.status),
+         "source": str(o.source),
+         "requested_start": o.requested[0] if o.requested else None,
+         "requested_end": o.requested[1] if o.requested else None,
+         "created_at": o.created_at, "created_by": o.created_by,
+         "updated_by": o.steps[-1].by, "cancel_reason": o.cancel_reason}
+        for o in orders])
+    visit_rows = [(order_ids[n], o, v) for n, o in enumerate(orders) for v in o.visits]
+    visit_ids = _ids(session, Visit, [
+        {"work_order_id": order_id, "sequence": v.sequence, "starts": v.starts, "ends": v.ends,
+         "arrival_window_start": v.window[0] if v.window else None,
+         "arrival_window_end": v.window[1] if v.window else None,
+         "status": str(v.status), "created_at": v.created_at}
+        for order_id, _, v in visit_rows])
+    _insert(session, VisitTechnician, [
+        {"visit_id": visit_id, "technician_id": tech_ids[tech], "is_lead": n == 0}
+        for visit_id, (_, _, v) in zip(visit_ids, visit_rows, strict=True)
+        for n, tech in enumerate(v.crew)])
+
+    visit_id_of = {id(v): visit_id for visit_id, (_, _, v) in
+                   zip(visit_ids, visit_rows, strict=True)}
+    notes = sorted(((at, n, author, body) for n, o in enumerate(orders)
+                    for at, author, body in o.notes), key=lambda row: (row[0], row[1]))
+    _insert(session, Note, [
+        {"work_order_id": order_ids[n], "author": author, "body": body, "created_at": at}
+        for at, n, author, body in notes])
+    steps = sorted(((s.at, n, k, s) for n, o in enumerate(orders)
+                    for k, s in enumerate(o.steps)), key=lambda row: row[:3])
+    _insert(session, StatusChange, [
+        {"work_order_id": order_ids[n],
+         "visit_id": visit_id_of[id(orders[n].visits[s.visit])] if s.visit is not None else None,
+         "from_status": None if s.from_status is None else str(s.from_status),
+         "to_status": str(s.to_status), "reason": s.reason,
+         "changed_by": s.by, "changed_at": s.at}
+        for _, n, _, s in steps])
