@@ -51,3 +51,17 @@ class EmbeddedServerError(UserFacingError):
     """The private embedded PostgreSQL server could not be started or stopped."""
 
     exit_code = 7
+
+
+class ConflictError(UserFacingError):
+    """Someone else changed the row since the user saw it; nothing was written.
+
+    ``current`` carries what the row holds now (a plain dict of its fields, or ``None``
+    when the row is gone), so an editor can offer to reload or reapply.
+    """
+
+    exit_code = 8
+
+    def __init__(self, message: str, *, current: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.current = current

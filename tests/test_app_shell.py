@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Iterator
-from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -16,9 +15,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from dispatch_app.config import DatabaseChoice, libpq_url
 from dispatch_app.db.change_feed import FeedState
 from dispatch_app.ui.app import DispatchApp, GuiOptions
+from tests.companies import DAY, TZ, small_company
 
-TZ = ZoneInfo("America/Chicago")
-DAY = dt.date(2026, 12, 1)  # a Tuesday
 
 
 @pytest.fixture
@@ -41,56 +39,6 @@ def settings_dir(tmp_path) -> Iterator[None]:
     QApplication.setOrganizationName("DispatchBoardTests")
     QApplication.setApplicationName("DispatchBoardTests")
     yield
-
-
-def small_company(url: str) -> dict[str, int]:
-    """Two technicians on shift, one off, three visits today (one a crew), one waiting job."""
-    with psycopg.connect(libpq_url(url)) as db:
-        db.execute("UPDATE app_settings SET value = '\"America/Chicago\"' "
-                   "WHERE key = 'business_timezone'")
-        ids = {}
-        for name, trade, colour in [("Ava Kowalski", "hvac", "#1f77b4"),
-                                    ("Marcus Lee", "plumbing", "#2ca02c"),
-                                    ("Noor Haddad", "electrical", "#ff7f0e")]:
-            ids[name] = db.execute(
-                "INSERT INTO technicians (name, trade, colour) VALUES (%s, %s, %s) RETURNING id",
-                (name, trade, colour)).fetchone()[0]
-        for name in ("Ava Kowalski", "Marcus Lee"):
-            db.execute("INSERT INTO technician_shifts (technician_id, weekday, starts, ends) "
-                       "VALUES (%s, 1, '07:00', '15:30')", (ids[name],))
-        customer = db.execute("INSERT INTO customers (name) VALUES ('José Núñez') "
-                              "RETURNING id").fetchone()[0]
-        site = db.execute(
-            "INSERT INTO service_sites (customer_id, street, city, state, zip, lat, lon) "
-            "VALUES (%s, '1432 W Belmont Ave', 'Chicago', 'IL', '60657', 41.94, -87.67) "
-            "RETURNING id", (customer,)).fetchone()[0]
-        job = db.execute("INSERT INTO job_types (trade, name, default_duration_min) "
-                         "VALUES ('hvac', 'No heat call', 90) RETURNING id").fetchone()[0]
-
-        def visit(start: str, end: str, crew: list[str], priority: str = "normal") -> int:
-            order = db.execute(
-                "INSERT INTO work_orders (customer_id, site_id, job_type_id, priority, status) "
-                "VALUES (%s, %s, %s, %s, 'scheduled') RETURNING id",
-                (customer, site, job, priority)).fetchone()[0]
-            starts = dt.datetime.combine(DAY, dt.time.fromisoformat(start), tzinfo=TZ)
-            ends = dt.datetime.combine(DAY, dt.time.fromisoformat(end), tzinfo=TZ)
-            visit_id = db.execute(
-                "INSERT INTO visits (work_order_id, starts, ends, status) "
-                "VALUES (%s, %s, %s, 'scheduled') RETURNING id",
-                (order, starts, ends)).fetchone()[0]
-            for index, name in enumerate(crew):
-                db.execute("INSERT INTO visit_technicians (visit_id, technician_id, is_lead) "
-                           "VALUES (%s, %s, %s)", (visit_id, ids[name], index == 0))
-            return visit_id
-
-        visit("08:00", "09:30", ["Ava Kowalski"])
-        visit("10:00", "12:00", ["Ava Kowalski", "Marcus Lee"])
-        visit("13:00", "14:00", ["Marcus Lee"], priority="urgent")
-        waiting = db.execute(
-            "INSERT INTO work_orders (customer_id, site_id, job_type_id, priority) "
-            "VALUES (%s, %s, %s, 'emergency') RETURNING id", (customer, site, job)).fetchone()[0]
-        db.execute("INSERT INTO visits (work_order_id) VALUES (%s)", (waiting,))
-    return ids
 
 
 def options_for(url: str, data_dir) -> GuiOptions:
@@ -134,8 +82,8 @@ def test_window_shows_the_days_technicians_and_visits(loop, start, db_url, tmp_p
     app, task = start(options_for(db_url, tmp_path))
     wait_for(loop, app.loaded, task)
     window = app.window
-    board = window.board.snapshot()
-    assert board is not None
+    board = app.store.snapshot()
+    assert [t.name for t in window.board.technician_rows()] == [t.name for t in board.technicians]
     assert [t.name for t in board.technicians] == ["Noor Haddad", "Ava Kowalski", "Marcus Lee"]  # by trade
     by_name = {t.name: t for t in board.technicians}
     assert by_name["Noor Haddad"].shift is None  # not on shift on Tuesdays
@@ -143,8 +91,9 @@ def test_window_shows_the_days_technicians_and_visits(loop, start, db_url, tmp_p
     crew_visit = [v for v in board.visits if len(v.technician_ids) == 2]
     assert len(crew_visit) == 1 and len(board.visits) == 3
     # A crew visit shows in both technicians' rows.
-    assert crew_visit[0] in board.visits_of(by_name["Marcus Lee"].id)
-    assert crew_visit[0] in board.visits_of(by_name["Ava Kowalski"].id)
+    assert crew_visit[0] in window.board.visits_in_row(by_name["Marcus Lee"].id)
+    assert crew_visit[0] in window.board.visits_in_row(by_name["Ava Kowalski"].id)
+    assert window.visit_model.rowCount() == 3
     assert window.unassigned.model.rowCount() == 1
     assert window.unassigned.model.job(0).priority == "emergency"
     assert db_url.rsplit("/", 1)[1] in window.database_label.text()
@@ -159,14 +108,14 @@ def test_another_workstations_change_appears_without_refresh(loop, start, db_url
     app, task = start(options_for(db_url, tmp_path))
     wait_for(loop, app.live, task)
     shown = asyncio.Event()
-    app.window.snapshotShown.connect(
+    app.window.storeApplied.connect(
         lambda: shown.set() if any(t.name == "Zoë Åberg" for t in
-                                   app.window.board.snapshot().technicians) else None)
+                                   app.window.board.technician_rows()) else None)
     with psycopg.connect(libpq_url(db_url)) as other:
         other.execute("INSERT INTO technicians (name, trade, colour) "
                       "VALUES ('Zoë Åberg', 'roofing', '#9467bd')")
     wait_for(loop, shown, task)
-    assert "Zoë Åberg" in [t.name for t in app.window.board.snapshot().technicians]
+    assert "Zoë Åberg" in [t.name for t in app.store.technicians]
     assert finish(loop, app, task) == 0
 
 

@@ -27,18 +27,18 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 WAIT_S = 20.0
 
 
-def _postmasters(pgdata: Path) -> list[psutil.Process]:
-    """Live postgres processes started on ``pgdata``; backends rename themselves, so only
-    postmasters still carry the data directory on their command line."""
-    found = []
+def _postgres_processes() -> Iterator[tuple[psutil.Process, list[str]]]:
     for process in psutil.process_iter(["name", "cmdline", "status"]):
         if process.info["status"] == psutil.STATUS_ZOMBIE:
             continue
-        if not (process.info["name"] or "").lower().startswith("postgres"):
-            continue
-        if str(pgdata) in (process.info["cmdline"] or []):
-            found.append(process)
-    return found
+        if (process.info["name"] or "").lower().startswith("postgres"):
+            yield process, process.info["cmdline"] or []
+
+
+def _postmasters(pgdata: Path) -> list[psutil.Process]:
+    """Live postgres processes started on ``pgdata``; backends rename themselves, so only
+    postmasters still carry the data directory on their command line."""
+    return [process for process, cmdline in _postgres_processes() if str(pgdata) in cmdline]
 
 
 def _is_gone(pid: int) -> bool:
@@ -55,8 +55,12 @@ def _wait_gone(pid: int, timeout: float = WAIT_S) -> None:
         time.sleep(0.05)
 
 
-def _kill_postmasters(pgdata: Path) -> None:
-    leftovers = _postmasters(pgdata)
+def _kill_postmasters_under(folder: Path) -> None:
+    leftovers = [
+        process
+        for process, cmdline in _postgres_processes()
+        if any(arg.startswith(f"{folder}{os.sep}") for arg in cmdline)
+    ]
     for process in leftovers:
         with suppress(psutil.Error):
             process.kill()
@@ -85,6 +89,7 @@ def base_dir() -> Iterator[Path]:
     try:
         yield path
     finally:
+        _kill_postmasters_under(path)
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -95,6 +100,7 @@ def data_dir(base_dir: Path) -> Path:
 
 @pytest.fixture
 def make_server(base_dir: Path) -> Iterator[Callable[..., EmbeddedServer]]:
+    """Servers that are stopped after the test; ``base_dir`` then kills what is left."""
     created: list[EmbeddedServer] = []
 
     def make(path: Path, **kwargs: object) -> EmbeddedServer:
@@ -108,8 +114,6 @@ def make_server(base_dir: Path) -> Iterator[Callable[..., EmbeddedServer]]:
         for server in created:
             with suppress(Exception):
                 server.stop()
-        for server in created:
-            _kill_postmasters(server.pgdata)
 
 
 @pytest.fixture
@@ -215,6 +219,41 @@ def test_server_of_a_killed_app_is_reused_and_then_stopped(
 
     _wait_gone(orphan)
     assert _postmasters(server.pgdata) == []
+
+
+def test_two_apps_starting_at_once_share_one_server(
+    data_dir: Path, make_server: Callable[..., EmbeddedServer]
+) -> None:
+    app = textwrap.dedent(
+        """
+        import os, sys
+        from pathlib import Path
+        from dispatch_app.db.embedded import EmbeddedServer
+        server = EmbeddedServer(Path(sys.argv[1]))
+        server.start()
+        print(server.postmaster_pid, flush=True)
+        os._exit(0)
+        """
+    )
+    apps = [
+        subprocess.Popen(
+            [sys.executable, "-c", app, str(data_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+        )
+        for _ in range(2)
+    ]
+    outputs = [child.communicate(timeout=60) for child in apps]
+
+    assert [child.returncode for child in apps] == [0, 0], outputs
+    pids = {int(out.strip()) for out, _ in outputs}
+    assert len(pids) == 1
+    assert [p.pid for p in _postmasters(data_dir / "pgdata")] == list(pids)
+    server = make_server(data_dir)
+    server.start()
+    assert server.postmaster_pid in pids
 
 
 def test_stale_postmaster_pid_of_a_killed_server_is_replaced(

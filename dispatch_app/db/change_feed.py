@@ -20,21 +20,34 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import psycopg
 
 from dispatch_app.config import libpq_url
-from dispatch_app.db.engine import APPLICATION_NAME, CONNECT_TIMEOUT_S
+from dispatch_app.db.engine import APPLICATION_NAME, connect_args
 from dispatch_app.db.models import CHANGE_CHANNEL
 
 log = logging.getLogger(__name__)
+
+# How the listener's backend shows in pg_stat_activity.
+LISTENER_APPLICATION_NAME = f"{APPLICATION_NAME} listener"
 
 
 class FeedState(StrEnum):
     CONNECTING = "connecting"
     LIVE = "live"
-    RECONNECTING = "reconnecting"
+    RECONNECTING = "reconnecting"  # lost moments ago; trying again
+    OFFLINE = "offline"  # still gone after a few tries; the app works read-only
     STOPPED = "stopped"
+
+
+# Quiet for this long → ask the server whether it is still there, and give it this long
+# to answer: a dead or silent server is noticed within their sum (under 5 s).
+QUIET_CHECK_S = 1.5
+LIVENESS_TIMEOUT_S = 2.0
+# Failed reconnects before the state reads "offline" rather than "reconnecting".
+OFFLINE_AFTER_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +68,12 @@ class ChangeHint:
             return None
 
 
+def feed_connect_args(url: str) -> dict[str, Any]:
+    args = connect_args(url)
+    args["application_name"] = LISTENER_APPLICATION_NAME
+    return args
+
+
 def coalesce(hints: list[ChangeHint]) -> list[ChangeHint]:
     """One hint per row, the newest (a delete wins over anything before it)."""
     newest: dict[tuple[str, int], ChangeHint] = {}
@@ -71,9 +90,9 @@ class ChangeFeed:
         on_hints: Callable[[list[ChangeHint]], None],
         on_state: Callable[[FeedState, dt.datetime], None],
         on_connected: Callable[[], None] | None = None,
-        quiet_check_s: float = 2.0,
-        frame_s: float = 0.008,
-        max_backoff_s: float = 10.0,
+        quiet_check_s: float = QUIET_CHECK_S,
+        frame_s: float = 0.004,
+        max_backoff_s: float = 5.0,
     ) -> None:
         self._url = libpq_url(url)
         self._on_hints = on_hints
@@ -85,36 +104,49 @@ class ChangeFeed:
         self._pending: list[ChangeHint] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._stopping = False
+        self._stop_event = asyncio.Event()
         self.state = FeedState.CONNECTING
+        self.since = dt.datetime.now().astimezone()
+        self.backend_pid: int | None = None  # the listener's server process, for operators
+        self.connects = 0
 
-    def _set_state(self, state: FeedState) -> None:
+    def _set_state(self, state: FeedState, since: dt.datetime | None = None) -> None:
         if state != self.state:
             self.state = state
-            self._on_state(state, dt.datetime.now().astimezone())
+            if since is not None or state in (FeedState.LIVE, FeedState.CONNECTING):
+                self.since = since or dt.datetime.now().astimezone()
+            self._on_state(state, self.since)
 
     async def run(self) -> None:
         """Listen until ``stop()``; survives server restarts and dropped connections."""
-        backoff = 0.25
+        backoff = 0.1
+        failures = 0
         while not self._stopping:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self._url,
-                    autocommit=True,
-                    connect_timeout=CONNECT_TIMEOUT_S,
-                    application_name=f"{APPLICATION_NAME} listener",
+                    self._url, autocommit=True, **feed_connect_args(self._url)
                 ) as connection:
                     await connection.execute(f"LISTEN {CHANGE_CHANNEL}")
+                    self.backend_pid = connection.info.backend_pid
+                    self.connects += 1
+                    failures, backoff = 0, 0.1
                     self._set_state(FeedState.LIVE)
-                    backoff = 0.25
+                    # Whatever was sent while we were away is lost: readers resync now.
                     if self._on_connected is not None:
                         self._on_connected()
                     await self._listen(connection)
             except (psycopg.Error, OSError, TimeoutError) as error:
                 if self._stopping:
                     break
+                failures += 1
                 log.info("change feed lost its connection: %s", str(error).strip()[:200])
-                self._set_state(FeedState.RECONNECTING)
-                await asyncio.sleep(backoff)
+                if failures == 1:
+                    self._set_state(FeedState.RECONNECTING, dt.datetime.now().astimezone())
+                elif failures >= OFFLINE_AFTER_ATTEMPTS:
+                    self._set_state(FeedState.OFFLINE)
+                # Sleep, but wake at once for stop().
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_event.wait(), backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
         self._set_state(FeedState.STOPPED)
 
@@ -125,7 +157,7 @@ class ChangeFeed:
                 if hint is not None:
                     self._queue(hint)
             # Quiet for a while: make sure the server is still there.
-            await asyncio.wait_for(connection.execute("SELECT 1"), timeout=CONNECT_TIMEOUT_S)
+            await _probe(connection)
 
     def _queue(self, hint: ChangeHint) -> None:
         self._pending.append(hint)
@@ -141,9 +173,28 @@ class ChangeFeed:
 
     def stop(self) -> None:
         self._stopping = True
+        self._stop_event.set()
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
+
+
+async def _probe(connection: psycopg.AsyncConnection) -> None:
+    """``SELECT 1``, or ``TimeoutError`` after ``LIVENESS_TIMEOUT_S``.
+
+    A timed-out probe closes the connection outright: cancelling the query politely
+    makes psycopg wait seconds more for a server that is not answering.
+    """
+    probe = asyncio.ensure_future(connection.execute("SELECT 1"))
+    done, _ = await asyncio.wait({probe}, timeout=LIVENESS_TIMEOUT_S)
+    if probe in done:
+        probe.result()
+        return
+    await connection.close()
+    probe.cancel()
+    with contextlib.suppress(asyncio.CancelledError, psycopg.Error):
+        await probe
+    raise TimeoutError("the database server did not answer a liveness check")
 
 
 async def stop_feed(feed: ChangeFeed, task: asyncio.Task[None]) -> None:

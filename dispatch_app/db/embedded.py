@@ -155,7 +155,7 @@ class EmbeddedServer:
         owner_pid: int | None = None,
         start_timeout: float = START_TIMEOUT_S,
     ) -> None:
-        self.data_dir = Path(data_dir).expanduser().absolute()
+        self.data_dir = Path(os.path.abspath(Path(data_dir).expanduser()))
         self.owner_pid = os.getpid() if owner_pid is None else owner_pid
         self.start_timeout = start_timeout
         self._url: str | None = None
@@ -201,9 +201,9 @@ class EmbeddedServer:
             with self._locked(deadline, "start"):
                 self._ensure_cluster(deadline)
                 info, launched = self._ensure_running(deadline)
-                self._ensure_database(info, deadline)
                 owners = [pid for pid in self._read_owners() if _process_is_live(pid)]
                 self._log_start(info, launched, owners)
+                self._ensure_database(info, deadline)
                 if self.owner_pid not in owners:
                     owners.append(self.owner_pid)
                 self._write_owners(owners)

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import zipcodes
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from dispatch_app.db.models import (
@@ -76,6 +76,7 @@ HISTORY_DAYS = 14
 # The board is shown as it would look mid-morning, whatever the wall clock says.
 NOTIONAL_NOW = dt.time(11, 0)
 SNAP = dt.timedelta(minutes=15)
+MAX_DRIVE = dt.timedelta(minutes=35)
 MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
@@ -135,7 +136,7 @@ class JobSpec(NamedTuple):
 
 
 JOB_TYPES: tuple[JobSpec, ...] = (
-    JobSpec(Trade.HVAC, "No heat call", 90, "129.00", (("furnace", 2),), ("furnace", "boiler"),
+    JobSpec(Trade.HVAC, "No heat call", 90, "129.00", (("furnace", 2),), ("furnace",),
             5, 0.3, (
                 "No heat since last night, thermostat set to 70 but the house is at 58",
                 "Furnace runs but blows cold air; igniter clicks, no flame",
@@ -599,6 +600,12 @@ EQUIPMENT: dict[str, EquipmentSpec] = {
 }
 
 
+# How a caller names the unit when they know its make and age.
+UNIT_NOUNS = {"furnace": "furnace", "ac condenser": "AC", "boiler": "boiler",
+              "water heater": "water heater", "electrical panel": "panel",
+              "sump pump": "pump", "standby generator": "generator"}
+
+
 # --- Notes and outcomes --------------------------------------------------------------
 
 DISPATCH_NOTES = (
@@ -610,33 +617,87 @@ DISPATCH_NOTES = (
     "Customer asked for an estimate for replacement as well.",
     "Bring shoe covers; new hardwood floors.",
 )
-TECH_NOTES: dict[Trade, tuple[str, ...]] = {
-    Trade.HVAC: (
+# What the lead technician wrote when closing out, by job type.
+COMPLETION_NOTES: dict[str, tuple[str, ...]] = {
+    "No heat call": (
         "Replaced flame sensor and cleaned burners; furnace cycling normally.",
+        "Replaced the hot surface igniter; heat restored.",
+        "Pressure switch hose cracked; replaced, furnace running.",
+        "Condensate trap clogged and tripping the furnace; cleared it.",
+    ),
+    "Furnace tune-up": (
         "Filter was packed solid; replaced and showed the customer how to change it.",
-        "Replaced the igniter; quoted a tune-up for next fall.",
+        "Tune-up done; CO readings normal, flame sensor cleaned.",
+        "Tune-up done; blower wheel dirty, recommend cleaning next visit.",
+    ),
+    "AC repair": (
         "Replaced run capacitor; system cooling fine, 18°F split.",
-        "Thermostat wiring loose at the furnace board; re-terminated.",
+        "Contactor pitted; replaced. Condenser running.",
+        "Leak at the evaporator coil; quoted a coil replacement.",
     ),
-    Trade.PLUMBING: (
+    "AC tune-up": ("Cleaned condenser coil; refrigerant charge good.",
+                   "Tune-up done; drain line flushed."),
+    "Heat pump service": ("Defrost sensor failed; replaced, heat pump cycling normally.",
+                          "Reversing valve solenoid replaced."),
+    "Boiler repair": (
+        "Expansion tank waterlogged; replaced, pressure steady at 15 psi.",
+        "Bled the second-floor radiators; all heating now.",
+        "Replaced the circulator pump.",
+    ),
+    "Thermostat install": ("Installed thermostat and ran a new C-wire from the furnace.",
+                           "Thermostat installed and set up on the customer's Wi-Fi."),
+    "Mini-split install": ("Mini-split installed, line set run through the attic; customer "
+                           "shown the remote.",),
+    "Furnace replacement": ("New furnace installed, old unit hauled away; permit posted.",),
+    "Clogged drain": (
         "Cleared the line with the 3/8 cable; recommended a camera inspection.",
-        "Replaced the fill valve and flapper; no more running.",
-        "Drained and flushed the tank; sediment was heavy.",
-        "Found roots at 42 ft; gave the customer a quote for lining.",
-        "Replaced the thermocouple; pilot holding.",
+        "Hair clog in the tub drain; cleared it and installed a strainer.",
+        "Disposal jammed; freed it and cleared the trap.",
     ),
-    Trade.ELECTRICAL: (
+    "Water heater replacement": (
+        "New 50-gallon installed with an expansion tank; old tank hauled away.",
+        "Water heater installed; vent re-pitched to code.",
+    ),
+    "Water heater repair": ("Replaced the thermocouple; pilot holding.",
+                            "Drained and flushed the tank; sediment was heavy.",
+                            "Replaced the T&P valve."),
+    "Sewer camera inspection": ("Found roots at 42 ft; gave the customer a quote for lining.",
+                                "Belly in the line at 30 ft; recording sent to the customer."),
+    "Sump pump replacement": ("New Zoeller pump installed with a new check valve.",
+                              "Battery backup installed and tested."),
+    "Faucet or toilet repair": ("Replaced the fill valve and flapper; no more running.",
+                                "Reset the toilet on a new wax ring.",
+                                "New cartridge in the kitchen faucet; drip stopped."),
+    "Backflow test": ("Backflow test passed; report filed with the city.",
+                      "Check valve failed; rebuilt the assembly, retested and passed."),
+    "Gas leak check": ("Leak at the flex connector behind the range; replaced, tested tight.",
+                       "No leak found; all fittings tested with the sniffer."),
+    "Whole-house repipe": ("Repipe finished; walls open in three spots for the drywaller.",),
+    "Troubleshooting call": (
         "Loose neutral at the panel; torqued all terminations.",
         "Replaced the failed GFCI and tested the downstream outlets.",
         "Kitchen circuit overloaded; quoted a dedicated 20A circuit.",
-        "Permit pulled; inspection scheduled with the city.",
     ),
-    Trade.ROOFING: (
+    "Panel upgrade": ("Panel swapped to 200A; ComEd reconnected, city inspection booked.",),
+    "EV charger install": ("Charger installed on a new 60A circuit; permit pulled.",),
+    "Outlet or switch repair": ("Replaced the switch and the backstabbed outlets on that circuit.",
+                                "Installed grounded outlets; two rooms needed new ground runs."),
+    "Lighting install": ("Fixtures installed; customer happy with the dimmers.",),
+    "Generator maintenance": ("Oil, filter and plugs changed; replaced the battery.",
+                              "Transfer switch relay replaced; generator exercised fine."),
+    "Surge protector install": ("Surge protector installed at the panel.",),
+    "Roof leak repair": (
         "Resealed chimney flashing and replaced 6 shingles; photos in the file.",
         "Replaced the pipe boot; no sign of further leaks.",
-        "Photos sent to the insurance adjuster.",
-        "Cleaned gutters, flushed downspouts; one hanger replaced.",
+        "Steamed the ice dam off the eaves; recommend more attic insulation.",
     ),
+    "Storm damage inspection": ("Photos sent to the insurance adjuster.",
+                                "Hail hits on the south slope; estimate sent for a re-roof."),
+    "Tear-off and re-roof": ("Re-roof done; magnet sweep of the yard finished.",),
+    "Gutter cleaning": ("Cleaned gutters, flushed downspouts; one hanger replaced.",),
+    "Gutter replacement": ("New seamless gutters; downspouts extended away from the foundation.",),
+    "Flat roof repair": ("Patched the seam and re-coated the low spot.",),
+    "Skylight replacement": ("New skylights with new flashing kits; no leaks on the hose test.",),
 }
 CANCEL_REASONS = (
     "Customer fixed it themselves (reset the breaker)",
@@ -688,7 +749,7 @@ EAST_WEST_STREETS: tuple[tuple[int, str], ...] = (
     *((-100 * n, f"{n}{_ordinal_suffix(n)} St") for n in range(24, 120) if n not in (39, 55)),
 )
 NORTH_SOUTH_STREETS: tuple[tuple[int, str], ...] = (
-    (800, "Halsted St"), (1000, "Sheffield Ave"), (1200, "Racine Ave"),
+    (0, "State St"), (800, "Halsted St"), (1000, "Sheffield Ave"), (1200, "Racine Ave"),
     (1400, "Southport Ave"), (1600, "Ashland Ave"), (1700, "Paulina St"), (1800, "Wood St"),
     (1900, "Wolcott Ave"), (2000, "Damen Ave"), (2100, "Hoyne Ave"), (2200, "Leavitt St"),
     (2300, "Oakley Ave"), (2400, "Western Ave"), (2500, "Campbell Ave"),
@@ -885,6 +946,8 @@ class _Planner:
         self.sites: list[_Site] = []
         self.equipment: list[_Equipment] = []
         self.orders: list[_Order] = []
+        self.addresses: set[tuple[str, str]] = set()
+        self.mailboxes: set[str] = set()
         self.phone_pool = {code: [f"+1{code}55501{n:02d}" for n in range(100)]
                            for code in ALL_AREA_CODES}
         for pool in self.phone_pool.values():
@@ -897,8 +960,8 @@ class _Planner:
 
     def _jitter(self, lat: float, lon: float) -> tuple[float, float]:
         # Lake Michigan lies east of every lakefront centroid: nudge mostly west.
-        return (round(lat + self.rng.uniform(-0.011, 0.011), 6),
-                round(lon + self.rng.uniform(-0.016, 0.004), 6))
+        return (round(lat + self.rng.uniform(-0.009, 0.009), 6),
+                round(lon + self.rng.uniform(-0.013, 0.003), 6))
 
     def _drive(self, a: tuple[float, float], b: tuple[float, float]) -> dt.timedelta:
         minutes = _km(a, b) * self.road_factor / self.speed_kmh * 60
@@ -977,12 +1040,18 @@ class _Planner:
             created = self._local(since, dt.time(rng.randint(7, 18), rng.randint(0, 59),
                                                  rng.randint(0, 59)))
             business = isinstance(kind, tuple)
+            domain = rng.choice(EMAIL_DOMAINS)
             if business:
                 name, site_count, labels = kind
+                email = f"{rng.choice(('office', 'info', 'frontdesk'))}@{_slug(name)}.{domain}"
             else:
-                name = kind if isinstance(kind, str) else self._person_name(weights, taken)
+                if isinstance(kind, str):
+                    name, (first, last) = kind, kind.split(" ", 1)
+                else:
+                    name, first, last = self._person_name(weights, taken)
                 site_count = rng.choices((1, 2, 3), (88, 8, 4))[0]
                 labels = ("Home", *rng.sample(SECOND_SITE_LABELS, 2))
+                email = f"{self._mailbox(_slug(first), _slug(last))}@{domain}"
             taken.add(name)
             customer_index = len(self.customers)
             first_place: _Zip | None = None
@@ -1000,10 +1069,12 @@ class _Planner:
             if rng.random() < 0.25:
                 notes = rng.choice(BUSINESS_NOTES if business else CUSTOMER_NOTES)
             self.customers.append(_Customer(
-                name=name, email=self._email(name, business) if rng.random() < 0.85 else None,
+                name=name,
+                email=email if rng.random() < 0.85 else None,
                 notes=notes, created_at=created, phones=phones, business=business))
 
-    def _person_name(self, weights: list[int], taken: set[str]) -> str:
+    def _person_name(self, weights: list[int], taken: set[str]) -> tuple[str, str, str]:
+        """A full name (sometimes a couple's), with the given and family name in it."""
         rng = self.rng
         while True:
             _, given, family = rng.choices(NAME_POOLS, weights)[0]
@@ -1013,29 +1084,30 @@ class _Planner:
                 partner = rng.choice([g for g in given if g != first])
                 name = f"{first} & {partner} {last}"
             if name not in taken:
-                return name
+                return name, first, last
 
-    def _email(self, name: str, business: bool) -> str:
+    def _mailbox(self, first: str, last: str) -> str:
+        """The part before the @, unique across the company: ``jose.nunez``, ``jnunez``…"""
         rng = self.rng
-        domain = rng.choice(EMAIL_DOMAINS)
-        if business:
-            return f"{rng.choice(('office', 'info', 'frontdesk'))}@{_slug(name)}.{domain}"
-        words = _ascii(name.split(" & ")[0] if "&" in name else name).lower()
-        words = words.replace("'", "").replace("-", "")
-        parts = words.split()
-        first, last = parts[0], "".join(parts[1:]) or parts[0]
         local = rng.choice((f"{first}.{last}", f"{first[0]}{last}", f"{first}{last}",
                             f"{first}.{last}{rng.randint(1, 99)}"))
-        return f"{local}@{domain}"
+        while local in self.mailboxes:
+            local = f"{first}.{last}{rng.randint(1, 99)}"
+        self.mailboxes.add(local)
+        return local
 
     def _site(self, customer: int, label: str, place: _Zip, business: bool) -> None:
         rng = self.rng
         lat, lon = self._jitter(place.lat, place.lon)
         if place.city == "Chicago":
-            street = self._chicago_address(lat, lon)
+            house, name = self._chicago_street(lat, lon)
         else:
             prefix = rng.choice(("", "", "N ", "S ", "W ", "E "))
-            street = f"{rng.randint(100, 1999)} {prefix}{rng.choice(SUBURBAN_STREETS)}"
+            house, name = rng.randint(100, 1999), f"{prefix}{rng.choice(SUBURBAN_STREETS)}"
+        while (f"{house} {name}", place.code) in self.addresses:
+            house += 2 * rng.randint(1, 12)
+        street = f"{house} {name}"
+        self.addresses.add((street, place.code))
         access = ""
         if rng.random() < 0.3:
             access = rng.choice(BUSINESS_ACCESS_NOTES if business else ACCESS_NOTES)
@@ -1059,19 +1131,20 @@ class _Planner:
             if rng.random() < chance:
                 self._equipment(site_index, kind)
 
-    def _chicago_address(self, lat: float, lon: float) -> str:
+    def _chicago_street(self, lat: float, lon: float) -> tuple[int, str]:
+        """A house number and street on the city grid near the point."""
         rng = self.rng
         north = (lat - DOWNTOWN[0]) * GRID_PER_DEGREE_LAT
         west = (DOWNTOWN[1] - lon) * GRID_PER_DEGREE_LON
-        # Near State St every house number would be tiny: use an east-west street there.
-        if abs(west) > 800 and rng.random() < 0.5:
+        # Close to State St an east-west street would have a tiny house number.
+        if abs(west) < 200 or (abs(west) > 800 and rng.random() < 0.5):
             _, name = min(NORTH_SOUTH_STREETS, key=lambda s: (abs(s[0] - west), s[1]))
             number, side = abs(north), "N" if north >= 0 else "S"
         else:
             _, name = min(EAST_WEST_STREETS, key=lambda s: (abs(s[0] - north), s[1]))
             number, side = abs(west), "W" if west >= 0 else "E"
         house = max(100, int(number) // 2 * 2 + rng.randint(0, 1))
-        return f"{house} {side} {name}"
+        return house, f"{side} {name}"
 
     def _equipment(self, site: int, kind: str) -> None:
         rng = self.rng
@@ -1162,11 +1235,10 @@ class _Planner:
                           if k in self.sites[site].equipment), None)
         if description is None:
             description = rng.choice(job.descriptions)
-            if equipment is not None and rng.random() < 0.3:
-                unit = self.equipment[equipment]
+            unit = self.equipment[equipment] if equipment is not None else None
+            if unit is not None and unit.kind in UNIT_NOUNS and rng.random() < 0.3:
                 age = max(1, (self.today - unit.install_date).days // 365)
-                if unit.kind != "roof":
-                    description += f". {unit.make} unit, about {age} years old"
+                description += f". {unit.make} {UNIT_NOUNS[unit.kind]}, about {age} years old"
         order = _Order(serial=len(self.orders), customer=self.sites[site].customer, site=site,
                        job=job, equipment=equipment, description=description,
                        priority=priority, source=WorkOrderSource.PHONE, visits=visits,
@@ -1230,8 +1302,9 @@ class _Planner:
                 continue
             cursor, where = free_from.get(tech.index, (span[0], (tech.lat, tech.lon)))
             booked = sum(1 for o in crew_orders if tech.index in o.visits[-1].crew)
+            evening = span[0].astimezone(self.tz).hour >= 15
             if today:
-                target = rng.randint(3, 6)
+                target = rng.choices((3, 4, 5, 6), (15, 35, 35, 15))[0]
             elif booked:
                 target = booked
             else:
@@ -1251,7 +1324,9 @@ class _Planner:
                     choices = [j for j in JOB_TYPES if j.trade is tech.spec.trade
                                and j.name != RE_ROOF and self._qualified(tech, j)
                                and dt.timedelta(minutes=j.minutes) <= room
-                               and self._weight(j) > 0]
+                               and self._weight(j) > 0
+                               # After hours: breakdowns and quick calls, no installs.
+                               and (not evening or j.name in BREAKDOWNS or j.minutes <= 60)]
                     if not choices:
                         break
                     job = rng.choices(choices, [self._weight(j) for j in choices])[0]
@@ -1261,7 +1336,8 @@ class _Planner:
                 travel = self._drive(where, (site.lat, site.lon))
                 starts = _ceil_to_snap(cursor + travel)
                 ends = starts + dt.timedelta(minutes=minutes)
-                if ends > span[1] and order is None:
+                # No dispatcher sends a tech across town when a job waits around the corner.
+                if order is None and (ends > span[1] or travel > MAX_DRIVE):
                     site_index = self._nearest_site(where, used)
                     site = self.sites[site_index]
                     travel = self._drive(where, (site.lat, site.lon))
@@ -1274,7 +1350,6 @@ class _Planner:
                 if order is not None:
                     order.visits[0] = visit
                 else:
-                    evening = span[0].astimezone(self.tz).hour >= 15
                     priority = self._priority(job, evening, emergencies=not today)
                     self._order(site_index, job, [visit], priority, self._outcome(today))
                 route.append(visit)
@@ -1504,10 +1579,10 @@ class _Planner:
             if not final:
                 continue
             step(done, WorkOrderStatus.COMPLETED, lead, n)
-            invoiced = done + rng.randint(45, 900) * MINUTE
+            invoiced = self._office_hours(done + rng.randint(45, 900) * MINUTE)
             if invoiced <= self.now and rng.random() < 0.85:
                 step(invoiced, WorkOrderStatus.INVOICED, BILLING)
-                paid = invoiced + rng.randint(1, 7) * DAY + rng.randint(0, 480) * MINUTE
+                paid = self._office_hours(invoiced + rng.randint(1, 7) * DAY)
                 if paid <= self.now and rng.random() < 0.8:
                     step(paid, WorkOrderStatus.CLOSED, BILLING, None, "Paid in full")
         for visit in order.visits:
@@ -1520,6 +1595,18 @@ class _Planner:
         assert status is not None
         order.status = status
 
+    def _office_hours(self, moment: dt.datetime) -> dt.datetime:
+        """The office's next working moment (weekdays 8 to 5) at or after ``moment``."""
+        local = moment.astimezone(self.tz)
+        day = local.date()
+        if local.hour >= 17:
+            day += DAY
+        while day.weekday() >= 5:
+            day += DAY
+        if day != local.date() or local.hour < 8:
+            return self._local(day, dt.time(8)) + self.rng.randint(0, 120) * MINUTE
+        return moment
+
     def _notes(self, order: _Order) -> None:
         rng = self.rng
         opened = order.steps[0].at
@@ -1530,7 +1617,7 @@ class _Planner:
         if done is not None:
             lead = self.techs[order.visits[-1].crew[0]].login
             order.notes.append((done.at + rng.randint(1, 30) * MINUTE, lead,
-                                rng.choice(TECH_NOTES[order.job.trade])))
+                                rng.choice(COMPLETION_NOTES[order.job.name])))
         order.notes = [n for n in order.notes if n[0] <= self.now]
 
     def _new_customers(self) -> None:
@@ -1572,13 +1659,42 @@ def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
         session.execute(insert(model.__table__), rows)
 
 
+def _last_editor(order: _Order, visit: int) -> str:
+    return next((s.by for s in reversed(order.steps) if s.visit == visit), order.created_by)
+
+
+def _stamp_editors(session: Session, model: Any,
+                   rows: list[tuple[int, str, dict[str, Any]]]) -> None:
+    """Name who created and last changed each row.
+
+    The editor trigger overwrites ``updated_by`` (and ``created_by`` on insert) with the
+    session's ``dispatch.editor``, so each person's rows are saved once more under their
+    name; ``creator`` sets ``created_by``, which the trigger leaves alone on update.
+    """
+    table = model.__table__
+    by_editor: dict[str, list[dict[str, Any]]] = {}
+    for row_id, editor, values in rows:
+        by_editor.setdefault(editor, []).append({"row_id": row_id, **values})
+    previous = session.scalar(select(func.current_setting("dispatch.editor", True)))
+    for editor in sorted(by_editor):
+        session.execute(select(func.set_config("dispatch.editor", editor, True)))
+        params = by_editor[editor]
+        if "creator" in params[0]:
+            session.execute(update(table).where(table.c.id == bindparam("row_id"))
+                            .values(created_by=bindparam("creator")), params)
+        else:
+            session.execute(update(table).where(table.c.id.in_([p["row_id"] for p in params]))
+                            .values(status=table.c.status))
+    session.execute(select(func.set_config("dispatch.editor", previous or "", True)))
+
+
 def _refuse_unless_empty(session: Session) -> None:
     held = []
-    for model, noun in ((Customer, "customers"), (Technician, "technicians"),
-                        (WorkOrder, "work orders"), (JobType, "job types"), (Skill, "skills")):
+    for model, noun in ((Customer, "customer"), (Technician, "technician"),
+                        (WorkOrder, "work order"), (JobType, "job type"), (Skill, "skill")):
         count = session.scalar(select(func.count()).select_from(model)) or 0
         if count:
-            held.append(f"{count} {noun}")
+            held.append(f"{count} {noun}" + ("s" if count > 1 else ""))
     if held:
         listed = held[0] if len(held) == 1 else ", ".join(held[:-1]) + " and " + held[-1]
         raise DemoError(
@@ -1686,8 +1802,7 @@ def _write(session: Session, plan: _Planner) -> None:
          "source": str(o.source),
          "requested_start": o.requested[0] if o.requested else None,
          "requested_end": o.requested[1] if o.requested else None,
-         "created_at": o.created_at, "created_by": o.created_by,
-         "updated_by": o.steps[-1].by, "cancel_reason": o.cancel_reason}
+         "created_at": o.created_at, "cancel_reason": o.cancel_reason}
         for o in orders])
     visit_rows = [(order_ids[n], o, v) for n, o in enumerate(orders) for v in o.visits]
     visit_ids = _ids(session, Visit, [
@@ -1703,6 +1818,11 @@ def _write(session: Session, plan: _Planner) -> None:
 
     visit_id_of = {id(v): visit_id for visit_id, (_, _, v) in
                    zip(visit_ids, visit_rows, strict=True)}
+    _stamp_editors(session, WorkOrder, [
+        (order_ids[n], o.steps[-1].by, {"creator": o.created_by}) for n, o in enumerate(orders)])
+    _stamp_editors(session, Visit, [
+        (visit_id_of[id(v)], _last_editor(o, k), {})
+        for o in orders for k, v in enumerate(o.visits)])
     notes = sorted(((at, n, author, body) for n, o in enumerate(orders)
                     for at, author, body in o.notes), key=lambda row: (row[0], row[1]))
     _insert(session, Note, [

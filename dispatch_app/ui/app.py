@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 import sys
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from dispatch_app.config import DatabaseChoice
 from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState, stop_feed
 from dispatch_app.errors import UserFacingError
 from dispatch_app.services.database import CompanyDatabase, open_database
-from dispatch_app.services.day_board import DaySnapshot, load_day
+from dispatch_app.services.day_store import DayStore
 from dispatch_app.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,10 @@ class DispatchApp:
         self.options = options
         self.window = MainWindow()
         self.database: CompanyDatabase | None = None
+        self.store: DayStore | None = None
         self.feed: ChangeFeed | None = None
         self._feed_task: asyncio.Task[None] | None = None
-        self._reload_task: asyncio.Task[None] | None = None
-        self._reload_wanted = False
+        self._refreshes: set[asyncio.Task[None]] = set()
         self.settings = QSettings()
         self.loaded = asyncio.Event()
         self._closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
@@ -86,14 +87,16 @@ class DispatchApp:
         if self.options.demo and self.database.is_empty_company and self.database.embedded:
             self.window.show_problem(self.window.tr("Creating the demo company…"))
             await asyncio.to_thread(seed_demo_company, self.database.url)
-        self.window.show_snapshot(await self.load())
+        self.store = DayStore(self.database.sessions, self.options.day)
+        self.window.bind_store(self.store)
+        await self.store.resync()
         self.window.statusBar().clearMessage()
         self.loaded.set()
         self.feed = ChangeFeed(
             self.database.url,
             on_hints=self.on_hints,
             on_state=self._on_feed_state,
-            on_connected=self.request_reload,
+            on_connected=self.on_connected,
         )
         self._feed_task = asyncio.ensure_future(self.feed.run())
 
@@ -102,10 +105,10 @@ class DispatchApp:
         if self.feed is not None and self._feed_task is not None:
             await stop_feed(self.feed, self._feed_task)
             self.feed = None
-        if self._reload_task is not None:
-            self._reload_task.cancel()
+        for task in list(self._refreshes):
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reload_task
+                await task
         if self.database is not None:
             database, self.database = self.database, None
             await database.close()
@@ -127,11 +130,6 @@ class DispatchApp:
         return error.exit_code
 
     # -- data -------------------------------------------------------------------------
-    async def load(self) -> DaySnapshot:
-        assert self.database is not None
-        async with self.database.sessions() as session:
-            return await load_day(session, self.options.day)
-
     def _on_feed_state(self, state: FeedState, since: dt.datetime) -> None:
         self.window.set_live_state(state, since)
         if state == FeedState.LIVE:
@@ -140,26 +138,26 @@ class DispatchApp:
             self.live.clear()
 
     def on_hints(self, hints: list[ChangeHint]) -> None:
-        log.debug("%d change hints", len(hints))
-        self.request_reload()
+        if self.store is not None:
+            self._refresh(self.store.apply_hints(hints))
 
-    def request_reload(self) -> None:
-        """Reload the day soon; bursts of requests collapse into one reload at a time."""
-        self._reload_wanted = True
-        if self._reload_task is None or self._reload_task.done():
-            self._reload_task = asyncio.ensure_future(self._reload_until_current())
+    def on_connected(self) -> None:
+        # Changes made while the feed was away were never announced: read the day again.
+        if self.store is not None:
+            self._refresh(self.store.resync())
 
-    async def _reload_until_current(self) -> None:
-        while self._reload_wanted and self.database is not None:
-            self._reload_wanted = False
-            try:
-                snapshot = await self.load()
-            except Exception as error:  # the feed reports the connection; keep what we show
-                log.warning("could not refresh the day: %s", error)
-                self.window.show_problem(self.window.tr("Could not refresh: the database "
-                                                        "did not answer."))
-                return
-            self.window.show_snapshot(snapshot)
+    def _refresh(self, work: Coroutine[object, object, object]) -> None:
+        task = asyncio.ensure_future(self._refresh_quietly(work))
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshes.discard)
+
+    async def _refresh_quietly(self, work: Coroutine[object, object, object]) -> None:
+        try:
+            await work
+        except Exception as error:  # the feed reports the connection; keep what is shown
+            log.warning("could not refresh the day: %s", error)
+            self.window.show_problem(self.window.tr("Could not refresh: the database did "
+                                                    "not answer."))
 
     # -- screenshot ---------------------------------------------------------------------
     async def take_screenshot(self, path: Path) -> int:

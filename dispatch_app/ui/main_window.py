@@ -10,8 +10,9 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
 
 from dispatch_app import APP_NAME
 from dispatch_app.db.change_feed import FeedState
-from dispatch_app.services.day_board import DaySnapshot
+from dispatch_app.services.day_store import DayStore, StoreChange
 from dispatch_app.ui.board.day_view import DayBoardView
+from dispatch_app.ui.board.models import TechnicianModel, VisitModel
 from dispatch_app.ui.details.panel import DetailsDock
 from dispatch_app.ui.map.overview import MapDock
 from dispatch_app.ui.queue.dock import UnassignedDock
@@ -24,22 +25,26 @@ LIVE_STYLE = {
     FeedState.CONNECTING: ("#66727f", "Connecting…"),
     FeedState.LIVE: ("#2e9d57", "Live"),
     FeedState.RECONNECTING: ("#d9960b", "Reconnecting"),
-    FeedState.STOPPED: ("#c0504d", "Offline"),
+    FeedState.OFFLINE: ("#c0504d", "Offline"),
+    FeedState.STOPPED: ("#66727f", "Not listening"),
 }
 
 
 class MainWindow(QMainWindow):
     closing = Signal()  # the user closed the window; the app shuts down
-    snapshotShown = Signal()  # a day snapshot has been handed to every view
+    storeApplied = Signal()  # a store change has reached every view
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(icon("app"))
-        self._snapshot: DaySnapshot | None = None
+        self.store: DayStore | None = None
+        self.technician_model = TechnicianModel(self)
+        self.visit_model = VisitModel(self)
 
         self.board = DayBoardView(self)
+        self.board.set_models(self.technician_model, self.visit_model)
         self.setCentralWidget(self.board)
         self.unassigned = UnassignedDock(self)
         self.map = MapDock(self)
@@ -69,15 +74,25 @@ class MainWindow(QMainWindow):
         self.resize(1600, 900)
 
     # -- state shown ------------------------------------------------------------------
-    def show_snapshot(self, snapshot: DaySnapshot) -> None:
-        self._snapshot = snapshot
-        self.board.set_snapshot(snapshot)
-        self.unassigned.model.set_jobs(snapshot.unassigned)
-        self.map.overview.set_snapshot(snapshot)
-        self._on_visit_selected(self.board.selected_visit())
-        waiting = len(snapshot.unassigned)
-        self.unassigned.setWindowTitle(self.tr("Unassigned ({0})").format(waiting))
-        self.snapshotShown.emit()
+    def bind_store(self, store: DayStore) -> None:
+        """Show ``store`` from now on; every later change arrives through ``apply``."""
+        self.store = store
+        store.subscribe(self.apply)
+
+    def apply(self, change: StoreChange) -> None:
+        store = self.store
+        assert store is not None and store.window is not None
+        self.board.set_day(store.window.day, store.window.timezone)
+        if change.technicians is not None:
+            self.technician_model.set_technicians(change.technicians,
+                                                  new_day=change.day_changed)
+        self.visit_model.apply(change, store.visits())
+        if change.unassigned_upserted or change.unassigned_removed or change.day_changed:
+            waiting = store.unassigned()
+            self.unassigned.model.set_jobs(waiting)
+            self.unassigned.setWindowTitle(self.tr("Unassigned ({0})").format(len(waiting)))
+        self.map.overview.set_snapshot(store.snapshot())
+        self.storeApplied.emit()
 
     def set_database(self, label: str) -> None:
         self.database_label.setText(self.tr("Database: {0}").format(label))
@@ -93,11 +108,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message)
 
     def _on_visit_selected(self, visit_id: int) -> None:
-        snapshot = self._snapshot
-        visit = None
-        if snapshot is not None and visit_id:
-            visit = next((v for v in snapshot.visits if v.id == visit_id), None)
-        self.details.show_visit(visit, snapshot)
+        store = self.store
+        visit = store.visit(visit_id) if store is not None and visit_id else None
+        self.details.show_visit(visit, store.technicians if store else (),
+                                store.window.timezone if store and store.window else None)
         self.map.overview.select_visit(visit_id)
 
     # -- geometry ---------------------------------------------------------------------

@@ -1,21 +1,25 @@
 """A day of the board, read-only: one row per technician, visits as blocks in time.
 
-Painting reads a ``DaySnapshot``; the ``TimeGrid`` converts times to pixels. Only the
-rows in view are painted, so hundreds of technicians cost no more than a screenful.
+Painting reads the technician and visit models; the ``TimeGrid`` converts times to
+pixels. Only the rows in view are painted, so hundreds of technicians cost no more than
+a screenful, and a changed visit repaints only the rows it left and entered.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QModelIndex, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
 from dispatch_app.domain.vocabulary import Priority, VisitStatus
-from dispatch_app.services.day_board import DaySnapshot, TechnicianRow, VisitBlock
+from dispatch_app.services.day_board import TechnicianRow, VisitBlock
 from dispatch_app.ui import theme
 from dispatch_app.ui.board.grid import TimeGrid
+from dispatch_app.ui.board.models import TechnicianModel, VisitModel
 
 ROW_HEIGHT = 58
 HEADER_HEIGHT = 34
@@ -32,9 +36,14 @@ class DayBoardView(QAbstractScrollArea):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._snapshot: DaySnapshot | None = None
-        self._rows: tuple[TechnicianRow, ...] = ()
-        self._visits_by_row: dict[int, list[VisitBlock]] = {}
+        self._day: dt.date | None = None
+        self._timezone: ZoneInfo | None = None
+        self._technicians: TechnicianModel | None = None
+        self._visit_model: VisitModel | None = None
+        self._rows: list[TechnicianRow] = []
+        self._row_index: dict[int, int] = {}  # technician id → row
+        self._visits_by_row: dict[int, list[VisitBlock]] = {}  # technician id → visits
+        self._placed: dict[int, VisitBlock] = {}  # visit id → the version indexed above
         self._block_rects: list[tuple[QRectF, int]] = []
         self._selected = 0
         self._now: dt.datetime | None = None
@@ -53,17 +62,97 @@ class DayBoardView(QAbstractScrollArea):
         self._clock.start(30_000)
 
     # -- data -------------------------------------------------------------------------
-    def set_snapshot(self, snapshot: DaySnapshot) -> None:
-        self._snapshot = snapshot
-        self._rows = snapshot.technicians
-        self._visits_by_row = {row.id: snapshot.visits_of(row.id) for row in self._rows}
-        if self._selected and not any(v.id == self._selected for v in snapshot.visits):
-            self._selected = 0
+    def set_models(self, technicians: TechnicianModel, visits: VisitModel) -> None:
+        self._technicians, self._visit_model = technicians, visits
+        for signal in (technicians.rowsInserted, technicians.rowsRemoved,
+                       technicians.rowsMoved, technicians.dataChanged,
+                       technicians.modelReset):
+            signal.connect(self._technicians_changed)
+        visits.rowsInserted.connect(self._visits_inserted)
+        visits.rowsAboutToBeRemoved.connect(self._visits_removed)
+        visits.dataChanged.connect(self._visits_changed)
+        visits.modelReset.connect(self._visits_reset)
+        self._technicians_changed()
+        self._visits_reset()
+
+    def set_day(self, day: dt.date, timezone: ZoneInfo) -> None:
+        if (day, timezone) != (self._day, self._timezone):
+            self._day, self._timezone = day, timezone
+            self.viewport().update()
+
+    def day(self) -> dt.date | None:
+        return self._day
+
+    def technician_rows(self) -> list[TechnicianRow]:
+        return list(self._rows)
+
+    def visits_in_row(self, technician_id: int) -> list[VisitBlock]:
+        return list(self._visits_by_row.get(technician_id, []))
+
+    def _technicians_changed(self, *_args: object) -> None:
+        assert self._technicians is not None
+        self._rows = self._technicians.technicians()
+        self._row_index = {tech.id: row for row, tech in enumerate(self._rows)}
         self._update_scrollbar()
         self.viewport().update()
 
-    def snapshot(self) -> DaySnapshot | None:
-        return self._snapshot
+    def _visits_reset(self) -> None:
+        assert self._visit_model is not None
+        self._visits_by_row, self._placed = {}, {}
+        for visit in self._visit_model.visits():
+            self._place(visit)
+        if self._selected and self._selected not in self._placed:
+            self.select_visit(0)
+        self.viewport().update()
+
+    def _visits_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
+        assert self._visit_model is not None
+        for row in range(first, last + 1):
+            self._update_rows(self._place(self._visit_model.visit(row)))
+
+    def _visits_removed(self, _parent: QModelIndex, first: int, last: int) -> None:
+        assert self._visit_model is not None
+        for row in range(first, last + 1):
+            visit = self._visit_model.visit(row)
+            self._update_rows(self._unplace(visit.id))
+            if visit.id == self._selected:
+                self.select_visit(0)
+
+    def _visits_changed(self, top: QModelIndex, bottom: QModelIndex, *_roles: object) -> None:
+        assert self._visit_model is not None
+        for row in range(top.row(), bottom.row() + 1):
+            visit = self._visit_model.visit(row)
+            touched = self._unplace(visit.id) | self._place(visit)
+            self._update_rows(touched)
+            if visit.id == self._selected:
+                self.visitSelected.emit(visit.id)  # the details follow the new state
+
+    def _place(self, visit: VisitBlock) -> set[int]:
+        self._placed[visit.id] = visit
+        for tech in visit.technician_ids:
+            row = self._visits_by_row.setdefault(tech, [])
+            row.append(visit)
+            row.sort(key=lambda v: (v.starts, v.id))
+        return set(visit.technician_ids)
+
+    def _unplace(self, visit_id: int) -> set[int]:
+        old = self._placed.pop(visit_id, None)
+        if old is None:
+            return set()
+        for tech in old.technician_ids:
+            self._visits_by_row[tech] = [v for v in self._visits_by_row.get(tech, [])
+                                         if v.id != visit_id]
+        return set(old.technician_ids)
+
+    def _update_rows(self, technician_ids: set[int]) -> None:
+        """Repaint only the rows of these technicians."""
+        scroll = self.verticalScrollBar().value()
+        width = self.viewport().width()
+        for tech in technician_ids:
+            row = self._row_index.get(tech)
+            if row is not None:
+                top = HEADER_HEIGHT + row * ROW_HEIGHT - scroll
+                self.viewport().update(QRect(0, top, width, ROW_HEIGHT))
 
     def set_now(self, now: dt.datetime | None) -> None:
         """Pin the now-line (for screenshots and tests); ``None`` follows the clock."""
@@ -81,21 +170,19 @@ class DayBoardView(QAbstractScrollArea):
 
     # -- geometry ---------------------------------------------------------------------
     def grid(self) -> TimeGrid:
-        snapshot = self._snapshot
         first, last = DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR
-        if snapshot is None:
+        if self._day is None or self._timezone is None:
             origin = dt.datetime.combine(dt.date.today(), dt.time(first)).astimezone()
-            tz = origin.tzinfo
         else:
-            tz = snapshot.timezone
+            tz, day = self._timezone, self._day
             shifts = [r.shift for r in self._rows if r.shift is not None]
             if shifts:
                 first = min(first, min(s.start.astimezone(tz).hour for s in shifts))
                 latest = max(s.end.astimezone(tz) for s in shifts)
-                day_end = dt.datetime.combine(snapshot.day, dt.time(0), tzinfo=tz)
-                last_hour = (latest - day_end).total_seconds() / 3600
+                day_start = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+                last_hour = (latest - day_start).total_seconds() / 3600
                 last = max(last, min(24, int(last_hour + 0.999)))
-            origin = dt.datetime.combine(snapshot.day, dt.time(first), tzinfo=tz)
+            origin = dt.datetime.combine(day, dt.time(first), tzinfo=tz)
         hours = last - first
         width = max(1, self.viewport().width() - GUTTER_WIDTH)
         return TimeGrid(origin=origin, hours=hours, left=GUTTER_WIDTH, hour_width=width / hours)
@@ -138,7 +225,7 @@ class DayBoardView(QAbstractScrollArea):
         if not self._rows:
             painter.setPen(theme.MUTED_TEXT)
             painter.setFont(self._font)
-            message = "Loading the day…" if self._snapshot is None else "No technicians yet."
+            message = "Loading the day…" if self._day is None else "No technicians yet."
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, message)
         painter.end()
         self.painted.emit()
@@ -149,8 +236,8 @@ class DayBoardView(QAbstractScrollArea):
         painter.drawLine(QPointF(0, HEADER_HEIGHT - 0.5), QPointF(width, HEADER_HEIGHT - 0.5))
         painter.setFont(self._bold)
         painter.setPen(theme.TEXT)
-        if self._snapshot is not None:
-            title = self._snapshot.day.strftime("%a %d %b %Y")
+        if self._day is not None:
+            title = self._day.strftime("%a %d %b %Y")
             painter.drawText(QRectF(12, 0, GUTTER_WIDTH - 12, HEADER_HEIGHT),
                              Qt.AlignmentFlag.AlignVCenter, title)
         painter.setFont(self._small)
@@ -250,9 +337,9 @@ class DayBoardView(QAbstractScrollArea):
         painter.setClipping(False)
 
     def _paint_now_line(self, painter: QPainter, grid: TimeGrid, height: int) -> None:
-        if self._snapshot is None:
+        if self._timezone is None:
             return
-        now = self._now or dt.datetime.now(self._snapshot.timezone)
+        now = self._now or dt.datetime.now(self._timezone)
         if not grid.origin <= now <= grid.end:
             return
         x = grid.x_of(now)

@@ -8,7 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QScrollArea, QWidget
 
 from dispatch_app.domain.vocabulary import Priority, VisitStatus
-from dispatch_app.services.day_board import DaySnapshot, VisitBlock
+from zoneinfo import ZoneInfo
+
+from dispatch_app.services.day_board import TechnicianRow, VisitBlock
 from dispatch_app.ui import theme
 
 
@@ -26,24 +28,25 @@ class DetailsDock(QDockWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.label)
         self.setWidget(scroll)
-        self.show_visit(None, None)
+        self.show_visit(None, (), None)
 
-    def show_visit(self, visit: VisitBlock | None, snapshot: DaySnapshot | None) -> None:
-        if visit is None or snapshot is None:
+    def show_visit(self, visit: VisitBlock | None, technicians: tuple[TechnicianRow, ...],
+                   timezone: ZoneInfo | None) -> None:
+        if visit is None or timezone is None:
             self.label.setText(
                 f"<p style='color:{theme.MUTED_TEXT.name()}'>"
                 + escape(self.tr("Select a visit on the board to see its details."))
                 + "</p>"
             )
             return
-        names = {t.id: t.name for t in snapshot.technicians}
+        names = {t.id: t.name for t in technicians}
         crew = ", ".join(escape(names.get(i, f"#{i}")) for i in visit.technician_ids)
         priority = Priority(visit.priority)
         colour = theme.PRIORITY_COLOUR[priority].name()
         window = visit.arrival_window
         arrival = (
-            f"{window.start.astimezone(snapshot.timezone):%H:%M}–"
-            f"{window.end.astimezone(snapshot.timezone):%H:%M}" if window else "—"
+            f"{window.start.astimezone(timezone):%H:%M}–"
+            f"{window.end.astimezone(timezone):%H:%M}" if window else "—"
         )
         rows = [
             ("Customer", escape(visit.customer)),

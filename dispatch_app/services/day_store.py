@@ -1,0 +1,220 @@
+"""The client store: the in-memory day that the open views show.
+
+It changes only by reading the database — after a change hint from the feed, or in a
+resync after the feed reconnects — so a workstation's own edits and everybody else's
+take the same road. Each refresh becomes one ``StoreChange`` listing exactly the rows
+that were added, changed or removed, which item models turn into row-level updates.
+
+Threading contract: coroutines for the app's event loop; listeners are called on that
+loop and must not block. No Qt here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dispatch_app.db.change_feed import ChangeHint
+from dispatch_app.services.day_board import (
+    DaySnapshot,
+    DayWindow,
+    TechnicianRow,
+    UnassignedJob,
+    VisitBlock,
+    day_window,
+    fetch_technicians,
+    fetch_unassigned,
+    fetch_visits,
+    unassigned_order,
+    visit_ids_of_crew_links,
+    visit_ids_of_work_orders,
+)
+
+log = logging.getLogger(__name__)
+
+TECHNICIAN_TABLES = frozenset({"technicians", "technician_shifts", "technician_skills", "skills"})
+# Names shown on every block: a change here is rare, and re-reading the day is simplest.
+WHOLE_DAY_TABLES = frozenset({"customers", "service_sites", "job_types", "app_settings"})
+
+
+@dataclass(frozen=True, slots=True)
+class StoreChange:
+    """What one refresh changed; empty tuples mean nothing of that kind."""
+
+    visits_upserted: tuple[VisitBlock, ...] = ()
+    visits_removed: tuple[VisitBlock, ...] = ()
+    unassigned_upserted: tuple[UnassignedJob, ...] = ()
+    unassigned_removed: tuple[UnassignedJob, ...] = ()
+    technicians: tuple[TechnicianRow, ...] | None = None  # the new list, when it changed
+    day_changed: bool = False  # a different day (or time zone): views start over
+
+    def __bool__(self) -> bool:
+        return bool(self.visits_upserted or self.visits_removed or self.unassigned_upserted
+                    or self.unassigned_removed or self.technicians is not None
+                    or self.day_changed)
+
+
+@dataclass
+class _State:
+    window: DayWindow | None = None
+    technicians: tuple[TechnicianRow, ...] = ()
+    visits: dict[int, VisitBlock] = field(default_factory=dict)
+    unassigned: dict[int, UnassignedJob] = field(default_factory=dict)
+    crew_links: dict[int, int] = field(default_factory=dict)  # visit_technicians id → visit
+
+
+class DayStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession],
+                 day: dt.date | None = None) -> None:
+        self._sessions = sessions
+        self._wanted_day = day
+        self._state = _State()
+        self._lock = asyncio.Lock()  # one refresh at a time, applied in order
+        self._listeners: list[Callable[[StoreChange], None]] = []
+        self.refreshes = 0
+
+    # -- reading ------------------------------------------------------------------------
+    @property
+    def window(self) -> DayWindow | None:
+        return self._state.window
+
+    @property
+    def technicians(self) -> tuple[TechnicianRow, ...]:
+        return self._state.technicians
+
+    def visit(self, visit_id: int) -> VisitBlock | None:
+        return self._state.visits.get(visit_id)
+
+    def visits(self) -> list[VisitBlock]:
+        return sorted(self._state.visits.values(), key=lambda v: (v.starts, v.id))
+
+    def unassigned(self) -> list[UnassignedJob]:
+        return sorted(self._state.unassigned.values(), key=unassigned_order)
+
+    def version_of(self, visit_id: int) -> int | None:
+        held = self._state.visits.get(visit_id) or self._state.unassigned.get(visit_id)
+        return held.version if held is not None else None
+
+    def snapshot(self) -> DaySnapshot:
+        window = self._state.window
+        assert window is not None, "the store has not loaded a day yet"
+        return DaySnapshot(day=window.day, timezone=window.timezone,
+                           technicians=self._state.technicians, visits=tuple(self.visits()),
+                           unassigned=tuple(self.unassigned()))
+
+    def subscribe(self, listener: Callable[[StoreChange], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    # -- refreshing ---------------------------------------------------------------------
+    async def show_day(self, day: dt.date | None) -> StoreChange:
+        """Switch to another day (None: today) and read it whole."""
+        self._wanted_day = day
+        return await self.resync()
+
+    async def resync(self) -> StoreChange:
+        """Read the whole day again and report only what differs from what is held."""
+        async with self._lock, self._sessions() as session:
+            window = await day_window(session, self._wanted_day)
+            technicians = await fetch_technicians(session, window)
+            visits = await fetch_visits(session, window)
+            unassigned = await fetch_unassigned(session, window)
+        return self._apply(window, technicians, visits, unassigned, visit_scope=None)
+
+    async def apply_hints(self, hints: Iterable[ChangeHint]) -> StoreChange:
+        """Re-read just the rows the hints name (or the whole day when names changed)."""
+        visit_ids: set[int] = set()
+        work_orders: set[int] = set()
+        links: set[int] = set()
+        technicians_dirty = False
+        for hint in hints:
+            if hint.table in WHOLE_DAY_TABLES:
+                return await self.resync()
+            if hint.table == "visits":
+                held = self.version_of(hint.id)
+                if (hint.op != "delete" and held is not None and hint.version is not None
+                        and hint.version <= held):
+                    continue  # already holding this version or a newer one
+                visit_ids.add(hint.id)
+            elif hint.table == "visit_technicians":
+                if hint.id in self._state.crew_links:
+                    visit_ids.add(self._state.crew_links[hint.id])
+                if hint.op != "delete":
+                    links.add(hint.id)
+            elif hint.table == "work_orders":
+                work_orders.add(hint.id)
+            elif hint.table in TECHNICIAN_TABLES:
+                technicians_dirty = True
+        if not (visit_ids or work_orders or links or technicians_dirty):
+            return StoreChange()
+        async with self._lock, self._sessions() as session:
+            window = self._state.window or await day_window(session, self._wanted_day)
+            if work_orders:
+                visit_ids |= await visit_ids_of_work_orders(session, work_orders)
+            if links:
+                visit_ids |= await visit_ids_of_crew_links(session, links)
+            technicians = (await fetch_technicians(session, window) if technicians_dirty
+                           else self._state.technicians)
+            visits = await fetch_visits(session, window, visit_ids) if visit_ids else ()
+            unassigned = await fetch_unassigned(session, window, visit_ids) if visit_ids else ()
+        return self._apply(window, technicians, visits, unassigned, visit_scope=visit_ids)
+
+    def _apply(self, window: DayWindow, technicians: tuple[TechnicianRow, ...],
+               visits: Iterable[VisitBlock], unassigned: Iterable[UnassignedJob],
+               visit_scope: set[int] | None) -> StoreChange:
+        """Merge fresh rows for ``visit_scope`` (None: everything) and notify listeners."""
+        state = self._state
+        day_changed = state.window != window
+        if day_changed:
+            state.visits, state.unassigned, state.crew_links = {}, {}, {}
+            state.window = window
+
+        fresh_visits = {v.id: v for v in visits}
+        fresh_waiting = {j.visit_id: j for j in unassigned}
+        scope = (set(state.visits) | set(state.unassigned) | set(fresh_visits)
+                 | set(fresh_waiting)) if visit_scope is None else visit_scope
+
+        upserted, removed = [], []
+        for visit_id in sorted(scope):
+            old, new = state.visits.get(visit_id), fresh_visits.get(visit_id)
+            if new is None and old is not None:
+                removed.append(state.visits.pop(visit_id))
+            elif new is not None and new != old:
+                state.visits[visit_id] = new
+                upserted.append(new)
+            if old is not None:
+                for link in old.crew_links:
+                    state.crew_links.pop(link, None)
+            if new is not None:
+                for link in new.crew_links:
+                    state.crew_links[link] = visit_id
+
+        waiting_upserted, waiting_removed = [], []
+        for visit_id in sorted(scope):
+            old_job, new_job = state.unassigned.get(visit_id), fresh_waiting.get(visit_id)
+            if new_job is None and old_job is not None:
+                waiting_removed.append(state.unassigned.pop(visit_id))
+            elif new_job is not None and new_job != old_job:
+                state.unassigned[visit_id] = new_job
+                waiting_upserted.append(new_job)
+
+        technicians_changed = technicians != state.technicians
+        state.technicians = technicians
+        change = StoreChange(
+            visits_upserted=tuple(upserted),
+            visits_removed=tuple(removed),
+            unassigned_upserted=tuple(waiting_upserted),
+            unassigned_removed=tuple(waiting_removed),
+            technicians=technicians if technicians_changed or day_changed else None,
+            day_changed=day_changed,
+        )
+        self.refreshes += 1
+        if change:
+            for listener in list(self._listeners):
+                listener(change)
+        return change

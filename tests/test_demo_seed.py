@@ -1,0 +1,375 @@
+"""The demo company: repeatable, bookable as a dispatcher would, and shaped like a real shop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import zipcodes
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from dispatch_app.db.engine import make_sync_engine
+from dispatch_app.db.models import (
+    AppSetting,
+    Base,
+    Customer,
+    CustomerPhone,
+    Equipment,
+    JobType,
+    JobTypeSkill,
+    ServiceSite,
+    StatusChange,
+    Technician,
+    TechnicianShift,
+    TechnicianSkill,
+    Visit,
+    VisitTechnician,
+    WorkOrder,
+)
+from dispatch_app.db.scratch import ScratchServer
+from dispatch_app.domain.scheduling import Shift, TimeSpan, first_overlap
+from dispatch_app.domain.vocabulary import Priority, Trade, VisitStatus, WorkOrderStatus
+from dispatch_app.services.demo import DemoError, DemoSummary, seed_demo
+
+TODAY = dt.date(2026, 12, 1)  # a Tuesday
+ZONE = ZoneInfo("America/Chicago")
+NOW = dt.datetime.combine(TODAY, dt.time(11), tzinfo=ZONE)
+DOWNTOWN = (41.8819, -87.6278)
+OPEN = (WorkOrderStatus.NEW, WorkOrderStatus.SCHEDULED, WorkOrderStatus.DISPATCHED,
+        WorkOrderStatus.EN_ROUTE, WorkOrderStatus.ON_SITE)
+IDLE = (VisitStatus.CANCELLED, VisitStatus.NO_SHOW)
+
+
+def _seed(engine: Engine, *, seed: int = 7, today: dt.date = TODAY) -> DemoSummary:
+    with Session(engine) as session:
+        summary = seed_demo(session, seed=seed, today=today)
+        session.commit()
+    return summary
+
+
+def _dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, without what the database stamps on its own."""
+    dump = {}
+    with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            columns = [c for c in table.c if c.name not in ("updated_at", "version")]
+            rows = connection.execute(select(*columns).order_by(table.c.id))
+            dump[table.name] = [tuple(row) for row in rows]
+    return dump
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    mean_lat = math.radians((a[0] + b[0]) / 2)
+    dx = math.radians(b[1] - a[1]) * math.cos(mean_lat)
+    dy = math.radians(b[0] - a[0])
+    return 6371.0 * math.hypot(dx, dy)
+
+
+@pytest.fixture(scope="module")
+def demo(scratch_server: ScratchServer, migrated_template: str) -> Iterator[
+        tuple[Engine, DemoSummary]]:
+    """One seeded company the read-only checks share."""
+    with scratch_server.database(template=migrated_template) as url:
+        engine = make_sync_engine(url)
+        try:
+            started = time.perf_counter()
+            summary = _seed(engine)
+            print(f"seeded in {time.perf_counter() - started:.2f} s: {summary}")
+            yield engine, summary
+        finally:
+            engine.dispose()
+
+
+# --- 1. Same seed, same day: same company -------------------------------------------
+
+def test_same_seed_and_day_give_identical_rows(
+    sync_engine: Engine, scratch_server: ScratchServer, migrated_template: str
+) -> None:
+    first = _seed(sync_engine)
+    with scratch_server.database(template=migrated_template) as url:
+        engine = make_sync_engine(url)
+        try:
+            second = _seed(engine)
+            assert second == first
+            assert _dump(engine) == _dump(sync_engine)
+        finally:
+            engine.dispose()
+    with scratch_server.database(template=migrated_template) as url:
+        engine = make_sync_engine(url)
+        try:
+            _seed(engine, seed=8)
+            other = _dump(engine)
+        finally:
+            engine.dispose()
+    mine = _dump(sync_engine)
+    assert other["customers"] != mine["customers"]
+    assert other["visits"] != mine["visits"]
+
+
+# --- 2. Bookable: no double booking, nothing off shift --------------------------------
+
+def _check_schedule(engine: Engine) -> None:
+    with Session(engine) as session:
+        zone = ZoneInfo(str(session.scalar(
+            select(AppSetting.value).where(AppSetting.key == "business_timezone"))))
+        shifts = {(s.technician_id, s.weekday): Shift(s.weekday, s.starts, s.ends)
+                  for s in session.scalars(select(TechnicianShift))}
+        assigned = session.execute(
+            select(VisitTechnician.technician_id, Visit)
+            .join(Visit, Visit.id == VisitTechnician.visit_id)
+            .order_by(Visit.id)
+        ).all()
+
+    busy: dict[int, list[TimeSpan]] = defaultdict(list)
+    for technician_id, visit in assigned:
+        assert visit.starts is not None and visit.ends is not None, "assigned but not booked"
+        span = TimeSpan(visit.starts, visit.ends)
+        if visit.status not in IDLE:
+            busy[technician_id].append(span)
+
+        local_day = visit.starts.astimezone(zone).date()
+        # A shift that crosses midnight started the day before.
+        on_shift = any(
+            shift.span_on(day, zone).start <= span.start and span.end <= shift.span_on(
+                day, zone).end
+            for day in (local_day, local_day - dt.timedelta(days=1))
+            if (shift := shifts.get((technician_id, day.weekday()))) is not None
+        )
+        assert on_shift, f"visit {visit.id} is outside technician {technician_id}'s shift"
+        assert visit.arrival_window_start is not None and visit.arrival_window_end is not None
+        assert visit.arrival_window_start <= visit.starts < visit.arrival_window_end
+
+    assert busy
+    for technician_id, spans in busy.items():
+        assert first_overlap(spans) is None, f"technician {technician_id} is double-booked"
+
+
+def test_no_technician_is_double_booked_or_booked_off_shift(
+    demo: tuple[Engine, DemoSummary],
+) -> None:
+    _check_schedule(demo[0])
+
+
+# --- 3. The company the demo promises -------------------------------------------------
+
+def test_company_size_and_service_area(demo: tuple[Engine, DemoSummary]) -> None:
+    engine, summary = demo
+    with Session(engine) as session:
+        trades = session.execute(
+            select(Technician.trade, func.count()).group_by(Technician.trade)).all()
+        customers = session.scalar(select(func.count()).select_from(Customer))
+        sites = session.scalars(select(ServiceSite)).all()
+        equipment = session.scalar(select(func.count()).select_from(Equipment))
+        orders = session.scalar(select(func.count()).select_from(WorkOrder))
+        visits = session.scalar(select(func.count()).select_from(Visit))
+        timezone = session.scalar(
+            select(AppSetting.value).where(AppSetting.key == "business_timezone"))
+        colours = session.scalars(select(Technician.colour)).all()
+        emails = session.scalars(select(Customer.email).where(Customer.email.is_not(None))).all()
+        phones = session.scalars(select(CustomerPhone.number)).all()
+        names = session.scalars(select(Customer.name)).all()
+
+    assert timezone == "America/Chicago"
+    assert {trade for trade, _ in trades} == {t.value for t in Trade}
+    assert 12 <= sum(count for _, count in trades) <= 18
+    assert len(set(colours)) == len(colours), "each technician has a colour of their own"
+    assert customers is not None and 200 <= customers <= 400
+    assert (summary.technicians, summary.customers, summary.sites, summary.equipment,
+            summary.work_orders, summary.visits) == (
+        sum(c for _, c in trades), customers, len(sites), equipment, orders, visits)
+    assert {"José Núñez", "Zoë Åberg", "Lakeview Dental LLC"} <= set(names)
+    assert len(set(names)) == len(names)
+    # Contact details a demo can never use to reach a real person.
+    assert len(set(emails)) == len(emails) > 0.7 * customers
+    assert all(e.rsplit("@", 1)[1].split(".")[-2] == "example" for e in emails)
+    assert len(set(phones)) == len(phones) >= customers
+    assert all(p[5:9] == "5550" and p[9] == "1" for p in phones)
+    addresses = [(site.street, site.zip) for site in sites]
+    assert len(set(addresses)) == len(addresses), "two sites share an address"
+    for site in sites:
+        place = zipcodes.matching(site.zip)
+        assert place, f"{site.zip} is not a real ZIP code"
+        assert (site.city, site.state) == (place[0]["city"], place[0]["state"])
+        assert site.lat is not None and site.lon is not None
+        assert _km((site.lat, site.lon), DOWNTOWN) <= 50, f"{site.street} is out of town"
+        assert _km((site.lat, site.lon), (float(place[0]["lat"]), float(place[0]["long"]))) < 1.5
+
+
+def test_today_has_one_emergency_and_work_waiting(demo: tuple[Engine, DemoSummary]) -> None:
+    engine, summary = demo
+    with Session(engine) as session:
+        open_orders = session.scalars(
+            select(WorkOrder).where(WorkOrder.status.in_([s.value for s in OPEN]))).all()
+        crewed = set(session.scalars(
+            select(Visit.work_order_id).join(VisitTechnician,
+                                             VisitTechnician.visit_id == Visit.id)))
+
+    waiting = [o for o in open_orders if o.id not in crewed]
+    emergencies = [o for o in open_orders if o.priority == Priority.EMERGENCY]
+    assert len(emergencies) == 1
+    (emergency,) = emergencies
+    assert emergency in waiting
+    assert emergency.created_at.astimezone(ZONE).date() == TODAY
+    assert 5 <= len(waiting) <= 12
+    assert all(o.status == WorkOrderStatus.NEW for o in waiting)
+    assert sum(1 for o in open_orders if o.priority == Priority.URGENT) >= 2
+    assert summary.unassigned_today == len(waiting)
+    assert summary.emergencies_today == 1
+
+
+def test_history_covers_two_weeks_of_real_work(demo: tuple[Engine, DemoSummary]) -> None:
+    engine, _ = demo
+    with Session(engine) as session:
+        visits = session.scalars(select(Visit).where(Visit.starts.is_not(None))).all()
+        orders_without_visits = session.scalar(
+            select(func.count()).select_from(WorkOrder)
+            .where(~WorkOrder.visits.any()))
+        statuses = session.execute(select(WorkOrder.status, func.count())
+                                   .group_by(WorkOrder.status)).all()
+        multi_visit = session.scalar(
+            select(func.count()).select_from(Visit).where(Visit.sequence > 1))
+
+    days = {v.starts.astimezone(ZONE).date() for v in visits if v.starts is not None}
+    past = sorted(d for d in days if d < TODAY)
+    assert past == [TODAY - dt.timedelta(days=n) for n in range(14, 0, -1)]
+    assert orders_without_visits == 0
+    counts = dict(statuses)
+    done = counts.get("completed", 0) + counts.get("invoiced", 0) + counts.get("closed", 0)
+    assert done > 5 * (counts.get("cancelled", 0) + counts.get("no_show", 0)) > 0
+    assert multi_visit, "re-roofs come back for the tear-off"
+
+
+def test_status_history_tells_each_order_story(demo: tuple[Engine, DemoSummary]) -> None:
+    engine, _ = demo
+    with Session(engine) as session:
+        orders = {o.id: o for o in session.scalars(select(WorkOrder))}
+        steps = session.scalars(select(StatusChange).order_by(StatusChange.id)).all()
+        first_visit = {v.work_order_id: v for v in session.scalars(
+            select(Visit).where(Visit.sequence == 1))}
+
+    story: dict[int, list[StatusChange]] = defaultdict(list)
+    for step in steps:
+        story[step.work_order_id].append(step)
+    assert set(story) == set(orders)
+    for order_id, chain in story.items():
+        order = orders[order_id]
+        assert chain[0].from_status is None and chain[0].to_status == WorkOrderStatus.NEW
+        assert chain[0].changed_at == order.created_at
+        for before, after in pairwise(chain):
+            assert after.from_status == before.to_status
+            assert after.changed_at > before.changed_at
+        assert chain[-1].to_status == order.status
+        assert chain[-1].changed_at <= NOW
+        visit = first_visit[order_id]
+        if visit.starts is not None:
+            assert order.created_at < visit.starts
+        if order.status in (WorkOrderStatus.CANCELLED, WorkOrderStatus.NO_SHOW):
+            assert order.cancel_reason
+        # Stamped with the office's and technicians' names, not the login that seeded.
+        assert order.created_by == chain[0].changed_by
+        assert order.updated_by == chain[-1].changed_by
+
+
+def test_qualified_technicians_only(demo: tuple[Engine, DemoSummary]) -> None:
+    engine, _ = demo
+    with Session(engine) as session:
+        required: dict[int, dict[int, int]] = defaultdict(dict)
+        for need in session.scalars(select(JobTypeSkill)):
+            required[need.job_type_id][need.skill_id] = need.min_level
+        job_types = session.scalars(select(JobType.id)).all()
+        levels: dict[int, dict[int, int]] = defaultdict(dict)
+        for held in session.scalars(select(TechnicianSkill)):
+            levels[held.technician_id][held.skill_id] = held.level
+        assigned = session.execute(
+            select(VisitTechnician.technician_id, WorkOrder.job_type_id)
+            .join(Visit, Visit.id == VisitTechnician.visit_id)
+            .join(WorkOrder, WorkOrder.id == Visit.work_order_id)
+        ).all()
+
+    assert all(required[job_type] for job_type in job_types)
+    for technician_id, job_type_id in assigned:
+        for skill_id, minimum in required[job_type_id].items():
+            assert levels[technician_id].get(skill_id, 0) >= minimum
+
+
+def test_todays_board(demo: tuple[Engine, DemoSummary]) -> None:
+    engine, _ = demo
+    with Session(engine) as session:
+        technicians = session.scalars(select(Technician).order_by(Technician.id)).all()
+        shifts = {(s.technician_id, s.weekday): Shift(s.weekday, s.starts, s.ends)
+                  for s in session.scalars(select(TechnicianShift))}
+        crew_rows = session.execute(
+            select(VisitTechnician.technician_id, VisitTechnician.is_lead, Visit)
+            .join(Visit, Visit.id == VisitTechnician.visit_id)
+        ).all()
+
+    crews: dict[int, list[bool]] = defaultdict(list)
+    for _, is_lead, visit in crew_rows:
+        crews[visit.id].append(is_lead)
+    assert all(leads.count(True) == 1 for leads in crews.values()), "one lead per visit"
+
+    on_shift = 0
+    for tech in technicians:
+        shift = shifts.get((tech.id, TODAY.weekday()))
+        if shift is None:
+            continue
+        on_shift += 1
+        hours = shift.span_on(TODAY, ZONE)
+        mine = sorted((v for t, _, v in crew_rows if t == tech.id and v.starts is not None
+                       and hours.start <= v.starts < hours.end), key=lambda v: v.starts)
+        assert 3 <= len(mine) <= 6, f"{tech.name} has {len(mine)} visits today"
+        for visit in mine:
+            if visit.ends <= NOW:
+                assert visit.status == VisitStatus.COMPLETED
+            elif visit.starts <= NOW:
+                assert visit.status == VisitStatus.ON_SITE
+            else:
+                assert visit.status in (VisitStatus.SCHEDULED, VisitStatus.DISPATCHED,
+                                        VisitStatus.EN_ROUTE)
+    assert on_shift >= 12
+    today_crews = [leads for t, _, v in crew_rows if v.starts is not None
+                   and v.starts.astimezone(ZONE).date() == TODAY
+                   and len(leads := crews[v.id]) > 1]
+    assert today_crews, "at least one crew of two today"
+
+
+# --- Other days of the year -----------------------------------------------------------
+
+@pytest.mark.parametrize("today", [
+    dt.date(2027, 3, 20),  # a Saturday, two weeks spanning the switch to daylight time
+    dt.date(2027, 7, 4),  # a Sunday in summer: only the on-call evening shift works
+])
+def test_any_day_is_bookable(sync_engine: Engine, today: dt.date) -> None:
+    summary = _seed(sync_engine, seed=11, today=today)
+    assert summary.emergencies_today == 1
+    assert summary.unassigned_today >= 5
+    _check_schedule(sync_engine)
+
+
+# --- 4. Only into an empty company ----------------------------------------------------
+
+def test_refuses_a_database_that_already_has_a_company(sync_engine: Engine) -> None:
+    with Session(sync_engine) as session:
+        session.add(Customer(name="Ana Müller"))
+        session.commit()
+        with pytest.raises(DemoError, match=r"empty database.*1 customer\.$"):
+            seed_demo(session, today=TODAY)
+
+
+def test_refuses_to_seed_twice(demo: tuple[Engine, DemoSummary]) -> None:
+    with Session(demo[0]) as session, pytest.raises(DemoError) as raised:
+        seed_demo(session, today=TODAY)
+    assert "customers" in str(raised.value) and "technicians" in str(raised.value)
+
+
+def test_unknown_time_zone_is_one_clear_sentence(sync_engine: Engine) -> None:
+    with Session(sync_engine) as session, pytest.raises(DemoError, match="Mars/Olympus"):
+        seed_demo(session, today=TODAY, timezone="Mars/Olympus")
