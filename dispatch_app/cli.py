@@ -2,6 +2,7 @@
 
     python main.py [--database-url URL] [--demo] [--screenshot PATH]
     python main.py db upgrade | db current | db seed-demo [--seed N]
+    python main.py watch
 
 Every failure the user can act on ends as one sentence on stderr and a non-zero exit.
 """
@@ -73,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the day the demo's schedule is for (default: today)")
     seed.add_argument("--timezone", default="America/Chicago",
                       help="the demo company's time zone (default America/Chicago)")
+    commands.add_parser(
+        "watch", help="print every committed change as a JSON line, until Ctrl+C"
+    )
     return parser
 
 
@@ -145,6 +149,25 @@ def run_db_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
             engine.dispose()
 
 
+def run_watch_command(choice: DatabaseChoice) -> int:
+    from dispatch_app.db import migrate
+    from dispatch_app.db.engine import explain_connection_error, make_sync_engine
+    from dispatch_app.services.change_watch import watch
+
+    with database_url(choice) as url:
+        engine = make_sync_engine(url)
+        try:
+            try:
+                connection = engine.connect()
+            except Exception as error:
+                raise explain_connection_error(error, url) from None
+            with connection:
+                migrate.check_schema(connection, url)
+        finally:
+            engine.dispose()
+        return watch(url)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -155,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         choice = choose_database(args.database_url)
         if args.command == "db":
             return run_db_command(args, choice)
+        if args.command == "watch":
+            return run_watch_command(choice)
         return run_gui_command(args, choice)
     except UserFacingError as error:
         print(f"{APP_NAME}: {error}", file=sys.stderr)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from dispatch_app.config import DatabaseChoice, libpq_url
 from dispatch_app.db.change_feed import FeedState
 from dispatch_app.ui.app import DispatchApp, GuiOptions
+from dispatch_app.ui.board.models import StartTimeRole, VersionRole
 from tests.companies import DAY, TZ, small_company
 
 
@@ -159,3 +160,76 @@ def test_unreachable_database_says_so_and_exits_nonzero(loop, start, tmp_path, s
 async def _until(predicate) -> None:
     while not predicate():
         await asyncio.sleep(0.02)  # yields to the Qt event loop; bounded by wait_for
+
+
+MOVE_FROM_ANOTHER_PROCESS = """
+import asyncio, datetime as dt, sys
+from zoneinfo import ZoneInfo
+from dispatch_app.db.engine import make_async_engine, session_factory
+from dispatch_app.services.visits import move_visit
+
+async def main(url, visit_id, version):
+    engine = make_async_engine(url, editor="dispatcher2")
+    starts = dt.datetime(2026, 12, 1, 14, 30, tzinfo=ZoneInfo("America/Chicago"))
+    try:
+        await move_visit(session_factory(engine), visit_id=visit_id, seen_version=version,
+                         starts=starts, ends=starts + dt.timedelta(hours=1))
+    finally:
+        await engine.dispose()
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+"""
+
+
+def test_a_move_in_another_process_reaches_the_board_model(loop, start, db_url, tmp_path,
+                                                           settings_dir):
+    import subprocess
+    import sys
+
+    small_company(db_url)
+    app, task = start(options_for(db_url, tmp_path))
+    wait_for(loop, app.live, task)
+    first = app.window.visit_model.visit(0)
+    row_before = app.window.visit_model.rowCount()
+    changed = asyncio.Event()
+    app.window.visit_model.dataChanged.connect(lambda *_: changed.set())
+
+    subprocess.run([sys.executable, "-c", MOVE_FROM_ANOTHER_PROCESS, db_url, str(first.id),
+                    str(first.version)], check=True, timeout=60)
+    wait_for(loop, changed, task)
+
+    model = app.window.visit_model
+    row = model.row_of(first.id)
+    assert row is not None and model.rowCount() == row_before  # updated in place
+    starts = model.data(model.index(row), StartTimeRole)
+    assert starts == dt.datetime(2026, 12, 1, 14, 30, tzinfo=TZ)
+    assert model.data(model.index(row), VersionRole) == first.version + 1
+    assert app.store.visit(first.id).updated_by == "dispatcher2"
+    for tech in first.technician_ids:
+        assert [v.starts for v in app.window.board.visits_in_row(tech) if v.id == first.id] \
+            == [starts]
+    assert finish(loop, app, task) == 0
+
+
+def test_the_gui_keeps_running_during_a_slow_query(loop, start, db_url, tmp_path, qtbot,
+                                                   settings_dir):
+    from PySide6.QtCore import QTimer
+    from sqlalchemy import text
+
+    app, task = start(options_for(db_url, tmp_path))
+    wait_for(loop, app.loaded, task)
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(1))
+
+    async def slow_query() -> None:
+        async with app.database.sessions() as session:
+            timer.start()
+            await session.execute(text("SELECT pg_sleep(1)"))
+            timer.stop()
+
+    loop.run_until_complete(asyncio.wait_for(slow_query(), 30))
+    # A blocked GUI thread would tick once or twice at the end; a free one ~100 times.
+    assert len(ticks) >= 50
+    assert finish(loop, app, task) == 0

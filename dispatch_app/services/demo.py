@@ -12,6 +12,7 @@ import functools
 import math
 import random
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -59,6 +60,8 @@ class DemoError(UserFacingError):
 
 @dataclass(frozen=True, slots=True)
 class DemoSummary:
+    """How much of each thing the demo company got."""
+
     technicians: int
     customers: int
     sites: int
@@ -887,7 +890,7 @@ class _Order:
 
 @functools.cache
 def _service_area() -> tuple[_Zip, ...]:
-    """Residential ZIPs within the service radius of downtown, in ZIP order."""
+    """Street-address ZIPs within the service radius of downtown, in ZIP order."""
     found = []
     for record in zipcodes.filter_by(state="IL"):
         if record["zip_code_type"] != "STANDARD" or not record["active"]:
@@ -896,7 +899,9 @@ def _service_area() -> tuple[_Zip, ...]:
         if _km((lat, lon), DOWNTOWN) <= SERVICE_RADIUS_KM:
             found.append(_Zip(record["zip_code"], record["city"], record["state"],
                               record["county"], lat, lon))
-    return tuple(sorted(found, key=lambda z: z.code))
+    # Postal-service ZIPs (60699, 60701) share one placeholder centroid: nobody lives there.
+    shared = Counter((z.lat, z.lon) for z in found)
+    return tuple(sorted((z for z in found if shared[z.lat, z.lon] == 1), key=lambda z: z.code))
 
 
 def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -1034,7 +1039,8 @@ class _Planner:
         rng.shuffle(kinds)
         weights = [pool[0] for pool in NAME_POOLS]
         zip_weights = [3 if z.city == "Chicago" else 1 for z in self.area]
-        taken: set[str] = set()
+        # A customer sharing a technician's name would confuse every screen.
+        taken: set[str] = {spec.name for spec in TECHNICIANS}
         for kind in kinds:
             since = self.today - dt.timedelta(days=rng.randint(30, 2400))
             created = self._local(since, dt.time(rng.randint(7, 18), rng.randint(0, 59),
@@ -1152,7 +1158,8 @@ class _Planner:
         make, models = rng.choice(spec.makes)
         installed = self.today - dt.timedelta(
             days=rng.randint(spec.age_years[0] * 365, spec.age_years[1] * 365))
-        if kind == "electrical panel" and make in ("Federal Pacific",):
+        if make == "Federal Pacific":
+            # Stab-Lok panels were last made in the 1980s.
             installed = min(installed, dt.date(1985, 6, 1))
         serial = spec.serial.format(yy=f"{installed.year % 100:02d}",
                                     ww=f"{installed.isocalendar().week:02d}")
@@ -1173,6 +1180,7 @@ class _Planner:
         for day in days:
             self._work_day(day, crew_days.get(day, []), first_jobs, today=False)
         self._work_day(self.today, self._crew_today(), first_jobs, today=True)
+        self._statuses_today()
         self._unassigned_today()
         for day in sorted(d for d in crew_days if d > self.today):
             self._place_crews(day, crew_days[day], set())
@@ -1208,7 +1216,7 @@ class _Planner:
             site = self._pick_site((inspector.lat, inspector.lon), job, set(), candidates=30)
             order = self._order(site, job, [_Visit(1, crew=[inspector.index]),
                                             _Visit(2, crew=[t.index for t in crew])],
-                                "normal", VisitStatus.COMPLETED)
+                                Priority.NORMAL, VisitStatus.COMPLETED)
             crew_days.setdefault(tear_off, []).append(order)
             first_jobs.setdefault((inspection_day, inspector.index), []).append(order)
 
@@ -1225,7 +1233,7 @@ class _Planner:
             lead, helper = able[0], able[1]
             site = self._pick_site((lead.lat, lead.lon), job, set(), candidates=20)
             return [self._order(site, job, [_Visit(1, crew=[lead.index, helper.index])],
-                                "normal", VisitStatus.COMPLETED)]
+                                Priority.NORMAL, VisitStatus.COMPLETED)]
         return []
 
     def _order(self, site: int, job: JobSpec, visits: list[_Visit], priority: str,
@@ -1318,9 +1326,9 @@ class _Planner:
                     minutes = job.minutes + 30  # measuring up for the estimate
                 else:
                     order = None
-                    left = span[1] - cursor
-                    still_needed = max(0, (3 if today else 1) - booked - len(route) - 1)
-                    room = left - dt.timedelta(minutes=30 + still_needed * 105)
+                    # Leave room for the visits still owed today: a short call and a drive each.
+                    still_owed = max(0, (3 if today else 1) - booked - len(route) - 1)
+                    room = span[1] - cursor - 30 * MINUTE - still_owed * (HOUR + MAX_DRIVE + SNAP)
                     choices = [j for j in JOB_TYPES if j.trade is tech.spec.trade
                                and j.name != RE_ROOF and self._qualified(tech, j)
                                and dt.timedelta(minutes=j.minutes) <= room
@@ -1355,8 +1363,6 @@ class _Planner:
                 route.append(visit)
                 used.add(site_index)
                 cursor, where = ends, (site.lat, site.lon)
-        if today:
-            self._statuses_today()
 
     def _priority(self, job: JobSpec, evening: bool, *, emergencies: bool) -> str:
         roll = self.rng.random()
@@ -1382,9 +1388,7 @@ class _Planner:
                 if visit.crew and visit.shift_starts is not None and (
                         visit.shift_starts.astimezone(self.tz).date() == self.today):
                     by_lead.setdefault(visit.crew[0], []).append(visit)
-                    for member in visit.crew[1:]:
-                        by_lead.setdefault(member, [])
-        today_orders = {id(v): o for o in self.orders for v in o.visits}
+        order_of = {id(v): o for o in self.orders for v in o.visits}
         for lead in sorted(by_lead):
             visits = sorted(by_lead[lead], key=lambda v: v.starts or self.now)
             upcoming = 0
@@ -1406,7 +1410,7 @@ class _Planner:
                     else:
                         status = VisitStatus.SCHEDULED
                 visit.status = status
-                today_orders[id(visit)].outcome = status
+                order_of[id(visit)].outcome = status
 
     def _unassigned_today(self) -> None:
         """Calls still waiting for a technician, and one emergency the dispatcher must place."""
@@ -1456,11 +1460,11 @@ class _Planner:
             if order.priority != Priority.NORMAL:
                 order.source = WorkOrderSource.PHONE
             order.created_at = self._intake_time(first.starts, order)
+            hour = order.created_at.astimezone(self.tz).hour
             if order.source == WorkOrderSource.WEB:
                 order.created_by = WEB_BOOKING
                 order.requested = first.window
-            elif first.shift_starts is not None and first.shift_starts.astimezone(
-                    self.tz).hour >= 15 and order.priority != Priority.NORMAL:
+            elif hour < 7 or hour >= 19:
                 order.created_by = ANSWERING_SERVICE
             else:
                 order.created_by = rng.choice(CALL_TAKERS)
@@ -1549,8 +1553,8 @@ class _Planner:
             if target == VisitStatus.SCHEDULED:
                 break
             if target == VisitStatus.CANCELLED:
-                lead_time = visit.starts - booked
-                at = booked + lead_time * rng.uniform(0.2, 0.8)
+                notice = (visit.starts - booked) // MINUTE
+                at = booked + MINUTE * int(notice * rng.uniform(0.2, 0.8))
                 order.cancel_reason = rng.choice(CANCEL_REASONS)
                 step(at, WorkOrderStatus.CANCELLED, rng.choice(CALL_TAKERS), n,
                      order.cancel_reason)
@@ -1644,8 +1648,8 @@ def _shade(colour: str, lighten: float) -> str:
 
 # --- Writing -------------------------------------------------------------------------
 
-# Core inserts on the tables: the ORM's bulk path splits a batch wherever a row has a
-# None, which turned one statement into hundreds.
+# Core inserts on the tables: the ORM's bulk path starts a new batch wherever a row has
+# a None, hundreds of statements instead of one per table.
 def _ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
