@@ -102,16 +102,26 @@ def main() -> None:
 
             shots = []
             with tempfile.TemporaryDirectory() as folder:
-                env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
-                       "DISPATCH_DATA_DIR": folder}
+                env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "DISPATCH_DATA_DIR": folder}
                 env.pop("DISPATCH_DATABASE_URL", None)
                 for run in range(args.runs):
                     png = Path(folder) / f"shot{run}.png"
                     began = time.perf_counter()
                     subprocess.run(
-                        [sys.executable, str(ROOT / "main.py"), "--database-url", url,
-                         "--day", DAY.isoformat(), "--screenshot", str(png)],
-                        check=True, capture_output=True, env=env, timeout=120,
+                        [
+                            sys.executable,
+                            str(ROOT / "main.py"),
+                            "--database-url",
+                            url,
+                            "--day",
+                            DAY.isoformat(),
+                            "--screenshot",
+                            str(png),
+                        ],
+                        check=True,
+                        capture_output=True,
+                        env=env,
+                        timeout=120,
                     )
                     shots.append(time.perf_counter() - began)
             figures["screenshot_process_ms"] = ms(statistics.median(shots))

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -55,13 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $DISPATCH_DATABASE_URL, else the private embedded database)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    parser.add_argument("--demo", action="store_true",
-                        help="fill an empty embedded database with the demo company")
-    parser.add_argument("--screenshot", type=Path, metavar="PATH",
-                        help="start offscreen, save the loaded window as a PNG and exit")
+    parser.add_argument(
+        "--demo", action="store_true", help="fill an empty embedded database with the demo company"
+    )
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PATH",
+        help="start offscreen, save the loaded window as a PNG and exit",
+    )
     parser.add_argument("--size", type=_size, metavar="WxH", help="window size, e.g. 1600x900")
-    parser.add_argument("--day", type=_date, metavar="YYYY-MM-DD",
-                        help="the day to show (default: today)")
+    parser.add_argument(
+        "--day", type=_date, metavar="YYYY-MM-DD", help="the day to show (default: today)"
+    )
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     db = commands.add_parser("db", help="database administration")
@@ -70,13 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("current", help="print the database's schema revision")
     seed = db_commands.add_parser("seed-demo", help="create the demo company in an empty database")
     seed.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    seed.add_argument("--today", type=_date, metavar="YYYY-MM-DD",
-                      help="the day the demo's schedule is for (default: today)")
-    seed.add_argument("--timezone", default="America/Chicago",
-                      help="the demo company's time zone (default America/Chicago)")
-    commands.add_parser(
-        "watch", help="print every committed change as a JSON line, until Ctrl+C"
+    seed.add_argument(
+        "--today",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the day the demo's schedule is for (default: today)",
     )
+    seed.add_argument(
+        "--timezone",
+        default="America/Chicago",
+        help="the demo company's time zone (default America/Chicago)",
+    )
+    commands.add_parser("watch", help="print every committed change as a JSON line, until Ctrl+C")
     return parser
 
 
@@ -119,10 +131,12 @@ def run_db_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
 
     with database_url(choice) as url:
         where = "the embedded database" if choice.embedded else describe_url(url)
-        if args.db_command == "upgrade":
+        if args.db_command == "upgrade" or (choice.embedded and args.db_command != "current"):
+            # The embedded server is this app's own: it is always kept at head.
             state = migrate_now(url)
-            print(f"{where} is at schema {state.current} (head).")
-            return 0
+            if args.db_command == "upgrade":
+                print(f"{where} is at schema {state.current} (head).")
+                return 0
         engine = make_sync_engine(url)
         try:
             try:
@@ -141,8 +155,9 @@ def run_db_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
             from dispatch_app.services.demo import seed_demo
 
             with Session(engine) as session, session.begin():
-                summary = seed_demo(session, seed=args.seed, today=args.today,
-                                    timezone=args.timezone)
+                summary = seed_demo(
+                    session, seed=args.seed, today=args.today, timezone=args.timezone
+                )
             print(f"Demo company created in {where}: {summary}")
             return 0
         finally:
@@ -153,8 +168,11 @@ def run_watch_command(choice: DatabaseChoice) -> int:
     from dispatch_app.db import migrate
     from dispatch_app.db.engine import explain_connection_error, make_sync_engine
     from dispatch_app.services.change_watch import watch
+    from dispatch_app.services.database import migrate_now
 
     with database_url(choice) as url:
+        if choice.embedded:
+            migrate_now(url)
         engine = make_sync_engine(url)
         try:
             try:
@@ -170,6 +188,8 @@ def run_watch_command(choice: DatabaseChoice) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # platformdirs warns on Linux sessions without a runtime folder; it falls back fine.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -200,6 +220,12 @@ def run_gui_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
     from dispatch_app.ui.app import GuiOptions, run_gui
 
     size = QSize(*args.size) if args.size else (QSize(1600, 900) if args.screenshot else None)
-    options = GuiOptions(database=choice, data_dir=directory, demo=args.demo,
-                         screenshot=args.screenshot, size=size, day=args.day)
+    options = GuiOptions(
+        database=choice,
+        data_dir=directory,
+        demo=args.demo,
+        screenshot=args.screenshot,
+        size=size,
+        day=args.day,
+    )
     return run_gui(options)

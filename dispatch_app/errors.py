@@ -65,3 +65,11 @@ class ConflictError(UserFacingError):
     def __init__(self, message: str, *, current: dict[str, object] | None = None) -> None:
         super().__init__(message)
         self.current = current
+
+
+class ValidationError(UserFacingError):
+    """Input that cannot be saved as typed; ``fields`` maps each field to its sentence."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(" ".join(fields.values()))
+        self.fields = fields

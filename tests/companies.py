@@ -16,41 +16,58 @@ DAY = dt.date(2026, 12, 1)  # a Tuesday
 def small_company(url: str) -> dict[str, int]:
     """Two technicians on shift, one off, three visits today (one a crew), one waiting job."""
     with psycopg.connect(libpq_url(url)) as db:
-        db.execute("UPDATE app_settings SET value = '\"America/Chicago\"' "
-                   "WHERE key = 'business_timezone'")
+        db.execute(
+            "UPDATE app_settings SET value = '\"America/Chicago\"' WHERE key = 'business_timezone'"
+        )
         ids = {}
-        for name, trade, colour in [("Ava Kowalski", "hvac", "#1f77b4"),
-                                    ("Marcus Lee", "plumbing", "#2ca02c"),
-                                    ("Noor Haddad", "electrical", "#ff7f0e")]:
+        for name, trade, colour in [
+            ("Ava Kowalski", "hvac", "#1f77b4"),
+            ("Marcus Lee", "plumbing", "#2ca02c"),
+            ("Noor Haddad", "electrical", "#ff7f0e"),
+        ]:
             ids[name] = db.execute(
                 "INSERT INTO technicians (name, trade, colour) VALUES (%s, %s, %s) RETURNING id",
-                (name, trade, colour)).fetchone()[0]
+                (name, trade, colour),
+            ).fetchone()[0]
         for name in ("Ava Kowalski", "Marcus Lee"):
-            db.execute("INSERT INTO technician_shifts (technician_id, weekday, starts, ends) "
-                       "VALUES (%s, 1, '07:00', '15:30')", (ids[name],))
-        customer = db.execute("INSERT INTO customers (name) VALUES ('José Núñez') "
-                              "RETURNING id").fetchone()[0]
+            db.execute(
+                "INSERT INTO technician_shifts (technician_id, weekday, starts, ends) "
+                "VALUES (%s, 1, '07:00', '15:30')",
+                (ids[name],),
+            )
+        customer = db.execute(
+            "INSERT INTO customers (name) VALUES ('José Núñez') RETURNING id"
+        ).fetchone()[0]
         site = db.execute(
             "INSERT INTO service_sites (customer_id, street, city, state, zip, lat, lon) "
             "VALUES (%s, '1432 W Belmont Ave', 'Chicago', 'IL', '60657', 41.94, -87.67) "
-            "RETURNING id", (customer,)).fetchone()[0]
-        job = db.execute("INSERT INTO job_types (trade, name, default_duration_min) "
-                         "VALUES ('hvac', 'No heat call', 90) RETURNING id").fetchone()[0]
+            "RETURNING id",
+            (customer,),
+        ).fetchone()[0]
+        job = db.execute(
+            "INSERT INTO job_types (trade, name, default_duration_min) "
+            "VALUES ('hvac', 'No heat call', 90) RETURNING id"
+        ).fetchone()[0]
 
         def visit(start: str, end: str, crew: list[str], priority: str = "normal") -> int:
             order = db.execute(
                 "INSERT INTO work_orders (customer_id, site_id, job_type_id, priority, status) "
                 "VALUES (%s, %s, %s, %s, 'scheduled') RETURNING id",
-                (customer, site, job, priority)).fetchone()[0]
+                (customer, site, job, priority),
+            ).fetchone()[0]
             starts = dt.datetime.combine(DAY, dt.time.fromisoformat(start), tzinfo=TZ)
             ends = dt.datetime.combine(DAY, dt.time.fromisoformat(end), tzinfo=TZ)
             visit_id = db.execute(
                 "INSERT INTO visits (work_order_id, starts, ends, status) "
                 "VALUES (%s, %s, %s, 'scheduled') RETURNING id",
-                (order, starts, ends)).fetchone()[0]
+                (order, starts, ends),
+            ).fetchone()[0]
             for index, name in enumerate(crew):
-                db.execute("INSERT INTO visit_technicians (visit_id, technician_id, is_lead) "
-                           "VALUES (%s, %s, %s)", (visit_id, ids[name], index == 0))
+                db.execute(
+                    "INSERT INTO visit_technicians (visit_id, technician_id, is_lead) "
+                    "VALUES (%s, %s, %s)",
+                    (visit_id, ids[name], index == 0),
+                )
             return visit_id
 
         visit("08:00", "09:30", ["Ava Kowalski"])
@@ -58,6 +75,8 @@ def small_company(url: str) -> dict[str, int]:
         visit("13:00", "14:00", ["Marcus Lee"], priority="urgent")
         waiting = db.execute(
             "INSERT INTO work_orders (customer_id, site_id, job_type_id, priority) "
-            "VALUES (%s, %s, %s, 'emergency') RETURNING id", (customer, site, job)).fetchone()[0]
+            "VALUES (%s, %s, %s, 'emergency') RETURNING id",
+            (customer, site, job),
+        ).fetchone()[0]
         db.execute("INSERT INTO visits (work_order_id) VALUES (%s)", (waiting,))
     return ids

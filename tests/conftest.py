@@ -8,14 +8,14 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Iterator
 
-import pytest  # noqa: E402
-from sqlalchemy import Engine  # noqa: E402
+import pytest
+from sqlalchemy import Engine
 
-from dispatch_app.db import migrate  # noqa: E402
-from dispatch_app.db.engine import make_sync_engine  # noqa: E402
-from dispatch_app.db.scratch import ScratchServer  # noqa: E402
+from dispatch_app.db import migrate
+from dispatch_app.db.engine import make_sync_engine
+from dispatch_app.db.scratch import ScratchServer
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ from dispatch_app.ui.board.models import StartTimeRole, VersionRole
 from tests.companies import DAY, TZ, small_company
 
 
-
 @pytest.fixture
 def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     event_loop = qasync.QSelectorEventLoop(qapp)
@@ -35,16 +34,21 @@ def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
 def settings_dir(tmp_path) -> Iterator[None]:
     """QSettings written under the test's own folder, never the user's."""
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                      str(tmp_path / "settings"))
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings")
+    )
     QApplication.setOrganizationName("DispatchBoardTests")
     QApplication.setApplicationName("DispatchBoardTests")
     yield
 
 
 def options_for(url: str, data_dir) -> GuiOptions:
-    return GuiOptions(database=DatabaseChoice(url, "command line"), data_dir=data_dir,
-                      size=QSize(1400, 800), day=DAY)
+    return GuiOptions(
+        database=DatabaseChoice(url, "command line"),
+        data_dir=data_dir,
+        size=QSize(1400, 800),
+        day=DAY,
+    )
 
 
 @pytest.fixture
@@ -71,8 +75,10 @@ def finish(loop: asyncio.AbstractEventLoop, app: DispatchApp, task: asyncio.Task
 
 def wait_for(loop: asyncio.AbstractEventLoop, event: asyncio.Event, task: asyncio.Task) -> None:
     done, _ = loop.run_until_complete(
-        asyncio.wait([loop.create_task(event.wait()), task], timeout=30,
-                     return_when=asyncio.FIRST_COMPLETED))
+        asyncio.wait(
+            [loop.create_task(event.wait()), task], timeout=30, return_when=asyncio.FIRST_COMPLETED
+        )
+    )
     assert done, "timed out"
     if task in done:
         raise AssertionError(f"the app stopped early with {task.result()}")
@@ -85,7 +91,11 @@ def test_window_shows_the_days_technicians_and_visits(loop, start, db_url, tmp_p
     window = app.window
     board = app.store.snapshot()
     assert [t.name for t in window.board.technician_rows()] == [t.name for t in board.technicians]
-    assert [t.name for t in board.technicians] == ["Noor Haddad", "Ava Kowalski", "Marcus Lee"]  # by trade
+    assert [t.name for t in board.technicians] == [
+        "Noor Haddad",
+        "Ava Kowalski",
+        "Marcus Lee",
+    ]  # by trade
     by_name = {t.name: t for t in board.technicians}
     assert by_name["Noor Haddad"].shift is None  # not on shift on Tuesdays
     assert by_name["Ava Kowalski"].shift.start == dt.datetime(2026, 12, 1, 7, 0, tzinfo=TZ)
@@ -103,26 +113,34 @@ def test_window_shows_the_days_technicians_and_visits(loop, start, db_url, tmp_p
     assert finish(loop, app, task) == 0
 
 
-def test_another_workstations_change_appears_without_refresh(loop, start, db_url, tmp_path,
-                                                            settings_dir):
+def test_another_workstations_change_appears_without_refresh(
+    loop, start, db_url, tmp_path, settings_dir
+):
     small_company(db_url)
     app, task = start(options_for(db_url, tmp_path))
     wait_for(loop, app.live, task)
     shown = asyncio.Event()
     app.window.storeApplied.connect(
-        lambda: shown.set() if any(t.name == "Zoë Åberg" for t in
-                                   app.window.board.technician_rows()) else None)
+        lambda: (
+            shown.set()
+            if any(t.name == "Zoë Åberg" for t in app.window.board.technician_rows())
+            else None
+        )
+    )
     with psycopg.connect(libpq_url(db_url)) as other:
-        other.execute("INSERT INTO technicians (name, trade, colour) "
-                      "VALUES ('Zoë Åberg', 'roofing', '#9467bd')")
+        other.execute(
+            "INSERT INTO technicians (name, trade, colour) "
+            "VALUES ('Zoë Åberg', 'roofing', '#9467bd')"
+        )
     wait_for(loop, shown, task)
     assert "Zoë Åberg" in [t.name for t in app.store.technicians]
     assert finish(loop, app, task) == 0
 
 
 def test_window_geometry_is_restored(loop, start, db_url, tmp_path, settings_dir):
-    options = GuiOptions(database=DatabaseChoice(db_url, "command line"), data_dir=tmp_path,
-                         day=DAY)
+    options = GuiOptions(
+        database=DatabaseChoice(db_url, "command line"), data_dir=tmp_path, day=DAY
+    )
     app, task = start(options)
     wait_for(loop, app.loaded, task)
     app.window.resize(701, 503)  # within the offscreen 800x800 screen
@@ -136,15 +154,18 @@ def test_window_geometry_is_restored(loop, start, db_url, tmp_path, settings_dir
     assert finish(loop, again, task) == 0
 
 
-def test_unreachable_database_says_so_and_exits_nonzero(loop, start, tmp_path, settings_dir, capsys,
-                                                        qtbot):
+def test_unreachable_database_says_so_and_exits_nonzero(
+    loop, start, tmp_path, settings_dir, capsys, qtbot
+):
     options = options_for("postgresql+psycopg://postgres@127.0.0.1:9/dispatch", tmp_path)
-    app, task = start(options)
+    _app, task = start(options)
 
     def dialog() -> QMessageBox | None:
-        boxes = [w for w in QApplication.topLevelWidgets()
-                 if isinstance(w, QMessageBox) and w.objectName() == "fatalError"
-                 and w.isVisible()]
+        boxes = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, QMessageBox) and w.objectName() == "fatalError" and w.isVisible()
+        ]
         return boxes[0] if boxes else None
 
     loop.run_until_complete(asyncio.wait_for(_until(dialog), 30))
@@ -181,8 +202,9 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
 """
 
 
-def test_a_move_in_another_process_reaches_the_board_model(loop, start, db_url, tmp_path,
-                                                           settings_dir):
+def test_a_move_in_another_process_reaches_the_board_model(
+    loop, start, db_url, tmp_path, settings_dir
+):
     import subprocess
     import sys
 
@@ -194,8 +216,18 @@ def test_a_move_in_another_process_reaches_the_board_model(loop, start, db_url, 
     changed = asyncio.Event()
     app.window.visit_model.dataChanged.connect(lambda *_: changed.set())
 
-    subprocess.run([sys.executable, "-c", MOVE_FROM_ANOTHER_PROCESS, db_url, str(first.id),
-                    str(first.version)], check=True, timeout=60)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            MOVE_FROM_ANOTHER_PROCESS,
+            db_url,
+            str(first.id),
+            str(first.version),
+        ],
+        check=True,
+        timeout=60,
+    )
     wait_for(loop, changed, task)
 
     model = app.window.visit_model
@@ -206,13 +238,15 @@ def test_a_move_in_another_process_reaches_the_board_model(loop, start, db_url, 
     assert model.data(model.index(row), VersionRole) == first.version + 1
     assert app.store.visit(first.id).updated_by == "dispatcher2"
     for tech in first.technician_ids:
-        assert [v.starts for v in app.window.board.visits_in_row(tech) if v.id == first.id] \
-            == [starts]
+        assert [v.starts for v in app.window.board.visits_in_row(tech) if v.id == first.id] == [
+            starts
+        ]
     assert finish(loop, app, task) == 0
 
 
-def test_the_gui_keeps_running_during_a_slow_query(loop, start, db_url, tmp_path, qtbot,
-                                                   settings_dir):
+def test_the_gui_keeps_running_during_a_slow_query(
+    loop, start, db_url, tmp_path, qtbot, settings_dir
+):
     from PySide6.QtCore import QTimer
     from sqlalchemy import text
 

@@ -101,8 +101,12 @@ def test_committed_changes_reach_a_listener(db_url: str, listener: psycopg.Conne
                 ids[table] = row[0]
             (hint,) = _next_hints(listener, 1)
             expected_version = 1 if table in VERSIONED_TABLES else None
-            assert hint == {"table": table, "id": ids[table], "op": "insert",
-                            "version": expected_version}
+            assert hint == {
+                "table": table,
+                "id": ids[table],
+                "op": "insert",
+                "version": expected_version,
+            }
 
         for table, assignment in UPDATES.items():
             with writer.transaction():
@@ -121,9 +125,7 @@ def test_committed_changes_reach_a_listener(db_url: str, listener: psycopg.Conne
             assert (hint["table"], hint["id"], hint["op"]) == (table, ids[table], "delete")
 
 
-def test_rolled_back_changes_are_never_announced(
-    db_url: str, listener: psycopg.Connection
-) -> None:
+def test_rolled_back_changes_are_never_announced(db_url: str, listener: psycopg.Connection) -> None:
     with psycopg.connect(libpq_url(db_url)) as writer:
         with writer.transaction(force_rollback=True):
             writer.execute(ROWS["customers"])
@@ -147,9 +149,7 @@ def test_bulk_statements_send_small_payloads(db_url: str, listener: psycopg.Conn
             "INSERT INTO customers (name) SELECT 'Customer ' || g FROM generate_series(1, 3000) g"
         )
         writer.execute("UPDATE customers SET notes = repeat('x', 20000)")
-    payloads = [
-        n.payload for n in listener.notifies(timeout=10, stop_after=6000)
-    ]
+    payloads = [n.payload for n in listener.notifies(timeout=10, stop_after=6000)]
     assert len(payloads) == 6000
     # Ids and versions only: the 20 kB notes never travel in a hint.
     assert max(len(p.encode()) for p in payloads) < 120

@@ -15,15 +15,21 @@ from dispatch_app.config import libpq_url
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_main(*args: str, data_dir: Path, timeout: float = 120,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "DISPATCH_DATA_DIR": str(data_dir),
-                   "QT_QPA_PLATFORM": "offscreen"}
+def run_main(
+    *args: str, data_dir: Path, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "DISPATCH_DATA_DIR": str(data_dir), "QT_QPA_PLATFORM": "offscreen"}
     environment.pop("DISPATCH_DATABASE_URL", None)
     environment.update(env or {})
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout, env=environment,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def one_sentence(stderr: str) -> str:
@@ -45,8 +51,9 @@ def test_db_upgrade_then_current_on_a_shared_server(empty_db_url: str, tmp_path:
 
 
 def test_client_refuses_an_empty_database_and_names_the_fix(empty_db_url, tmp_path) -> None:
-    result = run_main("--database-url", empty_db_url, "--screenshot", str(tmp_path / "x.png"),
-                      data_dir=tmp_path)
+    result = run_main(
+        "--database-url", empty_db_url, "--screenshot", str(tmp_path / "x.png"), data_dir=tmp_path
+    )
     assert result.returncode == 5
     assert "python main.py db upgrade" in one_sentence(result.stderr)
     with psycopg.connect(libpq_url(empty_db_url)) as db:  # and it migrated nothing
@@ -59,8 +66,9 @@ def test_client_refuses_a_schema_behind(empty_db_url, tmp_path) -> None:
     assert older.returncode == 0
     with psycopg.connect(libpq_url(empty_db_url)) as db:
         db.execute("UPDATE alembic_version SET version_num = '0001'")
-    result = run_main("--database-url", empty_db_url, "--screenshot", str(tmp_path / "x.png"),
-                      data_dir=tmp_path)
+    result = run_main(
+        "--database-url", empty_db_url, "--screenshot", str(tmp_path / "x.png"), data_dir=tmp_path
+    )
     assert result.returncode == 5
     message = one_sentence(result.stderr)
     assert "older than" in message and "db upgrade" in message
@@ -69,8 +77,9 @@ def test_client_refuses_a_schema_behind(empty_db_url, tmp_path) -> None:
 def test_client_refuses_a_schema_ahead(db_url, tmp_path) -> None:
     with psycopg.connect(libpq_url(db_url)) as db:
         db.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
-    result = run_main("--database-url", db_url, "--screenshot", str(tmp_path / "x.png"),
-                      data_dir=tmp_path)
+    result = run_main(
+        "--database-url", db_url, "--screenshot", str(tmp_path / "x.png"), data_dir=tmp_path
+    )
     assert result.returncode == 5
     assert "newer than this app knows" in one_sentence(result.stderr)
     upgrade = run_main("--database-url", db_url, "db", "upgrade", data_dir=tmp_path)
@@ -80,8 +89,9 @@ def test_client_refuses_a_schema_ahead(db_url, tmp_path) -> None:
 def test_client_refuses_another_applications_database(empty_db_url, tmp_path) -> None:
     with psycopg.connect(libpq_url(empty_db_url)) as db:
         db.execute("CREATE TABLE invoices (id serial primary key, total numeric)")
-    result = run_main("--database-url", empty_db_url, "--screenshot", str(tmp_path / "x.png"),
-                      data_dir=tmp_path)
+    result = run_main(
+        "--database-url", empty_db_url, "--screenshot", str(tmp_path / "x.png"), data_dir=tmp_path
+    )
     assert result.returncode == 4
     assert "another application" in one_sentence(result.stderr)
     upgrade = run_main("--database-url", empty_db_url, "db", "upgrade", data_dir=tmp_path)
@@ -102,16 +112,26 @@ def test_client_refuses_another_applications_database(empty_db_url, tmp_path) ->
     ],
 )
 def test_bad_database_urls_get_one_sentence(url, code, words, tmp_path) -> None:
-    result = run_main("--database-url", url, "--screenshot", str(tmp_path / "x.png"),
-                      data_dir=tmp_path, timeout=60)
+    result = run_main(
+        "--database-url",
+        url,
+        "--screenshot",
+        str(tmp_path / "x.png"),
+        data_dir=tmp_path,
+        timeout=60,
+    )
     assert result.returncode == code, result.stderr
     assert words in one_sentence(result.stderr)
     assert not (tmp_path / "x.png").exists()
 
 
 def test_environment_variable_selects_the_database(tmp_path) -> None:
-    result = run_main("--screenshot", str(tmp_path / "x.png"), data_dir=tmp_path,
-                      env={"DISPATCH_DATABASE_URL": "postgresql://postgres@127.0.0.1:9/envdb"})
+    result = run_main(
+        "--screenshot",
+        str(tmp_path / "x.png"),
+        data_dir=tmp_path,
+        env={"DISPATCH_DATABASE_URL": "postgresql://postgres@127.0.0.1:9/envdb"},
+    )
     assert result.returncode == 3
     assert "127.0.0.1:9/envdb" in one_sentence(result.stderr)
 

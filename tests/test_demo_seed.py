@@ -43,8 +43,13 @@ TODAY = dt.date(2026, 12, 1)  # a Tuesday
 ZONE = ZoneInfo("America/Chicago")
 NOW = dt.datetime.combine(TODAY, dt.time(11), tzinfo=ZONE)
 DOWNTOWN = (41.8819, -87.6278)
-OPEN = (WorkOrderStatus.NEW, WorkOrderStatus.SCHEDULED, WorkOrderStatus.DISPATCHED,
-        WorkOrderStatus.EN_ROUTE, WorkOrderStatus.ON_SITE)
+OPEN = (
+    WorkOrderStatus.NEW,
+    WorkOrderStatus.SCHEDULED,
+    WorkOrderStatus.DISPATCHED,
+    WorkOrderStatus.EN_ROUTE,
+    WorkOrderStatus.ON_SITE,
+)
 IDLE = (VisitStatus.CANCELLED, VisitStatus.NO_SHOW)
 
 
@@ -74,8 +79,9 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 @pytest.fixture(scope="module")
-def demo(scratch_server: ScratchServer, migrated_template: str) -> Iterator[
-        tuple[Engine, DemoSummary]]:
+def demo(
+    scratch_server: ScratchServer, migrated_template: str
+) -> Iterator[tuple[Engine, DemoSummary]]:
     """One seeded company the read-only checks share."""
     with scratch_server.database(template=migrated_template) as url:
         engine = make_sync_engine(url)
@@ -89,6 +95,7 @@ def demo(scratch_server: ScratchServer, migrated_template: str) -> Iterator[
 
 
 # --- 1. Same seed, same day: same company -------------------------------------------
+
 
 def test_same_seed_and_day_give_identical_rows(
     sync_engine: Engine, scratch_server: ScratchServer, migrated_template: str
@@ -116,12 +123,20 @@ def test_same_seed_and_day_give_identical_rows(
 
 # --- 2. Bookable: no double booking, nothing off shift --------------------------------
 
+
 def _check_schedule(engine: Engine) -> None:
     with Session(engine) as session:
-        zone = ZoneInfo(str(session.scalar(
-            select(AppSetting.value).where(AppSetting.key == "business_timezone"))))
-        shifts = {(s.technician_id, s.weekday): Shift(s.weekday, s.starts, s.ends)
-                  for s in session.scalars(select(TechnicianShift))}
+        zone = ZoneInfo(
+            str(
+                session.scalar(
+                    select(AppSetting.value).where(AppSetting.key == "business_timezone")
+                )
+            )
+        )
+        shifts = {
+            (s.technician_id, s.weekday): Shift(s.weekday, s.starts, s.ends)
+            for s in session.scalars(select(TechnicianShift))
+        }
         assigned = session.execute(
             select(VisitTechnician.technician_id, Visit)
             .join(Visit, Visit.id == VisitTechnician.visit_id)
@@ -138,8 +153,8 @@ def _check_schedule(engine: Engine) -> None:
         local_day = visit.starts.astimezone(zone).date()
         # A shift that crosses midnight started the day before.
         on_shift = any(
-            shift.span_on(day, zone).start <= span.start and span.end <= shift.span_on(
-                day, zone).end
+            shift.span_on(day, zone).start <= span.start
+            and span.end <= shift.span_on(day, zone).end
             for day in (local_day, local_day - dt.timedelta(days=1))
             if (shift := shifts.get((technician_id, day.weekday()))) is not None
         )
@@ -160,18 +175,21 @@ def test_no_technician_is_double_booked_or_booked_off_shift(
 
 # --- 3. The company the demo promises -------------------------------------------------
 
+
 def test_company_size_and_service_area(demo: tuple[Engine, DemoSummary]) -> None:
     engine, summary = demo
     with Session(engine) as session:
         trades = session.execute(
-            select(Technician.trade, func.count()).group_by(Technician.trade)).all()
+            select(Technician.trade, func.count()).group_by(Technician.trade)
+        ).all()
         customers = session.scalar(select(func.count()).select_from(Customer))
         sites = session.scalars(select(ServiceSite)).all()
         equipment = session.scalar(select(func.count()).select_from(Equipment))
         orders = session.scalar(select(func.count()).select_from(WorkOrder))
         visits = session.scalar(select(func.count()).select_from(Visit))
         timezone = session.scalar(
-            select(AppSetting.value).where(AppSetting.key == "business_timezone"))
+            select(AppSetting.value).where(AppSetting.key == "business_timezone")
+        )
         colours = session.scalars(select(Technician.colour)).all()
         emails = session.scalars(select(Customer.email).where(Customer.email.is_not(None))).all()
         phones = session.scalars(select(CustomerPhone.number)).all()
@@ -182,9 +200,14 @@ def test_company_size_and_service_area(demo: tuple[Engine, DemoSummary]) -> None
     assert 12 <= sum(count for _, count in trades) <= 18
     assert len(set(colours)) == len(colours), "each technician has a colour of their own"
     assert customers is not None and 200 <= customers <= 400
-    assert (summary.technicians, summary.customers, summary.sites, summary.equipment,
-            summary.work_orders, summary.visits) == (
-        sum(c for _, c in trades), customers, len(sites), equipment, orders, visits)
+    assert (
+        summary.technicians,
+        summary.customers,
+        summary.sites,
+        summary.equipment,
+        summary.work_orders,
+        summary.visits,
+    ) == (sum(c for _, c in trades), customers, len(sites), equipment, orders, visits)
     assert {"José Núñez", "Zoë Åberg", "Lakeview Dental LLC"} <= set(names)
     assert len(set(names)) == len(names)
     # Contact details a demo can never use to reach a real person.
@@ -207,10 +230,15 @@ def test_today_has_one_emergency_and_work_waiting(demo: tuple[Engine, DemoSummar
     engine, summary = demo
     with Session(engine) as session:
         open_orders = session.scalars(
-            select(WorkOrder).where(WorkOrder.status.in_([s.value for s in OPEN]))).all()
-        crewed = set(session.scalars(
-            select(Visit.work_order_id).join(VisitTechnician,
-                                             VisitTechnician.visit_id == Visit.id)))
+            select(WorkOrder).where(WorkOrder.status.in_([s.value for s in OPEN]))
+        ).all()
+        crewed = set(
+            session.scalars(
+                select(Visit.work_order_id).join(
+                    VisitTechnician, VisitTechnician.visit_id == Visit.id
+                )
+            )
+        )
 
     waiting = [o for o in open_orders if o.id not in crewed]
     emergencies = [o for o in open_orders if o.priority == Priority.EMERGENCY]
@@ -230,12 +258,14 @@ def test_history_covers_two_weeks_of_real_work(demo: tuple[Engine, DemoSummary])
     with Session(engine) as session:
         visits = session.scalars(select(Visit).where(Visit.starts.is_not(None))).all()
         orders_without_visits = session.scalar(
-            select(func.count()).select_from(WorkOrder)
-            .where(~WorkOrder.visits.any()))
-        statuses = session.execute(select(WorkOrder.status, func.count())
-                                   .group_by(WorkOrder.status)).all()
+            select(func.count()).select_from(WorkOrder).where(~WorkOrder.visits.any())
+        )
+        statuses = session.execute(
+            select(WorkOrder.status, func.count()).group_by(WorkOrder.status)
+        ).all()
         multi_visit = session.scalar(
-            select(func.count()).select_from(Visit).where(Visit.sequence > 1))
+            select(func.count()).select_from(Visit).where(Visit.sequence > 1)
+        )
 
     days = {v.starts.astimezone(ZONE).date() for v in visits if v.starts is not None}
     past = sorted(d for d in days if d < TODAY)
@@ -252,8 +282,9 @@ def test_status_history_tells_each_order_story(demo: tuple[Engine, DemoSummary])
     with Session(engine) as session:
         orders = {o.id: o for o in session.scalars(select(WorkOrder))}
         steps = session.scalars(select(StatusChange).order_by(StatusChange.id)).all()
-        first_visit = {v.work_order_id: v for v in session.scalars(
-            select(Visit).where(Visit.sequence == 1))}
+        first_visit = {
+            v.work_order_id: v for v in session.scalars(select(Visit).where(Visit.sequence == 1))
+        }
 
     story: dict[int, list[StatusChange]] = defaultdict(list)
     for step in steps:
@@ -304,11 +335,14 @@ def test_todays_board(demo: tuple[Engine, DemoSummary]) -> None:
     engine, _ = demo
     with Session(engine) as session:
         technicians = session.scalars(select(Technician).order_by(Technician.id)).all()
-        shifts = {(s.technician_id, s.weekday): Shift(s.weekday, s.starts, s.ends)
-                  for s in session.scalars(select(TechnicianShift))}
+        shifts = {
+            (s.technician_id, s.weekday): Shift(s.weekday, s.starts, s.ends)
+            for s in session.scalars(select(TechnicianShift))
+        }
         crew_rows = session.execute(
-            select(VisitTechnician.technician_id, VisitTechnician.is_lead, Visit)
-            .join(Visit, Visit.id == VisitTechnician.visit_id)
+            select(VisitTechnician.technician_id, VisitTechnician.is_lead, Visit).join(
+                Visit, Visit.id == VisitTechnician.visit_id
+            )
         ).all()
 
     crews: dict[int, list[bool]] = defaultdict(list)
@@ -323,8 +357,14 @@ def test_todays_board(demo: tuple[Engine, DemoSummary]) -> None:
             continue
         on_shift += 1
         hours = shift.span_on(TODAY, ZONE)
-        mine = sorted((v for t, _, v in crew_rows if t == tech.id and v.starts is not None
-                       and hours.start <= v.starts < hours.end), key=lambda v: v.starts)
+        mine = sorted(
+            (
+                v
+                for t, _, v in crew_rows
+                if t == tech.id and v.starts is not None and hours.start <= v.starts < hours.end
+            ),
+            key=lambda v: v.starts,
+        )
         assert 3 <= len(mine) <= 6, f"{tech.name} has {len(mine)} visits today"
         for visit in mine:
             if visit.ends <= NOW:
@@ -332,21 +372,32 @@ def test_todays_board(demo: tuple[Engine, DemoSummary]) -> None:
             elif visit.starts <= NOW:
                 assert visit.status == VisitStatus.ON_SITE
             else:
-                assert visit.status in (VisitStatus.SCHEDULED, VisitStatus.DISPATCHED,
-                                        VisitStatus.EN_ROUTE)
+                assert visit.status in (
+                    VisitStatus.SCHEDULED,
+                    VisitStatus.DISPATCHED,
+                    VisitStatus.EN_ROUTE,
+                )
     assert on_shift >= 12
-    today_crews = [leads for t, _, v in crew_rows if v.starts is not None
-                   and v.starts.astimezone(ZONE).date() == TODAY
-                   and len(leads := crews[v.id]) > 1]
+    today_crews = [
+        leads
+        for t, _, v in crew_rows
+        if v.starts is not None
+        and v.starts.astimezone(ZONE).date() == TODAY
+        and len(leads := crews[v.id]) > 1
+    ]
     assert today_crews, "at least one crew of two today"
 
 
 # --- Other days of the year -----------------------------------------------------------
 
-@pytest.mark.parametrize("today", [
-    dt.date(2027, 3, 20),  # a Saturday, two weeks spanning the switch to daylight time
-    dt.date(2027, 7, 4),  # a Sunday in summer: only the on-call evening shift works
-])
+
+@pytest.mark.parametrize(
+    "today",
+    [
+        dt.date(2027, 3, 20),  # a Saturday, two weeks spanning the switch to daylight time
+        dt.date(2027, 7, 4),  # a Sunday in summer: only the on-call evening shift works
+    ],
+)
 def test_any_day_is_bookable(sync_engine: Engine, today: dt.date) -> None:
     summary = _seed(sync_engine, seed=11, today=today)
     assert summary.emergencies_today == 1
@@ -355,6 +406,7 @@ def test_any_day_is_bookable(sync_engine: Engine, today: dt.date) -> None:
 
 
 # --- 4. Only into an empty company ----------------------------------------------------
+
 
 def test_refuses_a_database_that_already_has_a_company(sync_engine: Engine) -> None:
     with Session(sync_engine) as session:

@@ -88,17 +88,23 @@ async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
 
 def visit_ids(url: str) -> list[int]:
     with psycopg.connect(libpq_url(url)) as db:
-        return [row[0] for row in db.execute(
-            "SELECT DISTINCT v.id FROM visits v JOIN visit_technicians vt ON vt.visit_id = v.id "
-            "ORDER BY v.id")]
+        return [
+            row[0]
+            for row in db.execute(
+                "SELECT DISTINCT v.id FROM visits v "
+                "JOIN visit_technicians vt ON vt.visit_id = v.id ORDER BY v.id"
+            )
+        ]
 
 
 def shift_visit_now(url: str, visit_id: int, minutes: int) -> None:
     """Another workstation moves a visit (plain SQL, committed at once)."""
     with psycopg.connect(libpq_url(url)) as db:
-        db.execute("UPDATE visits SET starts = starts + make_interval(mins => %s), "
-                   "ends = ends + make_interval(mins => %s) WHERE id = %s",
-                   (minutes, minutes, visit_id))
+        db.execute(
+            "UPDATE visits SET starts = starts + make_interval(mins => %s), "
+            "ends = ends + make_interval(mins => %s) WHERE id = %s",
+            (minutes, minutes, visit_id),
+        )
 
 
 async def store_matches_database(client: Client) -> None:
@@ -118,7 +124,9 @@ def listener_pid(url: str) -> int:
     with psycopg.connect(libpq_url(url)) as db:
         row = db.execute(
             "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
-            "AND datname = current_database()", (LISTENER_APPLICATION_NAME,)).fetchone()
+            "AND datname = current_database()",
+            (LISTENER_APPLICATION_NAME,),
+        ).fetchone()
     assert row is not None, "no listener connected"
     return row[0]
 
@@ -135,12 +143,19 @@ def terminate_listener(url: str) -> None:
 
 
 def test_coalescing_keeps_the_newest_hint_per_row() -> None:
-    hints = [ChangeHint("visits", 1, "update", 2), ChangeHint("visits", 2, "update", 7),
-             ChangeHint("visits", 1, "update", 3), ChangeHint("visits", 1, "delete", 3)]
-    assert coalesce(hints) == [ChangeHint("visits", 1, "delete", 3),
-                               ChangeHint("visits", 2, "update", 7)]
-    assert ChangeHint.parse('{"table": "visits", "id": 5, "op": "update", "version": 4}') == \
-        ChangeHint("visits", 5, "update", 4)
+    hints = [
+        ChangeHint("visits", 1, "update", 2),
+        ChangeHint("visits", 2, "update", 7),
+        ChangeHint("visits", 1, "update", 3),
+        ChangeHint("visits", 1, "delete", 3),
+    ]
+    assert coalesce(hints) == [
+        ChangeHint("visits", 1, "delete", 3),
+        ChangeHint("visits", 2, "update", 7),
+    ]
+    assert ChangeHint.parse(
+        '{"table": "visits", "id": 5, "op": "update", "version": 4}'
+    ) == ChangeHint("visits", 5, "update", 4)
     assert ChangeHint.parse("not json") is None
     assert ChangeHint.parse('{"table": "visits"}') is None
 
@@ -179,7 +194,7 @@ def test_killed_listener_reconnects_and_resyncs_ten_times(db_url: str) -> None:
                 target = ids[round_number % len(ids)]
                 expected = client.store.version_of(target) + 1  # type: ignore[operator]
                 shift_visit_now(db_url, target, 15)
-                await until(lambda: client.feed.connects == connects + 1)
+                await until(lambda c=connects: client.feed.connects == c + 1)
                 await until(lambda t=target, e=expected: client.store.version_of(t) == e)
                 # And a change while connected still arrives through the feed.
                 other = ids[(round_number + 1) % len(ids)]
@@ -221,8 +236,10 @@ def test_embedded_server_restart_is_survived(tmp_path) -> None:
         server.stop()
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
-                    reason="pausing the server's backend process needs root")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="pausing the server's backend process needs root",
+)
 def test_a_silent_server_is_noticed_within_five_seconds(db_url: str, scratch_server) -> None:
     if scratch_server.origin == "DISPATCH_DATABASE_URL":
         pytest.skip("the server's processes are not on this machine")
@@ -259,22 +276,28 @@ def test_racing_writers_lose_no_update(db_url: str) -> None:
         reader = psycopg.connect(libpq_url(db_url), autocommit=True)
         try:
             for round_number in range(rounds):
-                seen = reader.execute("SELECT version FROM visits WHERE id = %s",
-                                      (target,)).fetchone()[0]
+                seen = reader.execute(
+                    "SELECT version FROM visits WHERE id = %s", (target,)
+                ).fetchone()[0]
 
                 async def attempt(sessions, minutes: int, seen_version: int = seen):
                     starts = at(8) + dt.timedelta(minutes=minutes)
                     try:
-                        version = await move_visit(sessions, visit_id=target,
-                                                   seen_version=seen_version, starts=starts,
-                                                   ends=starts + dt.timedelta(hours=1))
+                        version = await move_visit(
+                            sessions,
+                            visit_id=target,
+                            seen_version=seen_version,
+                            starts=starts,
+                            ends=starts + dt.timedelta(hours=1),
+                        )
                     except ConflictError as conflict:
                         refused.append(conflict)
                     else:
                         accepted.append((version, starts))
 
-                await asyncio.gather(attempt(a, round_number % 120),
-                                     attempt(b, 120 + round_number % 120))
+                await asyncio.gather(
+                    attempt(a, round_number % 120), attempt(b, 120 + round_number % 120)
+                )
         finally:
             reader.close()
             await engine_a.dispose()
@@ -284,12 +307,15 @@ def test_racing_writers_lose_no_update(db_url: str) -> None:
     accepted, refused = asyncio.run(scenario())
     # Both saw the same version each round: exactly one of them wins it.
     assert len(accepted) == rounds and len(refused) == rounds
-    sentence = re.compile(r"WO-\d+ was changed by (alice|bob) at \d\d:\d\d — "
-                          r"your move was not applied\.")
+    sentence = re.compile(
+        r"WO-\d+ was changed by (alice|bob) at \d\d:\d\d — "
+        r"your move was not applied\."
+    )
     assert all(sentence.fullmatch(str(c)) for c in refused), str(refused[0])
     with psycopg.connect(libpq_url(db_url)) as db:
-        version, starts = db.execute("SELECT version, starts FROM visits WHERE id = %s",
-                                     (target,)).fetchone()
+        version, starts = db.execute(
+            "SELECT version, starts FROM visits WHERE id = %s", (target,)
+        ).fetchone()
     versions = sorted(v for v, _ in accepted)
     assert versions == list(range(versions[0], versions[0] + rounds))  # none lost
     assert version == versions[-1]
@@ -307,21 +333,35 @@ def test_a_refused_move_says_what_changed_and_who_changed_it(db_url: str) -> Non
         try:
             async with session_factory(mine)() as session:
                 seen = next(v for v in (await load_day(session, DAY)).visits if v.id == target)
-            await move_visit(session_factory(jsmith), visit_id=target, seen_version=seen.version,
-                             starts=at(13), ends=at(14))
+            await move_visit(
+                session_factory(jsmith),
+                visit_id=target,
+                seen_version=seen.version,
+                starts=at(13),
+                ends=at(14),
+            )
             with pytest.raises(ConflictError) as refused:
-                await move_visit(session_factory(mine), visit_id=target,
-                                 seen_version=seen.version, starts=at(15), ends=at(16),
-                                 seen=seen)
+                await move_visit(
+                    session_factory(mine),
+                    visit_id=target,
+                    seen_version=seen.version,
+                    starts=at(15),
+                    ends=at(16),
+                    seen=seen,
+                )
             return refused.value
         finally:
             await jsmith.dispose()
             await mine.dispose()
 
     conflict = asyncio.run(scenario())
-    assert re.fullmatch(r"WO-\d+ was moved by jsmith at \d\d:\d\d — your move was not "
-                        r"applied\.", str(conflict))
+    assert re.fullmatch(
+        r"WO-\d+ was moved by jsmith at \d\d:\d\d — your move was not "
+        r"applied\.",
+        str(conflict),
+    )
     assert conflict.current is not None and conflict.current["starts"] == at(13)
     with psycopg.connect(libpq_url(db_url)) as db:  # theirs stands; mine was not applied
-        assert db.execute("SELECT starts, updated_by FROM visits WHERE id = %s",
-                          (target,)).fetchone() == (at(13), "jsmith")
+        assert db.execute(
+            "SELECT starts, updated_by FROM visits WHERE id = %s", (target,)
+        ).fetchone() == (at(13), "jsmith")

@@ -29,9 +29,13 @@ def test_upgrade_downgrade_upgrade_matches_models(empty_db_url: str) -> None:
         migrate.downgrade(engine, "base")
         with engine.connect() as connection:
             leftovers = set(inspect(connection).get_table_names()) - {"alembic_version"}
-            functions = connection.execute(
-                text("SELECT proname FROM pg_proc WHERE proname LIKE 'dispatch_%'")
-            ).scalars().all()
+            functions = (
+                connection.execute(
+                    text("SELECT proname FROM pg_proc WHERE proname LIKE 'dispatch_%'")
+                )
+                .scalars()
+                .all()
+            )
         assert leftovers == set()
         assert functions == []
 
@@ -79,24 +83,30 @@ def test_update_bumps_version_and_updated_at(sync_engine) -> None:
 
 def test_changes_are_stamped_with_the_editor(sync_engine) -> None:
     with sync_engine.begin() as connection:
-        ids = connection.execute(text(
-            "WITH c AS (INSERT INTO customers (name) VALUES ('Ana') RETURNING id), "
-            "s AS (INSERT INTO service_sites (customer_id, street, city, state, zip) "
-            "      SELECT id, '1 Main St', 'Chicago', 'IL', '60601' FROM c RETURNING id), "
-            "j AS (INSERT INTO job_types (trade, name, default_duration_min) "
-            "      VALUES ('hvac', 'AC repair', 60) RETURNING id) "
-            "INSERT INTO work_orders (customer_id, site_id, job_type_id) "
-            "SELECT c.id, s.id, j.id FROM c, s, j RETURNING id"
-        )).scalar_one()
+        ids = connection.execute(
+            text(
+                "WITH c AS (INSERT INTO customers (name) VALUES ('Ana') RETURNING id), "
+                "s AS (INSERT INTO service_sites (customer_id, street, city, state, zip) "
+                "      SELECT id, '1 Main St', 'Chicago', 'IL', '60601' FROM c RETURNING id), "
+                "j AS (INSERT INTO job_types (trade, name, default_duration_min) "
+                "      VALUES ('hvac', 'AC repair', 60) RETURNING id) "
+                "INSERT INTO work_orders (customer_id, site_id, job_type_id) "
+                "SELECT c.id, s.id, j.id FROM c, s, j RETURNING id"
+            )
+        ).scalar_one()
         connection.execute(text("INSERT INTO visits (work_order_id) VALUES (:id)"), {"id": ids})
         login = connection.execute(text("SELECT dispatch_editor()")).scalar_one()
         assert login == editor_name()  # the workstation user, set at connect
-        assert connection.execute(text("SELECT created_by, updated_by FROM work_orders")).one() \
-            == (login, login)
+        assert connection.execute(text("SELECT created_by, updated_by FROM work_orders")).one() == (
+            login,
+            login,
+        )
     with sync_engine.begin() as connection:
         connection.execute(text("SET LOCAL dispatch.editor = 'jsmith'"))
         connection.execute(text("UPDATE visits SET status = 'scheduled'"))
         connection.execute(text("UPDATE work_orders SET description = 'No heat'"))
         assert connection.execute(text("SELECT updated_by FROM visits")).scalar_one() == "jsmith"
-        assert connection.execute(
-            text("SELECT created_by, updated_by FROM work_orders")).one() == (login, "jsmith")
+        assert connection.execute(text("SELECT created_by, updated_by FROM work_orders")).one() == (
+            login,
+            "jsmith",
+        )

@@ -46,7 +46,7 @@ def test_signal_emit_keeps_references_to_none(qtbot) -> None:
 def test_single_shot_callbacks_keep_references_to_none(qtbot) -> None:
     fired: list[int] = []
     before = sys.getrefcount(None)
-    for _ in range(CALLS // 10):
+    for _ in range(CALLS):
         QTimer.singleShot(0, lambda: fired.append(1))
-    qtbot.waitUntil(lambda: len(fired) == CALLS // 10, timeout=10_000)
-    assert sys.getrefcount(None) >= before - TOLERANCE // 10
+    qtbot.waitUntil(lambda: len(fired) == CALLS, timeout=30_000)
+    assert sys.getrefcount(None) >= before - TOLERANCE

@@ -27,8 +27,9 @@ class Lines:
         self._queue: queue.Queue[str] = queue.Queue()
         assert process.stdout is not None
         stream = process.stdout
-        threading.Thread(target=lambda: [self._queue.put(line) for line in stream],
-                         daemon=True).start()
+        threading.Thread(
+            target=lambda: [self._queue.put(line) for line in stream], daemon=True
+        ).start()
 
     def until(self, predicate, timeout: float = 20) -> list[dict]:
         seen = []
@@ -44,17 +45,23 @@ def test_watch_prints_changes_disconnects_and_resyncs(db_url: str, tmp_path) -> 
     env = {**os.environ, "DISPATCH_DATA_DIR": str(tmp_path)}
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "--database-url", db_url, "watch"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        text=True, env=env)
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     try:
         lines = Lines(process)
         assert lines.until(lambda r: "event" in r)[-1] == {"event": "listening"}
         with psycopg.connect(libpq_url(db_url), autocommit=True) as db:
-            tech = db.execute("UPDATE technicians SET phone = '+13125550100' "
-                              "WHERE name = 'Marcus Lee' RETURNING id").fetchone()[0]
+            tech = db.execute(
+                "UPDATE technicians SET phone = '+13125550100' "
+                "WHERE name = 'Marcus Lee' RETURNING id"
+            ).fetchone()[0]
             seen = lines.until(lambda r: r.get("table") == "technicians")
-            assert seen[-1] == {"table": "technicians", "id": tech, "op": "update",
-                                "version": 2}
+            assert seen[-1] == {"table": "technicians", "id": tech, "op": "update", "version": 2}
 
             terminate_listener(db_url)
             db.execute("UPDATE technicians SET phone = '+13125550111' WHERE id = %s", (tech,))
@@ -63,11 +70,13 @@ def test_watch_prints_changes_disconnects_and_resyncs(db_url: str, tmp_path) -> 
             assert "disconnect" in events and "reconnect" in events
             assert after[-1]["rows"] >= 1
             # The change made while the feed was away is there, as a live hint or a resync row.
-            lines_for_tech = [r for r in after if r.get("table") == "technicians"
-                              and r.get("id") == tech]
+            lines_for_tech = [
+                r for r in after if r.get("table") == "technicians" and r.get("id") == tech
+            ]
             if not any(r["version"] == 3 for r in lines_for_tech):
-                later = lines.until(lambda r: r.get("table") == "technicians"
-                                    and r.get("version") == 3)
+                later = lines.until(
+                    lambda r: r.get("table") == "technicians" and r.get("version") == 3
+                )
                 assert later[-1]["id"] == tech
     finally:
         process.send_signal(signal.SIGTERM)

@@ -61,8 +61,12 @@ class ChangeHint:
     def parse(cls, payload: str) -> ChangeHint | None:
         try:
             data = json.loads(payload)
-            return cls(str(data["table"]), int(data["id"]), str(data["op"]),
-                       None if data.get("version") is None else int(data["version"]))
+            return cls(
+                str(data["table"]),
+                int(data["id"]),
+                str(data["op"]),
+                None if data.get("version") is None else int(data["version"]),
+            )
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring malformed change hint %r", payload[:200])
             return None

@@ -16,7 +16,12 @@ from typing import Any
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from dispatch_app.config import describe_url
 from dispatch_app.errors import DatabaseUnreachable
@@ -86,7 +91,9 @@ def explain_connection_error(error: BaseException, url: str) -> DatabaseUnreacha
     """One sentence for a failed connection: which server, and what it said."""
     where = describe_url(url)
     original = error.orig if isinstance(error, DBAPIError) and error.orig else error
-    detail = str(original).strip().splitlines()[0] if str(original).strip() else type(error).__name__
+    detail = (
+        str(original).strip().splitlines()[0] if str(original).strip() else type(error).__name__
+    )
     lowered = detail.lower()
     if "does not exist" in lowered and "database" in lowered:
         reason = "the database does not exist on that server"

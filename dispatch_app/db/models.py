@@ -145,9 +145,7 @@ class CustomerPhone(Tracked, Base):
 
     __table_args__ = (
         CheckConstraint(r"number ~ '^\+[1-9][0-9]{6,14}$'", name="e164"),
-        Index(
-            "ix_customer_phones_number", "number", postgresql_ops={"number": "text_pattern_ops"}
-        ),
+        Index("ix_customer_phones_number", "number", postgresql_ops={"number": "text_pattern_ops"}),
     )
 
 
@@ -213,7 +211,8 @@ class Technician(Tracked, Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
     shifts: Mapped[list[TechnicianShift]] = relationship(
-        back_populates="technician", cascade="all, delete-orphan",
+        back_populates="technician",
+        cascade="all, delete-orphan",
         order_by="TechnicianShift.weekday",
     )
     skills: Mapped[list[TechnicianSkill]] = relationship(
@@ -231,9 +230,7 @@ class TechnicianShift(Tracked, Base):
 
     __tablename__ = "technician_shifts"
 
-    technician_id: Mapped[int] = mapped_column(
-        ForeignKey("technicians.id", ondelete="CASCADE")
-    )
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technicians.id", ondelete="CASCADE"))
     weekday: Mapped[int] = mapped_column(SmallInteger)
     starts: Mapped[dt.time] = mapped_column(Time)
     ends: Mapped[dt.time] = mapped_column(Time)
@@ -261,9 +258,7 @@ class TechnicianSkill(Tracked, Base):
 
     __tablename__ = "technician_skills"
 
-    technician_id: Mapped[int] = mapped_column(
-        ForeignKey("technicians.id", ondelete="CASCADE")
-    )
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technicians.id", ondelete="CASCADE"))
     skill_id: Mapped[int] = mapped_column(ForeignKey("skills.id", ondelete="CASCADE"), index=True)
     level: Mapped[int] = mapped_column(SmallInteger, server_default=text("3"))
 
@@ -361,8 +356,11 @@ class WorkOrder(Tracked, Base):
             "status not in ('cancelled', 'no_show') or coalesce(cancel_reason, '') <> ''",
             name="cancel_needs_reason",
         ),
-        Index("ix_work_orders_status_open", "status",
-              postgresql_where=text("status not in ('closed', 'cancelled', 'no_show')")),
+        Index(
+            "ix_work_orders_status_open",
+            "status",
+            postgresql_where=text("status not in ('closed', 'cancelled', 'no_show')"),
+        ),
         Index("ix_work_orders_updated_at", "updated_at"),
     )
 

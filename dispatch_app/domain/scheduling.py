@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ class TimeSpan:
 def first_overlap(spans: Iterable[TimeSpan]) -> tuple[TimeSpan, TimeSpan] | None:
     """The first pair of overlapping spans in start order, or ``None``."""
     ordered = sorted(spans, key=lambda span: (span.start, span.end))
-    for earlier, later in zip(ordered, ordered[1:], strict=False):
+    for earlier, later in itertools.pairwise(ordered):
         if earlier.overlaps(later):
             return earlier, later
     return None

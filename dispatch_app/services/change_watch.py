@@ -10,6 +10,7 @@ the feed was away (``"op": "resync"``; rows deleted meanwhile cannot be listed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import signal
@@ -34,8 +35,12 @@ class Watcher:
         self._engine = make_async_engine(url, pool_size=1)
         self._since: dt.datetime | None = None
         self._resyncs: set[asyncio.Task[None]] = set()
-        self.feed = ChangeFeed(url, on_hints=self._print_hints, on_state=self._print_state,
-                               on_connected=self._on_connected)
+        self.feed = ChangeFeed(
+            url,
+            on_hints=self._print_hints,
+            on_state=self._print_state,
+            on_connected=self._on_connected,
+        )
 
     def _emit(self, record: dict[str, object]) -> None:
         self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -43,8 +48,7 @@ class Watcher:
 
     def _print_hints(self, hints: list[ChangeHint]) -> None:
         for hint in hints:
-            self._emit({"table": hint.table, "id": hint.id, "op": hint.op,
-                        "version": hint.version})
+            self._emit({"table": hint.table, "id": hint.id, "op": hint.op, "version": hint.version})
 
     def _print_state(self, state: FeedState, since: dt.datetime) -> None:
         if state == FeedState.RECONNECTING:
@@ -67,14 +71,15 @@ class Watcher:
             rows = 0
             for table in VERSIONED_TABLES:
                 result = await connection.execute(
-                    text(f"SELECT id, version FROM {table} WHERE updated_at >= :since "
-                         "ORDER BY updated_at, id"),
+                    text(
+                        f"SELECT id, version FROM {table} WHERE updated_at >= :since "
+                        "ORDER BY updated_at, id"
+                    ),
                     {"since": previous - RESYNC_MARGIN},
                 )
                 for row_id, version in result:
                     rows += 1
-                    self._emit({"table": table, "id": row_id, "op": "resync",
-                                "version": version})
+                    self._emit({"table": table, "id": row_id, "op": "resync", "version": version})
         self._emit({"event": "resync", "rows": rows})
 
     async def run(self, until: asyncio.Event | None = None) -> None:
@@ -111,8 +116,6 @@ def watch(url: str) -> int:
 
     if sys.platform == "win32":  # psycopg's async mode needs a selector loop there
         asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
     return 0

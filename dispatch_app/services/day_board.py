@@ -119,8 +119,9 @@ class DayWindow:
 
     @property
     def ends(self) -> dt.datetime:
-        return dt.datetime.combine(self.day + dt.timedelta(days=1), dt.time(0),
-                                   tzinfo=self.timezone)
+        return dt.datetime.combine(
+            self.day + dt.timedelta(days=1), dt.time(0), tzinfo=self.timezone
+        )
 
 
 def _local(moment: dt.datetime | None, tz: ZoneInfo) -> dt.datetime:
@@ -155,8 +156,7 @@ async def load_day(session: AsyncSession, day: dt.date | None = None) -> DaySnap
     )
 
 
-async def fetch_technicians(session: AsyncSession, window: DayWindow) -> tuple[TechnicianRow,
-                                                                               ...]:
+async def fetch_technicians(session: AsyncSession, window: DayWindow) -> tuple[TechnicianRow, ...]:
     technicians = (
         await session.scalars(
             select(Technician)
@@ -180,7 +180,10 @@ async def fetch_technicians(session: AsyncSession, window: DayWindow) -> tuple[T
                 colour=tech.colour,
                 skills=tuple(sorted(ts.skill.code for ts in tech.skills)),
                 shift=Shift(shift.weekday, shift.starts, shift.ends).span_on(
-                    window.day, window.timezone) if shift else None,
+                    window.day, window.timezone
+                )
+                if shift
+                else None,
                 version=tech.version,
             )
         )
@@ -191,8 +194,9 @@ def _narrowed(query: Select, visit_ids: Collection[int] | None) -> Select:
     return query if visit_ids is None else query.where(Visit.id.in_(list(visit_ids)))
 
 
-async def fetch_visits(session: AsyncSession, window: DayWindow,
-                       visit_ids: Collection[int] | None = None) -> tuple[VisitBlock, ...]:
+async def fetch_visits(
+    session: AsyncSession, window: DayWindow, visit_ids: Collection[int] | None = None
+) -> tuple[VisitBlock, ...]:
     """Visits of the day that have a technician (all, or only ``visit_ids``)."""
     tz = window.timezone
     crew = func.array_agg(postgresql.array([VisitTechnician.technician_id, VisitTechnician.id]))
@@ -234,9 +238,9 @@ async def fetch_visits(session: AsyncSession, window: DayWindow,
     )
 
 
-async def fetch_unassigned(session: AsyncSession, window: DayWindow,
-                           visit_ids: Collection[int] | None = None) -> tuple[UnassignedJob,
-                                                                                ...]:
+async def fetch_unassigned(
+    session: AsyncSession, window: DayWindow, visit_ids: Collection[int] | None = None
+) -> tuple[UnassignedJob, ...]:
     """Open visits with nobody assigned, undated or due by the end of the day."""
     tz = window.timezone
     has_crew = exists().where(VisitTechnician.visit_id == Visit.id)
@@ -254,31 +258,33 @@ async def fetch_unassigned(session: AsyncSession, window: DayWindow,
         )
     )
     waiting = (await session.execute(_narrowed(query, visit_ids))).all()
-    return tuple(sorted(
-        (
-            UnassignedJob(
-                work_order_id=order.id,
-                visit_id=visit.id,
-                number=order.number,
-                priority=order.priority,
-                job_type=job_type.name,
-                trade=job_type.trade,
-                customer=customer,
-                city=site.city,
-                description=order.description,
-                created_at=order.created_at,
-                starts=visit.starts.astimezone(tz) if visit.starts else None,
-                duration_min=int((visit.ends - visit.starts).total_seconds() // 60)
-                if visit.starts and visit.ends
-                else job_type.default_duration_min,
-                lat=site.lat,
-                lon=site.lon,
-                version=visit.version,
-            )
-            for visit, order, job_type, customer, site in waiting
-        ),
-        key=unassigned_order,
-    ))
+    return tuple(
+        sorted(
+            (
+                UnassignedJob(
+                    work_order_id=order.id,
+                    visit_id=visit.id,
+                    number=order.number,
+                    priority=order.priority,
+                    job_type=job_type.name,
+                    trade=job_type.trade,
+                    customer=customer,
+                    city=site.city,
+                    description=order.description,
+                    created_at=order.created_at,
+                    starts=visit.starts.astimezone(tz) if visit.starts else None,
+                    duration_min=int((visit.ends - visit.starts).total_seconds() // 60)
+                    if visit.starts and visit.ends
+                    else job_type.default_duration_min,
+                    lat=site.lat,
+                    lon=site.lon,
+                    version=visit.version,
+                )
+                for visit, order, job_type, customer, site in waiting
+            ),
+            key=unassigned_order,
+        )
+    )
 
 
 def unassigned_order(job: UnassignedJob) -> tuple[int, dt.datetime, int]:
@@ -286,14 +292,17 @@ def unassigned_order(job: UnassignedJob) -> tuple[int, dt.datetime, int]:
     return PRIORITY_RANK.get(Priority(job.priority), 9), job.created_at, job.visit_id
 
 
-async def visit_ids_of_work_orders(session: AsyncSession,
-                                   work_order_ids: Collection[int]) -> set[int]:
+async def visit_ids_of_work_orders(
+    session: AsyncSession, work_order_ids: Collection[int]
+) -> set[int]:
     rows = await session.scalars(
-        select(Visit.id).where(Visit.work_order_id.in_(list(work_order_ids))))
+        select(Visit.id).where(Visit.work_order_id.in_(list(work_order_ids)))
+    )
     return set(rows)
 
 
 async def visit_ids_of_crew_links(session: AsyncSession, link_ids: Collection[int]) -> set[int]:
     rows = await session.scalars(
-        select(VisitTechnician.visit_id).where(VisitTechnician.id.in_(list(link_ids))))
+        select(VisitTechnician.visit_id).where(VisitTechnician.id.in_(list(link_ids)))
+    )
     return set(rows)

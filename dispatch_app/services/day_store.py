@@ -54,9 +54,14 @@ class StoreChange:
     day_changed: bool = False  # a different day (or time zone): views start over
 
     def __bool__(self) -> bool:
-        return bool(self.visits_upserted or self.visits_removed or self.unassigned_upserted
-                    or self.unassigned_removed or self.technicians is not None
-                    or self.day_changed)
+        return bool(
+            self.visits_upserted
+            or self.visits_removed
+            or self.unassigned_upserted
+            or self.unassigned_removed
+            or self.technicians is not None
+            or self.day_changed
+        )
 
 
 @dataclass
@@ -69,8 +74,9 @@ class _State:
 
 
 class DayStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession],
-                 day: dt.date | None = None) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], day: dt.date | None = None
+    ) -> None:
         self._sessions = sessions
         self._wanted_day = day
         self._state = _State()
@@ -103,9 +109,13 @@ class DayStore:
     def snapshot(self) -> DaySnapshot:
         window = self._state.window
         assert window is not None, "the store has not loaded a day yet"
-        return DaySnapshot(day=window.day, timezone=window.timezone,
-                           technicians=self._state.technicians, visits=tuple(self.visits()),
-                           unassigned=tuple(self.unassigned()))
+        return DaySnapshot(
+            day=window.day,
+            timezone=window.timezone,
+            technicians=self._state.technicians,
+            visits=tuple(self.visits()),
+            unassigned=tuple(self.unassigned()),
+        )
 
     def subscribe(self, listener: Callable[[StoreChange], None]) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -137,8 +147,12 @@ class DayStore:
                 return await self.resync()
             if hint.table == "visits":
                 held = self.version_of(hint.id)
-                if (hint.op != "delete" and held is not None and hint.version is not None
-                        and hint.version <= held):
+                if (
+                    hint.op != "delete"
+                    and held is not None
+                    and hint.version is not None
+                    and hint.version <= held
+                ):
                     continue  # already holding this version or a newer one
                 visit_ids.add(hint.id)
             elif hint.table == "visit_technicians":
@@ -158,15 +172,23 @@ class DayStore:
                 visit_ids |= await visit_ids_of_work_orders(session, work_orders)
             if links:
                 visit_ids |= await visit_ids_of_crew_links(session, links)
-            technicians = (await fetch_technicians(session, window) if technicians_dirty
-                           else self._state.technicians)
+            technicians = (
+                await fetch_technicians(session, window)
+                if technicians_dirty
+                else self._state.technicians
+            )
             visits = await fetch_visits(session, window, visit_ids) if visit_ids else ()
             unassigned = await fetch_unassigned(session, window, visit_ids) if visit_ids else ()
         return self._apply(window, technicians, visits, unassigned, visit_scope=visit_ids)
 
-    def _apply(self, window: DayWindow, technicians: tuple[TechnicianRow, ...],
-               visits: Iterable[VisitBlock], unassigned: Iterable[UnassignedJob],
-               visit_scope: set[int] | None) -> StoreChange:
+    def _apply(
+        self,
+        window: DayWindow,
+        technicians: tuple[TechnicianRow, ...],
+        visits: Iterable[VisitBlock],
+        unassigned: Iterable[UnassignedJob],
+        visit_scope: set[int] | None,
+    ) -> StoreChange:
         """Merge fresh rows for ``visit_scope`` (None: everything) and notify listeners."""
         state = self._state
         day_changed = state.window != window
@@ -176,8 +198,11 @@ class DayStore:
 
         fresh_visits = {v.id: v for v in visits}
         fresh_waiting = {j.visit_id: j for j in unassigned}
-        scope = (set(state.visits) | set(state.unassigned) | set(fresh_visits)
-                 | set(fresh_waiting)) if visit_scope is None else visit_scope
+        scope = (
+            (set(state.visits) | set(state.unassigned) | set(fresh_visits) | set(fresh_waiting))
+            if visit_scope is None
+            else visit_scope
+        )
 
         upserted, removed = [], []
         for visit_id in sorted(scope):

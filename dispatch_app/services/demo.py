@@ -139,227 +139,530 @@ class JobSpec(NamedTuple):
 
 
 JOB_TYPES: tuple[JobSpec, ...] = (
-    JobSpec(Trade.HVAC, "No heat call", 90, "129.00", (("furnace", 2),), ("furnace",),
-            5, 0.3, (
-                "No heat since last night, thermostat set to 70 but the house is at 58",
-                "Furnace runs but blows cold air; igniter clicks, no flame",
-                "Heat comes on, runs a minute or two, then shuts off",
-                "No heat upstairs, downstairs is fine",
-                "Loud bang from the furnace on startup, then no heat",
-                "Thermostat screen is blank and the furnace won't start",
-            )),
-    JobSpec(Trade.HVAC, "Furnace tune-up", 60, "119.00", (("furnace", 1),), ("furnace",),
-            3, 0.2, (
-                "Annual furnace tune-up; customer on the maintenance plan",
-                "Pre-season furnace check, replace filter (16x25x1)",
-                "Tune-up; dusty smell when the heat first comes on",
-                "Safety check and tune-up for new homeowners, furnace age unknown",
-            )),
-    JobSpec(Trade.HVAC, "AC repair", 120, "149.00", (("epa-608", 1),), ("ac condenser",),
-            0.3, 5, (
-                "AC running but not cooling, 82°F upstairs",
-                "Outdoor unit hums, fan not spinning",
-                "Ice on the refrigerant line at the indoor coil",
-                "Water leaking around the furnace when the AC runs",
-                "AC trips its breaker after about ten minutes",
-            )),
-    JobSpec(Trade.HVAC, "AC tune-up", 60, "119.00", (("epa-608", 1),), ("ac condenser",),
-            0.1, 3, (
-                "Spring AC tune-up, clean the condenser coil",
-                "AC check before summer; was low on refrigerant last year",
-                "Maintenance plan visit: AC tune-up and filter change",
-            )),
-    JobSpec(Trade.HVAC, "Heat pump service", 90, "159.00", (("heat-pump", 2), ("epa-608", 1)),
-            ("ac condenser",), 1, 1, (
-                "Heat pump stuck in defrost, outdoor unit steaming",
-                "Heat pump runs constantly and the aux heat is always on",
-                "Grinding noise from the outdoor unit",
-            )),
-    JobSpec(Trade.HVAC, "Boiler repair", 120, "189.00", (("boiler", 3),), ("boiler",),
-            2, 0.2, (
-                "Boiler pressure reads 30 psi and the relief valve is dripping",
-                "Radiators in the back bedrooms stay cold",
-                "Boiler locked out with an error code on the display",
-                "Pipes bang when the heat comes on",
-            )),
-    JobSpec(Trade.HVAC, "Thermostat install", 60, "225.00", (("controls", 1),), ("furnace",),
-            1, 1, (
-                "Install customer-supplied Ecobee; no C-wire at the thermostat",
-                "Replace old round Honeywell with a programmable thermostat",
-                "Nest says 'no power to Rh wire' after the customer installed it",
-            )),
-    JobSpec(Trade.HVAC, "Mini-split install", 360, "3850.00", (("mini-split", 3), ("epa-608", 1)),
-            (), 0.2, 0.6, (
-                "Two-zone ductless mini-split for the attic bedrooms, quote approved",
-                "12k BTU mini-split for the sunroom",
-                "Single-zone mini-split in the garage workshop",
-            )),
-    JobSpec(Trade.HVAC, "Furnace replacement", 480, "5200.00", (("furnace", 3), ("ductwork", 2)),
-            ("furnace",), 0.3, 0.1, (
-                "Replace 24-year-old furnace with a 96% unit, quote approved",
-                "Cracked heat exchanger found last visit; replace the furnace",
-                "Furnace and coil replacement, customer approved financing",
-            )),
-    JobSpec(Trade.PLUMBING, "Clogged drain", 60, "189.00", (("drain-cleaning", 1),), (),
-            5, 5, (
-                "Upstairs bathroom sink drains slowly, tried Drano",
-                "Kitchen sink backed up, garbage disposal just hums",
-                "Basement floor drain backs up when the washer drains",
-                "Tub drain clogged, water stands for an hour",
-                "Toilets gurgle when the washer runs; main line backing up?",
-            )),
-    JobSpec(Trade.PLUMBING, "Water heater replacement", 240, "1895.00", (("water-heater", 2),),
-            ("water heater",), 1.5, 1.2, (
-                "Water heater leaking from the bottom; replace with a 50-gallon gas",
-                "Family of five runs out of hot water; replace 40 gal with 50 gal",
-                "Tank rusted at the seams, quote approved for a Bradford White 50 gal",
-                "Convert to tankless, customer approved the quote",
-            )),
-    JobSpec(Trade.PLUMBING, "Water heater repair", 90, "165.00", (("water-heater", 1),),
-            ("water heater",), 2, 1.5, (
-                "No hot water, pilot won't stay lit",
-                "Water heater makes popping and rumbling noises",
-                "Hot water runs out after five minutes",
-                "Relief valve dripping onto the basement floor",
-            )),
-    JobSpec(Trade.PLUMBING, "Sewer camera inspection", 90, "295.00", (("sewer-camera", 2),), (),
-            1, 1, (
-                "Recurring main line clogs; camera to check for roots",
-                "Pre-purchase sewer scope for the buyer, house built 1924",
-                "Sewage smell in the basement; camera the line",
-            )),
-    JobSpec(Trade.PLUMBING, "Sump pump replacement", 120, "695.00", (("sump-pump", 1),),
-            ("sump pump",), 0.6, 1.5, (
-                "Sump pump runs nonstop and won't shut off",
-                "Sump pump failed in the last storm, 2 inches of water in the basement",
-                "Add a battery backup to the existing sump pump",
-                "Float switch sticks, pump doesn't kick on",
-            )),
-    JobSpec(Trade.PLUMBING, "Faucet or toilet repair", 60, "145.00", (("fixtures", 1),), (),
-            3, 3, (
-                "Toilet runs constantly, flapper already replaced",
-                "Kitchen faucet dripping at the base",
-                "Toilet rocks and leaks at the base when flushed",
-                "Replace bathroom faucet, customer has a new Moen",
-            )),
-    JobSpec(Trade.PLUMBING, "Backflow test", 45, "125.00", (("backflow", 3),), (),
-            0.5, 1.5, (
-                "Annual backflow test for the lawn sprinklers, city notice received",
-                "Annual RPZ test, due by the end of the month",
-                "Backflow certification for the boiler feed",
-            )),
-    JobSpec(Trade.PLUMBING, "Gas leak check", 60, "175.00", (("gas-line", 2),),
-            ("water heater",), 1, 0.5, (
-                "Smells gas near the water heater; gas company already checked the meter",
-                "Faint gas smell by the range, new stove installed last week",
-                "Gas line for a new dryer, check and pressure test",
-            )),
-    JobSpec(Trade.PLUMBING, "Whole-house repipe", 480, "8900.00", (("repipe", 3),), (),
-            0.2, 0.2, (
-                "Galvanized supply lines, low pressure everywhere; repipe in PEX, quote approved",
-                "Repipe both units of the 2-flat; tenants notified",
-            )),
-    JobSpec(Trade.ELECTRICAL, "Troubleshooting call", 90, "149.00", (("troubleshooting", 2),),
-            ("electrical panel",), 4, 4, (
-                "Breaker for the kitchen trips when the microwave and toaster run",
-                "Half the outlets in the living room dead, no tripped breakers",
-                "Lights flicker when the AC kicks on",
-                "Burning smell from a bedroom outlet; customer switched off the breaker",
-                "Bathroom GFCI won't reset",
-            )),
-    JobSpec(Trade.ELECTRICAL, "Panel upgrade", 480, "2850.00",
-            (("panel-upgrade", 3), ("service-change", 2)), ("electrical panel",), 0.4, 0.4, (
-                "Federal Pacific panel; insurance requires replacement, upgrade to 200A",
-                "100A fuse box; adding an EV and an induction range, upgrade to 200A",
-                "Panel full, double-tapped breakers found on inspection",
-            )),
-    JobSpec(Trade.ELECTRICAL, "EV charger install", 240, "1450.00", (("ev-charger", 2),),
-            ("electrical panel",), 1, 1.2, (
-                "Level 2 charger in the detached garage, customer has a Tesla Wall Connector",
-                "NEMA 14-50 outlet in the garage for a new EV",
-                "ChargePoint Home Flex on a 60A circuit, panel in the basement",
-            )),
-    JobSpec(Trade.ELECTRICAL, "Outlet or switch repair", 60, "135.00",
-            (("troubleshooting", 1),), (), 3, 3, (
-                "Replace two-prong outlets in the bedrooms with grounded ones",
-                "Hallway light switch sparks when flipped",
-                "Add an outlet behind the wall-mounted TV",
-                "Dining room dimmer buzzes",
-            )),
-    JobSpec(Trade.ELECTRICAL, "Lighting install", 120, "325.00", (("lighting", 1),), (),
-            2, 2, (
-                "Six recessed LED cans in the basement family room",
-                "Hang customer-supplied chandelier, 12 ft ceiling in the dining room",
-                "Motion flood lights over the garage and the back gate",
-            )),
-    JobSpec(Trade.ELECTRICAL, "Generator maintenance", 90, "249.00", (("generator", 2),),
-            ("standby generator",), 1, 1, (
-                "Annual service on the standby generator",
-                "Generator failed its weekly exercise, shows 'low battery'",
-                "Transfer switch didn't switch back after the outage",
-            )),
-    JobSpec(Trade.ELECTRICAL, "Surge protector install", 60, "395.00", (("panel-upgrade", 1),),
-            ("electrical panel",), 1, 1, (
-                "Whole-house surge protector after a lightning strike took out the TV and router",
-                "Add whole-house surge protection with a panel check",
-            )),
-    JobSpec(Trade.ROOFING, "Roof leak repair", 120, "485.00", (("leak-repair", 2),), ("roof",),
-            3, 3, (
-                "Water stain spreading on the bedroom ceiling after rain",
-                "Leak around the chimney flashing, drips into the attic",
-                "Missing shingles after the windstorm, leak in the closet",
-                "Leak where the plumbing vent goes through the roof",
-                "Ice dam at the eaves, water coming through the kitchen ceiling",
-            )),
-    JobSpec(Trade.ROOFING, "Storm damage inspection", 60, "0.00", (("inspection", 1),), ("roof",),
-            2, 3, (
-                "Hail last week and the neighbours are getting new roofs; inspect for insurance",
-                "Wind took off ridge cap shingles; photos for the adjuster",
-                "Tree branch came down on the garage roof",
-            )),
-    JobSpec(Trade.ROOFING, "Tear-off and re-roof", 480, "14500.00",
-            (("shingle", 3), ("inspection", 1)), ("roof",), 0, 0, (
-                "Tear-off and re-roof, GAF Timberline HDZ Charcoal, 24 squares, approved",
-                "Re-roof after insurance approval; two layers to remove",
-                "Tear-off and re-roof, Owens Corning Duration Driftwood",
-            )),
-    JobSpec(Trade.ROOFING, "Gutter cleaning", 90, "225.00", (("gutters", 1),), (),
-            2, 1, (
-                "Gutters overflowing at the back of the house",
-                "Fall gutter cleaning and downspout flush",
-                "Gutters clogged, water pours over the front entrance",
-            )),
-    JobSpec(Trade.ROOFING, "Gutter replacement", 240, "1650.00", (("gutters", 2),), (),
-            0.8, 1, (
-                "Replace sagging front gutters with 6-inch seamless",
-                "Gutter and downspout replacement, white aluminum",
-            )),
-    JobSpec(Trade.ROOFING, "Flat roof repair", 180, "875.00", (("flat-roof", 2),), ("roof",),
-            1.5, 1.5, (
-                "Ponding on the flat roof of the 2-flat, leak into the top unit",
-                "Blister and split in the mod-bit seam over the rear porch",
-                "EPDM torn at the parapet, leak into the stairwell",
-            )),
-    JobSpec(Trade.ROOFING, "Skylight replacement", 240, "1950.00",
-            (("skylight", 2), ("leak-repair", 1)), ("roof",), 0.6, 1, (
-                "Kitchen skylight leaks and is fogged between panes; replace with a Velux",
-                "Replace two cracked skylights in the bathroom and hall",
-            )),
+    JobSpec(
+        Trade.HVAC,
+        "No heat call",
+        90,
+        "129.00",
+        (("furnace", 2),),
+        ("furnace",),
+        5,
+        0.3,
+        (
+            "No heat since last night, thermostat set to 70 but the house is at 58",
+            "Furnace runs but blows cold air; igniter clicks, no flame",
+            "Heat comes on, runs a minute or two, then shuts off",
+            "No heat upstairs, downstairs is fine",
+            "Loud bang from the furnace on startup, then no heat",
+            "Thermostat screen is blank and the furnace won't start",
+        ),
+    ),
+    JobSpec(
+        Trade.HVAC,
+        "Furnace tune-up",
+        60,
+        "119.00",
+        (("furnace", 1),),
+        ("furnace",),
+        3,
+        0.2,
+        (
+            "Annual furnace tune-up; customer on the maintenance plan",
+            "Pre-season furnace check, replace filter (16x25x1)",
+            "Tune-up; dusty smell when the heat first comes on",
+            "Safety check and tune-up for new homeowners, furnace age unknown",
+        ),
+    ),
+    JobSpec(
+        Trade.HVAC,
+        "AC repair",
+        120,
+        "149.00",
+        (("epa-608", 1),),
+        ("ac condenser",),
+        0.3,
+        5,
+        (
+            "AC running but not cooling, 82°F upstairs",
+            "Outdoor unit hums, fan not spinning",
+            "Ice on the refrigerant line at the indoor coil",
+            "Water leaking around the furnace when the AC runs",
+            "AC trips its breaker after about ten minutes",
+        ),
+    ),
+    JobSpec(
+        Trade.HVAC,
+        "AC tune-up",
+        60,
+        "119.00",
+        (("epa-608", 1),),
+        ("ac condenser",),
+        0.1,
+        3,
+        (
+            "Spring AC tune-up, clean the condenser coil",
+            "AC check before summer; was low on refrigerant last year",
+            "Maintenance plan visit: AC tune-up and filter change",
+        ),
+    ),
+    JobSpec(
+        Trade.HVAC,
+        "Heat pump service",
+        90,
+        "159.00",
+        (("heat-pump", 2), ("epa-608", 1)),
+        ("ac condenser",),
+        1,
+        1,
+        (
+            "Heat pump stuck in defrost, outdoor unit steaming",
+            "Heat pump runs constantly and the aux heat is always on",
+            "Grinding noise from the outdoor unit",
+        ),
+    ),
+    JobSpec(
+        Trade.HVAC,
+        "Boiler repair",
+        120,
+        "189.00",
+        (("boiler", 3),),
+        ("boiler",),
+        2,
+        0.2,
+        (
+            "Boiler pressure reads 30 psi and the relief valve is dripping",
+            "Radiators in the back bedrooms stay cold",
+            "Boiler locked out with an error code on the display",
+            "Pipes bang when the heat comes on",
+        ),
+    ),
+    JobSpec(
+        Trade.HVAC,
+        "Thermostat install",
+        60,
+        "225.00",
+        (("controls", 1),),
+        ("furnace",),
+        1,
+        1,
+        (
+            "Install customer-supplied Ecobee; no C-wire at the thermostat",
+            "Replace old round Honeywell with a programmable thermostat",
+            "Nest says 'no power to Rh wire' after the customer installed it",
+        ),
+    ),
+    JobSpec(
+        Trade.HVAC,
+        "Mini-split install",
+        360,
+        "3850.00",
+        (("mini-split", 3), ("epa-608", 1)),
+        (),
+        0.2,
+        0.6,
+        (
+            "Two-zone ductless mini-split for the attic bedrooms, quote approved",
+            "12k BTU mini-split for the sunroom",
+            "Single-zone mini-split in the garage workshop",
+        ),
+    ),
+    JobSpec(
+        Trade.HVAC,
+        "Furnace replacement",
+        480,
+        "5200.00",
+        (("furnace", 3), ("ductwork", 2)),
+        ("furnace",),
+        0.3,
+        0.1,
+        (
+            "Replace 24-year-old furnace with a 96% unit, quote approved",
+            "Cracked heat exchanger found last visit; replace the furnace",
+            "Furnace and coil replacement, customer approved financing",
+        ),
+    ),
+    JobSpec(
+        Trade.PLUMBING,
+        "Clogged drain",
+        60,
+        "189.00",
+        (("drain-cleaning", 1),),
+        (),
+        5,
+        5,
+        (
+            "Upstairs bathroom sink drains slowly, tried Drano",
+            "Kitchen sink backed up, garbage disposal just hums",
+            "Basement floor drain backs up when the washer drains",
+            "Tub drain clogged, water stands for an hour",
+            "Toilets gurgle when the washer runs; main line backing up?",
+        ),
+    ),
+    JobSpec(
+        Trade.PLUMBING,
+        "Water heater replacement",
+        240,
+        "1895.00",
+        (("water-heater", 2),),
+        ("water heater",),
+        1.5,
+        1.2,
+        (
+            "Water heater leaking from the bottom; replace with a 50-gallon gas",
+            "Family of five runs out of hot water; replace 40 gal with 50 gal",
+            "Tank rusted at the seams, quote approved for a Bradford White 50 gal",
+            "Convert to tankless, customer approved the quote",
+        ),
+    ),
+    JobSpec(
+        Trade.PLUMBING,
+        "Water heater repair",
+        90,
+        "165.00",
+        (("water-heater", 1),),
+        ("water heater",),
+        2,
+        1.5,
+        (
+            "No hot water, pilot won't stay lit",
+            "Water heater makes popping and rumbling noises",
+            "Hot water runs out after five minutes",
+            "Relief valve dripping onto the basement floor",
+        ),
+    ),
+    JobSpec(
+        Trade.PLUMBING,
+        "Sewer camera inspection",
+        90,
+        "295.00",
+        (("sewer-camera", 2),),
+        (),
+        1,
+        1,
+        (
+            "Recurring main line clogs; camera to check for roots",
+            "Pre-purchase sewer scope for the buyer, house built 1924",
+            "Sewage smell in the basement; camera the line",
+        ),
+    ),
+    JobSpec(
+        Trade.PLUMBING,
+        "Sump pump replacement",
+        120,
+        "695.00",
+        (("sump-pump", 1),),
+        ("sump pump",),
+        0.6,
+        1.5,
+        (
+            "Sump pump runs nonstop and won't shut off",
+            "Sump pump failed in the last storm, 2 inches of water in the basement",
+            "Add a battery backup to the existing sump pump",
+            "Float switch sticks, pump doesn't kick on",
+        ),
+    ),
+    JobSpec(
+        Trade.PLUMBING,
+        "Faucet or toilet repair",
+        60,
+        "145.00",
+        (("fixtures", 1),),
+        (),
+        3,
+        3,
+        (
+            "Toilet runs constantly, flapper already replaced",
+            "Kitchen faucet dripping at the base",
+            "Toilet rocks and leaks at the base when flushed",
+            "Replace bathroom faucet, customer has a new Moen",
+        ),
+    ),
+    JobSpec(
+        Trade.PLUMBING,
+        "Backflow test",
+        45,
+        "125.00",
+        (("backflow", 3),),
+        (),
+        0.5,
+        1.5,
+        (
+            "Annual backflow test for the lawn sprinklers, city notice received",
+            "Annual RPZ test, due by the end of the month",
+            "Backflow certification for the boiler feed",
+        ),
+    ),
+    JobSpec(
+        Trade.PLUMBING,
+        "Gas leak check",
+        60,
+        "175.00",
+        (("gas-line", 2),),
+        ("water heater",),
+        1,
+        0.5,
+        (
+            "Smells gas near the water heater; gas company already checked the meter",
+            "Faint gas smell by the range, new stove installed last week",
+            "Gas line for a new dryer, check and pressure test",
+        ),
+    ),
+    JobSpec(
+        Trade.PLUMBING,
+        "Whole-house repipe",
+        480,
+        "8900.00",
+        (("repipe", 3),),
+        (),
+        0.2,
+        0.2,
+        (
+            "Galvanized supply lines, low pressure everywhere; repipe in PEX, quote approved",
+            "Repipe both units of the 2-flat; tenants notified",
+        ),
+    ),
+    JobSpec(
+        Trade.ELECTRICAL,
+        "Troubleshooting call",
+        90,
+        "149.00",
+        (("troubleshooting", 2),),
+        ("electrical panel",),
+        4,
+        4,
+        (
+            "Breaker for the kitchen trips when the microwave and toaster run",
+            "Half the outlets in the living room dead, no tripped breakers",
+            "Lights flicker when the AC kicks on",
+            "Burning smell from a bedroom outlet; customer switched off the breaker",
+            "Bathroom GFCI won't reset",
+        ),
+    ),
+    JobSpec(
+        Trade.ELECTRICAL,
+        "Panel upgrade",
+        480,
+        "2850.00",
+        (("panel-upgrade", 3), ("service-change", 2)),
+        ("electrical panel",),
+        0.4,
+        0.4,
+        (
+            "Federal Pacific panel; insurance requires replacement, upgrade to 200A",
+            "100A fuse box; adding an EV and an induction range, upgrade to 200A",
+            "Panel full, double-tapped breakers found on inspection",
+        ),
+    ),
+    JobSpec(
+        Trade.ELECTRICAL,
+        "EV charger install",
+        240,
+        "1450.00",
+        (("ev-charger", 2),),
+        ("electrical panel",),
+        1,
+        1.2,
+        (
+            "Level 2 charger in the detached garage, customer has a Tesla Wall Connector",
+            "NEMA 14-50 outlet in the garage for a new EV",
+            "ChargePoint Home Flex on a 60A circuit, panel in the basement",
+        ),
+    ),
+    JobSpec(
+        Trade.ELECTRICAL,
+        "Outlet or switch repair",
+        60,
+        "135.00",
+        (("troubleshooting", 1),),
+        (),
+        3,
+        3,
+        (
+            "Replace two-prong outlets in the bedrooms with grounded ones",
+            "Hallway light switch sparks when flipped",
+            "Add an outlet behind the wall-mounted TV",
+            "Dining room dimmer buzzes",
+        ),
+    ),
+    JobSpec(
+        Trade.ELECTRICAL,
+        "Lighting install",
+        120,
+        "325.00",
+        (("lighting", 1),),
+        (),
+        2,
+        2,
+        (
+            "Six recessed LED cans in the basement family room",
+            "Hang customer-supplied chandelier, 12 ft ceiling in the dining room",
+            "Motion flood lights over the garage and the back gate",
+        ),
+    ),
+    JobSpec(
+        Trade.ELECTRICAL,
+        "Generator maintenance",
+        90,
+        "249.00",
+        (("generator", 2),),
+        ("standby generator",),
+        1,
+        1,
+        (
+            "Annual service on the standby generator",
+            "Generator failed its weekly exercise, shows 'low battery'",
+            "Transfer switch didn't switch back after the outage",
+        ),
+    ),
+    JobSpec(
+        Trade.ELECTRICAL,
+        "Surge protector install",
+        60,
+        "395.00",
+        (("panel-upgrade", 1),),
+        ("electrical panel",),
+        1,
+        1,
+        (
+            "Whole-house surge protector after a lightning strike took out the TV and router",
+            "Add whole-house surge protection with a panel check",
+        ),
+    ),
+    JobSpec(
+        Trade.ROOFING,
+        "Roof leak repair",
+        120,
+        "485.00",
+        (("leak-repair", 2),),
+        ("roof",),
+        3,
+        3,
+        (
+            "Water stain spreading on the bedroom ceiling after rain",
+            "Leak around the chimney flashing, drips into the attic",
+            "Missing shingles after the windstorm, leak in the closet",
+            "Leak where the plumbing vent goes through the roof",
+            "Ice dam at the eaves, water coming through the kitchen ceiling",
+        ),
+    ),
+    JobSpec(
+        Trade.ROOFING,
+        "Storm damage inspection",
+        60,
+        "0.00",
+        (("inspection", 1),),
+        ("roof",),
+        2,
+        3,
+        (
+            "Hail last week and the neighbours are getting new roofs; inspect for insurance",
+            "Wind took off ridge cap shingles; photos for the adjuster",
+            "Tree branch came down on the garage roof",
+        ),
+    ),
+    JobSpec(
+        Trade.ROOFING,
+        "Tear-off and re-roof",
+        480,
+        "14500.00",
+        (("shingle", 3), ("inspection", 1)),
+        ("roof",),
+        0,
+        0,
+        (
+            "Tear-off and re-roof, GAF Timberline HDZ Charcoal, 24 squares, approved",
+            "Re-roof after insurance approval; two layers to remove",
+            "Tear-off and re-roof, Owens Corning Duration Driftwood",
+        ),
+    ),
+    JobSpec(
+        Trade.ROOFING,
+        "Gutter cleaning",
+        90,
+        "225.00",
+        (("gutters", 1),),
+        (),
+        2,
+        1,
+        (
+            "Gutters overflowing at the back of the house",
+            "Fall gutter cleaning and downspout flush",
+            "Gutters clogged, water pours over the front entrance",
+        ),
+    ),
+    JobSpec(
+        Trade.ROOFING,
+        "Gutter replacement",
+        240,
+        "1650.00",
+        (("gutters", 2),),
+        (),
+        0.8,
+        1,
+        (
+            "Replace sagging front gutters with 6-inch seamless",
+            "Gutter and downspout replacement, white aluminum",
+        ),
+    ),
+    JobSpec(
+        Trade.ROOFING,
+        "Flat roof repair",
+        180,
+        "875.00",
+        (("flat-roof", 2),),
+        ("roof",),
+        1.5,
+        1.5,
+        (
+            "Ponding on the flat roof of the 2-flat, leak into the top unit",
+            "Blister and split in the mod-bit seam over the rear porch",
+            "EPDM torn at the parapet, leak into the stairwell",
+        ),
+    ),
+    JobSpec(
+        Trade.ROOFING,
+        "Skylight replacement",
+        240,
+        "1950.00",
+        (("skylight", 2), ("leak-repair", 1)),
+        ("roof",),
+        0.6,
+        1,
+        (
+            "Kitchen skylight leaks and is fogged between panes; replace with a Velux",
+            "Replace two cracked skylights in the bathroom and hall",
+        ),
+    ),
 )
 
 RE_ROOF = "Tear-off and re-roof"
 # Breakdowns a customer can call in as urgent or an emergency; nobody rushes a tune-up.
-BREAKDOWNS = frozenset({
-    "No heat call", "AC repair", "Heat pump service", "Boiler repair", "Clogged drain",
-    "Water heater repair", "Sump pump replacement", "Gas leak check", "Troubleshooting call",
-    "Roof leak repair", "Storm damage inspection",
-})
+BREAKDOWNS = frozenset(
+    {
+        "No heat call",
+        "AC repair",
+        "Heat pump service",
+        "Boiler repair",
+        "Clogged drain",
+        "Water heater repair",
+        "Sump pump replacement",
+        "Gas leak check",
+        "Troubleshooting call",
+        "Roof leak repair",
+        "Storm damage inspection",
+    }
+)
 # Jobs a crew of two books on one visit today, in order of preference.
-CREW_JOBS_TODAY = ("Skylight replacement", "Gutter replacement", "Water heater replacement",
-                   "EV charger install")
+CREW_JOBS_TODAY = (
+    "Skylight replacement",
+    "Gutter replacement",
+    "Water heater replacement",
+    "EV charger install",
+)
 
 
 # --- Technicians ---------------------------------------------------------------------
+
 
 class TechSpec(NamedTuple):
     name: str
@@ -375,52 +678,207 @@ EARLY = (MON_FRI, "07:00", "15:30")
 DAYTIME = (MON_FRI, "08:00", "17:00")
 
 TECHNICIANS: tuple[TechSpec, ...] = (
-    TechSpec("Marcus Bell", Trade.HVAC, "60641", (EARLY,), (
-        ("epa-608", 5), ("furnace", 5), ("heat-pump", 4), ("boiler", 4), ("ductwork", 4),
-        ("refrigeration", 3), ("mini-split", 4), ("controls", 4))),
-    TechSpec("Ana Lucía Ramírez", Trade.HVAC, "60629", (DAYTIME,), (
-        ("epa-608", 3), ("furnace", 4), ("heat-pump", 3), ("boiler", 4), ("ductwork", 2),
-        ("controls", 3))),
-    TechSpec("Tomasz Nowak", Trade.HVAC, "60714", ((TUE_SAT, "07:00", "15:30"),), (
-        ("epa-608", 4), ("furnace", 3), ("heat-pump", 4), ("refrigeration", 5),
-        ("mini-split", 4), ("controls", 3))),
-    TechSpec("Kevin Tran", Trade.HVAC, "60638", (DAYTIME,), (
-        ("epa-608", 2), ("furnace", 2), ("heat-pump", 1), ("ductwork", 3), ("controls", 2))),
+    TechSpec(
+        "Marcus Bell",
+        Trade.HVAC,
+        "60641",
+        (EARLY,),
+        (
+            ("epa-608", 5),
+            ("furnace", 5),
+            ("heat-pump", 4),
+            ("boiler", 4),
+            ("ductwork", 4),
+            ("refrigeration", 3),
+            ("mini-split", 4),
+            ("controls", 4),
+        ),
+    ),
+    TechSpec(
+        "Ana Lucía Ramírez",
+        Trade.HVAC,
+        "60629",
+        (DAYTIME,),
+        (
+            ("epa-608", 3),
+            ("furnace", 4),
+            ("heat-pump", 3),
+            ("boiler", 4),
+            ("ductwork", 2),
+            ("controls", 3),
+        ),
+    ),
+    TechSpec(
+        "Tomasz Nowak",
+        Trade.HVAC,
+        "60714",
+        ((TUE_SAT, "07:00", "15:30"),),
+        (
+            ("epa-608", 4),
+            ("furnace", 3),
+            ("heat-pump", 4),
+            ("refrigeration", 5),
+            ("mini-split", 4),
+            ("controls", 3),
+        ),
+    ),
+    TechSpec(
+        "Kevin Tran",
+        Trade.HVAC,
+        "60638",
+        (DAYTIME,),
+        (("epa-608", 2), ("furnace", 2), ("heat-pump", 1), ("ductwork", 3), ("controls", 2)),
+    ),
     # On call: evenings Sunday to Thursday, running past midnight.
-    TechSpec("DeShawn Carter", Trade.HVAC, "60618", (((6, 0, 1, 2, 3), "16:00", "00:30"),), (
-        ("epa-608", 3), ("furnace", 4), ("heat-pump", 3), ("boiler", 3), ("ductwork", 2),
-        ("controls", 3))),
-    TechSpec("Patrick O'Malley", Trade.PLUMBING, "60634", (EARLY,), (
-        ("drain-cleaning", 5), ("water-heater", 4), ("backflow", 3), ("sewer-camera", 4),
-        ("gas-line", 4), ("repipe", 4), ("sump-pump", 3), ("fixtures", 4))),
-    TechSpec("Rosa Delgado", Trade.PLUMBING, "60632", (EARLY,), (
-        ("drain-cleaning", 3), ("water-heater", 3), ("backflow", 4), ("gas-line", 2),
-        ("sump-pump", 3), ("fixtures", 4))),
-    TechSpec("Samir Haddad", Trade.PLUMBING, "60076", (DAYTIME,), (
-        ("drain-cleaning", 4), ("water-heater", 3), ("sewer-camera", 3), ("repipe", 3),
-        ("sump-pump", 4), ("fixtures", 3))),
-    TechSpec("Jamal Washington", Trade.PLUMBING, "60453", ((TUE_SAT, "08:00", "17:00"),), (
-        ("drain-cleaning", 3), ("water-heater", 2), ("gas-line", 2), ("sump-pump", 2),
-        ("fixtures", 3))),
-    TechSpec("Mei Chen", Trade.ELECTRICAL, "60630", (EARLY,), (
-        ("panel-upgrade", 5), ("ev-charger", 4), ("generator", 3), ("lighting", 3),
-        ("troubleshooting", 5), ("service-change", 4))),
+    TechSpec(
+        "DeShawn Carter",
+        Trade.HVAC,
+        "60618",
+        (((6, 0, 1, 2, 3), "16:00", "00:30"),),
+        (
+            ("epa-608", 3),
+            ("furnace", 4),
+            ("heat-pump", 3),
+            ("boiler", 3),
+            ("ductwork", 2),
+            ("controls", 3),
+        ),
+    ),
+    TechSpec(
+        "Patrick O'Malley",
+        Trade.PLUMBING,
+        "60634",
+        (EARLY,),
+        (
+            ("drain-cleaning", 5),
+            ("water-heater", 4),
+            ("backflow", 3),
+            ("sewer-camera", 4),
+            ("gas-line", 4),
+            ("repipe", 4),
+            ("sump-pump", 3),
+            ("fixtures", 4),
+        ),
+    ),
+    TechSpec(
+        "Rosa Delgado",
+        Trade.PLUMBING,
+        "60632",
+        (EARLY,),
+        (
+            ("drain-cleaning", 3),
+            ("water-heater", 3),
+            ("backflow", 4),
+            ("gas-line", 2),
+            ("sump-pump", 3),
+            ("fixtures", 4),
+        ),
+    ),
+    TechSpec(
+        "Samir Haddad",
+        Trade.PLUMBING,
+        "60076",
+        (DAYTIME,),
+        (
+            ("drain-cleaning", 4),
+            ("water-heater", 3),
+            ("sewer-camera", 3),
+            ("repipe", 3),
+            ("sump-pump", 4),
+            ("fixtures", 3),
+        ),
+    ),
+    TechSpec(
+        "Jamal Washington",
+        Trade.PLUMBING,
+        "60453",
+        ((TUE_SAT, "08:00", "17:00"),),
+        (
+            ("drain-cleaning", 3),
+            ("water-heater", 2),
+            ("gas-line", 2),
+            ("sump-pump", 2),
+            ("fixtures", 3),
+        ),
+    ),
+    TechSpec(
+        "Mei Chen",
+        Trade.ELECTRICAL,
+        "60630",
+        (EARLY,),
+        (
+            ("panel-upgrade", 5),
+            ("ev-charger", 4),
+            ("generator", 3),
+            ("lighting", 3),
+            ("troubleshooting", 5),
+            ("service-change", 4),
+        ),
+    ),
     # Four tens, Monday to Thursday.
-    TechSpec("Luis Herrera", Trade.ELECTRICAL, "60402", (((0, 1, 2, 3), "06:30", "17:00"),), (
-        ("panel-upgrade", 3), ("ev-charger", 3), ("generator", 2), ("lighting", 4),
-        ("troubleshooting", 3), ("service-change", 2))),
-    TechSpec("Brian Kowalczyk", Trade.ELECTRICAL, "60016", (DAYTIME,), (
-        ("panel-upgrade", 2), ("ev-charger", 2), ("generator", 4), ("lighting", 3),
-        ("troubleshooting", 3), ("service-change", 1))),
-    TechSpec("Dmitri Volkov", Trade.ROOFING, "60655", (EARLY,), (
-        ("shingle", 5), ("flat-roof", 4), ("gutters", 3), ("leak-repair", 4),
-        ("inspection", 5), ("skylight", 3))),
-    TechSpec("Jake Sorensen", Trade.ROOFING, "60131", (EARLY,), (
-        ("shingle", 4), ("flat-roof", 2), ("gutters", 4), ("leak-repair", 3),
-        ("inspection", 3), ("skylight", 2))),
-    TechSpec("Andrés Fuentes", Trade.ROOFING, "60707", (EARLY,), (
-        ("shingle", 3), ("flat-roof", 3), ("gutters", 3), ("leak-repair", 2),
-        ("inspection", 2))),
+    TechSpec(
+        "Luis Herrera",
+        Trade.ELECTRICAL,
+        "60402",
+        (((0, 1, 2, 3), "06:30", "17:00"),),
+        (
+            ("panel-upgrade", 3),
+            ("ev-charger", 3),
+            ("generator", 2),
+            ("lighting", 4),
+            ("troubleshooting", 3),
+            ("service-change", 2),
+        ),
+    ),
+    TechSpec(
+        "Brian Kowalczyk",
+        Trade.ELECTRICAL,
+        "60016",
+        (DAYTIME,),
+        (
+            ("panel-upgrade", 2),
+            ("ev-charger", 2),
+            ("generator", 4),
+            ("lighting", 3),
+            ("troubleshooting", 3),
+            ("service-change", 1),
+        ),
+    ),
+    TechSpec(
+        "Dmitri Volkov",
+        Trade.ROOFING,
+        "60655",
+        (EARLY,),
+        (
+            ("shingle", 5),
+            ("flat-roof", 4),
+            ("gutters", 3),
+            ("leak-repair", 4),
+            ("inspection", 5),
+            ("skylight", 3),
+        ),
+    ),
+    TechSpec(
+        "Jake Sorensen",
+        Trade.ROOFING,
+        "60131",
+        (EARLY,),
+        (
+            ("shingle", 4),
+            ("flat-roof", 2),
+            ("gutters", 4),
+            ("leak-repair", 3),
+            ("inspection", 3),
+            ("skylight", 2),
+        ),
+    ),
+    TechSpec(
+        "Andrés Fuentes",
+        Trade.ROOFING,
+        "60707",
+        (EARLY,),
+        (("shingle", 3), ("flat-roof", 3), ("gutters", 3), ("leak-repair", 2), ("inspection", 2)),
+    ),
 )
 
 
@@ -428,45 +886,199 @@ TECHNICIANS: tuple[TechSpec, ...] = (
 
 # (given names, family names) of neighbourhoods the company serves, with a weight each.
 NAME_POOLS: tuple[tuple[int, tuple[str, ...], tuple[str, ...]], ...] = (
-    (14, ("José", "María", "Juan", "Guadalupe", "Alejandro", "Lucía", "Jesús", "Ana",
-          "Miguel", "Sofía", "Héctor", "Verónica", "Ramón", "Marisol"),
-     ("Núñez", "García", "Hernández", "López", "Martínez", "González", "Rodríguez", "Pérez",
-      "Sánchez", "Ramírez", "Torres", "Flores", "Castillo", "Ortiz", "Ibarra", "Muñoz")),
-    (12, ("Darnell", "Keisha", "Andre", "Tamika", "Marcus", "Jasmine", "Terrence", "Latoya",
-          "Malik", "Aaliyah", "Brandon", "Ebony", "Cedric", "Monique"),
-     ("Washington", "Jackson", "Johnson", "Williams", "Brown", "Robinson", "Harris",
-      "Coleman", "Jenkins", "Thompson", "Walker", "Banks", "Dixon", "Fields")),
-    (10, ("Patrick", "Kathleen", "Sean", "Colleen", "Brian", "Megan", "Michael", "Erin",
-          "Kevin", "Maureen", "Thomas", "Bridget", "Jennifer", "Daniel"),
-     ("O'Brien", "Murphy", "Sullivan", "Kelly", "Flanagan", "Quinn", "Byrne", "Gallagher",
-      "Doyle", "McCarthy", "Walsh", "Brennan", "Miller", "Anderson")),
-    (8, ("Katarzyna", "Tomasz", "Agnieszka", "Paweł", "Małgorzata", "Łukasz", "Krzysztof",
-         "Magdalena", "Stanisław", "Ewa", "Grzegorz", "Joanna"),
-     ("Nowak", "Wójcik", "Mazur", "Kaczmarek", "Krawczyk", "Zając", "Król", "Pawlak",
-      "Sikora", "Baran", "Wróbel", "Górski")),
-    (5, ("Anthony", "Gina", "Salvatore", "Maria", "Vincent", "Angela", "Dominic", "Teresa"),
-     ("Russo", "Esposito", "Romano", "Bianchi", "Ricci", "Marino", "DeLuca", "Caruso")),
-    (5, ("Wei", "Li", "Jun", "Mei", "Xiaoming", "Yan", "Hui", "Jian"),
-     ("Chen", "Wang", "Liu", "Zhang", "Huang", "Lin", "Wu", "Zhou")),
-    (4, ("Min-jun", "Ji-woo", "Seo-yeon", "Hyun", "Soo-jin", "Daniel", "Grace"),
-     ("Kim", "Park", "Lee", "Choi", "Jung", "Kang", "Yoon")),
-    (5, ("Priya", "Rahul", "Anjali", "Vikram", "Deepa", "Arjun", "Sunita", "Rohan"),
-     ("Patel", "Shah", "Reddy", "Iyer", "Gupta", "Desai", "Mehta", "Nair")),
-    (3, ("Linh", "Minh", "Thảo", "Huy", "Ngọc", "Quang"),
-     ("Nguyễn", "Trần", "Lê", "Phạm", "Võ", "Đặng")),
-    (4, ("Omar", "Layla", "Khalid", "Nadia", "Yusuf", "Rania", "Tariq", "Samira"),
-     ("Haddad", "Khoury", "Mansour", "Saleh", "Nasser", "Abboud")),
-    (3, ("Georgios", "Eleni", "Nikos", "Dimitra", "Konstantinos", "Sofia"),
-     ("Papadopoulos", "Georgiou", "Pappas", "Alexiou", "Nikolaidis")),
-    (3, ("Oksana", "Taras", "Olena", "Andriy", "Iryna", "Mykola"),
-     ("Shevchenko", "Kovalenko", "Bondarenko", "Tkachenko", "Melnyk")),
-    (3, ("Maricel", "Jomar", "Rowena", "Jericho", "Lourdes", "Arnel"),
-     ("Santos", "Reyes", "Cruz", "Bautista", "Villanueva", "Dela Cruz")),
-    (2, ("Chinedu", "Ngozi", "Oluwaseun", "Adaeze", "Emeka", "Funmilayo"),
-     ("Okafor", "Adeyemi", "Eze", "Okonkwo", "Balogun")),
-    (3, ("Søren", "Ingrid", "Lars", "Björn", "Renée", "Jürgen", "Annika", "François", "Chloé"),
-     ("Lindqvist", "Johansson", "Müller", "Schäfer", "Nielsen", "Hoffmann", "Dubois",
-      "Lefèvre")),
+    (
+        14,
+        (
+            "José",
+            "María",
+            "Juan",
+            "Guadalupe",
+            "Alejandro",
+            "Lucía",
+            "Jesús",
+            "Ana",
+            "Miguel",
+            "Sofía",
+            "Héctor",
+            "Verónica",
+            "Ramón",
+            "Marisol",
+        ),
+        (
+            "Núñez",
+            "García",
+            "Hernández",
+            "López",
+            "Martínez",
+            "González",
+            "Rodríguez",
+            "Pérez",
+            "Sánchez",
+            "Ramírez",
+            "Torres",
+            "Flores",
+            "Castillo",
+            "Ortiz",
+            "Ibarra",
+            "Muñoz",
+        ),
+    ),
+    (
+        12,
+        (
+            "Darnell",
+            "Keisha",
+            "Andre",
+            "Tamika",
+            "Marcus",
+            "Jasmine",
+            "Terrence",
+            "Latoya",
+            "Malik",
+            "Aaliyah",
+            "Brandon",
+            "Ebony",
+            "Cedric",
+            "Monique",
+        ),
+        (
+            "Washington",
+            "Jackson",
+            "Johnson",
+            "Williams",
+            "Brown",
+            "Robinson",
+            "Harris",
+            "Coleman",
+            "Jenkins",
+            "Thompson",
+            "Walker",
+            "Banks",
+            "Dixon",
+            "Fields",
+        ),
+    ),
+    (
+        10,
+        (
+            "Patrick",
+            "Kathleen",
+            "Sean",
+            "Colleen",
+            "Brian",
+            "Megan",
+            "Michael",
+            "Erin",
+            "Kevin",
+            "Maureen",
+            "Thomas",
+            "Bridget",
+            "Jennifer",
+            "Daniel",
+        ),
+        (
+            "O'Brien",
+            "Murphy",
+            "Sullivan",
+            "Kelly",
+            "Flanagan",
+            "Quinn",
+            "Byrne",
+            "Gallagher",
+            "Doyle",
+            "McCarthy",
+            "Walsh",
+            "Brennan",
+            "Miller",
+            "Anderson",
+        ),
+    ),
+    (
+        8,
+        (
+            "Katarzyna",
+            "Tomasz",
+            "Agnieszka",
+            "Paweł",
+            "Małgorzata",
+            "Łukasz",
+            "Krzysztof",
+            "Magdalena",
+            "Stanisław",
+            "Ewa",
+            "Grzegorz",
+            "Joanna",
+        ),
+        (
+            "Nowak",
+            "Wójcik",
+            "Mazur",
+            "Kaczmarek",
+            "Krawczyk",
+            "Zając",
+            "Król",
+            "Pawlak",
+            "Sikora",
+            "Baran",
+            "Wróbel",
+            "Górski",
+        ),
+    ),
+    (
+        5,
+        ("Anthony", "Gina", "Salvatore", "Maria", "Vincent", "Angela", "Dominic", "Teresa"),
+        ("Russo", "Esposito", "Romano", "Bianchi", "Ricci", "Marino", "DeLuca", "Caruso"),
+    ),
+    (
+        5,
+        ("Wei", "Li", "Jun", "Mei", "Xiaoming", "Yan", "Hui", "Jian"),
+        ("Chen", "Wang", "Liu", "Zhang", "Huang", "Lin", "Wu", "Zhou"),
+    ),
+    (
+        4,
+        ("Min-jun", "Ji-woo", "Seo-yeon", "Hyun", "Soo-jin", "Daniel", "Grace"),
+        ("Kim", "Park", "Lee", "Choi", "Jung", "Kang", "Yoon"),
+    ),
+    (
+        5,
+        ("Priya", "Rahul", "Anjali", "Vikram", "Deepa", "Arjun", "Sunita", "Rohan"),
+        ("Patel", "Shah", "Reddy", "Iyer", "Gupta", "Desai", "Mehta", "Nair"),
+    ),
+    (
+        3,
+        ("Linh", "Minh", "Thảo", "Huy", "Ngọc", "Quang"),
+        ("Nguyễn", "Trần", "Lê", "Phạm", "Võ", "Đặng"),
+    ),
+    (
+        4,
+        ("Omar", "Layla", "Khalid", "Nadia", "Yusuf", "Rania", "Tariq", "Samira"),
+        ("Haddad", "Khoury", "Mansour", "Saleh", "Nasser", "Abboud"),
+    ),
+    (
+        3,
+        ("Georgios", "Eleni", "Nikos", "Dimitra", "Konstantinos", "Sofia"),
+        ("Papadopoulos", "Georgiou", "Pappas", "Alexiou", "Nikolaidis"),
+    ),
+    (
+        3,
+        ("Oksana", "Taras", "Olena", "Andriy", "Iryna", "Mykola"),
+        ("Shevchenko", "Kovalenko", "Bondarenko", "Tkachenko", "Melnyk"),
+    ),
+    (
+        3,
+        ("Maricel", "Jomar", "Rowena", "Jericho", "Lourdes", "Arnel"),
+        ("Santos", "Reyes", "Cruz", "Bautista", "Villanueva", "Dela Cruz"),
+    ),
+    (
+        2,
+        ("Chinedu", "Ngozi", "Oluwaseun", "Adaeze", "Emeka", "Funmilayo"),
+        ("Okafor", "Adeyemi", "Eze", "Okonkwo", "Balogun"),
+    ),
+    (
+        3,
+        ("Søren", "Ingrid", "Lars", "Björn", "Renée", "Jürgen", "Annika", "François", "Chloé"),
+        ("Lindqvist", "Johansson", "Müller", "Schäfer", "Nielsen", "Hoffmann", "Dubois", "Lefèvre"),
+    ),
     (2, ("Ayşe", "Mehmet", "Elif", "Emre"), ("Yılmaz", "Öztürk", "Demir", "Şahin")),
 )
 NAMED_CUSTOMERS = ("José Núñez", "Zoë Åberg")
@@ -477,8 +1089,7 @@ BUSINESSES: tuple[tuple[str, int, tuple[str, ...]], ...] = (
     ("Ravenswood Auto Body", 1, ("Shop",)),
     ("Logan Square Laundromat", 1, ("Storefront",)),
     ("Pilsen Printworks", 1, ("Studio",)),
-    ("Hernández Property Management", 3, ("3-flat on the north side", "6-unit building",
-                                           "2-flat")),
+    ("Hernández Property Management", 3, ("3-flat on the north side", "6-unit building", "2-flat")),
     ("Northside Montessori", 1, ("School",)),
     ("Greektown Gyros Inc.", 1, ("Restaurant",)),
     ("Andersonville Yoga Studio", 1, ("Studio",)),
@@ -543,6 +1154,7 @@ SECOND_SITE_LABELS = ("Rental", "Rental (2-flat)", "Mother's house", "Condo", "C
 
 # --- Equipment -----------------------------------------------------------------------
 
+
 class EquipmentSpec(NamedTuple):
     makes: tuple[tuple[str, tuple[str, ...]], ...]  # (make, models)
     age_years: tuple[int, int]
@@ -550,63 +1162,101 @@ class EquipmentSpec(NamedTuple):
 
 
 EQUIPMENT: dict[str, EquipmentSpec] = {
-    "furnace": EquipmentSpec((
-        ("Carrier", ("59SC5A080S17", "58SB0B070E14")),
-        ("Trane", ("S9V2B080U4PSA", "S8X1B060M3PSB")),
-        ("Lennox", ("EL296UH070XV36B", "ML180UH090P48B")),
-        ("Rheem", ("R96VA0702317MSA", "R801TA075314MSA")),
-        ("Goodman", ("GM9S960803BN", "GMVC961005CN")),
-        ("Bryant", ("926TB42060V17",)),
-    ), (1, 26), "{ww}{yy}@#####"),
-    "ac condenser": EquipmentSpec((
-        ("Carrier", ("24ACC636A003", "24ABB330A003")),
-        ("Trane", ("4TTR4036L1000A", "4TTR6030J1000A")),
-        ("Lennox", ("ML14XC1-036-230A", "XC21-036-230")),
-        ("Rheem", ("RA1436AJ1NA", "RA1648AJ1NA")),
-        ("Goodman", ("GSX140361", "GSXN403010")),
-    ), (1, 20), "{yy}{ww}#######"),
-    "boiler": EquipmentSpec((
-        ("Weil-McLain", ("CGa-4", "EG-40", "Ultra-105")),
-        ("Burnham", ("ES2-4", "Series 2 205")),
-        ("Peerless", ("63-04", "PureFire PF-110")),
-        ("Lochinvar", ("Knight WHN085",)),
-    ), (4, 45), "CP{yy}#####"),
-    "water heater": EquipmentSpec((
-        ("A.O. Smith", ("GCR-50 300", "GPVL-50", "ENT-50")),
-        ("Bradford White", ("RG250T6N", "RG240S6N")),
-        ("Rheem", ("XG50T06EC38U1", "PROG40-38N RH67")),
-        ("State", ("GS650YBRT",)),
-        ("Rinnai", ("RU199iN",)),
-    ), (1, 16), "{yy}{ww}@######"),
-    "electrical panel": EquipmentSpec((
-        ("Square D", ("QO140M200P", "HOM2040M200PC")),
-        ("Eaton", ("BR2040B200", "CH40B200")),
-        ("Siemens", ("P4040B1200CU",)),
-        ("Federal Pacific", ("Stab-Lok 100A",)),
-        ("GE", ("TM2010CCU",)),
-    ), (3, 55), ""),
-    "roof": EquipmentSpec((
-        ("GAF", ("Timberline HDZ", "Timberline UHDZ")),
-        ("Owens Corning", ("Duration", "Oakridge")),
-        ("CertainTeed", ("Landmark",)),
-        ("Firestone", ("RubberGard EPDM",)),
-    ), (1, 28), ""),
-    "sump pump": EquipmentSpec((
-        ("Zoeller", ("M53 Mighty-Mate", "M98")),
-        ("Liberty", ("257", "287")),
-        ("Wayne", ("CDU980E",)),
-    ), (1, 12), "{yy}{ww}####"),
-    "standby generator": EquipmentSpec((
-        ("Generac", ("Guardian 22kW 7043", "Guardian 14kW 7224")),
-        ("Kohler", ("20RESCL",)),
-    ), (1, 12), "#########"),
+    "furnace": EquipmentSpec(
+        (
+            ("Carrier", ("59SC5A080S17", "58SB0B070E14")),
+            ("Trane", ("S9V2B080U4PSA", "S8X1B060M3PSB")),
+            ("Lennox", ("EL296UH070XV36B", "ML180UH090P48B")),
+            ("Rheem", ("R96VA0702317MSA", "R801TA075314MSA")),
+            ("Goodman", ("GM9S960803BN", "GMVC961005CN")),
+            ("Bryant", ("926TB42060V17",)),
+        ),
+        (1, 26),
+        "{ww}{yy}@#####",
+    ),
+    "ac condenser": EquipmentSpec(
+        (
+            ("Carrier", ("24ACC636A003", "24ABB330A003")),
+            ("Trane", ("4TTR4036L1000A", "4TTR6030J1000A")),
+            ("Lennox", ("ML14XC1-036-230A", "XC21-036-230")),
+            ("Rheem", ("RA1436AJ1NA", "RA1648AJ1NA")),
+            ("Goodman", ("GSX140361", "GSXN403010")),
+        ),
+        (1, 20),
+        "{yy}{ww}#######",
+    ),
+    "boiler": EquipmentSpec(
+        (
+            ("Weil-McLain", ("CGa-4", "EG-40", "Ultra-105")),
+            ("Burnham", ("ES2-4", "Series 2 205")),
+            ("Peerless", ("63-04", "PureFire PF-110")),
+            ("Lochinvar", ("Knight WHN085",)),
+        ),
+        (4, 45),
+        "CP{yy}#####",
+    ),
+    "water heater": EquipmentSpec(
+        (
+            ("A.O. Smith", ("GCR-50 300", "GPVL-50", "ENT-50")),
+            ("Bradford White", ("RG250T6N", "RG240S6N")),
+            ("Rheem", ("XG50T06EC38U1", "PROG40-38N RH67")),
+            ("State", ("GS650YBRT",)),
+            ("Rinnai", ("RU199iN",)),
+        ),
+        (1, 16),
+        "{yy}{ww}@######",
+    ),
+    "electrical panel": EquipmentSpec(
+        (
+            ("Square D", ("QO140M200P", "HOM2040M200PC")),
+            ("Eaton", ("BR2040B200", "CH40B200")),
+            ("Siemens", ("P4040B1200CU",)),
+            ("Federal Pacific", ("Stab-Lok 100A",)),
+            ("GE", ("TM2010CCU",)),
+        ),
+        (3, 55),
+        "",
+    ),
+    "roof": EquipmentSpec(
+        (
+            ("GAF", ("Timberline HDZ", "Timberline UHDZ")),
+            ("Owens Corning", ("Duration", "Oakridge")),
+            ("CertainTeed", ("Landmark",)),
+            ("Firestone", ("RubberGard EPDM",)),
+        ),
+        (1, 28),
+        "",
+    ),
+    "sump pump": EquipmentSpec(
+        (
+            ("Zoeller", ("M53 Mighty-Mate", "M98")),
+            ("Liberty", ("257", "287")),
+            ("Wayne", ("CDU980E",)),
+        ),
+        (1, 12),
+        "{yy}{ww}####",
+    ),
+    "standby generator": EquipmentSpec(
+        (
+            ("Generac", ("Guardian 22kW 7043", "Guardian 14kW 7224")),
+            ("Kohler", ("20RESCL",)),
+        ),
+        (1, 12),
+        "#########",
+    ),
 }
 
 
 # How a caller names the unit when they know its make and age.
-UNIT_NOUNS = {"furnace": "furnace", "ac condenser": "AC", "boiler": "boiler",
-              "water heater": "water heater", "electrical panel": "panel",
-              "sump pump": "pump", "standby generator": "generator"}
+UNIT_NOUNS = {
+    "furnace": "furnace",
+    "ac condenser": "AC",
+    "boiler": "boiler",
+    "water heater": "water heater",
+    "electrical panel": "panel",
+    "sump pump": "pump",
+    "standby generator": "generator",
+}
 
 
 # --- Notes and outcomes --------------------------------------------------------------
@@ -638,19 +1288,26 @@ COMPLETION_NOTES: dict[str, tuple[str, ...]] = {
         "Contactor pitted; replaced. Condenser running.",
         "Leak at the evaporator coil; quoted a coil replacement.",
     ),
-    "AC tune-up": ("Cleaned condenser coil; refrigerant charge good.",
-                   "Tune-up done; drain line flushed."),
-    "Heat pump service": ("Defrost sensor failed; replaced, heat pump cycling normally.",
-                          "Reversing valve solenoid replaced."),
+    "AC tune-up": (
+        "Cleaned condenser coil; refrigerant charge good.",
+        "Tune-up done; drain line flushed.",
+    ),
+    "Heat pump service": (
+        "Defrost sensor failed; replaced, heat pump cycling normally.",
+        "Reversing valve solenoid replaced.",
+    ),
     "Boiler repair": (
         "Expansion tank waterlogged; replaced, pressure steady at 15 psi.",
         "Bled the second-floor radiators; all heating now.",
         "Replaced the circulator pump.",
     ),
-    "Thermostat install": ("Installed thermostat and ran a new C-wire from the furnace.",
-                           "Thermostat installed and set up on the customer's Wi-Fi."),
-    "Mini-split install": ("Mini-split installed, line set run through the attic; customer "
-                           "shown the remote.",),
+    "Thermostat install": (
+        "Installed thermostat and ran a new C-wire from the furnace.",
+        "Thermostat installed and set up on the customer's Wi-Fi.",
+    ),
+    "Mini-split install": (
+        "Mini-split installed, line set run through the attic; customer shown the remote.",
+    ),
     "Furnace replacement": ("New furnace installed, old unit hauled away; permit posted.",),
     "Clogged drain": (
         "Cleared the line with the 3/8 cable; recommended a camera inspection.",
@@ -661,20 +1318,32 @@ COMPLETION_NOTES: dict[str, tuple[str, ...]] = {
         "New 50-gallon installed with an expansion tank; old tank hauled away.",
         "Water heater installed; vent re-pitched to code.",
     ),
-    "Water heater repair": ("Replaced the thermocouple; pilot holding.",
-                            "Drained and flushed the tank; sediment was heavy.",
-                            "Replaced the T&P valve."),
-    "Sewer camera inspection": ("Found roots at 42 ft; gave the customer a quote for lining.",
-                                "Belly in the line at 30 ft; recording sent to the customer."),
-    "Sump pump replacement": ("New Zoeller pump installed with a new check valve.",
-                              "Battery backup installed and tested."),
-    "Faucet or toilet repair": ("Replaced the fill valve and flapper; no more running.",
-                                "Reset the toilet on a new wax ring.",
-                                "New cartridge in the kitchen faucet; drip stopped."),
-    "Backflow test": ("Backflow test passed; report filed with the city.",
-                      "Check valve failed; rebuilt the assembly, retested and passed."),
-    "Gas leak check": ("Leak at the flex connector behind the range; replaced, tested tight.",
-                       "No leak found; all fittings tested with the sniffer."),
+    "Water heater repair": (
+        "Replaced the thermocouple; pilot holding.",
+        "Drained and flushed the tank; sediment was heavy.",
+        "Replaced the T&P valve.",
+    ),
+    "Sewer camera inspection": (
+        "Found roots at 42 ft; gave the customer a quote for lining.",
+        "Belly in the line at 30 ft; recording sent to the customer.",
+    ),
+    "Sump pump replacement": (
+        "New Zoeller pump installed with a new check valve.",
+        "Battery backup installed and tested.",
+    ),
+    "Faucet or toilet repair": (
+        "Replaced the fill valve and flapper; no more running.",
+        "Reset the toilet on a new wax ring.",
+        "New cartridge in the kitchen faucet; drip stopped.",
+    ),
+    "Backflow test": (
+        "Backflow test passed; report filed with the city.",
+        "Check valve failed; rebuilt the assembly, retested and passed.",
+    ),
+    "Gas leak check": (
+        "Leak at the flex connector behind the range; replaced, tested tight.",
+        "No leak found; all fittings tested with the sniffer.",
+    ),
     "Whole-house repipe": ("Repipe finished; walls open in three spots for the drywaller.",),
     "Troubleshooting call": (
         "Loose neutral at the panel; torqued all terminations.",
@@ -683,19 +1352,25 @@ COMPLETION_NOTES: dict[str, tuple[str, ...]] = {
     ),
     "Panel upgrade": ("Panel swapped to 200A; ComEd reconnected, city inspection booked.",),
     "EV charger install": ("Charger installed on a new 60A circuit; permit pulled.",),
-    "Outlet or switch repair": ("Replaced the switch and the backstabbed outlets on that circuit.",
-                                "Installed grounded outlets; two rooms needed new ground runs."),
+    "Outlet or switch repair": (
+        "Replaced the switch and the backstabbed outlets on that circuit.",
+        "Installed grounded outlets; two rooms needed new ground runs.",
+    ),
     "Lighting install": ("Fixtures installed; customer happy with the dimmers.",),
-    "Generator maintenance": ("Oil, filter and plugs changed; replaced the battery.",
-                              "Transfer switch relay replaced; generator exercised fine."),
+    "Generator maintenance": (
+        "Oil, filter and plugs changed; replaced the battery.",
+        "Transfer switch relay replaced; generator exercised fine.",
+    ),
     "Surge protector install": ("Surge protector installed at the panel.",),
     "Roof leak repair": (
         "Resealed chimney flashing and replaced 6 shingles; photos in the file.",
         "Replaced the pipe boot; no sign of further leaks.",
         "Steamed the ice dam off the eaves; recommend more attic insulation.",
     ),
-    "Storm damage inspection": ("Photos sent to the insurance adjuster.",
-                                "Hail hits on the south slope; estimate sent for a re-roof."),
+    "Storm damage inspection": (
+        "Photos sent to the insurance adjuster.",
+        "Hail hits on the south slope; estimate sent for a re-roof.",
+    ),
     "Tear-off and re-roof": ("Re-roof done; magnet sweep of the yard finished.",),
     "Gutter cleaning": ("Cleaned gutters, flushed downspouts; one hanger replaced.",),
     "Gutter replacement": ("New seamless gutters; downspouts extended away from the foundation.",),
@@ -716,15 +1391,13 @@ NO_SHOW_REASONS = (
 )
 
 EMERGENCY_HEATING = (
-    "No heat — elderly resident, furnace not igniting; house down to 56°F, "
-    "daughter called it in"
+    "No heat — elderly resident, furnace not igniting; house down to 56°F, daughter called it in"
 )
-EMERGENCY_COOLING = (
-    "No cooling — elderly resident, AC not starting; 88°F inside and climbing"
-)
+EMERGENCY_COOLING = "No cooling — elderly resident, AC not starting; 88°F inside and climbing"
 
 
 # --- Chicago streets -----------------------------------------------------------------
+
 
 def _ordinal_suffix(n: int) -> str:
     if 10 <= n % 100 <= 20:
@@ -735,43 +1408,126 @@ def _ordinal_suffix(n: int) -> str:
 # East-west streets by their north (+) / south (-) grid number, and north-south streets
 # by their west (+) / east (-) grid number; 800 numbers make a mile.
 EAST_WEST_STREETS: tuple[tuple[int, str], ...] = (
-    (800, "Chicago Ave"), (1000, "Augusta Blvd"), (1200, "Division St"),
-    (1400, "Schiller St"), (1600, "North Ave"), (1800, "Cortland St"),
-    (2000, "Armitage Ave"), (2200, "Webster Ave"), (2400, "Fullerton Ave"),
-    (2600, "Wrightwood Ave"), (2800, "Diversey Ave"), (3000, "Wellington Ave"),
-    (3200, "Belmont Ave"), (3400, "Roscoe St"), (3600, "Addison St"), (3800, "Grace St"),
-    (4000, "Irving Park Rd"), (4200, "Berteau Ave"), (4400, "Montrose Ave"),
-    (4600, "Wilson Ave"), (4800, "Lawrence Ave"), (5000, "Argyle St"), (5200, "Foster Ave"),
-    (5400, "Balmoral Ave"), (5600, "Bryn Mawr Ave"), (5800, "Ardmore Ave"),
-    (6000, "Peterson Ave"), (6200, "Granville Ave"), (6400, "Devon Ave"),
-    (6800, "Pratt Blvd"), (7000, "Lunt Ave"), (7200, "Touhy Ave"), (7400, "Jarvis Ave"),
-    (7600, "Howard St"), (-400, "Van Buren St"), (-600, "Harrison St"), (-800, "Polk St"),
-    (-1200, "Roosevelt Rd"), (-1800, "18th St"), (-2200, "Cermak Rd"),
-    (-3900, "Pershing Rd"), (-5500, "Garfield Blvd"),
+    (800, "Chicago Ave"),
+    (1000, "Augusta Blvd"),
+    (1200, "Division St"),
+    (1400, "Schiller St"),
+    (1600, "North Ave"),
+    (1800, "Cortland St"),
+    (2000, "Armitage Ave"),
+    (2200, "Webster Ave"),
+    (2400, "Fullerton Ave"),
+    (2600, "Wrightwood Ave"),
+    (2800, "Diversey Ave"),
+    (3000, "Wellington Ave"),
+    (3200, "Belmont Ave"),
+    (3400, "Roscoe St"),
+    (3600, "Addison St"),
+    (3800, "Grace St"),
+    (4000, "Irving Park Rd"),
+    (4200, "Berteau Ave"),
+    (4400, "Montrose Ave"),
+    (4600, "Wilson Ave"),
+    (4800, "Lawrence Ave"),
+    (5000, "Argyle St"),
+    (5200, "Foster Ave"),
+    (5400, "Balmoral Ave"),
+    (5600, "Bryn Mawr Ave"),
+    (5800, "Ardmore Ave"),
+    (6000, "Peterson Ave"),
+    (6200, "Granville Ave"),
+    (6400, "Devon Ave"),
+    (6800, "Pratt Blvd"),
+    (7000, "Lunt Ave"),
+    (7200, "Touhy Ave"),
+    (7400, "Jarvis Ave"),
+    (7600, "Howard St"),
+    (-400, "Van Buren St"),
+    (-600, "Harrison St"),
+    (-800, "Polk St"),
+    (-1200, "Roosevelt Rd"),
+    (-1800, "18th St"),
+    (-2200, "Cermak Rd"),
+    (-3900, "Pershing Rd"),
+    (-5500, "Garfield Blvd"),
     # South of Cermak the east-west streets are numbered by their hundreds.
     *((-100 * n, f"{n}{_ordinal_suffix(n)} St") for n in range(24, 120) if n not in (39, 55)),
 )
 NORTH_SOUTH_STREETS: tuple[tuple[int, str], ...] = (
-    (0, "State St"), (800, "Halsted St"), (1000, "Sheffield Ave"), (1200, "Racine Ave"),
-    (1400, "Southport Ave"), (1600, "Ashland Ave"), (1700, "Paulina St"), (1800, "Wood St"),
-    (1900, "Wolcott Ave"), (2000, "Damen Ave"), (2100, "Hoyne Ave"), (2200, "Leavitt St"),
-    (2300, "Oakley Ave"), (2400, "Western Ave"), (2500, "Campbell Ave"),
-    (2600, "Rockwell St"), (2800, "California Ave"), (3000, "Sacramento Ave"),
-    (3200, "Kedzie Ave"), (3400, "Kimball Ave"), (3600, "Central Park Ave"),
-    (3800, "Hamlin Ave"), (4000, "Pulaski Rd"), (4200, "Keeler Ave"), (4400, "Kostner Ave"),
-    (4600, "Kenton Ave"), (4800, "Cicero Ave"), (5000, "Lavergne Ave"),
-    (5200, "Laramie Ave"), (5400, "Long Ave"), (5600, "Central Ave"), (5800, "Menard Ave"),
-    (6000, "Austin Ave"), (6400, "Narragansett Ave"), (6800, "Oak Park Ave"),
-    (7200, "Harlem Ave"), (8400, "Cumberland Ave"), (-400, "King Dr"),
-    (-800, "Cottage Grove Ave"), (-1200, "Woodlawn Ave"), (-1400, "Dorchester Ave"),
-    (-1600, "Stony Island Ave"), (-2000, "Jeffery Blvd"), (-2400, "Yates Blvd"),
+    (0, "State St"),
+    (800, "Halsted St"),
+    (1000, "Sheffield Ave"),
+    (1200, "Racine Ave"),
+    (1400, "Southport Ave"),
+    (1600, "Ashland Ave"),
+    (1700, "Paulina St"),
+    (1800, "Wood St"),
+    (1900, "Wolcott Ave"),
+    (2000, "Damen Ave"),
+    (2100, "Hoyne Ave"),
+    (2200, "Leavitt St"),
+    (2300, "Oakley Ave"),
+    (2400, "Western Ave"),
+    (2500, "Campbell Ave"),
+    (2600, "Rockwell St"),
+    (2800, "California Ave"),
+    (3000, "Sacramento Ave"),
+    (3200, "Kedzie Ave"),
+    (3400, "Kimball Ave"),
+    (3600, "Central Park Ave"),
+    (3800, "Hamlin Ave"),
+    (4000, "Pulaski Rd"),
+    (4200, "Keeler Ave"),
+    (4400, "Kostner Ave"),
+    (4600, "Kenton Ave"),
+    (4800, "Cicero Ave"),
+    (5000, "Lavergne Ave"),
+    (5200, "Laramie Ave"),
+    (5400, "Long Ave"),
+    (5600, "Central Ave"),
+    (5800, "Menard Ave"),
+    (6000, "Austin Ave"),
+    (6400, "Narragansett Ave"),
+    (6800, "Oak Park Ave"),
+    (7200, "Harlem Ave"),
+    (8400, "Cumberland Ave"),
+    (-400, "King Dr"),
+    (-800, "Cottage Grove Ave"),
+    (-1200, "Woodlawn Ave"),
+    (-1400, "Dorchester Ave"),
+    (-1600, "Stony Island Ave"),
+    (-2000, "Jeffery Blvd"),
+    (-2400, "Yates Blvd"),
 )
 SUBURBAN_STREETS = (
-    "Maple Ave", "Oak St", "Elm St", "Park Ave", "Lincoln Ave", "Washington St",
-    "Prospect Ave", "Ridge Rd", "Forest Ave", "Grove St", "Highland Ave", "Cedar Ln",
-    "Linden Ave", "Hawthorne Ln", "Greenwood Ave", "Home Ave", "Wisconsin Ave",
-    "Euclid Ave", "Clinton Ave", "Edgewood Ln", "Birch St", "Chestnut St", "Sunset Ave",
-    "Jackson Blvd", "Cuyler Ave", "Harvey Ave", "Kenilworth Ave", "Wesley Ave",
+    "Maple Ave",
+    "Oak St",
+    "Elm St",
+    "Park Ave",
+    "Lincoln Ave",
+    "Washington St",
+    "Prospect Ave",
+    "Ridge Rd",
+    "Forest Ave",
+    "Grove St",
+    "Highland Ave",
+    "Cedar Ln",
+    "Linden Ave",
+    "Hawthorne Ln",
+    "Greenwood Ave",
+    "Home Ave",
+    "Wisconsin Ave",
+    "Euclid Ave",
+    "Clinton Ave",
+    "Edgewood Ln",
+    "Birch St",
+    "Chestnut St",
+    "Sunset Ave",
+    "Jackson Blvd",
+    "Cuyler Ave",
+    "Harvey Ave",
+    "Kenilworth Ave",
+    "Wesley Ave",
 )
 # Grid numbers per degree at Chicago's latitude.
 GRID_PER_DEGREE_LAT = 111.0 / 1.609 * 800
@@ -788,6 +1544,7 @@ EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 
 
 # --- Planning ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class _Zip:
@@ -897,8 +1654,11 @@ def _service_area() -> tuple[_Zip, ...]:
             continue
         lat, lon = float(record["lat"]), float(record["long"])
         if _km((lat, lon), DOWNTOWN) <= SERVICE_RADIUS_KM:
-            found.append(_Zip(record["zip_code"], record["city"], record["state"],
-                              record["county"], lat, lon))
+            found.append(
+                _Zip(
+                    record["zip_code"], record["city"], record["state"], record["county"], lat, lon
+                )
+            )
     # Postal-service ZIPs (60699, 60701) share one placeholder centroid: nobody lives there.
     shared = Counter((z.lat, z.lon) for z in found)
     return tuple(sorted((z for z in found if shared[z.lat, z.lon] == 1), key=lambda z: z.code))
@@ -912,8 +1672,9 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 # Letters NFKD does not split into a base letter and an accent.
-_UNDECOMPOSABLE = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D",
-                                 "ı": "i", "ß": "ss", "æ": "ae"})
+_UNDECOMPOSABLE = str.maketrans(
+    {"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ı": "i", "ß": "ss", "æ": "ae"}
+)
 
 
 def _ascii(text: str) -> str:
@@ -935,8 +1696,9 @@ def _ceil_to_snap(moment: dt.datetime) -> dt.datetime:
 class _Planner:
     """Builds the whole company in memory; ``seed_demo`` then writes it in bulk."""
 
-    def __init__(self, rng: random.Random, today: dt.date, tz: ZoneInfo,
-                 road_factor: float, speed_kmh: float) -> None:
+    def __init__(
+        self, rng: random.Random, today: dt.date, tz: ZoneInfo, road_factor: float, speed_kmh: float
+    ) -> None:
         self.rng = rng
         self.today = today
         self.tz = tz
@@ -953,8 +1715,9 @@ class _Planner:
         self.orders: list[_Order] = []
         self.addresses: set[tuple[str, str]] = set()
         self.mailboxes: set[str] = set()
-        self.phone_pool = {code: [f"+1{code}55501{n:02d}" for n in range(100)]
-                           for code in ALL_AREA_CODES}
+        self.phone_pool = {
+            code: [f"+1{code}55501{n:02d}" for n in range(100)] for code in ALL_AREA_CODES
+        }
         for pool in self.phone_pool.values():
             rng.shuffle(pool)
 
@@ -965,8 +1728,10 @@ class _Planner:
 
     def _jitter(self, lat: float, lon: float) -> tuple[float, float]:
         # Lake Michigan lies east of every lakefront centroid: nudge mostly west.
-        return (round(lat + self.rng.uniform(-0.009, 0.009), 6),
-                round(lon + self.rng.uniform(-0.013, 0.003), 6))
+        return (
+            round(lat + self.rng.uniform(-0.009, 0.009), 6),
+            round(lon + self.rng.uniform(-0.013, 0.003), 6),
+        )
 
     def _drive(self, a: tuple[float, float], b: tuple[float, float]) -> dt.timedelta:
         minutes = _km(a, b) * self.road_factor / self.speed_kmh * 60
@@ -1023,11 +1788,19 @@ class _Planner:
             for weekdays, starts, ends in spec.shifts:
                 for weekday in weekdays:
                     shifts[weekday] = (dt.time.fromisoformat(starts), dt.time.fromisoformat(ends))
-            self.techs.append(_Tech(
-                index=index, spec=spec, login=first[0] + last,
-                phone=self._phone(ALL_AREA_CODES[index % len(ALL_AREA_CODES):]),
-                colour=_shade(TRADE_COLOURS[spec.trade], shade * 0.3),
-                lat=lat, lon=lon, shifts=shifts, skills=dict(spec.skills)))
+            self.techs.append(
+                _Tech(
+                    index=index,
+                    spec=spec,
+                    login=first[0] + last,
+                    phone=self._phone(ALL_AREA_CODES[index % len(ALL_AREA_CODES) :]),
+                    colour=_shade(TRADE_COLOURS[spec.trade], shade * 0.3),
+                    lat=lat,
+                    lon=lon,
+                    shifts=shifts,
+                    skills=dict(spec.skills),
+                )
+            )
 
     def _customers(self) -> None:
         rng = self.rng
@@ -1043,8 +1816,9 @@ class _Planner:
         taken: set[str] = {spec.name for spec in TECHNICIANS}
         for kind in kinds:
             since = self.today - dt.timedelta(days=rng.randint(30, 2400))
-            created = self._local(since, dt.time(rng.randint(7, 18), rng.randint(0, 59),
-                                                 rng.randint(0, 59)))
+            created = self._local(
+                since, dt.time(rng.randint(7, 18), rng.randint(0, 59), rng.randint(0, 59))
+            )
             business = isinstance(kind, tuple)
             domain = rng.choice(EMAIL_DOMAINS)
             if business:
@@ -1066,18 +1840,32 @@ class _Planner:
                 first_place = first_place or place
                 self._site(customer_index, labels[n], place, business)
             assert first_place is not None
-            phones = [(self._phone(self._area_codes(first_place)), "office" if business
-                       else rng.choice(("mobile", "home")))]
+            phones = [
+                (
+                    self._phone(self._area_codes(first_place)),
+                    "office" if business else rng.choice(("mobile", "home")),
+                )
+            ]
             if rng.random() < 0.35:
-                phones.append((self._phone(ALL_AREA_CODES[rng.randrange(len(ALL_AREA_CODES)):]),
-                               rng.choice(("mobile", "work")) if not business else "owner"))
+                phones.append(
+                    (
+                        self._phone(ALL_AREA_CODES[rng.randrange(len(ALL_AREA_CODES)) :]),
+                        rng.choice(("mobile", "work")) if not business else "owner",
+                    )
+                )
             notes = ""
             if rng.random() < 0.25:
                 notes = rng.choice(BUSINESS_NOTES if business else CUSTOMER_NOTES)
-            self.customers.append(_Customer(
-                name=name,
-                email=email if rng.random() < 0.85 else None,
-                notes=notes, created_at=created, phones=phones, business=business))
+            self.customers.append(
+                _Customer(
+                    name=name,
+                    email=email if rng.random() < 0.85 else None,
+                    notes=notes,
+                    created_at=created,
+                    phones=phones,
+                    business=business,
+                )
+            )
 
     def _person_name(self, weights: list[int], taken: set[str]) -> tuple[str, str, str]:
         """A full name (sometimes a couple's), with the given and family name in it."""
@@ -1095,8 +1883,14 @@ class _Planner:
     def _mailbox(self, first: str, last: str) -> str:
         """The part before the @, unique across the company: ``jose.nunez``, ``jnunez``…"""
         rng = self.rng
-        local = rng.choice((f"{first}.{last}", f"{first[0]}{last}", f"{first}{last}",
-                            f"{first}.{last}{rng.randint(1, 99)}"))
+        local = rng.choice(
+            (
+                f"{first}.{last}",
+                f"{first[0]}{last}",
+                f"{first}{last}",
+                f"{first}.{last}{rng.randint(1, 99)}",
+            )
+        )
         while local in self.mailboxes:
             local = f"{first}.{last}{rng.randint(1, 99)}"
         self.mailboxes.add(local)
@@ -1118,8 +1912,15 @@ class _Planner:
         if rng.random() < 0.3:
             access = rng.choice(BUSINESS_ACCESS_NOTES if business else ACCESS_NOTES)
             access = access.format(code=f"{rng.randint(0, 9999):04d}")
-        site = _Site(customer=customer, label=label, street=street, zip=place, lat=lat,
-                     lon=lon, access_notes=access)
+        site = _Site(
+            customer=customer,
+            label=label,
+            street=street,
+            zip=place,
+            lat=lat,
+            lon=lon,
+            access_notes=access,
+        )
         site_index = len(self.sites)
         self.sites.append(site)
         suburban = place.city != "Chicago"
@@ -1157,15 +1958,22 @@ class _Planner:
         spec = EQUIPMENT[kind]
         make, models = rng.choice(spec.makes)
         installed = self.today - dt.timedelta(
-            days=rng.randint(spec.age_years[0] * 365, spec.age_years[1] * 365))
+            days=rng.randint(spec.age_years[0] * 365, spec.age_years[1] * 365)
+        )
         if make == "Federal Pacific":
             # Stab-Lok panels were last made in the 1980s.
             installed = min(installed, dt.date(1985, 6, 1))
-        serial = spec.serial.format(yy=f"{installed.year % 100:02d}",
-                                    ww=f"{installed.isocalendar().week:02d}")
-        serial = "".join(str(rng.randint(0, 9)) if c == "#"
-                         else rng.choice("ABCDEFGHJKLMNPRSTVWXYZ") if c == "@" else c
-                         for c in serial)
+        serial = spec.serial.format(
+            yy=f"{installed.year % 100:02d}", ww=f"{installed.isocalendar().week:02d}"
+        )
+        serial = "".join(
+            str(rng.randint(0, 9))
+            if c == "#"
+            else rng.choice("ABCDEFGHJKLMNPRSTVWXYZ")
+            if c == "@"
+            else c
+            for c in serial
+        )
         self.sites[site].equipment[kind] = len(self.equipment)
         self.equipment.append(_Equipment(site, kind, make, rng.choice(models), serial, installed))
 
@@ -1187,9 +1995,13 @@ class _Planner:
             for order in crew_days[day]:
                 order.outcome = VisitStatus.SCHEDULED
 
-    def _plan_re_roofs(self, days: list[dt.date], roofers: list[_Tech],
-                       crew_days: dict[dt.date, list[_Order]],
-                       first_jobs: dict[tuple[dt.date, int], list[_Order]]) -> None:
+    def _plan_re_roofs(
+        self,
+        days: list[dt.date],
+        roofers: list[_Tech],
+        crew_days: dict[dt.date, list[_Order]],
+        first_jobs: dict[tuple[dt.date, int], list[_Order]],
+    ) -> None:
         """Re-roofs: one roofer inspects, a crew tears off days later (one still ahead)."""
         rng = self.rng
         job = self.jobs[RE_ROOF]
@@ -1204,9 +2016,13 @@ class _Planner:
         if ahead is not None:
             tear_off_days.append(ahead)
         for tear_off in tear_off_days:
-            inspect_on = [d for d in days if tear_off - dt.timedelta(days=8) <= d
-                          <= tear_off - dt.timedelta(days=3) and d not in tear_off_days
-                          and on_shift(d)]
+            inspect_on = [
+                d
+                for d in days
+                if tear_off - dt.timedelta(days=8) <= d <= tear_off - dt.timedelta(days=3)
+                and d not in tear_off_days
+                and on_shift(d)
+            ]
             if not inspect_on:
                 continue
             inspection_day = rng.choice(inspect_on)
@@ -1214,9 +2030,13 @@ class _Planner:
             crew.sort(key=lambda t: (-t.skills.get("shingle", 0), t.index))
             inspector = rng.choice(on_shift(inspection_day))
             site = self._pick_site((inspector.lat, inspector.lon), job, set(), candidates=30)
-            order = self._order(site, job, [_Visit(1, crew=[inspector.index]),
-                                            _Visit(2, crew=[t.index for t in crew])],
-                                Priority.NORMAL, VisitStatus.COMPLETED)
+            order = self._order(
+                site,
+                job,
+                [_Visit(1, crew=[inspector.index]), _Visit(2, crew=[t.index for t in crew])],
+                Priority.NORMAL,
+                VisitStatus.COMPLETED,
+            )
             crew_days.setdefault(tear_off, []).append(order)
             first_jobs.setdefault((inspection_day, inspector.index), []).append(order)
 
@@ -1232,30 +2052,59 @@ class _Planner:
             able.sort(key=lambda t: (-t.skills[main], t.index))
             lead, helper = able[0], able[1]
             site = self._pick_site((lead.lat, lead.lon), job, set(), candidates=20)
-            return [self._order(site, job, [_Visit(1, crew=[lead.index, helper.index])],
-                                Priority.NORMAL, VisitStatus.COMPLETED)]
+            return [
+                self._order(
+                    site,
+                    job,
+                    [_Visit(1, crew=[lead.index, helper.index])],
+                    Priority.NORMAL,
+                    VisitStatus.COMPLETED,
+                )
+            ]
         return []
 
-    def _order(self, site: int, job: JobSpec, visits: list[_Visit], priority: str,
-               outcome: str, description: str | None = None) -> _Order:
+    def _order(
+        self,
+        site: int,
+        job: JobSpec,
+        visits: list[_Visit],
+        priority: str,
+        outcome: str,
+        description: str | None = None,
+    ) -> _Order:
         rng = self.rng
-        equipment = next((self.sites[site].equipment[k] for k in job.equipment
-                          if k in self.sites[site].equipment), None)
+        equipment = next(
+            (
+                self.sites[site].equipment[k]
+                for k in job.equipment
+                if k in self.sites[site].equipment
+            ),
+            None,
+        )
         if description is None:
             description = rng.choice(job.descriptions)
             unit = self.equipment[equipment] if equipment is not None else None
             if unit is not None and unit.kind in UNIT_NOUNS and rng.random() < 0.3:
                 age = max(1, (self.today - unit.install_date).days // 365)
                 description += f". {unit.make} {UNIT_NOUNS[unit.kind]}, about {age} years old"
-        order = _Order(serial=len(self.orders), customer=self.sites[site].customer, site=site,
-                       job=job, equipment=equipment, description=description,
-                       priority=priority, source=WorkOrderSource.PHONE, visits=visits,
-                       outcome=outcome)
+        order = _Order(
+            serial=len(self.orders),
+            customer=self.sites[site].customer,
+            site=site,
+            job=job,
+            equipment=equipment,
+            description=description,
+            priority=priority,
+            source=WorkOrderSource.PHONE,
+            visits=visits,
+            outcome=outcome,
+        )
         self.orders.append(order)
         return order
 
-    def _pick_site(self, near: tuple[float, float], job: JobSpec, used: set[int],
-                   candidates: int = 10) -> int:
+    def _pick_site(
+        self, near: tuple[float, float], job: JobSpec, used: set[int], candidates: int = 10
+    ) -> int:
         """The closest of a few random sites, preferring ones with the equipment concerned."""
         pool = [i for i in self.rng.sample(range(len(self.sites)), candidates) if i not in used]
         if not pool:
@@ -1266,11 +2115,14 @@ class _Planner:
         return min(pool, key=lambda i: (_km(near, (self.sites[i].lat, self.sites[i].lon)), i))
 
     def _nearest_site(self, near: tuple[float, float], used: set[int]) -> int:
-        return min((i for i in range(len(self.sites)) if i not in used),
-                   key=lambda i: (_km(near, (self.sites[i].lat, self.sites[i].lon)), i))
+        return min(
+            (i for i in range(len(self.sites)) if i not in used),
+            key=lambda i: (_km(near, (self.sites[i].lat, self.sites[i].lon)), i),
+        )
 
-    def _window(self, starts: dt.datetime, shift_starts: dt.datetime) -> tuple[dt.datetime,
-                                                                                dt.datetime]:
+    def _window(
+        self, starts: dt.datetime, shift_starts: dt.datetime
+    ) -> tuple[dt.datetime, dt.datetime]:
         """The arrival window promised: 2 or 4 hours, aligned on the shift's first hour."""
         length = HOUR * self.rng.choice((2, 2, 2, 4))
         local = shift_starts.astimezone(self.tz)
@@ -1278,8 +2130,9 @@ class _Planner:
         opens = anchor + ((starts - anchor) // length) * length
         return opens, opens + length
 
-    def _place_crews(self, day: dt.date, crew_orders: list[_Order],
-                     used: set[int]) -> dict[int, tuple[dt.datetime, tuple[float, float]]]:
+    def _place_crews(
+        self, day: dt.date, crew_orders: list[_Order], used: set[int]
+    ) -> dict[int, tuple[dt.datetime, tuple[float, float]]]:
         """Crew visits open the day for everyone on them; returns when and where each is free."""
         free_from: dict[int, tuple[dt.datetime, tuple[float, float]]] = {}
         for order in crew_orders:
@@ -1299,8 +2152,14 @@ class _Planner:
                 free_from[i] = (visit.ends, (site.lat, site.lon))
         return free_from
 
-    def _work_day(self, day: dt.date, crew_orders: list[_Order],
-                  first_jobs: dict[tuple[dt.date, int], list[_Order]], *, today: bool) -> None:
+    def _work_day(
+        self,
+        day: dt.date,
+        crew_orders: list[_Order],
+        first_jobs: dict[tuple[dt.date, int], list[_Order]],
+        *,
+        today: bool,
+    ) -> None:
         rng = self.rng
         used: set[int] = set()
         free_from = self._place_crews(day, crew_orders, used)
@@ -1329,12 +2188,17 @@ class _Planner:
                     # Leave room for the visits still owed today: a short call and a drive each.
                     still_owed = max(0, (3 if today else 1) - booked - len(route) - 1)
                     room = span[1] - cursor - 30 * MINUTE - still_owed * (HOUR + MAX_DRIVE + SNAP)
-                    choices = [j for j in JOB_TYPES if j.trade is tech.spec.trade
-                               and j.name != RE_ROOF and self._qualified(tech, j)
-                               and dt.timedelta(minutes=j.minutes) <= room
-                               and self._weight(j) > 0
-                               # After hours: breakdowns and quick calls, no installs.
-                               and (not evening or j.name in BREAKDOWNS or j.minutes <= 60)]
+                    choices = [
+                        j
+                        for j in JOB_TYPES
+                        if j.trade is tech.spec.trade
+                        and j.name != RE_ROOF
+                        and self._qualified(tech, j)
+                        and dt.timedelta(minutes=j.minutes) <= room
+                        and self._weight(j) > 0
+                        # After hours: breakdowns and quick calls, no installs.
+                        and (not evening or j.name in BREAKDOWNS or j.minutes <= 60)
+                    ]
                     if not choices:
                         break
                     job = rng.choices(choices, [self._weight(j) for j in choices])[0]
@@ -1353,8 +2217,9 @@ class _Planner:
                     ends = starts + dt.timedelta(minutes=minutes)
                 if ends > span[1]:
                     break
-                visit = _Visit(1, starts, ends, self._window(starts, span[0]), [tech.index],
-                               travel, span[0])
+                visit = _Visit(
+                    1, starts, ends, self._window(starts, span[0]), [tech.index], travel, span[0]
+                )
                 if order is not None:
                     order.visits[0] = visit
                 else:
@@ -1377,16 +2242,20 @@ class _Planner:
     def _outcome(self, today: bool) -> str:
         if today:
             return VisitStatus.SCHEDULED  # settled by the clock in _statuses_today
-        return self.rng.choices((VisitStatus.COMPLETED, VisitStatus.CANCELLED,
-                                 VisitStatus.NO_SHOW), (92, 5, 3))[0]
+        return self.rng.choices(
+            (VisitStatus.COMPLETED, VisitStatus.CANCELLED, VisitStatus.NO_SHOW), (92, 5, 3)
+        )[0]
 
     def _statuses_today(self) -> None:
         """Today's visits as the board stands at the notional now."""
         by_lead: dict[int, list[_Visit]] = {}
         for order in self.orders:
             for visit in order.visits:
-                if visit.crew and visit.shift_starts is not None and (
-                        visit.shift_starts.astimezone(self.tz).date() == self.today):
+                if (
+                    visit.crew
+                    and visit.shift_starts is not None
+                    and (visit.shift_starts.astimezone(self.tz).date() == self.today)
+                ):
                     by_lead.setdefault(visit.crew[0], []).append(visit)
         order_of = {id(v): o for o in self.orders for v in o.visits}
         for lead in sorted(by_lead):
@@ -1415,15 +2284,25 @@ class _Planner:
     def _unassigned_today(self) -> None:
         """Calls still waiting for a technician, and one emergency the dispatcher must place."""
         rng = self.rng
-        used = {o.site for o in self.orders for v in o.visits
-                if v.starts is not None and v.starts.astimezone(self.tz).date() == self.today}
+        used = {
+            o.site
+            for o in self.orders
+            for v in o.visits
+            if v.starts is not None and v.starts.astimezone(self.tz).date() == self.today
+        }
         count = rng.randint(6, 10)
         urgent = 2
         for n in range(count):
             trade = list(Trade)[n % len(Trade)]
-            choices = [j for j in JOB_TYPES if j.trade is trade and self._weight(j) > 0
-                       and j.minutes <= 240 and j.name != RE_ROOF
-                       and (n >= urgent or j.name in BREAKDOWNS)]
+            choices = [
+                j
+                for j in JOB_TYPES
+                if j.trade is trade
+                and self._weight(j) > 0
+                and j.minutes <= 240
+                and j.name != RE_ROOF
+                and (n >= urgent or j.name in BREAKDOWNS)
+            ]
             job = rng.choices(choices, [self._weight(j) for j in choices])[0]
             somewhere = self.sites[rng.randrange(len(self.sites))]
             site = self._pick_site((somewhere.lat, somewhere.lon), job, used)
@@ -1434,18 +2313,30 @@ class _Planner:
                 starts = self._local(self.today, dt.time(rng.choice((12, 13, 14)), 0))
                 visit.starts = starts
                 visit.ends = starts + dt.timedelta(minutes=job.minutes)
-                visit.window = (self._local(self.today, dt.time(12)),
-                                self._local(self.today, dt.time(16)))
+                visit.window = (
+                    self._local(self.today, dt.time(12)),
+                    self._local(self.today, dt.time(16)),
+                )
                 visit.status = VisitStatus.SCHEDULED
             priority = Priority.URGENT if n < urgent else Priority.NORMAL
             self._order(site, job, [visit], priority, VisitStatus.UNSCHEDULED)
         job = self.jobs["No heat call" if self.heating_season else "AC repair"]
-        homes = [i for i, s in enumerate(self.sites)
-                 if not self.customers[s.customer].business and i not in used
-                 and any(k in s.equipment for k in job.equipment)]
+        homes = [
+            i
+            for i, s in enumerate(self.sites)
+            if not self.customers[s.customer].business
+            and i not in used
+            and any(k in s.equipment for k in job.equipment)
+        ]
         site = homes[rng.randrange(len(homes))]
-        self._order(site, job, [_Visit(1)], Priority.EMERGENCY, VisitStatus.UNSCHEDULED,
-                    EMERGENCY_HEATING if self.heating_season else EMERGENCY_COOLING)
+        self._order(
+            site,
+            job,
+            [_Visit(1)],
+            Priority.EMERGENCY,
+            VisitStatus.UNSCHEDULED,
+            EMERGENCY_HEATING if self.heating_season else EMERGENCY_COOLING,
+        )
 
     # -- paperwork: intake, status history, notes --
 
@@ -1512,8 +2403,9 @@ class _Planner:
             elif rng.random() < 0.5:
                 day = self.today + DAY * rng.randint(0, 3)
                 order.requested = (self._local(day, dt.time(8)), self._local(day, dt.time(12)))
-            order.source = rng.choice((WorkOrderSource.PHONE, WorkOrderSource.PHONE,
-                                       WorkOrderSource.WEB))
+            order.source = rng.choice(
+                (WorkOrderSource.PHONE, WorkOrderSource.PHONE, WorkOrderSource.WEB)
+            )
             if order.source == WorkOrderSource.WEB:
                 order.created_by = WEB_BOOKING
         order.created_at = order.created_at.replace(second=rng.randint(0, 59))
@@ -1523,8 +2415,9 @@ class _Planner:
         steps = order.steps
         status: str | None = None
 
-        def step(at: dt.datetime, to: str, by: str, visit: int | None = None,
-                 reason: str | None = None) -> None:
+        def step(
+            at: dt.datetime, to: str, by: str, visit: int | None = None, reason: str | None = None
+        ) -> None:
             nonlocal status
             steps.append(_Step(at, status, to, visit, reason, by))
             status = to
@@ -1544,23 +2437,29 @@ class _Planner:
                 booked = order.created_at + rng.randint(1, 15) * MINUTE
                 step(booked, WorkOrderStatus.SCHEDULED, booker, n)
             else:
-                booked = min(last_done + rng.randint(120, 1800) * MINUTE,
-                             self.now - 30 * MINUTE, visit.starts - 12 * HOUR)
+                booked = min(
+                    last_done + rng.randint(120, 1800) * MINUTE,
+                    self.now - 30 * MINUTE,
+                    visit.starts - 12 * HOUR,
+                )
                 booked = max(booked, last_done + MINUTE)
                 visit.created_at = booked
-                step(booked, WorkOrderStatus.SCHEDULED, DISPATCHER, n,
-                     "Inspection done; customer approved the re-roof estimate")
+                step(
+                    booked,
+                    WorkOrderStatus.SCHEDULED,
+                    DISPATCHER,
+                    n,
+                    "Inspection done; customer approved the re-roof estimate",
+                )
             if target == VisitStatus.SCHEDULED:
                 break
             if target == VisitStatus.CANCELLED:
                 notice = (visit.starts - booked) // MINUTE
                 at = booked + MINUTE * int(notice * rng.uniform(0.2, 0.8))
                 order.cancel_reason = rng.choice(CANCEL_REASONS)
-                step(at, WorkOrderStatus.CANCELLED, rng.choice(CALL_TAKERS), n,
-                     order.cancel_reason)
+                step(at, WorkOrderStatus.CANCELLED, rng.choice(CALL_TAKERS), n, order.cancel_reason)
                 break
-            dispatched = max(booked + 2 * MINUTE,
-                             visit.shift_starts - rng.randint(5, 45) * MINUTE)
+            dispatched = max(booked + 2 * MINUTE, visit.shift_starts - rng.randint(5, 45) * MINUTE)
             step(dispatched, WorkOrderStatus.DISPATCHED, DISPATCHER, n)
             if target == VisitStatus.DISPATCHED:
                 break
@@ -1570,8 +2469,13 @@ class _Planner:
                 break
             if target == VisitStatus.NO_SHOW:
                 order.cancel_reason = rng.choice(NO_SHOW_REASONS)
-                step(visit.starts + 20 * MINUTE, WorkOrderStatus.NO_SHOW, lead, n,
-                     order.cancel_reason)
+                step(
+                    visit.starts + 20 * MINUTE,
+                    WorkOrderStatus.NO_SHOW,
+                    lead,
+                    n,
+                    order.cancel_reason,
+                )
                 break
             arrived = visit.starts + rng.randint(-5, 8) * MINUTE
             arrived = min(max(arrived, en_route + MINUTE), visit.ends - MINUTE, self.now)
@@ -1614,14 +2518,23 @@ class _Planner:
     def _notes(self, order: _Order) -> None:
         rng = self.rng
         opened = order.steps[0].at
-        order.notes.append((opened + rng.randint(1, 20) * MINUTE,
-                            order.created_by if order.created_by != WEB_BOOKING else DISPATCHER,
-                            rng.choice(DISPATCH_NOTES)))
+        order.notes.append(
+            (
+                opened + rng.randint(1, 20) * MINUTE,
+                order.created_by if order.created_by != WEB_BOOKING else DISPATCHER,
+                rng.choice(DISPATCH_NOTES),
+            )
+        )
         done = next((s for s in order.steps if s.to_status == WorkOrderStatus.COMPLETED), None)
         if done is not None:
             lead = self.techs[order.visits[-1].crew[0]].login
-            order.notes.append((done.at + rng.randint(1, 30) * MINUTE, lead,
-                                rng.choice(COMPLETION_NOTES[order.job.name])))
+            order.notes.append(
+                (
+                    done.at + rng.randint(1, 30) * MINUTE,
+                    lead,
+                    rng.choice(COMPLETION_NOTES[order.job.name]),
+                )
+            )
         order.notes = [n for n in order.notes if n[0] <= self.now]
 
     def _new_customers(self) -> None:
@@ -1633,13 +2546,14 @@ class _Planner:
             order = first_order[customer_index]
             customer = self.customers[customer_index]
             if order.source in (WorkOrderSource.REFERRAL, WorkOrderSource.LEAD) or (
-                    order.source != WorkOrderSource.REPEAT and self.rng.random() < 0.1):
+                order.source != WorkOrderSource.REPEAT and self.rng.random() < 0.1
+            ):
                 customer.created_at = order.created_at - self.rng.randint(2, 6) * MINUTE
 
 
 def _shade(colour: str, lighten: float) -> str:
     """``colour`` made lighter (positive) or darker (negative) by that much lightness."""
-    red, green, blue = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    red, green, blue = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
     hue, lightness, saturation = colorsys.rgb_to_hls(red, green, blue)
     lightness = min(0.85, max(0.2, lightness + lighten))
     rgb = colorsys.hls_to_rgb(hue, lightness, saturation)
@@ -1647,6 +2561,7 @@ def _shade(colour: str, lighten: float) -> str:
 
 
 # --- Writing -------------------------------------------------------------------------
+
 
 # Core inserts on the tables: the ORM's bulk path starts a new batch wherever a row has
 # a None, hundreds of statements instead of one per table.
@@ -1667,8 +2582,9 @@ def _last_editor(order: _Order, visit: int) -> str:
     return next((s.by for s in reversed(order.steps) if s.visit == visit), order.created_by)
 
 
-def _stamp_editors(session: Session, model: Any,
-                   rows: list[tuple[int, str, dict[str, Any]]]) -> None:
+def _stamp_editors(
+    session: Session, model: Any, rows: list[tuple[int, str, dict[str, Any]]]
+) -> None:
     """Name who created and last changed each row.
 
     The editor trigger overwrites ``updated_by`` (and ``created_by`` on insert) with the
@@ -1684,18 +2600,30 @@ def _stamp_editors(session: Session, model: Any,
         session.execute(select(func.set_config("dispatch.editor", editor, True)))
         params = by_editor[editor]
         if "creator" in params[0]:
-            session.execute(update(table).where(table.c.id == bindparam("row_id"))
-                            .values(created_by=bindparam("creator")), params)
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("row_id"))
+                .values(created_by=bindparam("creator")),
+                params,
+            )
         else:
-            session.execute(update(table).where(table.c.id.in_([p["row_id"] for p in params]))
-                            .values(status=table.c.status))
+            session.execute(
+                update(table)
+                .where(table.c.id.in_([p["row_id"] for p in params]))
+                .values(status=table.c.status)
+            )
     session.execute(select(func.set_config("dispatch.editor", previous or "", True)))
 
 
 def _refuse_unless_empty(session: Session) -> None:
     held = []
-    for model, noun in ((Customer, "customer"), (Technician, "technician"),
-                        (WorkOrder, "work order"), (JobType, "job type"), (Skill, "skill")):
+    for model, noun in (
+        (Customer, "customer"),
+        (Technician, "technician"),
+        (WorkOrder, "work order"),
+        (JobType, "job type"),
+        (Skill, "skill"),
+    ):
         count = session.scalar(select(func.count()).select_from(model)) or 0
         if count:
             held.append(f"{count} {noun}" + ("s" if count > 1 else ""))
@@ -1715,8 +2643,13 @@ def _setting(session: Session, key: str, default: float) -> float:
         return default
 
 
-def seed_demo(session: Session, *, seed: int = 7, today: dt.date | None = None,
-              timezone: str = "America/Chicago") -> DemoSummary:
+def seed_demo(
+    session: Session,
+    *,
+    seed: int = 7,
+    today: dt.date | None = None,
+    timezone: str = "America/Chicago",
+) -> DemoSummary:
     """Fill an empty company with a demo trades shop; the caller commits."""
     try:
         tz = ZoneInfo(timezone)
@@ -1735,9 +2668,13 @@ def seed_demo(session: Session, *, seed: int = 7, today: dt.date | None = None,
         session.add(AppSetting(key="business_timezone", value=timezone))
         session.flush()
 
-    planner = _Planner(random.Random(seed), today, tz,
-                       _setting(session, "road_factor", 1.3),
-                       _setting(session, "average_speed_kmh", 40.0))
+    planner = _Planner(
+        random.Random(seed),
+        today,
+        tz,
+        _setting(session, "road_factor", 1.3),
+        _setting(session, "average_speed_kmh", 40.0),
+    )
     planner.build()
     _write(session, planner)
     session.flush()
@@ -1756,88 +2693,238 @@ def seed_demo(session: Session, *, seed: int = 7, today: dt.date | None = None,
 
 
 def _write(session: Session, plan: _Planner) -> None:
-    skill_ids = dict(zip(
-        [code for _, code, _ in SKILLS],
-        _ids(session, Skill, [{"code": code, "name": name, "trade": trade.value}
-                              for trade, code, name in SKILLS]),
-        strict=True))
-    job_ids = dict(zip(
-        [job.name for job in JOB_TYPES],
-        _ids(session, JobType, [{"trade": job.trade.value, "name": job.name,
-                                 "default_duration_min": job.minutes,
-                                 "default_price": Decimal(job.price)} for job in JOB_TYPES]),
-        strict=True))
-    _insert(session, JobTypeSkill, [
-        {"job_type_id": job_ids[job.name], "skill_id": skill_ids[code], "min_level": level}
-        for job in JOB_TYPES for code, level in job.skills])
+    skill_ids = dict(
+        zip(
+            [code for _, code, _ in SKILLS],
+            _ids(
+                session,
+                Skill,
+                [
+                    {"code": code, "name": name, "trade": trade.value}
+                    for trade, code, name in SKILLS
+                ],
+            ),
+            strict=True,
+        )
+    )
+    job_ids = dict(
+        zip(
+            [job.name for job in JOB_TYPES],
+            _ids(
+                session,
+                JobType,
+                [
+                    {
+                        "trade": job.trade.value,
+                        "name": job.name,
+                        "default_duration_min": job.minutes,
+                        "default_price": Decimal(job.price),
+                    }
+                    for job in JOB_TYPES
+                ],
+            ),
+            strict=True,
+        )
+    )
+    _insert(
+        session,
+        JobTypeSkill,
+        [
+            {"job_type_id": job_ids[job.name], "skill_id": skill_ids[code], "min_level": level}
+            for job in JOB_TYPES
+            for code, level in job.skills
+        ],
+    )
 
-    tech_ids = _ids(session, Technician, [
-        {"name": t.spec.name, "phone": t.phone, "colour": t.colour, "trade": t.spec.trade.value,
-         "home_lat": t.lat, "home_lon": t.lon} for t in plan.techs])
-    _insert(session, TechnicianShift, [
-        {"technician_id": tech_ids[t.index], "weekday": weekday, "starts": hours[0],
-         "ends": hours[1]}
-        for t in plan.techs for weekday, hours in sorted(t.shifts.items())])
-    _insert(session, TechnicianSkill, [
-        {"technician_id": tech_ids[t.index], "skill_id": skill_ids[code], "level": level}
-        for t in plan.techs for code, level in t.spec.skills])
+    tech_ids = _ids(
+        session,
+        Technician,
+        [
+            {
+                "name": t.spec.name,
+                "phone": t.phone,
+                "colour": t.colour,
+                "trade": t.spec.trade.value,
+                "home_lat": t.lat,
+                "home_lon": t.lon,
+            }
+            for t in plan.techs
+        ],
+    )
+    _insert(
+        session,
+        TechnicianShift,
+        [
+            {
+                "technician_id": tech_ids[t.index],
+                "weekday": weekday,
+                "starts": hours[0],
+                "ends": hours[1],
+            }
+            for t in plan.techs
+            for weekday, hours in sorted(t.shifts.items())
+        ],
+    )
+    _insert(
+        session,
+        TechnicianSkill,
+        [
+            {"technician_id": tech_ids[t.index], "skill_id": skill_ids[code], "level": level}
+            for t in plan.techs
+            for code, level in t.spec.skills
+        ],
+    )
 
-    customer_ids = _ids(session, Customer, [
-        {"name": c.name, "email": c.email, "notes": c.notes, "created_at": c.created_at}
-        for c in plan.customers])
-    _insert(session, CustomerPhone, [
-        {"customer_id": customer_ids[i], "number": number, "label": label}
-        for i, c in enumerate(plan.customers) for number, label in c.phones])
-    site_ids = _ids(session, ServiceSite, [
-        {"customer_id": customer_ids[s.customer], "label": s.label, "street": s.street,
-         "city": s.zip.city, "state": s.zip.state, "zip": s.zip.code, "lat": s.lat,
-         "lon": s.lon, "access_notes": s.access_notes} for s in plan.sites])
-    equipment_ids = _ids(session, Equipment, [
-        {"site_id": site_ids[e.site], "kind": e.kind, "make": e.make, "model": e.model,
-         "serial": e.serial, "install_date": e.install_date} for e in plan.equipment])
+    customer_ids = _ids(
+        session,
+        Customer,
+        [
+            {"name": c.name, "email": c.email, "notes": c.notes, "created_at": c.created_at}
+            for c in plan.customers
+        ],
+    )
+    _insert(
+        session,
+        CustomerPhone,
+        [
+            {"customer_id": customer_ids[i], "number": number, "label": label}
+            for i, c in enumerate(plan.customers)
+            for number, label in c.phones
+        ],
+    )
+    site_ids = _ids(
+        session,
+        ServiceSite,
+        [
+            {
+                "customer_id": customer_ids[s.customer],
+                "label": s.label,
+                "street": s.street,
+                "city": s.zip.city,
+                "state": s.zip.state,
+                "zip": s.zip.code,
+                "lat": s.lat,
+                "lon": s.lon,
+                "access_notes": s.access_notes,
+            }
+            for s in plan.sites
+        ],
+    )
+    equipment_ids = _ids(
+        session,
+        Equipment,
+        [
+            {
+                "site_id": site_ids[e.site],
+                "kind": e.kind,
+                "make": e.make,
+                "model": e.model,
+                "serial": e.serial,
+                "install_date": e.install_date,
+            }
+            for e in plan.equipment
+        ],
+    )
 
     # Work order numbers come from the database sequence, so insert oldest first.
     orders = sorted(plan.orders, key=lambda o: (o.created_at, o.serial))
-    order_ids = _ids(session, WorkOrder, [
-        {"customer_id": customer_ids[o.customer], "site_id": site_ids[o.site],
-         "job_type_id": job_ids[o.job.name],
-         "equipment_id": equipment_ids[o.equipment] if o.equipment is not None else None,
-         "description": o.description, "priority": str(o.priority), "status": str(o.status),
-         "source": str(o.source),
-         "requested_start": o.requested[0] if o.requested else None,
-         "requested_end": o.requested[1] if o.requested else None,
-         "created_at": o.created_at, "cancel_reason": o.cancel_reason}
-        for o in orders])
+    order_ids = _ids(
+        session,
+        WorkOrder,
+        [
+            {
+                "customer_id": customer_ids[o.customer],
+                "site_id": site_ids[o.site],
+                "job_type_id": job_ids[o.job.name],
+                "equipment_id": equipment_ids[o.equipment] if o.equipment is not None else None,
+                "description": o.description,
+                "priority": str(o.priority),
+                "status": str(o.status),
+                "source": str(o.source),
+                "requested_start": o.requested[0] if o.requested else None,
+                "requested_end": o.requested[1] if o.requested else None,
+                "created_at": o.created_at,
+                "cancel_reason": o.cancel_reason,
+            }
+            for o in orders
+        ],
+    )
     visit_rows = [(order_ids[n], o, v) for n, o in enumerate(orders) for v in o.visits]
-    visit_ids = _ids(session, Visit, [
-        {"work_order_id": order_id, "sequence": v.sequence, "starts": v.starts, "ends": v.ends,
-         "arrival_window_start": v.window[0] if v.window else None,
-         "arrival_window_end": v.window[1] if v.window else None,
-         "status": str(v.status), "created_at": v.created_at}
-        for order_id, _, v in visit_rows])
-    _insert(session, VisitTechnician, [
-        {"visit_id": visit_id, "technician_id": tech_ids[tech], "is_lead": n == 0}
-        for visit_id, (_, _, v) in zip(visit_ids, visit_rows, strict=True)
-        for n, tech in enumerate(v.crew)])
+    visit_ids = _ids(
+        session,
+        Visit,
+        [
+            {
+                "work_order_id": order_id,
+                "sequence": v.sequence,
+                "starts": v.starts,
+                "ends": v.ends,
+                "arrival_window_start": v.window[0] if v.window else None,
+                "arrival_window_end": v.window[1] if v.window else None,
+                "status": str(v.status),
+                "created_at": v.created_at,
+            }
+            for order_id, _, v in visit_rows
+        ],
+    )
+    _insert(
+        session,
+        VisitTechnician,
+        [
+            {"visit_id": visit_id, "technician_id": tech_ids[tech], "is_lead": n == 0}
+            for visit_id, (_, _, v) in zip(visit_ids, visit_rows, strict=True)
+            for n, tech in enumerate(v.crew)
+        ],
+    )
 
-    visit_id_of = {id(v): visit_id for visit_id, (_, _, v) in
-                   zip(visit_ids, visit_rows, strict=True)}
-    _stamp_editors(session, WorkOrder, [
-        (order_ids[n], o.steps[-1].by, {"creator": o.created_by}) for n, o in enumerate(orders)])
-    _stamp_editors(session, Visit, [
-        (visit_id_of[id(v)], _last_editor(o, k), {})
-        for o in orders for k, v in enumerate(o.visits)])
-    notes = sorted(((at, n, author, body) for n, o in enumerate(orders)
-                    for at, author, body in o.notes), key=lambda row: (row[0], row[1]))
-    _insert(session, Note, [
-        {"work_order_id": order_ids[n], "author": author, "body": body, "created_at": at}
-        for at, n, author, body in notes])
-    steps = sorted(((s.at, n, k, s) for n, o in enumerate(orders)
-                    for k, s in enumerate(o.steps)), key=lambda row: row[:3])
-    _insert(session, StatusChange, [
-        {"work_order_id": order_ids[n],
-         "visit_id": visit_id_of[id(orders[n].visits[s.visit])] if s.visit is not None else None,
-         "from_status": None if s.from_status is None else str(s.from_status),
-         "to_status": str(s.to_status), "reason": s.reason,
-         "changed_by": s.by, "changed_at": s.at}
-        for _, n, _, s in steps])
+    visit_id_of = {
+        id(v): visit_id for visit_id, (_, _, v) in zip(visit_ids, visit_rows, strict=True)
+    }
+    _stamp_editors(
+        session,
+        WorkOrder,
+        [(order_ids[n], o.steps[-1].by, {"creator": o.created_by}) for n, o in enumerate(orders)],
+    )
+    _stamp_editors(
+        session,
+        Visit,
+        [
+            (visit_id_of[id(v)], _last_editor(o, k), {})
+            for o in orders
+            for k, v in enumerate(o.visits)
+        ],
+    )
+    notes = sorted(
+        ((at, n, author, body) for n, o in enumerate(orders) for at, author, body in o.notes),
+        key=lambda row: (row[0], row[1]),
+    )
+    _insert(
+        session,
+        Note,
+        [
+            {"work_order_id": order_ids[n], "author": author, "body": body, "created_at": at}
+            for at, n, author, body in notes
+        ],
+    )
+    steps = sorted(
+        ((s.at, n, k, s) for n, o in enumerate(orders) for k, s in enumerate(o.steps)),
+        key=lambda row: row[:3],
+    )
+    _insert(
+        session,
+        StatusChange,
+        [
+            {
+                "work_order_id": order_ids[n],
+                "visit_id": visit_id_of[id(orders[n].visits[s.visit])]
+                if s.visit is not None
+                else None,
+                "from_status": None if s.from_status is None else str(s.from_status),
+                "to_status": str(s.to_status),
+                "reason": s.reason,
+                "changed_by": s.by,
+                "changed_at": s.at,
+            }
+            for _, n, _, s in steps
+        ],
+    )

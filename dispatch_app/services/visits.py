@@ -135,8 +135,9 @@ def _what_changed(seen: VisitBlock | None, current: dict[str, object]) -> str:
     return "changed"
 
 
-async def _conflict(session: AsyncSession, visit_id: int, action: str,
-                    seen: VisitBlock | None) -> ConflictError:
+async def _conflict(
+    session: AsyncSession, visit_id: int, action: str, seen: VisitBlock | None
+) -> ConflictError:
     row = (
         await session.execute(
             select(Visit, WorkOrder.number)
@@ -145,8 +146,9 @@ async def _conflict(session: AsyncSession, visit_id: int, action: str,
         )
     ).one_or_none()
     if row is None:
-        return ConflictError(f"The visit was deleted by someone else — your {action} "
-                             "was not applied.")
+        return ConflictError(
+            f"The visit was deleted by someone else — your {action} was not applied."
+        )
     visit, number = row
     tz = await business_timezone(session)
     crew = list(

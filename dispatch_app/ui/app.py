@@ -81,8 +81,7 @@ class DispatchApp:
 
     async def boot(self) -> None:
         self.window.show_problem(self.window.tr("Opening the database…"))
-        self.database = await open_database(self.options.database,
-                                            data_dir=self.options.data_dir)
+        self.database = await open_database(self.options.database, data_dir=self.options.data_dir)
         self.window.set_database(self.database.label)
         if self.options.demo and self.database.is_empty_company and self.database.embedded:
             self.window.show_problem(self.window.tr("Creating the demo company…"))
@@ -119,8 +118,13 @@ class DispatchApp:
         print(f"{APP_NAME}: {message}", file=sys.stderr)
         self.window.show_problem(message)
         if self.options.screenshot is None:
-            box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, message,
-                              QMessageBox.StandardButton.Close, self.window)
+            box = QMessageBox(
+                QMessageBox.Icon.Critical,
+                APP_NAME,
+                message,
+                QMessageBox.StandardButton.Close,
+                self.window,
+            )
             box.setObjectName("fatalError")
             done = asyncio.get_running_loop().create_future()
             box.finished.connect(lambda _result: _resolve(done))
@@ -156,8 +160,9 @@ class DispatchApp:
             await work
         except Exception as error:  # the feed reports the connection; keep what is shown
             log.warning("could not refresh the day: %s", error)
-            self.window.show_problem(self.window.tr("Could not refresh: the database did "
-                                                    "not answer."))
+            self.window.show_problem(
+                self.window.tr("Could not refresh: the database did not answer.")
+            )
 
     # -- screenshot ---------------------------------------------------------------------
     async def take_screenshot(self, path: Path) -> int:

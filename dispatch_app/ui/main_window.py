@@ -52,7 +52,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.unassigned)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.map)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.details)
-        self.resizeDocks([self.unassigned, self.map], [420, 340], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.unassigned, self.map], [360, 320], Qt.Orientation.Horizontal)
 
         self.database_label = QLabel(self.tr("No database"))
         self.database_label.setObjectName("databaseLabel")
@@ -82,11 +82,10 @@ class MainWindow(QMainWindow):
     def apply(self, change: StoreChange) -> None:
         store = self.store
         assert store is not None and store.window is not None
-        self.board.set_day(store.window.day, store.window.timezone)
         if change.technicians is not None:
-            self.technician_model.set_technicians(change.technicians,
-                                                  new_day=change.day_changed)
+            self.technician_model.set_technicians(change.technicians, new_day=change.day_changed)
         self.visit_model.apply(change, store.visits())
+        self.board.set_day(store.window.day, store.window.timezone)
         if change.unassigned_upserted or change.unassigned_removed or change.day_changed:
             waiting = store.unassigned()
             self.unassigned.model.set_jobs(waiting)
@@ -110,8 +109,11 @@ class MainWindow(QMainWindow):
     def _on_visit_selected(self, visit_id: int) -> None:
         store = self.store
         visit = store.visit(visit_id) if store is not None and visit_id else None
-        self.details.show_visit(visit, store.technicians if store else (),
-                                store.window.timezone if store and store.window else None)
+        self.details.show_visit(
+            visit,
+            store.technicians if store else (),
+            store.window.timezone if store and store.window else None,
+        )
         self.map.overview.select_visit(visit_id)
 
     # -- geometry ---------------------------------------------------------------------

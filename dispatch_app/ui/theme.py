@@ -42,8 +42,11 @@ PRIORITY_COLOUR = {
     Priority.URGENT: QColor("#e67e22"),
     Priority.EMERGENCY: QColor("#d62828"),
 }
-PRIORITY_LABEL = {Priority.NORMAL: "Normal", Priority.URGENT: "Urgent",
-                  Priority.EMERGENCY: "Emergency"}
+PRIORITY_LABEL = {
+    Priority.NORMAL: "Normal",
+    Priority.URGENT: "Urgent",
+    Priority.EMERGENCY: "Emergency",
+}
 
 TEXT = QColor("#1f2933")
 MUTED_TEXT = QColor("#66727f")

@@ -8,7 +8,6 @@ a screenful, and a changed visit repaints only the rows it left and entered.
 from __future__ import annotations
 
 import datetime as dt
-
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QModelIndex, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
@@ -24,8 +23,9 @@ from dispatch_app.ui.board.models import TechnicianModel, VisitModel
 ROW_HEIGHT = 58
 HEADER_HEIGHT = 34
 GUTTER_WIDTH = 230
-DEFAULT_FIRST_HOUR = 6
-DEFAULT_LAST_HOUR = 20
+MIN_HOUR_WIDTH = 100
+DEFAULT_FIRST_HOUR = 7
+DEFAULT_LAST_HOUR = 18
 
 
 class DayBoardView(QAbstractScrollArea):
@@ -44,6 +44,7 @@ class DayBoardView(QAbstractScrollArea):
         self._row_index: dict[int, int] = {}  # technician id → row
         self._visits_by_row: dict[int, list[VisitBlock]] = {}  # technician id → visits
         self._placed: dict[int, VisitBlock] = {}  # visit id → the version indexed above
+        self._hours: tuple[int, int] | None = None  # the hours shown, recomputed on change
         self._block_rects: list[tuple[QRectF, int]] = []
         self._selected = 0
         self._now: dt.datetime | None = None
@@ -51,7 +52,8 @@ class DayBoardView(QAbstractScrollArea):
         self.viewport().setAutoFillBackground(False)
         self.setFrameShape(QAbstractScrollArea.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self._scrolled_to_day: dt.date | None = None
         self._font = QFont(self.font())
         self._bold = QFont(self._font)
         self._bold.setBold(True)
@@ -64,9 +66,13 @@ class DayBoardView(QAbstractScrollArea):
     # -- data -------------------------------------------------------------------------
     def set_models(self, technicians: TechnicianModel, visits: VisitModel) -> None:
         self._technicians, self._visit_model = technicians, visits
-        for signal in (technicians.rowsInserted, technicians.rowsRemoved,
-                       technicians.rowsMoved, technicians.dataChanged,
-                       technicians.modelReset):
+        for signal in (
+            technicians.rowsInserted,
+            technicians.rowsRemoved,
+            technicians.rowsMoved,
+            technicians.dataChanged,
+            technicians.modelReset,
+        ):
             signal.connect(self._technicians_changed)
         visits.rowsInserted.connect(self._visits_inserted)
         visits.rowsAboutToBeRemoved.connect(self._visits_removed)
@@ -78,6 +84,8 @@ class DayBoardView(QAbstractScrollArea):
     def set_day(self, day: dt.date, timezone: ZoneInfo) -> None:
         if (day, timezone) != (self._day, self._timezone):
             self._day, self._timezone = day, timezone
+            self._hours = None
+            self._update_scrollbar()
             self.viewport().update()
 
     def day(self) -> dt.date | None:
@@ -93,6 +101,7 @@ class DayBoardView(QAbstractScrollArea):
         assert self._technicians is not None
         self._rows = self._technicians.technicians()
         self._row_index = {tech.id: row for row, tech in enumerate(self._rows)}
+        self._hours = None
         self._update_scrollbar()
         self.viewport().update()
 
@@ -101,6 +110,8 @@ class DayBoardView(QAbstractScrollArea):
         self._visits_by_row, self._placed = {}, {}
         for visit in self._visit_model.visits():
             self._place(visit)
+        self._hours = None
+        self._update_scrollbar()
         if self._selected and self._selected not in self._placed:
             self.select_visit(0)
         self.viewport().update()
@@ -129,6 +140,7 @@ class DayBoardView(QAbstractScrollArea):
 
     def _place(self, visit: VisitBlock) -> set[int]:
         self._placed[visit.id] = visit
+        self._forget_hours_if_outside(visit)
         for tech in visit.technician_ids:
             row = self._visits_by_row.setdefault(tech, [])
             row.append(visit)
@@ -140,9 +152,22 @@ class DayBoardView(QAbstractScrollArea):
         if old is None:
             return set()
         for tech in old.technician_ids:
-            self._visits_by_row[tech] = [v for v in self._visits_by_row.get(tech, [])
-                                         if v.id != visit_id]
+            self._visits_by_row[tech] = [
+                v for v in self._visits_by_row.get(tech, []) if v.id != visit_id
+            ]
         return set(old.technician_ids)
+
+    def _forget_hours_if_outside(self, visit: VisitBlock) -> None:
+        if self._hours is None or self._day is None or self._timezone is None:
+            return
+        origin = dt.datetime.combine(self._day, dt.time(0), tzinfo=self._timezone)
+        first, last = self._hours
+        if visit.starts < origin + dt.timedelta(hours=first) or visit.ends > origin + dt.timedelta(
+            hours=last
+        ):
+            self._hours = None
+            self._update_scrollbar()
+            self.viewport().update()  # the scale changes: everything moves
 
     def _update_rows(self, technician_ids: set[int]) -> None:
         """Repaint only the rows of these technicians."""
@@ -169,28 +194,45 @@ class DayBoardView(QAbstractScrollArea):
             self.visitSelected.emit(visit_id)
 
     # -- geometry ---------------------------------------------------------------------
+    def _hour_range(self) -> tuple[int, int]:
+        """From an hour before the first shift or visit to an hour after the last one."""
+        if self._hours is not None:
+            return self._hours
+        assert self._day is not None and self._timezone is not None
+        day_start = dt.datetime.combine(self._day, dt.time(0), tzinfo=self._timezone)
+        spans = [(r.shift.start, r.shift.end) for r in self._rows if r.shift is not None]
+        spans += [(v.starts, v.ends) for v in self._placed.values()]
+        if not spans:
+            self._hours = (DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR)
+            return self._hours
+        earliest = min(start for start, _ in spans)
+        latest = max(end for _, end in spans)
+        first = int((earliest - day_start).total_seconds() // 3600) - 1
+        last = int(-(-(latest - day_start).total_seconds() // 3600)) + 1
+        first, last = max(0, first), min(24, last)
+        if last - first < 6:  # a nearly empty day still reads as a day
+            last = min(24, first + 6)
+        self._hours = (first, last)
+        return self._hours
+
     def grid(self) -> TimeGrid:
         first, last = DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR
         if self._day is None or self._timezone is None:
             origin = dt.datetime.combine(dt.date.today(), dt.time(first)).astimezone()
         else:
-            tz, day = self._timezone, self._day
-            shifts = [r.shift for r in self._rows if r.shift is not None]
-            if shifts:
-                first = min(first, min(s.start.astimezone(tz).hour for s in shifts))
-                latest = max(s.end.astimezone(tz) for s in shifts)
-                day_start = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
-                last_hour = (latest - day_start).total_seconds() / 3600
-                last = max(last, min(24, int(last_hour + 0.999)))
-            origin = dt.datetime.combine(day, dt.time(first), tzinfo=tz)
+            first, last = self._hour_range()
+            origin = dt.datetime.combine(self._day, dt.time(first), tzinfo=self._timezone)
         hours = last - first
         width = max(1, self.viewport().width() - GUTTER_WIDTH)
-        return TimeGrid(origin=origin, hours=hours, left=GUTTER_WIDTH, hour_width=width / hours)
+        # Fit the day to the window, but never so tight that a short visit is unreadable.
+        hour_width = max(MIN_HOUR_WIDTH, width / hours)
+        left = GUTTER_WIDTH - self.horizontalScrollBar().value()
+        return TimeGrid(origin=origin, hours=hours, left=left, hour_width=hour_width)
 
     def sizeHint(self) -> QSize:
         return QSize(1200, HEADER_HEIGHT + ROW_HEIGHT * 12)
 
-    def resizeEvent(self, event) -> None:  # noqa: ANN001 - Qt override
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._update_scrollbar()
 
@@ -200,12 +242,39 @@ class DayBoardView(QAbstractScrollArea):
         bar.setRange(0, max(0, content - self.viewport().height()))
         bar.setPageStep(self.viewport().height())
         bar.setSingleStep(ROW_HEIGHT // 2)
+        if self._day is None:
+            return
+        first, last = self._hour_range()
+        timeline = self.viewport().width() - GUTTER_WIDTH
+        sideways = self.horizontalScrollBar()
+        sideways.setRange(0, max(0, int((last - first) * MIN_HOUR_WIDTH - timeline)))
+        sideways.setPageStep(max(1, timeline))
+        sideways.setSingleStep(MIN_HOUR_WIDTH // 4)
+        if self._scrolled_to_day != self._day and sideways.maximum() > 0:
+            self._scrolled_to_day = self._day
+            self._scroll_to_start_of_work(first)
+
+    def _scroll_to_start_of_work(self, first_hour: int) -> None:
+        """Open the day where work is: an hour before now today, else the first shift."""
+        assert self._day is not None and self._timezone is not None
+        now = self._now or dt.datetime.now(self._timezone)
+        starts = [r.shift.start for r in self._rows if r.shift is not None]
+        target = (
+            now - dt.timedelta(hours=1)
+            if now.date() == self._day
+            else (min(starts) - dt.timedelta(minutes=30) if starts else None)
+        )
+        if target is None:
+            return
+        origin = dt.datetime.combine(self._day, dt.time(first_hour), tzinfo=self._timezone)
+        hours_in = (target - origin).total_seconds() / 3600
+        self.horizontalScrollBar().setValue(int(max(0.0, hours_in) * MIN_HOUR_WIDTH))
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         self.viewport().update()
 
     # -- painting ---------------------------------------------------------------------
-    def paintEvent(self, event) -> None:  # noqa: ANN001 - Qt override
+    def paintEvent(self, event) -> None:
         painter = QPainter(self.viewport())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = self.viewport().rect()
@@ -216,11 +285,19 @@ class DayBoardView(QAbstractScrollArea):
 
         first_row = max(0, scroll // ROW_HEIGHT)
         last_row = min(len(self._rows), (scroll + rect.height()) // ROW_HEIGHT + 1)
-        for index in range(first_row, last_row):
-            top = HEADER_HEIGHT + index * ROW_HEIGHT - scroll
-            self._paint_row(painter, grid, self._rows[index], top, rect.width())
-
+        visible = [
+            (self._rows[i], HEADER_HEIGHT + i * ROW_HEIGHT - scroll)
+            for i in range(first_row, last_row)
+        ]
+        # The timeline scrolls sideways under the technicians' names, which stay put.
+        painter.save()
+        painter.setClipRect(QRectF(GUTTER_WIDTH, 0, rect.width() - GUTTER_WIDTH, rect.height()))
+        for row, top in visible:
+            self._paint_lane(painter, grid, row, top)
         self._paint_now_line(painter, grid, rect.height())
+        painter.restore()
+        for row, top in visible:
+            self._paint_gutter(painter, row, top)
         self._paint_header(painter, grid, rect.width())
         if not self._rows:
             painter.setPen(theme.MUTED_TEXT)
@@ -238,17 +315,25 @@ class DayBoardView(QAbstractScrollArea):
         painter.setPen(theme.TEXT)
         if self._day is not None:
             title = self._day.strftime("%a %d %b %Y")
-            painter.drawText(QRectF(12, 0, GUTTER_WIDTH - 12, HEADER_HEIGHT),
-                             Qt.AlignmentFlag.AlignVCenter, title)
+            painter.drawText(
+                QRectF(12, 0, GUTTER_WIDTH - 12, HEADER_HEIGHT),
+                Qt.AlignmentFlag.AlignVCenter,
+                title,
+            )
         painter.setFont(self._small)
         painter.setPen(theme.MUTED_TEXT)
+        painter.save()
+        painter.setClipRect(QRectF(GUTTER_WIDTH, 0, width - GUTTER_WIDTH, HEADER_HEIGHT))
         for mark in grid.hour_marks()[:-1]:
             x = grid.x_of(mark)
-            painter.drawText(QRectF(x + 4, 0, grid.hour_width, HEADER_HEIGHT),
-                             Qt.AlignmentFlag.AlignVCenter, mark.strftime("%H:%M"))
+            painter.drawText(
+                QRectF(x + 4, 0, grid.hour_width, HEADER_HEIGHT),
+                Qt.AlignmentFlag.AlignVCenter,
+                mark.strftime("%H:%M"),
+            )
+        painter.restore()
 
-    def _paint_row(self, painter: QPainter, grid: TimeGrid, row: TechnicianRow, top: int,
-                   width: int) -> None:
+    def _paint_lane(self, painter: QPainter, grid: TimeGrid, row: TechnicianRow, top: int) -> None:
         band = QRectF(grid.left, top, grid.right - grid.left, ROW_HEIGHT)
         painter.fillRect(band, theme.OFF_SHIFT)
         if row.shift is not None:
@@ -259,38 +344,50 @@ class DayBoardView(QAbstractScrollArea):
         for mark in grid.hour_marks():
             x = round(grid.x_of(mark)) + 0.5
             painter.drawLine(QPointF(x, top), QPointF(x, top + ROW_HEIGHT))
-        painter.drawLine(QPointF(0, top + ROW_HEIGHT - 0.5), QPointF(width, top + ROW_HEIGHT - 0.5))
-
-        self._paint_gutter(painter, row, top)
+        painter.drawLine(
+            QPointF(grid.left, top + ROW_HEIGHT - 0.5), QPointF(grid.right, top + ROW_HEIGHT - 0.5)
+        )
         for visit in self._visits_by_row.get(row.id, []):
             self._paint_visit(painter, grid, visit, top)
 
     def _paint_gutter(self, painter: QPainter, row: TechnicianRow, top: int) -> None:
         painter.fillRect(QRectF(0, top, GUTTER_WIDTH, ROW_HEIGHT - 1), theme.HEADER_BG)
+        painter.setPen(QPen(theme.GRID, 1))
+        painter.drawLine(
+            QPointF(0, top + ROW_HEIGHT - 0.5), QPointF(GUTTER_WIDTH, top + ROW_HEIGHT - 0.5)
+        )
         painter.fillRect(QRectF(0, top + 6, 5, ROW_HEIGHT - 13), QColor(row.colour))
         painter.setPen(theme.TEXT)
         painter.setFont(self._bold)
-        painter.drawText(QRectF(14, top + 5, GUTTER_WIDTH - 20, 20),
-                         Qt.AlignmentFlag.AlignVCenter, row.name)
-        booked = sum(
-            (min(v.ends, row.shift.end if row.shift else v.ends) - v.starts).total_seconds()
-            for v in self._visits_by_row.get(row.id, [])
-            if v.status not in (VisitStatus.CANCELLED, VisitStatus.NO_SHOW)
-        ) / 3600
+        painter.drawText(
+            QRectF(14, top + 5, GUTTER_WIDTH - 20, 20), Qt.AlignmentFlag.AlignVCenter, row.name
+        )
+        booked = (
+            sum(
+                (min(v.ends, row.shift.end if row.shift else v.ends) - v.starts).total_seconds()
+                for v in self._visits_by_row.get(row.id, [])
+                if v.status not in (VisitStatus.CANCELLED, VisitStatus.NO_SHOW)
+            )
+            / 3600
+        )
         capacity = row.shift.duration.total_seconds() / 3600 if row.shift else 0.0
         painter.setFont(self._small)
         painter.setPen(theme.MUTED_TEXT)
         hours = f"{booked:.1f} / {capacity:.1f} h" if row.shift else "off today"
-        painter.drawText(QRectF(14, top + 5, GUTTER_WIDTH - 22, 20),
-                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, hours)
+        painter.drawText(
+            QRectF(14, top + 5, GUTTER_WIDTH - 22, 20),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+            hours,
+        )
         skills = f"{row.trade.upper()} · " + ", ".join(row.skills)
         metrics = QFontMetrics(self._small)
-        painter.drawText(QRectF(14, top + 27, GUTTER_WIDTH - 20, 18),
-                         Qt.AlignmentFlag.AlignVCenter,
-                         metrics.elidedText(skills, Qt.TextElideMode.ElideRight, GUTTER_WIDTH - 24))
+        painter.drawText(
+            QRectF(14, top + 27, GUTTER_WIDTH - 20, 18),
+            Qt.AlignmentFlag.AlignVCenter,
+            metrics.elidedText(skills, Qt.TextElideMode.ElideRight, GUTTER_WIDTH - 24),
+        )
 
-    def _paint_visit(self, painter: QPainter, grid: TimeGrid, visit: VisitBlock,
-                     top: int) -> None:
+    def _paint_visit(self, painter: QPainter, grid: TimeGrid, visit: VisitBlock, top: int) -> None:
         x0 = max(grid.left, grid.x_of(visit.starts))
         x1 = min(grid.right, grid.x_of(visit.ends))
         if x1 <= x0:
@@ -298,12 +395,16 @@ class DayBoardView(QAbstractScrollArea):
         block = QRectF(x0 + 1.5, top + 4, x1 - x0 - 3, ROW_HEIGHT - 9)
         self._block_rects.append((block, visit.id))
         emergency = visit.priority == Priority.EMERGENCY
-        edge = theme.PRIORITY_COLOUR[Priority.EMERGENCY] if emergency else theme.status_edge(
-            visit.status)
+        edge = (
+            theme.PRIORITY_COLOUR[Priority.EMERGENCY]
+            if emergency
+            else theme.status_edge(visit.status)
+        )
         painter.setBrush(QBrush(theme.status_fill(visit.status)))
         selected = visit.id == self._selected
-        painter.setPen(QPen(theme.SELECTION if selected else edge, 2.5 if selected or emergency
-                            else 1))
+        painter.setPen(
+            QPen(theme.SELECTION if selected else edge, 2.5 if selected or emergency else 1)
+        )
         painter.drawRoundedRect(block, 4, 4)
         painter.fillRect(QRectF(block.left(), block.top() + 2, 4, block.height() - 4), edge)
 
@@ -315,25 +416,33 @@ class DayBoardView(QAbstractScrollArea):
         painter.setFont(self._bold)
         metrics = QFontMetrics(self._bold)
         title = ("⚠ " if emergency else "") + visit.job_type
-        painter.drawText(QRectF(inner.left(), inner.top(), inner.width(), 17),
-                         Qt.AlignmentFlag.AlignVCenter,
-                         metrics.elidedText(title, Qt.TextElideMode.ElideRight,
-                                            int(inner.width())))
+        painter.drawText(
+            QRectF(inner.left(), inner.top(), inner.width(), 17),
+            Qt.AlignmentFlag.AlignVCenter,
+            metrics.elidedText(title, Qt.TextElideMode.ElideRight, int(inner.width())),
+        )
         painter.setFont(self._small)
         painter.setPen(theme.MUTED_TEXT)
         small = QFontMetrics(self._small)
         line2 = f"{visit.customer} · {visit.city}"
-        painter.drawText(QRectF(inner.left(), inner.top() + 16, inner.width(), 15),
-                         Qt.AlignmentFlag.AlignVCenter,
-                         small.elidedText(line2, Qt.TextElideMode.ElideRight, int(inner.width())))
+        painter.drawText(
+            QRectF(inner.left(), inner.top() + 16, inner.width(), 15),
+            Qt.AlignmentFlag.AlignVCenter,
+            small.elidedText(line2, Qt.TextElideMode.ElideRight, int(inner.width())),
+        )
         window = visit.arrival_window
-        when = (f"arrive {window.start.astimezone(visit.starts.tzinfo):%H:%M}–"
-                f"{window.end.astimezone(visit.starts.tzinfo):%H:%M}" if window
-                else f"{visit.starts:%H:%M}–{visit.ends:%H:%M}")
+        when = (
+            f"arrive {window.start.astimezone(visit.starts.tzinfo):%H:%M}–"
+            f"{window.end.astimezone(visit.starts.tzinfo):%H:%M}"
+            if window
+            else f"{visit.starts:%H:%M}–{visit.ends:%H:%M}"
+        )
         line3 = f"{visit.number} · {when}"
-        painter.drawText(QRectF(inner.left(), inner.top() + 30, inner.width(), 15),
-                         Qt.AlignmentFlag.AlignVCenter,
-                         small.elidedText(line3, Qt.TextElideMode.ElideRight, int(inner.width())))
+        painter.drawText(
+            QRectF(inner.left(), inner.top() + 30, inner.width(), 15),
+            Qt.AlignmentFlag.AlignVCenter,
+            small.elidedText(line3, Qt.TextElideMode.ElideRight, int(inner.width())),
+        )
         painter.setClipping(False)
 
     def _paint_now_line(self, painter: QPainter, grid: TimeGrid, height: int) -> None:

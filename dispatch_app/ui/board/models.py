@@ -122,8 +122,9 @@ class TechnicianModel(QAbstractListModel):
             return tech
         return None
 
-    def set_technicians(self, technicians: tuple[TechnicianRow, ...] | list[TechnicianRow],
-                        *, new_day: bool = False) -> None:
+    def set_technicians(
+        self, technicians: tuple[TechnicianRow, ...] | list[TechnicianRow], *, new_day: bool = False
+    ) -> None:
         """Bring the rows in line with ``technicians`` row by row (reset only for a new day)."""
         if new_day:
             self.beginResetModel()
@@ -137,8 +138,9 @@ class TechnicianModel(QAbstractListModel):
                 del self._rows[row]
                 self.endRemoveRows()
         for target, tech in enumerate(technicians):
-            current = next((r for r in range(target, len(self._rows))
-                            if self._rows[r].id == tech.id), None)
+            current = next(
+                (r for r in range(target, len(self._rows)) if self._rows[r].id == tech.id), None
+            )
             if current is None:
                 self.beginInsertRows(QModelIndex(), target, target)
                 self._rows.insert(target, tech)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from html import escape
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QScrollArea, QWidget
 
 from dispatch_app.domain.vocabulary import Priority, VisitStatus
-from zoneinfo import ZoneInfo
-
 from dispatch_app.services.day_board import TechnicianRow, VisitBlock
 from dispatch_app.ui import theme
 
@@ -30,8 +29,12 @@ class DetailsDock(QDockWidget):
         self.setWidget(scroll)
         self.show_visit(None, (), None)
 
-    def show_visit(self, visit: VisitBlock | None, technicians: tuple[TechnicianRow, ...],
-                   timezone: ZoneInfo | None) -> None:
+    def show_visit(
+        self,
+        visit: VisitBlock | None,
+        technicians: tuple[TechnicianRow, ...],
+        timezone: ZoneInfo | None,
+    ) -> None:
         if visit is None or timezone is None:
             self.label.setText(
                 f"<p style='color:{theme.MUTED_TEXT.name()}'>"
@@ -45,8 +48,9 @@ class DetailsDock(QDockWidget):
         colour = theme.PRIORITY_COLOUR[priority].name()
         window = visit.arrival_window
         arrival = (
-            f"{window.start.astimezone(timezone):%H:%M}–"
-            f"{window.end.astimezone(timezone):%H:%M}" if window else "—"
+            f"{window.start.astimezone(timezone):%H:%M}–{window.end.astimezone(timezone):%H:%M}"
+            if window
+            else "—"
         )
         rows = [
             ("Customer", escape(visit.customer)),
@@ -54,8 +58,11 @@ class DetailsDock(QDockWidget):
             ("Booked", f"{visit.starts:%a %d %b, %H:%M}–{visit.ends:%H:%M}"),
             ("Arrival window", arrival),
             ("Status", theme.STATUS_LABEL[VisitStatus(visit.status)]),
-            ("Priority", f"<span style='color:{colour};font-weight:600'>"
-                         f"{theme.PRIORITY_LABEL[priority]}</span>"),
+            (
+                "Priority",
+                f"<span style='color:{colour};font-weight:600'>"
+                f"{theme.PRIORITY_LABEL[priority]}</span>",
+            ),
             ("Crew" if len(visit.technician_ids) > 1 else "Technician", crew),
         ]
         table = "".join(

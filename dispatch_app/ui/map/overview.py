@@ -34,8 +34,11 @@ class MapOverview(QWidget):
         self._selected_visit = visit_id
         self.update()
 
-    def _points(self) -> tuple[list[tuple[float, float, QColor, str]],
-                               list[tuple[float, float, QColor, bool, int]]]:
+    def _points(
+        self,
+    ) -> tuple[
+        list[tuple[float, float, QColor, str]], list[tuple[float, float, QColor, bool, int]]
+    ]:
         technicians: list[tuple[float, float, QColor, str]] = []
         jobs: list[tuple[float, float, QColor, bool, int]] = []
         snapshot = self._snapshot
@@ -43,12 +46,20 @@ class MapOverview(QWidget):
             return technicians, jobs
         for visit in snapshot.visits:
             if visit.lat is not None and visit.lon is not None:
-                jobs.append((visit.lat, visit.lon, theme.status_edge(visit.status),
-                             visit.priority == Priority.EMERGENCY, visit.id))
+                jobs.append(
+                    (
+                        visit.lat,
+                        visit.lon,
+                        theme.status_edge(visit.status),
+                        visit.priority == Priority.EMERGENCY,
+                        visit.id,
+                    )
+                )
         for job in snapshot.unassigned:
             if job.lat is not None and job.lon is not None:
-                jobs.append((job.lat, job.lon, QColor("#6c757d"),
-                             job.priority == Priority.EMERGENCY, 0))
+                jobs.append(
+                    (job.lat, job.lon, QColor("#6c757d"), job.priority == Priority.EMERGENCY, 0)
+                )
         # A technician is drawn at the site of the latest visit that has begun.
         for row in snapshot.technicians:
             visits = [v for v in snapshot.visits_of(row.id) if v.lat is not None]
@@ -62,7 +73,7 @@ class MapOverview(QWidget):
                 technicians.append((latest.lat, latest.lon, QColor(row.colour), initials))
         return technicians, jobs
 
-    def paintEvent(self, event) -> None:  # noqa: ANN001 - Qt override
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), QColor("#eef2f5"))
@@ -86,8 +97,10 @@ class MapOverview(QWidget):
         cy = (min(lats) + max(lats)) / 2
 
         def at(lat: float, lon: float) -> QPointF:
-            return QPointF(area.center().x() + (lon - cx) * x_scale * scale,
-                           area.center().y() - (lat - cy) * scale)
+            return QPointF(
+                area.center().x() + (lon - cx) * x_scale * scale,
+                area.center().y() - (lat - cy) * scale,
+            )
 
         painter.setPen(QPen(QColor("#dde3e8"), 1))
         for i in range(1, 6):
@@ -102,13 +115,15 @@ class MapOverview(QWidget):
             if emergency:
                 painter.setBrush(theme.PRIORITY_COLOUR[Priority.EMERGENCY])
                 painter.setPen(QPen(QColor("white"), 1.5))
-                triangle = QPolygonF([point + QPointF(0, -8), point + QPointF(7, 5),
-                                      point + QPointF(-7, 5)])
+                triangle = QPolygonF(
+                    [point + QPointF(0, -8), point + QPointF(7, 5), point + QPointF(-7, 5)]
+                )
                 painter.drawPolygon(triangle)
             else:
                 painter.setBrush(colour)
-                painter.setPen(QPen(theme.SELECTION if selected else QColor("white"),
-                                    3 if selected else 1))
+                painter.setPen(
+                    QPen(theme.SELECTION if selected else QColor("white"), 3 if selected else 1)
+                )
                 painter.drawRect(QRectF(point.x() - 4, point.y() - 4, 8, 8))
 
         font = QFont(self.font())
@@ -121,8 +136,11 @@ class MapOverview(QWidget):
             painter.setPen(QPen(QColor("white"), 2))
             painter.drawEllipse(point, 10, 10)
             painter.setPen(QColor("white"))
-            painter.drawText(QRectF(point.x() - 10, point.y() - 10, 20, 20),
-                             Qt.AlignmentFlag.AlignCenter, initials)
+            painter.drawText(
+                QRectF(point.x() - 10, point.y() - 10, 20, 20),
+                Qt.AlignmentFlag.AlignCenter,
+                initials,
+            )
 
         # Scale bar: a round number of kilometres about a quarter of the width.
         km_per_px = 1 / scale * EARTH_KM_PER_DEG

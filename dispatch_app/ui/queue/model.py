@@ -44,8 +44,9 @@ class UnassignedModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         return None
@@ -72,8 +73,14 @@ class UnassignedModel(QAbstractTableModel):
             )[column]
         if role == SortRole:
             rank = {Priority.EMERGENCY: 0, Priority.URGENT: 1, Priority.NORMAL: 2}
-            return (rank[Priority(job.priority)], job.number, job.job_type, job.customer,
-                    job.city, job.created_at.timestamp())[column]
+            return (
+                rank[Priority(job.priority)],
+                job.number,
+                job.job_type,
+                job.customer,
+                job.city,
+                job.created_at.timestamp(),
+            )[column]
         if role == Qt.ItemDataRole.ForegroundRole and column == 0:
             return theme.PRIORITY_COLOUR[Priority(job.priority)]
         if role == Qt.ItemDataRole.ToolTipRole:

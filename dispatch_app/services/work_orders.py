@@ -1,0 +1,77 @@
+"""Operations on work orders: read one for editing, save what was typed.
+
+Saving names the version the editor loaded; if someone saved first, nothing is written
+and ``ConflictError.current`` carries their version, so the editor can offer to reload
+theirs, reapply the user's edits on top, or copy the user's text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dispatch_app.db.models import WorkOrder
+from dispatch_app.domain.work_orders import EDITABLE_FIELDS, field_errors
+from dispatch_app.errors import ConflictError, ValidationError
+from dispatch_app.services.day_board import business_timezone
+
+
+async def _read(session: AsyncSession, work_order_id: int) -> dict[str, Any] | None:
+    order = await session.scalar(select(WorkOrder).where(WorkOrder.id == work_order_id))
+    if order is None:
+        return None
+    tz = await business_timezone(session)
+    return {
+        "id": order.id,
+        "number": order.number,
+        "version": order.version,
+        "updated_by": order.updated_by,
+        "updated_at": order.updated_at.astimezone(tz),
+        **{name: getattr(order, name) for name in EDITABLE_FIELDS},
+    }
+
+
+async def load_work_order(
+    sessions: async_sessionmaker[AsyncSession], work_order_id: int
+) -> dict[str, Any]:
+    """The editable fields of a work order, with its number, version and last editor."""
+    async with sessions() as session:
+        current = await _read(session, work_order_id)
+    if current is None:
+        raise ConflictError("That work order no longer exists.")
+    return current
+
+
+async def save_work_order(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    work_order_id: int,
+    seen_version: int,
+    fields: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Write ``fields`` if the work order is still at ``seen_version``; returns it as saved."""
+    errors = field_errors(fields)
+    if errors:
+        raise ValidationError(errors)
+    async with sessions() as session, session.begin():
+        saved = await session.scalar(
+            update(WorkOrder)
+            .where(WorkOrder.id == work_order_id, WorkOrder.version == seen_version)
+            .values(**dict(fields))
+            .returning(WorkOrder.id)
+        )
+        current = await _read(session, work_order_id)
+    if current is None:
+        raise ConflictError(
+            "The work order was deleted by someone else — your changes were not saved."
+        )
+    if saved is None:
+        raise ConflictError(
+            f"{current['number']} was changed by {current['updated_by']} at "
+            f"{current['updated_at']:%H:%M} — your changes were not saved.",
+            current=current,
+        )
+    return current

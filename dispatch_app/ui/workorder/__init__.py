@@ -1,0 +1,1 @@
+"""Work orders: the editor and what belongs to it."""
