@@ -28,6 +28,7 @@ import math
 import os
 import queue
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -330,7 +331,7 @@ def raw_listener(url: str, max_s: float) -> None:
     received: list[tuple[str, int]] = []
     held: dict[int, int] = {}
     final: dict[int, int] | None = None
-    with psycopg.connect(libpq_url(url), autocommit=True) as connection:
+    with psycopg.connect(libpq_url(url), autocommit=True, connect_timeout=10) as connection:
         connection.execute(f"LISTEN {CHANGE_CHANNEL}")
         print("ready", flush=True)
         while time.monotonic() < deadline:
@@ -529,7 +530,8 @@ class CpuMeter:
             sum(self.machine) - self.machine.idle - self.machine.iowait
         )
         ours = self._ours() | {os.getpid()}
-        self.ours_s = self.server_s = self.rest_s = 0.0
+        self.ours_s = self.server_s = 0.0
+        self.rest: dict[str, float] = defaultdict(float)
         for pid, (name, cpu) in self._processes().items():
             used = cpu - self.processes.get(pid, (name, 0.0))[1]
             if pid in ours:
@@ -537,7 +539,7 @@ class CpuMeter:
             elif name.startswith("postgres"):
                 self.server_s += used
             else:
-                self.rest_s += used
+                self.rest[name] += used
 
     @staticmethod
     def _processes() -> dict[int, tuple[str, float]]:
@@ -545,16 +547,24 @@ class CpuMeter:
         for process in psutil.process_iter(["name", "cpu_times"]):
             times = process.info["cpu_times"]
             if times is not None:
-                found[process.pid] = (process.info["name"] or "", times.user + times.system)
+                name = process.info["name"] or ""
+                used = times.user + times.system
+                if name.startswith("postgres"):
+                    # Backends that ended meanwhile live on in the postmaster's figures.
+                    used += times.children_user + times.children_system
+                found[process.pid] = (name, used)
         return found
 
     def describe(self) -> str:
         cores = psutil.cpu_count() or 1
+        heaviest = sorted(self.rest.items(), key=lambda item: -item[1])[:2]
+        named = ", ".join(f"{name} {used:.1f}" for name, used in heaviest if used >= 0.05)
         return (
             f"{self.wall_s:.1f} s, machine CPU busy {self.busy_s / self.wall_s / cores:.0%} "
-            f"of {cores} cores: benchmark processes {self.ours_s:.1f} CPU-s, postgres "
-            f"{self.server_s:.1f}, everything else ≥ {self.rest_s:.1f} "
-            f"(1-min load average before: {self.load_before:.1f})"
+            f"of {cores} cores: benchmark processes {self.ours_s:.1f} CPU-s, postgres (all "
+            f"databases) {self.server_s:.1f}, everything else ≥ {sum(self.rest.values()):.1f}"
+            f"{f' ({named})' if named else ''}; 1-min load average before: "
+            f"{self.load_before:.1f}"
         )
 
 
@@ -781,7 +791,12 @@ def main() -> None:
     args.ready_s = 60 + 2 * args.clients
     writing_s = (args.moves + args.warmup) * (args.interval_ms / 1000 + 0.1)
     args.child_max_s = args.ready_s + 2 * writing_s + args.grace_s + 60
-    benchmark(args)
+    # A plain kill should still end the children and drop the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        benchmark(args)
+    except KeyboardInterrupt:
+        sys.exit(130)  # the finally-blocks have ended the children and dropped the database
 
 
 if __name__ == "__main__":

@@ -8,14 +8,20 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 from sqlalchemy import Engine
 
 from dispatch_app.db import migrate
 from dispatch_app.db.engine import make_sync_engine
 from dispatch_app.db.scratch import ScratchServer
+from dispatch_app.ui.app import DispatchApp, GuiOptions
+from tests.qt_app import finish
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +75,62 @@ def data_dir(tmp_path, monkeypatch):
     """A private data directory (settings, embedded server) for one test."""
     monkeypatch.setenv("DISPATCH_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
+
+
+# -- the desktop app in a test -----------------------------------------------------------
+class _TestLoop(qasync.QSelectorEventLoop):
+    """qasync's loop, run in many short stretches as a test needs.
+
+    qasync's own ``run_until_complete`` processes Qt events once more after the loop has
+    stopped running; in the app that happens once, at exit, but a test runs the loop
+    dozens of times, and those extra steps would run asyncio tasks outside a running
+    loop. This version stops cleanly.
+    """
+
+    def run_until_complete(self, future):  # type: ignore[no-untyped-def]
+        task = asyncio.ensure_future(future, loop=self)
+        task.add_done_callback(lambda _done: self.stop())
+        self.run_forever()
+        if not task.done():
+            raise RuntimeError("Event loop stopped before Future completed.")
+        return task.result()
+
+
+@pytest.fixture
+def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    event_loop = _TestLoop(qapp)
+    asyncio.set_event_loop(event_loop)
+    try:
+        yield event_loop
+    finally:
+        asyncio.set_event_loop(None)
+        event_loop.close()
+
+
+@pytest.fixture
+def settings_dir(tmp_path) -> Iterator[None]:
+    """QSettings written under the test's own folder, never the user's."""
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings")
+    )
+    QApplication.setOrganizationName("DispatchBoardTests")
+    QApplication.setApplicationName("DispatchBoardTests")
+    yield
+
+
+@pytest.fixture
+def start(loop: asyncio.AbstractEventLoop):
+    """Start an app; whatever a test leaves running is closed at teardown."""
+    started: list[tuple[DispatchApp, asyncio.Task[int]]] = []
+
+    def launch(options: GuiOptions) -> tuple[DispatchApp, asyncio.Task[int]]:
+        app = DispatchApp(options)
+        task = loop.create_task(app.run())
+        started.append((app, task))
+        return app, task
+
+    yield launch
+    for app, task in started:
+        if not task.done():
+            finish(loop, app, task)

@@ -4,84 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
 
 import psycopg
-import pytest
-import qasync
-from PySide6.QtCore import QSettings, QSize
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from dispatch_app.config import DatabaseChoice, libpq_url
 from dispatch_app.db.change_feed import FeedState
-from dispatch_app.ui.app import DispatchApp, GuiOptions
+from dispatch_app.ui.app import GuiOptions
 from dispatch_app.ui.board.models import StartTimeRole, VersionRole
 from tests.companies import DAY, TZ, small_company
-
-
-@pytest.fixture
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = qasync.QSelectorEventLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    try:
-        yield event_loop
-    finally:
-        asyncio.set_event_loop(None)
-        event_loop.close()
-
-
-@pytest.fixture
-def settings_dir(tmp_path) -> Iterator[None]:
-    """QSettings written under the test's own folder, never the user's."""
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(
-        QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings")
-    )
-    QApplication.setOrganizationName("DispatchBoardTests")
-    QApplication.setApplicationName("DispatchBoardTests")
-    yield
-
-
-def options_for(url: str, data_dir) -> GuiOptions:
-    return GuiOptions(
-        database=DatabaseChoice(url, "command line"),
-        data_dir=data_dir,
-        size=QSize(1400, 800),
-        day=DAY,
-    )
-
-
-@pytest.fixture
-def start(loop: asyncio.AbstractEventLoop):
-    """Start an app; whatever a test leaves running is closed at teardown."""
-    started: list[tuple[DispatchApp, asyncio.Task[int]]] = []
-
-    def launch(options: GuiOptions) -> tuple[DispatchApp, asyncio.Task[int]]:
-        app = DispatchApp(options)
-        task = loop.create_task(app.run())
-        started.append((app, task))
-        return app, task
-
-    yield launch
-    for app, task in started:
-        if not task.done():
-            finish(loop, app, task)
-
-
-def finish(loop: asyncio.AbstractEventLoop, app: DispatchApp, task: asyncio.Task[int]) -> int:
-    app.window.close()
-    return loop.run_until_complete(asyncio.wait_for(task, 30))
-
-
-def wait_for(loop: asyncio.AbstractEventLoop, event: asyncio.Event, task: asyncio.Task) -> None:
-    done, _ = loop.run_until_complete(
-        asyncio.wait(
-            [loop.create_task(event.wait()), task], timeout=30, return_when=asyncio.FIRST_COMPLETED
-        )
-    )
-    assert done, "timed out"
-    if task in done:
-        raise AssertionError(f"the app stopped early with {task.result()}")
+from tests.qt_app import finish, options_for, wait_for
 
 
 def test_window_shows_the_days_technicians_and_visits(loop, start, db_url, tmp_path, settings_dir):

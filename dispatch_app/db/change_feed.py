@@ -190,15 +190,18 @@ async def _probe(connection: psycopg.AsyncConnection) -> None:
     makes psycopg wait seconds more for a server that is not answering.
     """
     probe = asyncio.ensure_future(connection.execute("SELECT 1"))
-    done, _ = await asyncio.wait({probe}, timeout=LIVENESS_TIMEOUT_S)
-    if probe in done:
-        probe.result()
-        return
-    await connection.close()
-    probe.cancel()
-    with contextlib.suppress(asyncio.CancelledError, psycopg.Error):
-        await probe
-    raise TimeoutError("the database server did not answer a liveness check")
+    try:
+        done, _ = await asyncio.wait({probe}, timeout=LIVENESS_TIMEOUT_S)
+        if probe in done:
+            probe.result()
+            return
+        await connection.close()
+        raise TimeoutError("the database server did not answer a liveness check")
+    finally:
+        if not probe.done():  # timed out, or the feed is stopping
+            probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError, psycopg.Error):
+                await probe
 
 
 async def stop_feed(feed: ChangeFeed, task: asyncio.Task[None]) -> None:

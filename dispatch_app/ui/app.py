@@ -27,6 +27,7 @@ from dispatch_app.errors import UserFacingError
 from dispatch_app.services.database import CompanyDatabase, open_database
 from dispatch_app.services.day_store import DayStore
 from dispatch_app.ui.main_window import MainWindow
+from dispatch_app.ui.workorder.editor import WorkOrderEditor
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,9 @@ class DispatchApp:
         self.feed: ChangeFeed | None = None
         self._feed_task: asyncio.Task[None] | None = None
         self._refreshes: set[asyncio.Task[None]] = set()
+        self._closing = False
+        self.editors: dict[int, WorkOrderEditor] = {}  # open editors by work order id
+        self.window.workOrderRequested.connect(self.open_work_order)
         self.settings = QSettings()
         self.loaded = asyncio.Event()
         self._closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
@@ -100,14 +104,14 @@ class DispatchApp:
         self._feed_task = asyncio.ensure_future(self.feed.run())
 
     async def shutdown(self) -> None:
+        self._closing = True  # from here on, hints and requests start nothing new
         self.window.save_layout(self.settings)
         if self.feed is not None and self._feed_task is not None:
             await stop_feed(self.feed, self._feed_task)
             self.feed = None
-        for task in list(self._refreshes):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        for editor in list(self.editors.values()):
+            await editor.aclose()
+        await finish_or_cancel(self._refreshes)
         if self.database is not None:
             database, self.database = self.database, None
             await database.close()
@@ -142,8 +146,29 @@ class DispatchApp:
             self.live.clear()
 
     def on_hints(self, hints: list[ChangeHint]) -> None:
+        if self._closing:
+            return
         if self.store is not None:
             self._refresh(self.store.apply_hints(hints))
+        for hint in hints:
+            editor = self.editors.get(hint.id) if hint.table == "work_orders" else None
+            if editor is not None:
+                editor.remote_changed()
+
+    def open_work_order(self, work_order_id: int) -> WorkOrderEditor | None:
+        """Show the work order's editor (one per work order), loading it off the GUI."""
+        if self.database is None or self._closing:
+            return None
+        editor = self.editors.get(work_order_id)
+        if editor is None:
+            editor = WorkOrderEditor(self.database.sessions, work_order_id, self.window)
+            self.editors[work_order_id] = editor
+            editor.finished.connect(lambda _result: self.editors.pop(work_order_id, None))
+            editor.load_soon()
+        editor.show()
+        editor.raise_()
+        editor.activateWindow()
+        return editor
 
     def on_connected(self) -> None:
         # Changes made while the feed was away were never announced: read the day again.
@@ -151,6 +176,9 @@ class DispatchApp:
             self._refresh(self.store.resync())
 
     def _refresh(self, work: Coroutine[object, object, object]) -> None:
+        if self._closing:
+            work.close()
+            return
         task = asyncio.ensure_future(self._refresh_quietly(work))
         self._refreshes.add(task)
         task.add_done_callback(self._refreshes.discard)
@@ -185,6 +213,21 @@ class DispatchApp:
             raise UserFacingError(f"Could not write the screenshot to {path}.")
         print(f"Screenshot saved to {path}", file=sys.stderr)
         return 0
+
+
+async def finish_or_cancel(tasks: set[asyncio.Task[None]], grace_s: float = 5.0) -> None:
+    """Let running database work end by itself; cancel only what overstays.
+
+    Cancelling a task inside an open session makes SQLAlchemy finish closing the session
+    in a shielded task of its own, which would outlive the event loop.
+    """
+    pending = set(tasks)
+    if not pending:
+        return
+    _done, late = await asyncio.wait(pending, timeout=grace_s)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*late, return_exceptions=True)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

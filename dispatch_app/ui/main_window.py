@@ -33,6 +33,7 @@ LIVE_STYLE = {
 class MainWindow(QMainWindow):
     closing = Signal()  # the user closed the window; the app shuts down
     storeApplied = Signal()  # a store change has reached every view
+    workOrderRequested = Signal(int)  # work order id: the user wants to open it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,6 +72,9 @@ class MainWindow(QMainWindow):
         self.menuBar().addMenu(self.tr("&File")).addAction(quit_action)
 
         self.board.visitSelected.connect(self._on_visit_selected)
+        self.board.workOrderRequested.connect(self.workOrderRequested)
+        self.details.workOrderRequested.connect(self.workOrderRequested)
+        self.unassigned.workOrderRequested.connect(self.workOrderRequested)
         self.resize(1600, 900)
 
     # -- state shown ------------------------------------------------------------------

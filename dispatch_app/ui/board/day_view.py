@@ -11,7 +11,16 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QModelIndex, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+)
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
 from dispatch_app.domain.vocabulary import Priority, VisitStatus
@@ -32,6 +41,7 @@ class DayBoardView(QAbstractScrollArea):
     """Emits ``visitSelected(visit_id)`` when a block is clicked (0 clears)."""
 
     visitSelected = Signal(int)  # visit id, 0 for none
+    workOrderRequested = Signal(int)  # work order id: open it (double-click or Enter)
     painted = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -45,10 +55,11 @@ class DayBoardView(QAbstractScrollArea):
         self._visits_by_row: dict[int, list[VisitBlock]] = {}  # technician id → visits
         self._placed: dict[int, VisitBlock] = {}  # visit id → the version indexed above
         self._hours: tuple[int, int] | None = None  # the hours shown, recomputed on change
-        self._block_rects: list[tuple[QRectF, int]] = []
+        self._block_rects: list[tuple[QRectF, int, int]] = []  # rect, visit, row technician
         self._selected = 0
         self._now: dt.datetime | None = None
         self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().setAutoFillBackground(False)
         self.setFrameShape(QAbstractScrollArea.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
@@ -348,7 +359,7 @@ class DayBoardView(QAbstractScrollArea):
             QPointF(grid.left, top + ROW_HEIGHT - 0.5), QPointF(grid.right, top + ROW_HEIGHT - 0.5)
         )
         for visit in self._visits_by_row.get(row.id, []):
-            self._paint_visit(painter, grid, visit, top)
+            self._paint_visit(painter, grid, visit, top, row.id)
 
     def _paint_gutter(self, painter: QPainter, row: TechnicianRow, top: int) -> None:
         painter.fillRect(QRectF(0, top, GUTTER_WIDTH, ROW_HEIGHT - 1), theme.HEADER_BG)
@@ -387,13 +398,15 @@ class DayBoardView(QAbstractScrollArea):
             metrics.elidedText(skills, Qt.TextElideMode.ElideRight, GUTTER_WIDTH - 24),
         )
 
-    def _paint_visit(self, painter: QPainter, grid: TimeGrid, visit: VisitBlock, top: int) -> None:
+    def _paint_visit(
+        self, painter: QPainter, grid: TimeGrid, visit: VisitBlock, top: int, technician_id: int
+    ) -> None:
         x0 = max(grid.left, grid.x_of(visit.starts))
         x1 = min(grid.right, grid.x_of(visit.ends))
         if x1 <= x0:
             return
         block = QRectF(x0 + 1.5, top + 4, x1 - x0 - 3, ROW_HEIGHT - 9)
-        self._block_rects.append((block, visit.id))
+        self._block_rects.append((block, visit.id, technician_id))
         emergency = visit.priority == Priority.EMERGENCY
         edge = (
             theme.PRIORITY_COLOUR[Priority.EMERGENCY]
@@ -458,9 +471,32 @@ class DayBoardView(QAbstractScrollArea):
         painter.drawEllipse(QPointF(x, HEADER_HEIGHT), 4, 4)
 
     # -- input ------------------------------------------------------------------------
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        self.mousePressEvent(event)
+        self._open_selected()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._open_selected()
+            return
+        super().keyPressEvent(event)
+
+    def _open_selected(self) -> None:
+        visit = self._placed.get(self._selected)
+        if visit is not None:
+            self.workOrderRequested.emit(visit.work_order_id)
+
+    def block_rect(self, visit_id: int, technician_id: int | None = None) -> QRectF | None:
+        """Where a visit's block was last painted (in the given technician's row)."""
+        rows = {technician_id} if technician_id is not None else None
+        for rect, painted_id, row_tech in self._block_rects:
+            if painted_id == visit_id and (rows is None or row_tech in rows):
+                return rect
+        return None
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         position = event.position()
-        for rect, visit_id in reversed(self._block_rects):
+        for rect, visit_id, _tech in reversed(self._block_rects):
             if rect.contains(position):
                 self.select_visit(visit_id)
                 return

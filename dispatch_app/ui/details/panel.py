@@ -5,8 +5,15 @@ from __future__ import annotations
 from html import escape
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QScrollArea, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from dispatch_app.domain.vocabulary import Priority, VisitStatus
 from dispatch_app.services.day_board import TechnicianRow, VisitBlock
@@ -14,6 +21,8 @@ from dispatch_app.ui import theme
 
 
 class DetailsDock(QDockWidget):
+    workOrderRequested = Signal(int)  # work order id
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(self.tr("Details"), parent)
         self.setObjectName("detailsDock")
@@ -23,11 +32,24 @@ class DetailsDock(QDockWidget):
         self.label.setWordWrap(True)
         self.label.setMargin(10)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_button = QPushButton(self.tr("Open work order"))
+        self.open_button.setObjectName("openWorkOrder")
+        self.open_button.clicked.connect(self._open)
+        self._work_order_id = 0
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.addWidget(self.label)
+        layout.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch()
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
-        scroll.setWidget(self.label)
+        scroll.setWidget(body)
         self.setWidget(scroll)
         self.show_visit(None, (), None)
+
+    def _open(self) -> None:
+        if self._work_order_id:
+            self.workOrderRequested.emit(self._work_order_id)
 
     def show_visit(
         self,
@@ -35,6 +57,8 @@ class DetailsDock(QDockWidget):
         technicians: tuple[TechnicianRow, ...],
         timezone: ZoneInfo | None,
     ) -> None:
+        self._work_order_id = visit.work_order_id if visit is not None else 0
+        self.open_button.setVisible(visit is not None)
         if visit is None or timezone is None:
             self.label.setText(
                 f"<p style='color:{theme.MUTED_TEXT.name()}'>"

@@ -7,7 +7,9 @@ three ways out — reload theirs, reapply mine on top, copy mine.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -24,7 +26,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from qasync import asyncSlot
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -59,6 +60,8 @@ class WorkOrderEditor(QDialog):
         self._theirs: dict[str, Any] | None = None
         self._version = 0
         self._closing_anyway = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
         self.setWindowTitle(self.tr("Work order"))
         self.resize(560, 420)
 
@@ -179,6 +182,9 @@ class WorkOrderEditor(QDialog):
         self.busyChanged.emit(busy)
 
     # -- talking to the database ------------------------------------------------------------
+    def load_soon(self) -> None:
+        self._spawn(self.load())
+
     async def load(self) -> None:
         self._set_busy(True)
         try:
@@ -186,9 +192,32 @@ class WorkOrderEditor(QDialog):
         finally:
             self._set_busy(False)
 
-    @asyncSlot()
-    async def save(self) -> None:
-        await self._save(self.values())
+    def save(self) -> None:
+        self._spawn(self._save(self.values()))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` on the event loop; ``aclose()`` waits for what is still running."""
+        if self._closed:
+            work.close()
+            return
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("work order editor task failed", exc_info=task.exception())
+
+    async def aclose(self) -> None:
+        """Stop what is still running (the app is shutting down)."""
+        self._closed = True
+        pending = set(self._tasks)
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=5)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _save(self, fields: dict[str, Any]) -> None:
         if not self.save_button.isEnabled():
@@ -243,15 +272,14 @@ class WorkOrderEditor(QDialog):
             self._show(self._theirs, as_loaded=True)
         self.conflict.hide()
 
-    @asyncSlot()
-    async def reapply(self) -> None:
+    def reapply(self) -> None:
         if self._theirs is None:
             return
         mine = reapply_on_top(self._original, self.values(), self._theirs)
         self._show(self._theirs, as_loaded=True)  # their version is now the base
         self._show(mine, as_loaded=False)
         self.conflict.hide()
-        await self._save({name: mine[name] for name in EDITABLE_FIELDS})
+        self._spawn(self._save({name: mine[name] for name in EDITABLE_FIELDS}))
 
     def copy_and_take_theirs(self) -> None:
         mine = self.values()
@@ -274,11 +302,7 @@ class WorkOrderEditor(QDialog):
             )
             self.banner.show()
         elif self.save_button.isEnabled():
-            self._reload_soon()
-
-    @asyncSlot()
-    async def _reload_soon(self) -> None:
-        await self.load()
+            self._spawn(self.load())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.is_dirty() and not self._closing_anyway:
