@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 
 import psycopg
 from PySide6.QtCore import QSize
@@ -14,7 +15,7 @@ from dispatch_app.db.change_feed import FeedState
 from dispatch_app.ui.app import GuiOptions
 from dispatch_app.ui.board.models import StartTimeRole, VersionRole
 from tests.companies import DAY, TZ, small_company
-from tests.qt_app import finish, options_for, wait_for
+from tests.qt_app import finish, options_for, pump_until, wait_for
 
 
 def test_window_shows_the_days_technicians_and_visits(loop, start, db_url, tmp_path, settings_dir):
@@ -147,7 +148,10 @@ def test_a_move_in_another_process_reaches_the_board_model(
     first = app.window.visit_model.visit(0)
     row_before = app.window.visit_model.rowCount()
     changed = asyncio.Event()
+    resets: list[int] = []
     app.window.visit_model.dataChanged.connect(lambda *_: changed.set())
+    app.window.visit_model.modelReset.connect(lambda: resets.append(1))
+    app.window.technician_model.modelReset.connect(lambda: resets.append(1))
 
     subprocess.run(
         [
@@ -166,6 +170,7 @@ def test_a_move_in_another_process_reaches_the_board_model(
     model = app.window.visit_model
     row = model.row_of(first.id)
     assert row is not None and model.rowCount() == row_before  # updated in place
+    assert resets == []  # one changed visit never resets a model
     starts = model.data(model.index(row), StartTimeRole)
     assert starts == dt.datetime(2026, 12, 1, 14, 30, tzinfo=TZ)
     assert model.data(model.index(row), VersionRole) == first.version + 1
@@ -199,4 +204,20 @@ def test_the_gui_keeps_running_during_a_slow_query(
     loop.run_until_complete(asyncio.wait_for(slow_query(), 30))
     # A blocked GUI thread would tick once or twice at the end; a free one ~100 times.
     assert len(ticks) >= 50
+    assert finish(loop, app, task) == 0
+
+
+def test_the_status_bar_follows_the_connection(loop, start, db_url, tmp_path, settings_dir):
+    from tests.test_live_sync import terminate_listener
+
+    small_company(db_url)
+    app, task = start(options_for(db_url, tmp_path))
+    wait_for(loop, app.live, task)
+    shown: list[str] = []
+    app.window.liveStateChanged.connect(shown.append)
+    connects = app.feed.connects
+    terminate_listener(db_url)
+    pump_until(loop, lambda: app.feed.connects == connects + 1 and shown[-1:] == ["Live"])
+    assert re.fullmatch(r"Reconnecting since \d\d:\d\d", shown[0])
+    assert app.window.live_label.property("feedState") == "live"
     assert finish(loop, app, task) == 0

@@ -95,7 +95,7 @@ class ChangeFeed:
         on_state: Callable[[FeedState, dt.datetime], None],
         on_connected: Callable[[], None] | None = None,
         quiet_check_s: float = QUIET_CHECK_S,
-        frame_s: float = 0.004,
+        frame_s: float = 0.0,
         max_backoff_s: float = 5.0,
     ) -> None:
         self._url = libpq_url(url)
@@ -155,17 +155,27 @@ class ChangeFeed:
         self._set_state(FeedState.STOPPED)
 
     async def _listen(self, connection: psycopg.AsyncConnection) -> None:
+        loop = asyncio.get_running_loop()
+        last_heard = loop.time()
         while not self._stopping:
-            async for notify in connection.notifies(timeout=self._quiet_check_s):
+            # ``notifies(timeout=)`` bounds the whole batch, not the silence: wait only for
+            # what is left of the quiet period, so a busy feed costs no probes.
+            left = self._quiet_check_s - (loop.time() - last_heard)
+            async for notify in connection.notifies(timeout=max(0.05, left)):
+                last_heard = loop.time()
                 hint = ChangeHint.parse(notify.payload)
                 if hint is not None:
                     self._queue(hint)
-            # Quiet for a while: make sure the server is still there.
-            await _probe(connection)
+            if loop.time() - last_heard >= self._quiet_check_s:
+                # Quiet for a while: make sure the server is still there.
+                await _probe(connection)
+                last_heard = loop.time()
 
     def _queue(self, hint: ChangeHint) -> None:
         self._pending.append(hint)
         if self._flush_handle is None:
+            # Hints already read from the socket in this pass go out together; a burst
+            # that keeps coming is collapsed further by the store's queue.
             loop = asyncio.get_running_loop()
             self._flush_handle = loop.call_later(self._frame_s, self._flush)
 

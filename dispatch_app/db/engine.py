@@ -62,11 +62,15 @@ def connect_args(url: str, editor: str | None = None) -> dict[str, Any]:
 
 
 def make_async_engine(url: str, *, pool_size: int = 2, editor: str | None = None) -> AsyncEngine:
+    # No pre-ping: it costs a round trip on every checkout, and a store read runs for every
+    # change hint. A dead server is noticed by the change feed, which then empties the
+    # pool (``CompanyDatabase.reconnected``); a write on a dead connection fails with a
+    # clear message and the next try gets a fresh one.
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=1,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
         connect_args=connect_args(url, editor),
     )
 

@@ -44,6 +44,10 @@ class CompanyDatabase:
     embedded: object | None  # the EmbeddedServer when this app owns the server
     is_empty_company: bool  # no technicians yet: offer the demo company
 
+    async def reconnected(self) -> None:
+        """The server came back: drop pooled connections that died with it."""
+        await self.engine.dispose()
+
     async def close(self) -> None:
         await self.engine.dispose()
         if self.embedded is not None:

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dispatch_app.db.change_feed import ChangeHint
 from dispatch_app.services.day_board import (
@@ -28,8 +28,7 @@ from dispatch_app.services.day_board import (
     VisitBlock,
     day_window,
     fetch_technicians,
-    fetch_unassigned,
-    fetch_visits,
+    fetch_visit_rows,
     unassigned_order,
     visit_ids_of_crew_links,
     visit_ids_of_work_orders,
@@ -78,10 +77,13 @@ class DayStore:
         self, sessions: async_sessionmaker[AsyncSession], day: dt.date | None = None
     ) -> None:
         self._sessions = sessions
+        self._engine: AsyncEngine = sessions.kw["bind"]
         self._wanted_day = day
         self._state = _State()
         self._lock = asyncio.Lock()  # one refresh at a time, applied in order
         self._listeners: list[Callable[[StoreChange], None]] = []
+        self._queued: list[ChangeHint] = []  # hints waiting for the lock
+        self._stale = False  # a read failed after taking its hints: read the whole day next
         self.refreshes = 0
 
     # -- reading ------------------------------------------------------------------------
@@ -129,22 +131,39 @@ class DayStore:
 
     async def resync(self) -> StoreChange:
         """Read the whole day again and report only what differs from what is held."""
-        async with self._lock, self._sessions() as session:
-            window = await day_window(session, self._wanted_day)
-            technicians = await fetch_technicians(session, window)
-            visits = await fetch_visits(session, window)
-            unassigned = await fetch_unassigned(session, window)
-        return self._apply(window, technicians, visits, unassigned, visit_scope=None)
+        async with self._lock:
+            self._queued.clear()  # a whole read covers every hint waiting
+            return await self._read_whole_day()
 
     async def apply_hints(self, hints: Iterable[ChangeHint]) -> StoreChange:
-        """Re-read just the rows the hints name (or the whole day when names changed)."""
+        """Re-read just the rows the hints name (or the whole day when names changed).
+
+        Hints that arrive while a read is running wait for it, and the next read takes
+        all of them at once: under a burst, a workstation reads once per batch rather
+        than once per change.
+        """
+        self._queued.extend(hints)
+        async with self._lock:
+            hints, self._queued = self._queued, []
+            if not hints:
+                return StoreChange()
+            try:
+                return await self._read_hinted(hints)
+            except Exception:
+                # The hints are spent: whatever they named must be read again later.
+                self._stale = True
+                raise
+
+    async def _read_hinted(self, hints: list[ChangeHint]) -> StoreChange:
+        if self._stale:
+            return await self._read_whole_day()
         visit_ids: set[int] = set()
         work_orders: set[int] = set()
         links: set[int] = set()
         technicians_dirty = False
         for hint in hints:
             if hint.table in WHOLE_DAY_TABLES:
-                return await self.resync()
+                return await self._read_whole_day()
             if hint.table == "visits":
                 held = self.version_of(hint.id)
                 if (
@@ -166,20 +185,33 @@ class DayStore:
                 technicians_dirty = True
         if not (visit_ids or work_orders or links or technicians_dirty):
             return StoreChange()
-        async with self._lock, self._sessions() as session:
-            window = self._state.window or await day_window(session, self._wanted_day)
+        if technicians_dirty or self._state.window is None:
+            return await self._read_whole_day()
+        window = self._state.window
+        async with self._engine.connect() as connection:
+            # One query needs no transaction: autocommit spares BEGIN and ROLLBACK.
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
             if work_orders:
-                visit_ids |= await visit_ids_of_work_orders(session, work_orders)
+                visit_ids |= await visit_ids_of_work_orders(connection, work_orders)
             if links:
-                visit_ids |= await visit_ids_of_crew_links(session, links)
-            technicians = (
-                await fetch_technicians(session, window)
-                if technicians_dirty
-                else self._state.technicians
-            )
-            visits = await fetch_visits(session, window, visit_ids) if visit_ids else ()
-            unassigned = await fetch_unassigned(session, window, visit_ids) if visit_ids else ()
-        return self._apply(window, technicians, visits, unassigned, visit_scope=visit_ids)
+                visit_ids |= await visit_ids_of_crew_links(connection, links)
+            rows = await fetch_visit_rows(connection, window, visit_ids) if visit_ids else None
+        technicians = self._state.technicians
+        return self._apply(
+            window,
+            technicians,
+            rows.on_board if rows else (),
+            rows.waiting if rows else (),
+            visit_scope=visit_ids,
+        )
+
+    async def _read_whole_day(self) -> StoreChange:
+        async with self._sessions() as session:
+            window = await day_window(session, self._wanted_day)
+            technicians = await fetch_technicians(session, window)
+            rows = await fetch_visit_rows(await session.connection(), window)
+        self._stale = False
+        return self._apply(window, technicians, rows.on_board, rows.waiting, visit_scope=None)
 
     def _apply(
         self,

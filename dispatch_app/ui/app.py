@@ -172,8 +172,14 @@ class DispatchApp:
 
     def on_connected(self) -> None:
         # Changes made while the feed was away were never announced: read the day again.
-        if self.store is not None:
-            self._refresh(self.store.resync())
+        if self.store is not None and self.database is not None and self.feed is not None:
+            self._refresh(self._resync(after_outage=self.feed.connects > 1))
+
+    async def _resync(self, *, after_outage: bool) -> None:
+        assert self.store is not None and self.database is not None
+        if after_outage:
+            await self.database.reconnected()
+        await self.store.resync()
 
     def _refresh(self, work: Coroutine[object, object, object]) -> None:
         if self._closing:

@@ -34,6 +34,7 @@ class MainWindow(QMainWindow):
     closing = Signal()  # the user closed the window; the app shuts down
     storeApplied = Signal()  # a store change has reached every view
     workOrderRequested = Signal(int)  # work order id: the user wants to open it
+    liveStateChanged = Signal(str)  # the status bar's live-updates text, as shown
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
             text = self.tr("{0} since {1}").format(text, since.strftime("%H:%M"))
         self.live_label.setText(f"<span style='color:{colour}'>●</span> {self.tr(text)}")
         self.live_label.setProperty("feedState", state.value)
+        self.liveStateChanged.emit(text)
 
     def show_problem(self, message: str) -> None:
         self.statusBar().showMessage(message)
