@@ -142,3 +142,61 @@ def test_data_directory_that_cannot_be_written(tmp_path) -> None:
     result = run_main("--screenshot", str(tmp_path / "x.png"), data_dir=blocker / "data")
     assert result.returncode == 6
     assert str(blocker / "data") in one_sentence(result.stderr)
+
+
+def _colours(png: Path) -> set[tuple[int, int, int]]:
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(png))
+    assert not image.isNull(), f"{png} is not an image"
+    return {
+        (c.red(), c.green(), c.blue())
+        for y in range(0, image.height(), 2)
+        for x in range(0, image.width(), 2)
+        for c in [image.pixelColor(x, y)]
+    }
+
+
+def test_screenshot_shows_the_technicians_from_the_database(db_url, tmp_path, qapp) -> None:
+    from tests.companies import small_company
+
+    small_company(db_url)
+    png = tmp_path / "board.png"
+    result = run_main(
+        "--database-url",
+        db_url,
+        "--day",
+        "2026-12-01",
+        "--size",
+        "1400x800",
+        "--screenshot",
+        str(png),
+        data_dir=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    colours = _colours(png)
+    assert len(colours) > 50  # a painted window, not a blank one
+    # Each technician's row carries a strip in that technician's own colour.
+    for colour in ("#1f77b4", "#2ca02c", "#ff7f0e"):
+        rgb = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert rgb in colours, f"no {colour} technician strip in the screenshot"
+
+
+@pytest.mark.slow
+def test_first_start_on_the_embedded_database_with_the_demo(tmp_path, qapp) -> None:
+    """The README's quick start, offscreen: embedded server, demo company, window."""
+    import psutil
+
+    png = tmp_path / "demo.png"
+    result = run_main("--demo", "--screenshot", str(png), data_dir=tmp_path / "data", timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert len(_colours(png)) > 50
+    pgdata = str(tmp_path / "data" / "pgdata")
+    # The app stopped the server it started.
+    assert not [
+        p
+        for p in psutil.process_iter(["name", "cmdline"])
+        if p.info["name"] == "postgres" and pgdata in " ".join(p.info["cmdline"] or [])
+    ]
+    again = run_main("db", "current", data_dir=tmp_path / "data", timeout=120)
+    assert again.returncode == 0 and "up to date" in again.stdout
