@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dispatch_app.config import DatabaseChoice, describe_url
 from dispatch_app.db import migrate
+from dispatch_app.db.embedded import EmbeddedServer
 from dispatch_app.db.engine import (
     explain_connection_error,
     make_async_engine,
@@ -28,7 +29,6 @@ from dispatch_app.db.engine import (
     session_factory,
 )
 from dispatch_app.db.migrate import SchemaState
-from dispatch_app.errors import DatabaseUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class CompanyDatabase:
     label: str  # for the status bar: "Embedded database" or "host:5432/dispatch"
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    embedded: object | None  # the EmbeddedServer when this app owns the server
+    embedded: EmbeddedServer | None  # set when this app runs the server itself
     is_empty_company: bool  # no technicians yet: offer the demo company
 
     async def reconnected(self) -> None:
@@ -52,12 +52,10 @@ class CompanyDatabase:
         await self.engine.dispose()
         if self.embedded is not None:
             server, self.embedded = self.embedded, None
-            await asyncio.to_thread(server.stop)  # type: ignore[attr-defined]
+            await asyncio.to_thread(server.stop)
 
 
-def _start_embedded(data_dir: Path) -> tuple[object, str]:
-    from dispatch_app.db.embedded import EmbeddedServer
-
+def _start_embedded(data_dir: Path) -> tuple[EmbeddedServer, str]:
     server = EmbeddedServer(data_dir)
     url = server.start()
     return server, url
@@ -83,7 +81,7 @@ async def open_database(choice: DatabaseChoice, *, data_dir: Path) -> CompanyDat
         try:
             await asyncio.to_thread(migrate_now, url)
         except BaseException:
-            await asyncio.to_thread(embedded.stop)  # type: ignore[attr-defined]
+            await asyncio.to_thread(embedded.stop)
             raise
     else:
         url = choice.url
@@ -99,12 +97,12 @@ async def open_database(choice: DatabaseChoice, *, data_dir: Path) -> CompanyDat
     except (OperationalError, DBAPIError, OSError) as error:
         await engine.dispose()
         if embedded is not None:
-            await asyncio.to_thread(embedded.stop)  # type: ignore[attr-defined]
+            await asyncio.to_thread(embedded.stop)
         raise explain_connection_error(error, url) from None
     except BaseException:
         await engine.dispose()
         if embedded is not None:
-            await asyncio.to_thread(embedded.stop)  # type: ignore[attr-defined]
+            await asyncio.to_thread(embedded.stop)
         raise
     log.info("opened %s", label)
     return CompanyDatabase(
@@ -115,6 +113,3 @@ async def open_database(choice: DatabaseChoice, *, data_dir: Path) -> CompanyDat
         embedded=embedded,
         is_empty_company=technicians == 0,
     )
-
-
-__all__ = ["CompanyDatabase", "DatabaseUnreachable", "migrate_now", "open_database"]

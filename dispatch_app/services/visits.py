@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import cast
 
 from sqlalchemy import Case, case, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -128,7 +129,7 @@ def _what_changed(seen: VisitBlock | None, current: dict[str, object]) -> str:
         return "changed"
     if (seen.starts, seen.ends) != (current["starts"], current["ends"]):
         return "moved"
-    if list(seen.technician_ids) != sorted(current["technician_ids"]):  # type: ignore[call-overload]
+    if list(seen.technician_ids) != sorted(cast(list[int], current["technician_ids"])):
         return "reassigned"
     if seen.status != current["status"]:
         return f"set to {str(current['status']).replace('_', ' ')}"
