@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -46,14 +46,15 @@ import psycopg
 from sqlalchemy.orm import Session
 
 from dispatch_app.config import DATABASE_URL_ENV, libpq_url
-from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState, stop_feed
+from dispatch_app.db.change_feed import ChangeHint, FeedState
 from dispatch_app.db.engine import make_async_engine, make_sync_engine, session_factory
 from dispatch_app.db.models import CHANGE_CHANNEL
 from dispatch_app.db.scratch import ScratchServer
 from dispatch_app.services.database import migrate_now
 from dispatch_app.services.day_board import load_day
-from dispatch_app.services.day_store import DayStore, StoreChange
+from dispatch_app.services.day_store import StoreChange
 from dispatch_app.services.demo import seed_demo
+from dispatch_app.services.live_day import LiveDay
 from dispatch_app.services.visits import move_visit
 
 DAY = dt.date(2026, 12, 1)
@@ -238,53 +239,42 @@ def stdin_line_future(loop: asyncio.AbstractEventLoop) -> asyncio.Future[str]:
 
 
 async def store_client(url: str, day: dt.date) -> None:
-    engine = make_async_engine(url)
-    store = DayStore(session_factory(engine), day)
+    """One workstation: the app's own ``LiveDay`` wiring, timed from the outside."""
     applied: list[Record] = []
     hinted: list[Record] = []
     refreshes: list[tuple[int, int, int]] = []  # apply_hints called, returned, hints
     errors: list[str] = []
-    tasks: set[asyncio.Task[Any]] = set()
-    resynced = asyncio.Event()
 
     def on_change(change: StoreChange) -> None:
         now = time.monotonic_ns()
         for visit in change.visits_upserted:
             applied.append((visit.id, visit.version, now))
 
-    def spawn(work: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.ensure_future(work)
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-    async def refresh(hints: list[ChangeHint]) -> None:
-        called = time.monotonic_ns()
-        try:
-            await store.apply_hints(hints)
-        except Exception as error:  # a lost refresh shows as missing versions
-            errors.append(repr(error)[:200])
-        refreshes.append((called, time.monotonic_ns(), len(hints)))
-
     def on_hints(hints: list[ChangeHint]) -> None:
         now = time.monotonic_ns()
         hinted.extend((h.id, h.version or 0, now) for h in hints if h.table == "visits")
-        spawn(refresh(hints))
 
-    async def resync() -> None:
-        await store.resync()
-        resynced.set()
+    engine = make_async_engine(url)
+    live = LiveDay(url, session_factory(engine), day, on_hints=on_hints)
+    store = live.store
+    apply_hints = store.apply_hints
 
+    async def timed_apply(hints: Iterable[ChangeHint]) -> StoreChange:
+        batch = list(hints)
+        called = time.monotonic_ns()
+        try:
+            return await apply_hints(batch)
+        except Exception as error:  # a lost refresh shows as missing versions
+            errors.append(repr(error)[:200])
+            raise
+        finally:
+            refreshes.append((called, time.monotonic_ns(), len(batch)))
+
+    store.apply_hints = timed_apply  # type: ignore[method-assign]
     store.subscribe(on_change)
-    feed = ChangeFeed(
-        url,
-        on_hints=on_hints,
-        on_state=lambda _state, _since: None,
-        on_connected=lambda: spawn(resync()),
-    )
-    feed_task = asyncio.ensure_future(feed.run())
+    await live.start()
     try:
-        await resynced.wait()
-        while feed.state != FeedState.LIVE:
+        while live.feed.state != FeedState.LIVE:
             await asyncio.sleep(0.005)
         cpu_at_ready = time.process_time()
         print("ready", flush=True)
@@ -306,17 +296,14 @@ async def store_client(url: str, day: dt.date) -> None:
                     "hinted": hinted,
                     "refreshes": refreshes,
                     "errors": errors,
-                    "connects": feed.connects,
+                    "connects": live.feed.connects,
                     "cpu_s": time.process_time() - cpu_at_ready,
                 }
             ),
             flush=True,
         )
     finally:
-        await stop_feed(feed, feed_task)
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await live.stop()
         await engine.dispose()
 
 

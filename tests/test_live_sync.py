@@ -22,12 +22,12 @@ from dispatch_app.db.change_feed import (
     ChangeHint,
     FeedState,
     coalesce,
-    stop_feed,
 )
 from dispatch_app.db.engine import make_async_engine, session_factory
 from dispatch_app.errors import ConflictError
 from dispatch_app.services.day_board import load_day
 from dispatch_app.services.day_store import DayStore
+from dispatch_app.services.live_day import LiveDay
 from dispatch_app.services.visits import move_visit
 from tests.companies import DAY, TZ, small_company
 
@@ -48,32 +48,18 @@ class Client:
 
 @asynccontextmanager
 async def live_client(url: str) -> AsyncIterator[Client]:
+    """The same wiring the app runs (``LiveDay``), without the window."""
     engine = make_async_engine(url)
-    store = DayStore(session_factory(engine), DAY)
-    refreshes: set[asyncio.Task] = set()
     states: list[FeedState] = []
-
-    def spawn(work) -> None:
-        task = asyncio.ensure_future(work)
-        refreshes.add(task)
-        task.add_done_callback(refreshes.discard)
-
-    feed = ChangeFeed(
-        url,
-        on_hints=lambda hints: spawn(store.apply_hints(hints)),
-        on_state=lambda state, _since: states.append(state),
-        on_connected=lambda: spawn(store.resync()),
+    day = LiveDay(
+        url, session_factory(engine), DAY, on_state=lambda state, _since: states.append(state)
     )
-    await store.resync()
-    task = asyncio.ensure_future(feed.run())
+    await day.start()
     try:
-        await until(lambda: feed.state == FeedState.LIVE)
-        yield Client(store, feed, states, url)
+        await until(lambda: day.feed.state == FeedState.LIVE)
+        yield Client(day.store, day.feed, states, url)
     finally:
-        await stop_feed(feed, task)
-        for pending in list(refreshes):
-            pending.cancel()
-        await asyncio.gather(*refreshes, return_exceptions=True)
+        await day.stop()
         await engine.dispose()
 
 

@@ -12,12 +12,13 @@ loop and must not block. No Qt here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from dispatch_app.db.change_feed import ChangeHint
 from dispatch_app.services.day_board import (
@@ -78,6 +79,7 @@ class DayStore:
     ) -> None:
         self._sessions = sessions
         self._engine: AsyncEngine = sessions.kw["bind"]
+        self._reading: AsyncConnection | None = None
         self._wanted_day = day
         self._state = _State()
         self._lock = asyncio.Lock()  # one refresh at a time, applied in order
@@ -188,14 +190,16 @@ class DayStore:
         if technicians_dirty or self._state.window is None:
             return await self._read_whole_day()
         window = self._state.window
-        async with self._engine.connect() as connection:
-            # One query needs no transaction: autocommit spares BEGIN and ROLLBACK.
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection = await self._reader()
+        try:
             if work_orders:
                 visit_ids |= await visit_ids_of_work_orders(connection, work_orders)
             if links:
                 visit_ids |= await visit_ids_of_crew_links(connection, links)
             rows = await fetch_visit_rows(connection, window, visit_ids) if visit_ids else None
+        except Exception:
+            await self.close()  # a broken connection is not reused
+            raise
         technicians = self._state.technicians
         return self._apply(
             window,
@@ -204,6 +208,31 @@ class DayStore:
             rows.waiting if rows else (),
             visit_scope=visit_ids,
         )
+
+    async def _reader(self) -> AsyncConnection:
+        """The pooled connection this store keeps for its reads after change hints.
+
+        Held between reads, in autocommit: checking a connection out of the pool and back
+        for every hint would cost more than the read itself, which every workstation
+        runs for every change anyone makes.
+        """
+        if self._reading is None:
+            connection = await self._engine.connect()
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            # The by-id read has one good plan; without this the server plans it anew
+            # for every execution, which costs more than running it.
+            await connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+            self._reading = connection
+        return self._reading
+
+    async def close(self) -> None:
+        """Give the held connection back (before the engine is disposed of, or after the
+        server went away)."""
+        connection, self._reading = self._reading, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # it may have died with the server
+                await connection.exec_driver_sql("RESET plan_cache_mode")
+                await connection.close()
 
     async def _read_whole_day(self) -> StoreChange:
         async with self._sessions() as session:

@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import logging
 import sys
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +21,11 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from dispatch_app import APP_NAME, ORGANIZATION
 from dispatch_app.config import DatabaseChoice
-from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState, stop_feed
+from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState
 from dispatch_app.errors import UserFacingError
 from dispatch_app.services.database import CompanyDatabase, open_database
 from dispatch_app.services.day_store import DayStore
+from dispatch_app.services.live_day import LiveDay
 from dispatch_app.ui.main_window import MainWindow
 from dispatch_app.ui.workorder.editor import WorkOrderEditor
 
@@ -52,10 +52,7 @@ class DispatchApp:
         self.options = options
         self.window = MainWindow()
         self.database: CompanyDatabase | None = None
-        self.store: DayStore | None = None
-        self.feed: ChangeFeed | None = None
-        self._feed_task: asyncio.Task[None] | None = None
-        self._refreshes: set[asyncio.Task[None]] = set()
+        self.day: LiveDay | None = None
         self._closing = False
         self.editors: dict[int, WorkOrderEditor] = {}  # open editors by work order id
         self.window.workOrderRequested.connect(self.open_work_order)
@@ -90,28 +87,28 @@ class DispatchApp:
         if self.options.demo and self.database.is_empty_company and self.database.embedded:
             self.window.show_problem(self.window.tr("Creating the demo company…"))
             await asyncio.to_thread(seed_demo_company, self.database.url)
-        self.store = DayStore(self.database.sessions, self.options.day)
-        self.window.bind_store(self.store)
-        await self.store.resync()
+        self.day = LiveDay(
+            self.database.url,
+            self.database.sessions,
+            self.options.day,
+            on_state=self._on_feed_state,
+            on_hints=self.on_hints,
+            on_error=lambda _error: self.window.show_problem(
+                self.window.tr("Could not refresh: the database did not answer.")
+            ),
+        )
+        self.window.bind_store(self.day.store)
+        await self.day.start()
         self.window.statusBar().clearMessage()
         self.loaded.set()
-        self.feed = ChangeFeed(
-            self.database.url,
-            on_hints=self.on_hints,
-            on_state=self._on_feed_state,
-            on_connected=self.on_connected,
-        )
-        self._feed_task = asyncio.ensure_future(self.feed.run())
 
     async def shutdown(self) -> None:
         self._closing = True  # from here on, hints and requests start nothing new
         self.window.save_layout(self.settings)
-        if self.feed is not None and self._feed_task is not None:
-            await stop_feed(self.feed, self._feed_task)
-            self.feed = None
         for editor in list(self.editors.values()):
             await editor.aclose()
-        await finish_or_cancel(self._refreshes)
+        if self.day is not None:
+            await self.day.stop()
         if self.database is not None:
             database, self.database = self.database, None
             await database.close()
@@ -145,11 +142,16 @@ class DispatchApp:
         else:
             self.live.clear()
 
+    @property
+    def store(self) -> DayStore | None:
+        return self.day.store if self.day is not None else None
+
+    @property
+    def feed(self) -> ChangeFeed | None:
+        return self.day.feed if self.day is not None else None
+
     def on_hints(self, hints: list[ChangeHint]) -> None:
-        if self._closing:
-            return
-        if self.store is not None:
-            self._refresh(self.store.apply_hints(hints))
+        """Open editors follow saves of their work order made elsewhere."""
         for hint in hints:
             editor = self.editors.get(hint.id) if hint.table == "work_orders" else None
             if editor is not None:
@@ -169,34 +171,6 @@ class DispatchApp:
         editor.raise_()
         editor.activateWindow()
         return editor
-
-    def on_connected(self) -> None:
-        # Changes made while the feed was away were never announced: read the day again.
-        if self.store is not None and self.database is not None and self.feed is not None:
-            self._refresh(self._resync(after_outage=self.feed.connects > 1))
-
-    async def _resync(self, *, after_outage: bool) -> None:
-        assert self.store is not None and self.database is not None
-        if after_outage:
-            await self.database.reconnected()
-        await self.store.resync()
-
-    def _refresh(self, work: Coroutine[object, object, object]) -> None:
-        if self._closing:
-            work.close()
-            return
-        task = asyncio.ensure_future(self._refresh_quietly(work))
-        self._refreshes.add(task)
-        task.add_done_callback(self._refreshes.discard)
-
-    async def _refresh_quietly(self, work: Coroutine[object, object, object]) -> None:
-        try:
-            await work
-        except Exception as error:  # the feed reports the connection; keep what is shown
-            log.warning("could not refresh the day: %s", error)
-            self.window.show_problem(
-                self.window.tr("Could not refresh: the database did not answer.")
-            )
 
     # -- screenshot ---------------------------------------------------------------------
     async def take_screenshot(self, path: Path) -> int:
@@ -219,21 +193,6 @@ class DispatchApp:
             raise UserFacingError(f"Could not write the screenshot to {path}.")
         print(f"Screenshot saved to {path}", file=sys.stderr)
         return 0
-
-
-async def finish_or_cancel(tasks: set[asyncio.Task[None]], grace_s: float = 5.0) -> None:
-    """Let running database work end by itself; cancel only what overstays.
-
-    Cancelling a task inside an open session makes SQLAlchemy finish closing the session
-    in a shielded task of its own, which would outlive the event loop.
-    """
-    pending = set(tasks)
-    if not pending:
-        return
-    _done, late = await asyncio.wait(pending, timeout=grace_s)
-    for task in late:
-        task.cancel()
-    await asyncio.gather(*late, return_exceptions=True)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
