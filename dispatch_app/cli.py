@@ -19,6 +19,8 @@ import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from sqlalchemy import Connection
+
 from dispatch_app import APP_NAME, __version__
 from dispatch_app.config import DatabaseChoice, choose_database, data_dir, describe_url
 from dispatch_app.errors import ConfigurationError, DataDirectoryError, UserFacingError
@@ -124,9 +126,25 @@ def database_url(choice: DatabaseChoice) -> Iterator[str]:
         server.stop()
 
 
+@contextlib.contextmanager
+def connected(url: str) -> Iterator[Connection]:
+    """A connection to ``url``, or one sentence saying why there is none."""
+    from dispatch_app.db.engine import explain_connection_error, make_sync_engine
+
+    engine = make_sync_engine(url)
+    try:
+        try:
+            connection = engine.connect()
+        except Exception as error:
+            raise explain_connection_error(error, url) from None
+        with connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
 def run_db_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
     from dispatch_app.db import migrate
-    from dispatch_app.db.engine import explain_connection_error, make_sync_engine
     from dispatch_app.services.database import migrate_now
 
     with database_url(choice) as url:
@@ -137,52 +155,36 @@ def run_db_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
             if args.db_command == "upgrade":
                 print(f"{where} is at schema {state.current} (head).")
                 return 0
-        engine = make_sync_engine(url)
-        try:
-            try:
-                connection = engine.connect()
-            except Exception as error:
-                raise explain_connection_error(error, url) from None
-            with connection:
-                if args.db_command == "current":
-                    state = migrate.schema_state(connection)
-                    status = "up to date" if state.up_to_date else f"head is {state.head}"
-                    print(f"{where}: schema {state.current or 'none'} ({status})")
-                    return 0
-                migrate.check_schema(connection, url)
+        with connected(url) as connection:
+            if args.db_command == "current":
+                state = migrate.schema_state(connection)
+                status = "up to date" if state.up_to_date else f"head is {state.head}"
+                print(f"{where}: schema {state.current or 'none'} ({status})")
+                return 0
+            migrate.check_schema(connection, url)
+            connection.rollback()  # the seeding below runs in a transaction of its own
             from sqlalchemy.orm import Session
 
             from dispatch_app.services.demo import seed_demo
 
-            with Session(engine) as session, session.begin():
+            with Session(bind=connection) as session, session.begin():
                 summary = seed_demo(
                     session, seed=args.seed, today=args.today, timezone=args.timezone
                 )
-            print(f"Demo company created in {where}: {summary}")
-            return 0
-        finally:
-            engine.dispose()
+        print(f"Demo company created in {where}: {summary}")
+        return 0
 
 
 def run_watch_command(choice: DatabaseChoice) -> int:
     from dispatch_app.db import migrate
-    from dispatch_app.db.engine import explain_connection_error, make_sync_engine
     from dispatch_app.services.change_watch import watch
     from dispatch_app.services.database import migrate_now
 
     with database_url(choice) as url:
         if choice.embedded:
             migrate_now(url)
-        engine = make_sync_engine(url)
-        try:
-            try:
-                connection = engine.connect()
-            except Exception as error:
-                raise explain_connection_error(error, url) from None
-            with connection:
-                migrate.check_schema(connection, url)
-        finally:
-            engine.dispose()
+        with connected(url) as connection:
+            migrate.check_schema(connection, url)
         return watch(url)
 
 

@@ -200,3 +200,14 @@ def test_first_start_on_the_embedded_database_with_the_demo(tmp_path, qapp) -> N
     ]
     again = run_main("db", "current", data_dir=tmp_path / "data", timeout=120)
     assert again.returncode == 0 and "up to date" in again.stdout
+
+
+def test_seed_demo_fills_an_empty_company_once(db_url, tmp_path) -> None:
+    first = run_main(
+        "--database-url", db_url, "db", "seed-demo", "--today", "2026-12-01", data_dir=tmp_path
+    )
+    assert first.returncode == 0, first.stderr
+    assert "technicians=15" in first.stdout
+    again = run_main("--database-url", db_url, "db", "seed-demo", data_dir=tmp_path)
+    assert again.returncode == 2
+    assert "only be loaded into an empty database" in one_sentence(again.stderr)
