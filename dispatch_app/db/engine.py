@@ -1,8 +1,8 @@
 """Engines and sessions, and the translation of connection failures into one sentence.
 
-Every workstation holds at most two server connections: this small pool for queries and
-the change feed's listener. ``connect_timeout`` keeps an unreachable server from
-hanging the app.
+A workstation keeps a small pool for queries (see ``make_async_engine``) besides the
+change feed's listener. ``connect_timeout`` keeps an unreachable server from hanging
+the app.
 """
 
 from __future__ import annotations
@@ -61,11 +61,15 @@ def connect_args(url: str, editor: str | None = None) -> dict[str, Any]:
     return args
 
 
-def make_async_engine(url: str, *, pool_size: int = 2, editor: str | None = None) -> AsyncEngine:
-    # No pre-ping: it costs a round trip on every checkout, and a store read runs for every
-    # change hint. A dead server is noticed by the change feed, which then empties the
-    # pool (``CompanyDatabase.reconnected``); a write on a dead connection fails with a
-    # clear message and the next try gets a fresh one.
+def make_async_engine(url: str, *, pool_size: int = 1, editor: str | None = None) -> AsyncEngine:
+    """The app's query connections: the day store keeps one for its reads, and one more
+    opens for a save or a whole-day read; with the change feed's listener, a workstation
+    holds two or three connections to the server.
+
+    No pre-ping: it costs a round trip on every checkout. A dead server is noticed by
+    the change feed, which then empties the pool; a write on a dead connection fails
+    with a clear message and the next try gets a fresh one.
+    """
     return create_async_engine(
         url,
         pool_size=pool_size,
