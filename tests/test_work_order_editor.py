@@ -167,3 +167,16 @@ def test_closing_with_unsaved_changes_asks_first(loop, qtbot, db_url, opened) ->
     assert not editor.isVisible()
     pump_until(loop, lambda: work_order not in app.editors)
     assert finish(loop, app, task) == 0
+
+
+def test_typing_while_a_reload_is_under_way_is_kept(loop, db_url, opened) -> None:
+    app, editor, work_order, task = opened
+    their_save(db_url, work_order, description="Changed elsewhere")
+    editor.load_soon()
+    pump_until(loop, editor._one_at_a_time.locked)  # the reload is waiting on the server
+    editor.description.insertPlainText(PASTED)
+    typed = editor.description.toPlainText()
+    pump_until(loop, lambda: not editor._tasks)
+    assert editor.description.toPlainText() == typed  # the reload did not overwrite it
+    assert "Someone else just changed" in editor.banner.text()
+    assert finish(loop, app, task) == 0

@@ -61,6 +61,8 @@ class WorkOrderEditor(QDialog):
         self._version = 0
         self._closing_anyway = False
         self._tasks: set[asyncio.Task[None]] = set()
+        # Loads and saves queue up rather than overlap: a second Save waits its turn.
+        self._one_at_a_time = asyncio.Lock()
         self._closed = False
         self.setWindowTitle(self.tr("Work order"))
         self.resize(560, 420)
@@ -95,7 +97,8 @@ class WorkOrderEditor(QDialog):
 
         self.conflict = QFrame()
         self.conflict.setObjectName("conflict")
-        self.conflict.setStyleSheet(BANNER_STYLE)
+        # Selector by name: a bare style would box every label inside the frame too.
+        self.conflict.setStyleSheet(f"QFrame#conflict {{ {BANNER_STYLE} }}")
         self.conflict_text = QLabel()
         self.conflict_text.setWordWrap(True)
         self.reload_theirs = QPushButton(self.tr("Reload theirs"))
@@ -186,14 +189,24 @@ class WorkOrderEditor(QDialog):
         self._spawn(self.load())
 
     async def load(self) -> None:
-        self._set_busy(True)
-        try:
-            self._show(await load_work_order(self.sessions, self.work_order_id), as_loaded=True)
-        finally:
-            self._set_busy(False)
+        typed_before = self.values()
+        async with self._one_at_a_time:
+            record = await load_work_order(self.sessions, self.work_order_id)
+        if self._original and self.values() != typed_before:
+            # The user typed while it loaded: keep their text; saving will offer choices.
+            self.banner.setText(
+                self.tr(
+                    "Someone else just changed this work order. Saving "
+                    "will let you choose whose version to keep."
+                )
+            )
+            self.banner.show()
+            return
+        self._show(record, as_loaded=True)
 
     def save(self) -> None:
-        self._spawn(self._save(self.values()))
+        # Read the form when the save actually runs, so nothing typed meanwhile is lost.
+        self._spawn(self._save(None))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` on the event loop; ``aclose()`` waits for what is still running."""
@@ -219,9 +232,11 @@ class WorkOrderEditor(QDialog):
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
 
-    async def _save(self, fields: dict[str, Any]) -> None:
-        if not self.save_button.isEnabled():
-            return
+    async def _save(self, fields: dict[str, Any] | None) -> None:
+        async with self._one_at_a_time:
+            await self._save_now(self.values() if fields is None else fields)
+
+    async def _save_now(self, fields: dict[str, Any]) -> None:
         self._clear_messages()
         self._set_busy(True)
         try:
