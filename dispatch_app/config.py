@@ -87,8 +87,12 @@ def libpq_url(sqlalchemy_url: str) -> str:
 def describe_url(sqlalchemy_url: str) -> str:
     """``host:port/db`` (password hidden) for the status bar and messages."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    parsed = make_url(sqlalchemy_url)
+    try:
+        parsed = make_url(sqlalchemy_url)
+    except ArgumentError:
+        return "the database"
     host = parsed.host or parsed.query.get("host") or "local socket"
     if isinstance(host, tuple):
         host = host[0]

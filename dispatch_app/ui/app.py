@@ -18,10 +18,12 @@ from pathlib import Path
 import qasync
 from PySide6.QtCore import QSettings, QSize
 from PySide6.QtWidgets import QApplication, QMessageBox
+from sqlalchemy.exc import DBAPIError
 
 from dispatch_app import APP_NAME, ORGANIZATION
 from dispatch_app.config import DatabaseChoice
 from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState
+from dispatch_app.db.engine import explain_connection_error
 from dispatch_app.errors import UserFacingError
 from dispatch_app.services.database import CompanyDatabase, open_database
 from dispatch_app.services.day_store import DayStore
@@ -77,6 +79,10 @@ class DispatchApp:
             return 0
         except UserFacingError as error:
             return await self.fail(error)
+        except (DBAPIError, OSError) as error:
+            # The server went away between opening it and reading the day.
+            url = self.database.url if self.database else (self.options.database.url or "")
+            return await self.fail(explain_connection_error(error, url))
         finally:
             await self.shutdown()
 
