@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import getpass
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import create_engine
@@ -86,13 +84,6 @@ def make_sync_engine(url: str, *, editor: str | None = None) -> Engine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-@asynccontextmanager
-async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One session and one transaction for one user action: commit on success."""
-    async with factory() as session, session.begin():
-        yield session
 
 
 def explain_connection_error(error: BaseException, url: str) -> DatabaseUnreachable:

@@ -53,11 +53,6 @@ class VisitStatus(StrEnum):
     NO_SHOW = "no_show"
 
 
-# A visit in one of these states no longer occupies its technician's time.
-INACTIVE_VISIT_STATUSES = frozenset(
-    {VisitStatus.CANCELLED, VisitStatus.NO_SHOW, VisitStatus.UNSCHEDULED}
-)
-
 # Colour a technician row carries when nothing else is known, per trade.
 TRADE_COLOURS = {
     Trade.HVAC: "#2f80ed",

@@ -126,11 +126,6 @@ class DayStore:
         return lambda: self._listeners.remove(listener)
 
     # -- refreshing ---------------------------------------------------------------------
-    async def show_day(self, day: dt.date | None) -> StoreChange:
-        """Switch to another day (None: today) and read it whole."""
-        self._wanted_day = day
-        return await self.resync()
-
     async def resync(self) -> StoreChange:
         """Read the whole day again and report only what differs from what is held."""
         async with self._lock:

@@ -57,7 +57,6 @@ class DayBoardView(QAbstractScrollArea):
         self._hours: tuple[int, int] | None = None  # the hours shown, recomputed on change
         self._block_rects: list[tuple[QRectF, int, int]] = []  # rect, visit, row technician
         self._selected = 0
-        self._now: dt.datetime | None = None
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().setAutoFillBackground(False)
@@ -190,14 +189,6 @@ class DayBoardView(QAbstractScrollArea):
                 top = HEADER_HEIGHT + row * ROW_HEIGHT - scroll
                 self.viewport().update(QRect(0, top, width, ROW_HEIGHT))
 
-    def set_now(self, now: dt.datetime | None) -> None:
-        """Pin the now-line (for screenshots and tests); ``None`` follows the clock."""
-        self._now = now
-        self.viewport().update()
-
-    def selected_visit(self) -> int:
-        return self._selected
-
     def select_visit(self, visit_id: int) -> None:
         if visit_id != self._selected:
             self._selected = visit_id
@@ -268,7 +259,7 @@ class DayBoardView(QAbstractScrollArea):
     def _scroll_to_start_of_work(self, first_hour: int) -> None:
         """Open the day where work is: an hour before now today, else the first shift."""
         assert self._day is not None and self._timezone is not None
-        now = self._now or dt.datetime.now(self._timezone)
+        now = dt.datetime.now(self._timezone)
         starts = [r.shift.start for r in self._rows if r.shift is not None]
         target = (
             now - dt.timedelta(hours=1)
@@ -461,7 +452,7 @@ class DayBoardView(QAbstractScrollArea):
     def _paint_now_line(self, painter: QPainter, grid: TimeGrid, height: int) -> None:
         if self._timezone is None:
             return
-        now = self._now or dt.datetime.now(self._timezone)
+        now = dt.datetime.now(self._timezone)
         if not grid.origin <= now <= grid.end:
             return
         x = grid.x_of(now)
