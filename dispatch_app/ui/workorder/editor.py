@@ -33,6 +33,7 @@ from dispatch_app.domain.conflicts import contested_fields, reapply_on_top
 from dispatch_app.domain.vocabulary import Priority
 from dispatch_app.domain.work_orders import EDITABLE_FIELDS
 from dispatch_app.errors import ConflictError, DatabaseUnreachable, ValidationError
+from dispatch_app.services.live_day import STOP_GRACE_S, finish_or_cancel
 from dispatch_app.services.work_orders import load_work_order, save_work_order
 from dispatch_app.ui import theme
 
@@ -225,12 +226,7 @@ class WorkOrderEditor(QDialog):
     async def aclose(self) -> None:
         """Stop what is still running (the app is shutting down)."""
         self._closed = True
-        pending = set(self._tasks)
-        if pending:
-            _done, late = await asyncio.wait(pending, timeout=5)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await finish_or_cancel(self._tasks, STOP_GRACE_S)
 
     async def _save(self, fields: dict[str, Any] | None) -> None:
         async with self._one_at_a_time:
