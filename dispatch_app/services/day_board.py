@@ -24,7 +24,9 @@ from dispatch_app.db.models import (
     AppSetting,
     Customer,
     JobType,
+    JobTypeSkill,
     ServiceSite,
+    Skill,
     Technician,
     TechnicianSkill,
     Visit,
@@ -45,6 +47,9 @@ FINISHED_VISIT_STATUSES = (VisitStatus.CANCELLED, VisitStatus.NO_SHOW, VisitStat
 PRIORITY_RANK = {Priority.EMERGENCY: 0, Priority.URGENT: 1, Priority.NORMAL: 2}
 
 
+SkillLevels = tuple[tuple[str, int], ...]  # (skill code, level), sorted by code
+
+
 @dataclass(frozen=True, slots=True)
 class TechnicianRow:
     id: int
@@ -52,8 +57,13 @@ class TechnicianRow:
     trade: str
     colour: str
     skills: tuple[str, ...]
-    shift: TimeSpan | None  # today's working hours, None when off today
+    shift: TimeSpan | None  # working hours on the window's first day, None when off
     version: int
+    # Every working span that touches the window (a night shift from the evening before
+    # included), in time order; a one-day window has at most two.
+    shifts: tuple[TimeSpan, ...] = ()
+    skill_levels: SkillLevels = ()
+    home: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,9 @@ class VisitBlock:
     lon: float | None
     version: int
     updated_by: str = ""
+    trade: str = ""
+    zip: str = ""
+    required_skills: SkillLevels = ()
     # Ids of the visit_technicians rows that make the crew (to place their change hints).
     crew_links: tuple[int, ...] = field(default=(), compare=False)
 
@@ -95,6 +108,8 @@ class UnassignedJob:
     lat: float | None
     lon: float | None
     version: int = 0
+    zip: str = ""
+    required_skills: SkillLevels = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +126,13 @@ class DaySnapshot:
 
 @dataclass(frozen=True, slots=True)
 class DayWindow:
-    """A business day as absolute times."""
+    """Business days shown together (one for the day view, three or seven when zoomed
+    out), as absolute times from the first day's midnight to the midnight after the last.
+    """
 
     day: dt.date
     timezone: ZoneInfo
+    days: int = 1
 
     @property
     def starts(self) -> dt.datetime:
@@ -123,8 +141,45 @@ class DayWindow:
     @property
     def ends(self) -> dt.datetime:
         return dt.datetime.combine(
-            self.day + dt.timedelta(days=1), dt.time(0), tzinfo=self.timezone
+            self.day + dt.timedelta(days=self.days), dt.time(0), tzinfo=self.timezone
         )
+
+    @property
+    def dates(self) -> list[dt.date]:
+        return [self.day + dt.timedelta(days=n) for n in range(self.days)]
+
+
+@dataclass(frozen=True, slots=True)
+class BoardSettings:
+    """Company settings the board works with (``app_settings``)."""
+
+    snap_minutes: int = 15
+    road_factor: float = 1.3
+    average_speed_kmh: float = 40.0
+
+
+async def board_settings(session: AsyncSession) -> BoardSettings:
+    result = await session.execute(
+        select(AppSetting.key, AppSetting.value).where(
+            AppSetting.key.in_(("snap_minutes", "road_factor", "average_speed_kmh"))
+        )
+    )
+    rows: dict[str, Any] = {key: value for key, value in result}
+    defaults = BoardSettings()
+
+    def number(key: str, default: float, low: float, high: float) -> float:
+        # A hand-edited setting that makes no sense falls back rather than breaking the board.
+        try:
+            value = float(rows.get(key, default))
+        except (TypeError, ValueError):
+            return default
+        return value if low <= value <= high else default
+
+    return BoardSettings(
+        snap_minutes=int(number("snap_minutes", defaults.snap_minutes, 1, 240)),
+        road_factor=number("road_factor", defaults.road_factor, 1.0, 5.0),
+        average_speed_kmh=number("average_speed_kmh", defaults.average_speed_kmh, 1.0, 200.0),
+    )
 
 
 def _local(moment: dt.datetime | None, tz: ZoneInfo) -> dt.datetime:
@@ -142,14 +197,18 @@ async def business_timezone(session: AsyncSession) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-async def day_window(session: AsyncSession, day: dt.date | None = None) -> DayWindow:
+async def day_window(
+    session: AsyncSession, day: dt.date | None = None, days: int = 1
+) -> DayWindow:
     tz = await business_timezone(session)
-    return DayWindow(day if day is not None else dt.datetime.now(tz).date(), tz)
+    return DayWindow(day if day is not None else dt.datetime.now(tz).date(), tz, days)
 
 
-async def load_day(session: AsyncSession, day: dt.date | None = None) -> DaySnapshot:
+async def load_day(
+    session: AsyncSession, day: dt.date | None = None, days: int = 1
+) -> DaySnapshot:
     """Everything the board shows for ``day`` (default: today in the business zone)."""
-    window = await day_window(session, day)
+    window = await day_window(session, day, days)
     rows = await fetch_visit_rows(await session.connection(), window)
     return DaySnapshot(
         day=window.day,
@@ -173,22 +232,32 @@ async def fetch_technicians(session: AsyncSession, window: DayWindow) -> tuple[T
         )
     ).all()
     rows = []
-    weekday = window.day.weekday()
+    # The evening before too: a night shift that started then is still running.
+    days = [window.day - dt.timedelta(days=1), *window.dates]
     for tech in technicians:
-        shift = next((s for s in tech.shifts if s.weekday == weekday), None)
+        by_weekday = {s.weekday: Shift(s.weekday, s.starts, s.ends) for s in tech.shifts}
+        spans = [
+            by_weekday[day.weekday()].span_on(day, window.timezone)
+            for day in days
+            if day.weekday() in by_weekday
+        ]
+        spans = [s for s in spans if s.start < window.ends and s.end > window.starts]
+        first_day = by_weekday.get(window.day.weekday())
+        levels = tuple(sorted((ts.skill.code, ts.level) for ts in tech.skills))
         rows.append(
             TechnicianRow(
                 id=tech.id,
                 name=tech.name,
                 trade=tech.trade,
                 colour=tech.colour,
-                skills=tuple(sorted(ts.skill.code for ts in tech.skills)),
-                shift=Shift(shift.weekday, shift.starts, shift.ends).span_on(
-                    window.day, window.timezone
-                )
-                if shift
-                else None,
+                skills=tuple(code for code, _level in levels),
+                shift=first_day.span_on(window.day, window.timezone) if first_day else None,
                 version=tech.version,
+                shifts=tuple(sorted(spans, key=lambda s: s.start)),
+                skill_levels=levels,
+                home=(tech.home_lat, tech.home_lon)
+                if tech.home_lat is not None and tech.home_lon is not None
+                else None,
             )
         )
     return tuple(rows)
@@ -221,6 +290,23 @@ _CREW = (
     .label("crew")
 )
 
+# What the job type asks of a technician, as [[skill code, minimum level], ...].
+_REQUIRED_SKILLS = (
+    select(
+        func.json_agg(
+            postgresql.aggregate_order_by(
+                func.json_build_array(Skill.code, JobTypeSkill.min_level), Skill.code
+            )
+        )
+    )
+    .select_from(JobTypeSkill)
+    .join(Skill, JobTypeSkill.skill_id == Skill.id)
+    .where(JobTypeSkill.job_type_id == WorkOrder.job_type_id)
+    .correlate(WorkOrder)
+    .scalar_subquery()
+    .label("required_skills")
+)
+
 # One statement, plain columns (no ORM objects): this runs for every change hint on every
 # workstation, so it is kept to a single round trip and little Python.
 _VISIT_ROWS = (
@@ -244,9 +330,11 @@ _VISIT_ROWS = (
         JobType.default_duration_min,
         Customer.name.label("customer"),
         ServiceSite.city,
+        ServiceSite.zip,
         ServiceSite.lat,
         ServiceSite.lon,
         _CREW,
+        _REQUIRED_SKILLS,
     )
     .join(WorkOrder, Visit.work_order_id == WorkOrder.id)
     .join(JobType, WorkOrder.job_type_id == JobType.id)
@@ -300,6 +388,7 @@ async def fetch_visit_rows(
     waiting: list[UnassignedJob] = []
     for row in rows:
         crew = row.crew or []
+        required = tuple((str(code), int(level)) for code, level in row.required_skills or [])
         if crew:
             if row.starts is None or not (row.starts < window.ends and row.ends > window.starts):
                 continue
@@ -323,6 +412,9 @@ async def fetch_visit_rows(
                     lon=row.lon,
                     version=row.version,
                     updated_by=row.updated_by,
+                    trade=row.trade,
+                    zip=row.zip,
+                    required_skills=required,
                     crew_links=tuple(sorted(pair[1] for pair in crew)),
                 )
             )
@@ -350,6 +442,8 @@ async def fetch_visit_rows(
                     lat=row.lat,
                     lon=row.lon,
                     version=row.version,
+                    zip=row.zip,
+                    required_skills=required,
                 )
             )
     return VisitRows(tuple(on_board), tuple(sorted(waiting, key=unassigned_order)))

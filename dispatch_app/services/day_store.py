@@ -22,11 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from dispatch_app.db.change_feed import ChangeHint
 from dispatch_app.services.day_board import (
+    BoardSettings,
     DaySnapshot,
     DayWindow,
     TechnicianRow,
     UnassignedJob,
     VisitBlock,
+    board_settings,
     day_window,
     fetch_technicians,
     fetch_visit_rows,
@@ -39,7 +41,9 @@ log = logging.getLogger(__name__)
 
 TECHNICIAN_TABLES = frozenset({"technicians", "technician_shifts", "technician_skills", "skills"})
 # Names shown on every block: a change here is rare, and re-reading the day is simplest.
-WHOLE_DAY_TABLES = frozenset({"customers", "service_sites", "job_types", "app_settings"})
+WHOLE_DAY_TABLES = frozenset(
+    {"customers", "service_sites", "job_types", "job_type_skills", "app_settings"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,7 @@ class StoreChange:
     unassigned_removed: tuple[UnassignedJob, ...] = ()
     technicians: tuple[TechnicianRow, ...] | None = None  # the new list, when it changed
     day_changed: bool = False  # a different day (or time zone): views start over
+    settings: BoardSettings | None = None  # the company's board settings, when they changed
 
     def __bool__(self) -> bool:
         return bool(
@@ -61,12 +66,14 @@ class StoreChange:
             or self.unassigned_removed
             or self.technicians is not None
             or self.day_changed
+            or self.settings is not None
         )
 
 
 @dataclass
 class _State:
     window: DayWindow | None = None
+    settings: BoardSettings = field(default_factory=BoardSettings)
     technicians: tuple[TechnicianRow, ...] = ()
     visits: dict[int, VisitBlock] = field(default_factory=dict)
     unassigned: dict[int, UnassignedJob] = field(default_factory=dict)
@@ -81,6 +88,7 @@ class DayStore:
         self._engine: AsyncEngine = sessions.kw["bind"]
         self._reading: AsyncConnection | None = None
         self._wanted_day = day
+        self._wanted_days = 1
         self._state = _State()
         self._lock = asyncio.Lock()  # one refresh at a time, applied in order
         self._listeners: list[Callable[[StoreChange], None]] = []
@@ -92,6 +100,10 @@ class DayStore:
     @property
     def window(self) -> DayWindow | None:
         return self._state.window
+
+    @property
+    def settings(self) -> BoardSettings:
+        return self._state.settings
 
     @property
     def technicians(self) -> tuple[TechnicianRow, ...]:
@@ -126,6 +138,13 @@ class DayStore:
         return lambda: self._listeners.remove(listener)
 
     # -- refreshing ---------------------------------------------------------------------
+    async def show(self, day: dt.date | None, days: int = 1) -> StoreChange:
+        """Hold ``days`` business days from ``day`` (None: today) from now on."""
+        if days < 1 or days > 31:
+            raise ValueError("the board shows between 1 and 31 days")
+        self._wanted_day, self._wanted_days = day, days
+        return await self.resync()
+
     async def resync(self) -> StoreChange:
         """Read the whole day again and report only what differs from what is held."""
         async with self._lock:
@@ -231,11 +250,14 @@ class DayStore:
 
     async def _read_whole_day(self) -> StoreChange:
         async with self._sessions() as session:
-            window = await day_window(session, self._wanted_day)
+            window = await day_window(session, self._wanted_day, self._wanted_days)
+            settings = await board_settings(session)
             technicians = await fetch_technicians(session, window)
             rows = await fetch_visit_rows(await session.connection(), window)
         self._stale = False
-        return self._apply(window, technicians, rows.on_board, rows.waiting, visit_scope=None)
+        return self._apply(
+            window, technicians, rows.on_board, rows.waiting, visit_scope=None, settings=settings
+        )
 
     def _apply(
         self,
@@ -244,6 +266,7 @@ class DayStore:
         visits: Iterable[VisitBlock],
         unassigned: Iterable[UnassignedJob],
         visit_scope: set[int] | None,
+        settings: BoardSettings | None = None,
     ) -> StoreChange:
         """Merge fresh rows for ``visit_scope`` (None: everything) and notify listeners."""
         state = self._state
@@ -286,6 +309,9 @@ class DayStore:
 
         technicians_changed = technicians != state.technicians
         state.technicians = technicians
+        settings_changed = settings is not None and settings != state.settings
+        if settings is not None:
+            state.settings = settings
         change = StoreChange(
             visits_upserted=tuple(upserted),
             visits_removed=tuple(removed),
@@ -293,6 +319,7 @@ class DayStore:
             unassigned_removed=tuple(waiting_removed),
             technicians=technicians if technicians_changed or day_changed else None,
             day_changed=day_changed,
+            settings=state.settings if settings_changed or day_changed else None,
         )
         self.refreshes += 1
         if change:
