@@ -73,3 +73,19 @@ class ValidationError(UserFacingError):
     def __init__(self, fields: dict[str, str]) -> None:
         super().__init__(" ".join(fields.values()))
         self.fields = fields
+
+
+class PlacementRefused(UserFacingError):
+    """A visit would overlap another visit of one of its technicians; nothing was written.
+
+    ``visit_id``, ``other_visit_id`` and ``technician_id`` name the clash, so the board
+    can point at it.
+    """
+
+    def __init__(
+        self, message: str, *, visit_id: int, other_visit_id: int, technician_id: int
+    ) -> None:
+        super().__init__(message)
+        self.visit_id = visit_id
+        self.other_visit_id = other_visit_id
+        self.technician_id = technician_id

@@ -16,21 +16,26 @@ class TimeSpan:
     start: dt.datetime
     end: dt.datetime
 
+    # Instants are compared through timestamps: Python compares two datetimes of one
+    # zone by wall clock, which is an hour off across a daylight-saving change.
     def __post_init__(self) -> None:
-        if self.end <= self.start:
+        if self.end.timestamp() <= self.start.timestamp():
             raise ValueError(f"a span must end after it starts ({self.start} → {self.end})")
 
     def overlaps(self, other: TimeSpan) -> bool:
-        return self.start < other.end and other.start < self.end
+        return (
+            self.start.timestamp() < other.end.timestamp()
+            and other.start.timestamp() < self.end.timestamp()
+        )
 
     @property
     def duration(self) -> dt.timedelta:
-        return self.end - self.start
+        return dt.timedelta(seconds=self.end.timestamp() - self.start.timestamp())
 
 
 def first_overlap(spans: Iterable[TimeSpan]) -> tuple[TimeSpan, TimeSpan] | None:
     """The first pair of overlapping spans in start order, or ``None``."""
-    ordered = sorted(spans, key=lambda span: (span.start, span.end))
+    ordered = sorted(spans, key=lambda span: (span.start.timestamp(), span.end.timestamp()))
     for earlier, later in itertools.pairwise(ordered):
         if earlier.overlaps(later):
             return earlier, later

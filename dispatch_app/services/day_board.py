@@ -110,6 +110,7 @@ class UnassignedJob:
     version: int = 0
     zip: str = ""
     required_skills: SkillLevels = ()
+    requested: TimeSpan | None = None  # the window the customer asked for, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,16 +198,12 @@ async def business_timezone(session: AsyncSession) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-async def day_window(
-    session: AsyncSession, day: dt.date | None = None, days: int = 1
-) -> DayWindow:
+async def day_window(session: AsyncSession, day: dt.date | None = None, days: int = 1) -> DayWindow:
     tz = await business_timezone(session)
     return DayWindow(day if day is not None else dt.datetime.now(tz).date(), tz, days)
 
 
-async def load_day(
-    session: AsyncSession, day: dt.date | None = None, days: int = 1
-) -> DaySnapshot:
+async def load_day(session: AsyncSession, day: dt.date | None = None, days: int = 1) -> DaySnapshot:
     """Everything the board shows for ``day`` (default: today in the business zone)."""
     window = await day_window(session, day, days)
     rows = await fetch_visit_rows(await session.connection(), window)
@@ -325,6 +322,8 @@ _VISIT_ROWS = (
         WorkOrder.status.label("order_status"),
         WorkOrder.description,
         WorkOrder.created_at,
+        WorkOrder.requested_start,
+        WorkOrder.requested_end,
         JobType.name.label("job_type"),
         JobType.trade,
         JobType.default_duration_min,
@@ -444,6 +443,11 @@ async def fetch_visit_rows(
                     version=row.version,
                     zip=row.zip,
                     required_skills=required,
+                    requested=TimeSpan(
+                        row.requested_start.astimezone(tz), row.requested_end.astimezone(tz)
+                    )
+                    if row.requested_start and row.requested_end
+                    else None,
                 )
             )
     return VisitRows(tuple(on_board), tuple(sorted(waiting, key=unassigned_order)))

@@ -1,24 +1,91 @@
-"""Operations on visits: move, assign a crew, unassign.
+"""Operations on visits: move (one or a batch), assign a crew, unassign, unschedule, set a
+status.
 
 Each call is one unit of work. The write names the version the user saw
 (``WHERE version = :seen``); if someone else saved first, nothing is written and a
 ``ConflictError`` says in one sentence what changed and who changed it. The screen
 then shows the true state through the change feed, like any other change.
+
+A technician cannot be in two places at once: ``move_visits`` (and restoring a
+cancelled visit) refuse, on the server, a placement that overlaps another visit of a
+crew member. Two dispatchers dropping into the same slot at the same moment are put in
+line by locking the technicians' rows first, so the second one sees the first one's
+visit and is refused with ``PlacementRefused``.
+
+Lock order, kept everywhere here so that two operations never wait on each other in a
+circle: technicians (by id), then visits (by id), then the work order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Case, case, delete, insert, select, update
+from sqlalchemy import Case, and_, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
-from dispatch_app.db.models import Visit, VisitTechnician, WorkOrder
-from dispatch_app.domain.vocabulary import VisitStatus
-from dispatch_app.errors import ConflictError
+from dispatch_app.db.models import (
+    StatusChange,
+    Technician,
+    Visit,
+    VisitTechnician,
+    WorkOrder,
+)
+from dispatch_app.domain.visit_status import (
+    NOT_BLOCKING_STATUSES,
+    REASON_REQUIRED,
+    clean_reason,
+    reason_problem,
+    status_problem,
+    work_order_status_after,
+)
+from dispatch_app.domain.vocabulary import VisitStatus, WorkOrderStatus
+from dispatch_app.errors import ConflictError, PlacementRefused, ValidationError
 from dispatch_app.services.day_board import VisitBlock, business_timezone
+
+_NOT_BLOCKING = sorted(s.value for s in NOT_BLOCKING_STATUSES)
+# Billing has started from these: a visit of such a work order is history, not a plan.
+_BILLED = (WorkOrderStatus.INVOICED.value, WorkOrderStatus.CLOSED.value)
+
+
+@dataclass(frozen=True)
+class VisitMove:
+    """One visit's new place on the board: its time and, if given, exactly this crew
+    (the first technician leads). ``seen`` is the block the user dragged, to word a
+    conflict."""
+
+    visit_id: int
+    seen_version: int
+    starts: dt.datetime
+    ends: dt.datetime
+    technician_ids: tuple[int, ...] | None = None
+    seen: VisitBlock | None = None
+
+    def __post_init__(self) -> None:
+        if self.starts.tzinfo is None or self.ends.tzinfo is None:
+            raise ValueError("visit times must carry a time zone")
+        if self.ends <= self.starts:
+            raise ValueError("a visit must end after it starts")
+        if self.technician_ids is not None and len(set(self.technician_ids)) != len(
+            self.technician_ids
+        ):
+            raise ValueError("a technician can be on a crew only once")
+
+
+async def move_visits(
+    sessions: async_sessionmaker[AsyncSession], *, moves: Sequence[VisitMove]
+) -> dict[int, int]:
+    """Move several visits at once (a swap, a shifted afternoon), all or nothing.
+
+    Returns each visit's new version by visit id. Raises ``ConflictError`` when any of
+    them changed since its ``seen_version``, ``PlacementRefused`` when any would then
+    overlap another visit of one of its technicians (visits in the batch count at their
+    new times); in both cases nothing is written.
+    """
+    return await _move(sessions, moves, refuse_overlaps=True)
 
 
 async def move_visit(
@@ -35,29 +102,57 @@ async def move_visit(
 
     Returns the visit's new version. Raises ``ConflictError`` when the visit changed
     since ``seen_version``, ``ValueError`` for an impossible time span.
+
+    Unlike ``move_visits`` this does not refuse an overlap: it keeps the behaviour its
+    callers were written against. The board should move through ``move_visits``.
     """
-    if starts.tzinfo is None or ends.tzinfo is None:
-        raise ValueError("visit times must carry a time zone")
-    if ends <= starts:
-        raise ValueError("a visit must end after it starts")
-    if technician_ids is not None and len(set(technician_ids)) != len(technician_ids):
-        raise ValueError("a technician can be on a crew only once")
+    move = VisitMove(
+        visit_id=visit_id,
+        seen_version=seen_version,
+        starts=starts,
+        ends=ends,
+        technician_ids=None if technician_ids is None else tuple(technician_ids),
+        seen=seen,
+    )
+    versions = await _move(sessions, [move], refuse_overlaps=False)
+    return versions[visit_id]
+
+
+async def _move(
+    sessions: async_sessionmaker[AsyncSession],
+    moves: Sequence[VisitMove],
+    *,
+    refuse_overlaps: bool,
+) -> dict[int, int]:
+    ids = [move.visit_id for move in moves]
+    if len(set(ids)) != len(ids):
+        raise ValueError("a visit can be moved only once in a batch")
+    if not moves:
+        return {}
     async with sessions() as session, session.begin():
-        new_version = await session.scalar(
-            update(Visit)
-            .where(Visit.id == visit_id, Visit.version == seen_version)
-            .values(
-                starts=starts,
-                ends=ends,
-                status=_scheduled_status(),
+        # Even without the overlap rule: writing a crew row takes a share lock on its
+        # technician, so taking theirs later than the visits could deadlock with a batch.
+        locked = await _lock_technicians(session, await _crews_after(session, moves))
+        versions: dict[int, int] = {}
+        # In visit order, so that two batches sharing visits take their locks alike.
+        for move in sorted(moves, key=lambda m: m.visit_id):
+            new_version = await session.scalar(
+                update(Visit)
+                .where(Visit.id == move.visit_id, Visit.version == move.seen_version)
+                .values(starts=move.starts, ends=move.ends, status=_scheduled_status())
+                .returning(Visit.version)
             )
-            .returning(Visit.version)
-        )
-        if new_version is None:
-            raise await _conflict(session, visit_id, "move", seen)
-        if technician_ids is not None:
-            await _set_crew(session, visit_id, technician_ids)
-        return new_version
+            if new_version is None:
+                # Leaving the block rolls back the moves already made in this batch.
+                raise await _conflict(session, move.visit_id, "move", move.seen)
+            if move.technician_ids is not None:
+                await _set_crew(session, move.visit_id, move.technician_ids)
+            versions[move.visit_id] = new_version
+        if refuse_overlaps:
+            # The moved rows already hold their new times, so the batch is checked
+            # against itself as it will be, not as it was.
+            await _refuse_overlaps(session, ids, locked, "nothing was moved")
+        return {visit_id: versions[visit_id] for visit_id in ids}
 
 
 async def unassign_visit(
@@ -79,6 +174,246 @@ async def unassign_visit(
             raise await _conflict(session, visit_id, "unassignment", seen)
         await _set_crew(session, visit_id, ())
         return new_version
+
+
+async def unschedule_visits(
+    sessions: async_sessionmaker[AsyncSession], *, seen: Mapping[int, int]
+) -> dict[int, int]:
+    """Take each visit's booked time and crew away, all or nothing: they wait in the queue
+    again (how the board undoes scheduling a job from the queue).
+
+    ``seen`` maps visit id to the version the user saw. Returns each visit's new version.
+    Raises ``ConflictError`` when any changed since; nothing is written then.
+    """
+    versions: dict[int, int] = {}
+    async with sessions() as session, session.begin():
+        for visit_id in sorted(seen):  # visit order, as moves lock them
+            new_version = await session.scalar(
+                update(Visit)
+                .where(Visit.id == visit_id, Visit.version == seen[visit_id])
+                .values(
+                    starts=None,
+                    ends=None,
+                    # Only a booked visit falls back; one under way keeps its status.
+                    status=case(
+                        (
+                            Visit.status == VisitStatus.SCHEDULED.value,
+                            VisitStatus.UNSCHEDULED.value,
+                        ),
+                        else_=Visit.status,
+                    ),
+                )
+                .returning(Visit.version)
+            )
+            if new_version is None:
+                raise await _conflict(session, visit_id, "unscheduling", None)
+            await _set_crew(session, visit_id, ())
+            versions[visit_id] = new_version
+    return {visit_id: versions[visit_id] for visit_id in seen}
+
+
+async def set_visit_status(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    visit_id: int,
+    seen_version: int,
+    status: str,
+    reason: str | None = None,
+    seen: VisitBlock | None = None,
+) -> int:
+    """Set the visit's status (dispatch, arrive, complete, cancel, restore…).
+
+    Writes one ``status_history`` row and keeps the work order in step (see
+    ``work_order_status_after``); a cancelled or no-show work order carries ``reason``
+    as its ``cancel_reason``. Returns the visit's new version.
+
+    Raises ``ConflictError`` when the visit changed since ``seen_version``,
+    ``ValidationError`` (field ``status`` or ``reason``) for a change the rules refuse,
+    ``PlacementRefused`` when a restored visit's time was given to other work meanwhile.
+    Nothing is written when any of these is raised.
+    """
+    async with sessions() as session, session.begin():
+        locked: set[int] = set()
+        if status == VisitStatus.SCHEDULED:
+            # Possibly a restore, which makes the visit hold its crew's time again: take
+            # the technicians first, as a move does (see the lock order above). A crew
+            # changed after this read also changed the visit's version: refused below.
+            crew = await session.scalars(
+                select(VisitTechnician.technician_id).where(VisitTechnician.visit_id == visit_id)
+            )
+            locked = await _lock_technicians(session, set(crew))
+        visit = (
+            await session.execute(
+                select(Visit.version, Visit.status, Visit.starts, Visit.work_order_id)
+                .where(Visit.id == visit_id)
+                .with_for_update()
+            )
+        ).one_or_none()
+        if visit is None or visit.version != seen_version:
+            raise await _conflict(session, visit_id, "status change", seen)
+        # Locked before reading the sibling visits: two visits of one work order finishing
+        # at the same moment must not each think the other is still open.
+        order = (
+            await session.execute(
+                select(WorkOrder.number, WorkOrder.status, WorkOrder.cancel_reason)
+                .where(WorkOrder.id == visit.work_order_id)
+                .with_for_update()
+            )
+        ).one()
+
+        problem = status_problem(visit.status, status)
+        if problem is None and order.status in _BILLED:
+            problem = f"{order.number} is already {order.status}; its visits can no longer change."
+        if problem is not None:
+            raise ValidationError({"status": problem})
+        problem = reason_problem(status, reason)
+        if problem is not None:
+            raise ValidationError({"reason": problem})
+        why = clean_reason(reason)
+
+        new_status = status
+        if status == VisitStatus.SCHEDULED and visit.starts is None:
+            # Brought back without a booked time: it waits in the queue for one.
+            new_status = VisitStatus.UNSCHEDULED.value
+        new_version = cast(
+            int,
+            await session.scalar(
+                update(Visit)
+                .where(Visit.id == visit_id)
+                .values(status=new_status)
+                .returning(Visit.version)
+            ),
+        )
+        await session.execute(
+            insert(StatusChange).values(
+                work_order_id=visit.work_order_id,
+                visit_id=visit_id,
+                from_status=visit.status,
+                to_status=new_status,
+                reason=why,
+                # The person at the workstation, as the other stamps name them.
+                changed_by=func.dispatch_editor(),
+            )
+        )
+        if visit.status in NOT_BLOCKING_STATUSES:
+            await _refuse_overlaps(session, [visit_id], locked, "the visit was not restored")
+
+        siblings = await session.scalars(
+            select(Visit.status).where(Visit.work_order_id == visit.work_order_id)
+        )
+        order_status = work_order_status_after(new_status, siblings)
+        cancel_reason = why if order_status in REASON_REQUIRED else None
+        if (order_status, cancel_reason) != (order.status, order.cancel_reason):
+            await session.execute(
+                update(WorkOrder)
+                .where(WorkOrder.id == visit.work_order_id)
+                .values(status=order_status, cancel_reason=cancel_reason)
+            )
+        return new_version
+
+
+async def _crews_after(session: AsyncSession, moves: Iterable[VisitMove]) -> set[int]:
+    """Every technician who will be on a moved visit: the new crew where one is given,
+    else the visit's present crew."""
+    technicians: set[int] = set()
+    keeping = []
+    for move in moves:
+        if move.technician_ids is None:
+            keeping.append(move.visit_id)
+        else:
+            technicians.update(move.technician_ids)
+    if keeping:
+        technicians.update(
+            await session.scalars(
+                select(VisitTechnician.technician_id).where(VisitTechnician.visit_id.in_(keeping))
+            )
+        )
+    return technicians
+
+
+async def _lock_technicians(session: AsyncSession, technician_ids: Collection[int]) -> set[int]:
+    """Lock the technicians' rows (by id, so two callers cannot lock in a circle) until
+    the transaction ends; placements for the same people then happen one at a time."""
+    if not technician_ids:
+        return set()
+    locked = set(
+        await session.scalars(
+            select(Technician.id)
+            .where(Technician.id.in_(sorted(technician_ids)))
+            .order_by(Technician.id)
+            .with_for_update()
+        )
+    )
+    if locked != set(technician_ids):
+        raise ConflictError(
+            "A technician on the crew was deleted by someone else — your change was not applied."
+        )
+    return locked
+
+
+async def _refuse_overlaps(
+    session: AsyncSession, visit_ids: Collection[int], locked: set[int], outcome: str
+) -> None:
+    """Raise ``PlacementRefused`` if any of these visits, as they now stand in this
+    transaction, overlaps another visit of one of its technicians."""
+    crews = set(
+        await session.scalars(
+            select(VisitTechnician.technician_id).where(VisitTechnician.visit_id.in_(visit_ids))
+        )
+    )
+    if crews - locked:
+        # Only a crew edited outside the app (raw SQL, no version bump) gets here.
+        locked |= await _lock_technicians(session, crews - locked)
+    placed, other = aliased(Visit), aliased(Visit)
+    placed_order, other_order = aliased(WorkOrder), aliased(WorkOrder)
+    mine, theirs = aliased(VisitTechnician), aliased(VisitTechnician)
+    clash = (
+        await session.execute(
+            select(
+                placed.id.label("visit_id"),
+                placed_order.number.label("number"),
+                other.id.label("other_id"),
+                other_order.number.label("other_number"),
+                other.starts.label("other_starts"),
+                other.ends.label("other_ends"),
+                Technician.id.label("technician_id"),
+                Technician.name.label("technician"),
+            )
+            .select_from(placed)
+            .join(mine, mine.visit_id == placed.id)
+            .join(
+                theirs,
+                and_(theirs.technician_id == mine.technician_id, theirs.visit_id != placed.id),
+            )
+            .join(other, other.id == theirs.visit_id)
+            .join(Technician, Technician.id == mine.technician_id)
+            .join(placed_order, placed_order.id == placed.work_order_id)
+            .join(other_order, other_order.id == other.work_order_id)
+            .where(
+                placed.id.in_(visit_ids),
+                placed.status.not_in(_NOT_BLOCKING),
+                other.status.not_in(_NOT_BLOCKING),
+                # Half-open spans: one visit ending at 10:00 and the next starting then
+                # is a tight day, not a clash.
+                other.starts < placed.ends,
+                other.ends > placed.starts,
+            )
+            .order_by(placed.starts, placed.id, other.starts, other.id, Technician.id)
+            .limit(1)
+        )
+    ).one_or_none()
+    if clash is None:
+        return
+    tz = await business_timezone(session)
+    starts = clash.other_starts.astimezone(tz).strftime("%H:%M")
+    ends = clash.other_ends.astimezone(tz).strftime("%H:%M")
+    raise PlacementRefused(
+        f"{clash.number} would overlap {clash.other_number} ({starts}–{ends}) for "
+        f"{clash.technician} — {outcome}.",
+        visit_id=clash.visit_id,
+        other_visit_id=clash.other_id,
+        technician_id=clash.technician_id,
+    )
 
 
 def _scheduled_status() -> Case[str]:

@@ -62,6 +62,7 @@ class DispatchApp:
         self.loaded = asyncio.Event()
         self._closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
         self.live = asyncio.Event()
+        self._range_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     async def run(self) -> int:
@@ -104,6 +105,8 @@ class DispatchApp:
             ),
         )
         self.window.bind_store(self.day.store)
+        self.window.board_actions.bind(self.database.sessions, self.day.store)
+        self.window.rangeRequested.connect(self.show_range)
         await self.day.start()
         self.window.statusBar().clearMessage()
         self.loaded.set()
@@ -113,6 +116,9 @@ class DispatchApp:
         self.window.save_layout(self.settings)
         for editor in list(self.editors.values()):
             await editor.aclose()
+        await self.window.board_actions.aclose()
+        if self._range_task is not None:
+            await asyncio.wait([self._range_task], timeout=LIVE_WAIT_S)
         if self.day is not None:
             await self.day.stop()
         if self.database is not None:
@@ -141,6 +147,30 @@ class DispatchApp:
         return error.exit_code
 
     # -- data -------------------------------------------------------------------------
+    def show_range(self, day: dt.date | None, days: int) -> None:
+        """Show other days (date picker, today, zoom), read off the GUI thread."""
+        store = self.store
+        if store is None or self._closing:
+            return
+
+        async def read() -> None:
+            try:
+                await store.show(day, days)
+            except (DBAPIError, OSError) as error:
+                log.warning("could not read the days asked for: %s", error)
+                self.window.show_problem(
+                    self.window.tr("Could not read those days: the database did not answer.")
+                )
+
+        previous = self._range_task
+
+        async def after_previous() -> None:
+            if previous is not None:  # one range read at a time, in the order asked
+                await asyncio.wait([previous])
+            await read()
+
+        self._range_task = asyncio.ensure_future(after_previous())
+
     def _on_feed_state(self, state: FeedState, since: dt.datetime) -> None:
         self.window.set_live_state(state, since)
         if state == FeedState.LIVE:

@@ -11,8 +11,10 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
 from dispatch_app import APP_NAME
 from dispatch_app.db.change_feed import FeedState
 from dispatch_app.services.day_store import DayStore, StoreChange
+from dispatch_app.ui.board.actions import BoardActions
 from dispatch_app.ui.board.day_view import DayBoardView
 from dispatch_app.ui.board.models import TechnicianModel, VisitModel
+from dispatch_app.ui.board.toolbar import BoardFilters, BoardToolbar
 from dispatch_app.ui.details.panel import DetailsDock
 from dispatch_app.ui.map.overview import MapDock
 from dispatch_app.ui.queue.dock import UnassignedDock
@@ -35,6 +37,7 @@ class MainWindow(QMainWindow):
     storeApplied = Signal()  # a store change has reached every view
     workOrderRequested = Signal(int)  # work order id: the user wants to open it
     liveStateChanged = Signal(str)  # the status bar's live-updates text, as shown
+    rangeRequested = Signal(object, int)  # datetime.date, days: show these days instead
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,6 +51,10 @@ class MainWindow(QMainWindow):
         self.board = DayBoardView(self)
         self.board.set_models(self.technician_model, self.visit_model)
         self.setCentralWidget(self.board)
+        self.toolbar = BoardToolbar(self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self.filters = BoardFilters()
+        self.board_actions = BoardActions(self.board, self)
         self.unassigned = UnassignedDock(self)
         self.map = MapDock(self)
         self.details = DetailsDock(self)
@@ -64,13 +71,28 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.live_label)
         self.set_live_state(FeedState.CONNECTING, dt.datetime.now())
 
-        view_menu = self.menuBar().addMenu(self.tr("&View"))
-        for dock in (self.unassigned, self.map, self.details):
-            view_menu.addAction(dock.toggleViewAction())
         quit_action = QAction(self.tr("&Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         self.menuBar().addMenu(self.tr("&File")).addAction(quit_action)
+        edit_menu = self.menuBar().addMenu(self.tr("&Edit"))
+        edit_menu.addAction(self.board_actions.undo_action)
+        edit_menu.addAction(self.board_actions.redo_action)
+        view_menu = self.menuBar().addMenu(self.tr("&View"))
+        for dock in (self.unassigned, self.map, self.details):
+            view_menu.addAction(dock.toggleViewAction())
+
+        self.toolbar.dayChosen.connect(
+            lambda day: self.rangeRequested.emit(day, self.board.days_shown())
+        )
+        self.toolbar.zoomChosen.connect(
+            lambda days: self.rangeRequested.emit(self.board.day(), days)
+        )
+        self.toolbar.filtersChanged.connect(self.set_filters)
+        self.board_actions.problem.connect(self.show_problem)
+        self.board_actions.done.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.board.queue_job = self.unassigned.model.job_of_visit
+        self.board.queue_area = self.unassigned.contains_global
 
         self.board.visitSelected.connect(self._on_visit_selected)
         self.board.workOrderRequested.connect(self.workOrderRequested)
@@ -87,16 +109,43 @@ class MainWindow(QMainWindow):
     def apply(self, change: StoreChange) -> None:
         store = self.store
         assert store is not None and store.window is not None
+        window = store.window
+        if change.settings is not None:
+            self.board.set_settings(change.settings)
         if change.technicians is not None:
             self.technician_model.set_technicians(change.technicians, new_day=change.day_changed)
+            self.toolbar.set_skills(sorted({s for t in change.technicians for s in t.skills}))
         self.visit_model.apply(change, store.visits())
-        self.board.set_day(store.window.day, store.window.timezone)
+        self.board.set_day(window.day, window.timezone, window.days)
+        if change.day_changed:
+            today = dt.datetime.now(window.timezone).date()
+            self.toolbar.show_range(window.day, window.days, today)
         if change.unassigned_upserted or change.unassigned_removed or change.day_changed:
             waiting = store.unassigned()
             self.unassigned.model.set_jobs(waiting)
             self.unassigned.setWindowTitle(self.tr("Unassigned ({0})").format(len(waiting)))
+        if self.filters.searches:
+            self._search()
         self.map.overview.set_snapshot(store.snapshot())
         self.storeApplied.emit()
+
+    def set_filters(self, filters: BoardFilters) -> None:
+        """Trade and skill choose the rows; ZIP and text pick out visits and queue jobs."""
+        self.filters = filters
+        self.board.set_row_filter(filters.keeps_technician if filters.filters_technicians else None)
+        self.unassigned.proxy.set_filters(
+            trade=filters.trade, zip_prefix=filters.zip_prefix, text=filters.text
+        )
+        self._search()
+
+    def _search(self) -> None:
+        filters = self.filters
+        if not filters.searches or self.store is None:
+            self.board.set_matches(None)
+            return
+        self.board.set_matches(
+            frozenset(v.id for v in self.store.visits() if filters.matches_visit(v))
+        )
 
     def set_database(self, label: str) -> None:
         self.database_label.setText(self.tr("Database: {0}").format(label))
@@ -110,7 +159,7 @@ class MainWindow(QMainWindow):
         self.liveStateChanged.emit(text)
 
     def show_problem(self, message: str) -> None:
-        self.statusBar().showMessage(message)
+        self.statusBar().showMessage(message, 15_000)
 
     def _on_visit_selected(self, visit_id: int) -> None:
         store = self.store

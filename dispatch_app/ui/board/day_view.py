@@ -1,74 +1,162 @@
-"""A day of the board, read-only: one row per technician, visits as blocks in time.
+"""The dispatch board: one row per technician, visits as blocks in time, drag to plan.
 
-Painting reads the technician and visit models; the ``TimeGrid`` converts times to
-pixels. Only the rows in view are painted, so hundreds of technicians cost no more than
-a screenful, and a changed visit repaints only the rows it left and entered.
+The view reads the technician and visit models, asks ``RowLayout`` where rows are and
+the ``TimeGrid`` where times are, and hands drawing to ``BoardPainter``. A gesture
+(drag, resize, arrow key, drop from the queue, Delete) becomes ``PlannedMove`` values
+checked against the dispatch rules while the user moves; the view never writes: it
+emits ``movesRequested`` / ``unassignRequested`` and the board's actions do the rest.
+Only the rows in view are painted, so hundreds of technicians cost a screenful.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import enum
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QModelIndex, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QMimeData,
+    QModelIndex,
+    QPoint,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
-    QBrush,
-    QColor,
-    QFont,
-    QFontMetrics,
+    QContextMenuEvent,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
     QKeyEvent,
     QMouseEvent,
     QPainter,
-    QPen,
+    QPaintEvent,
+    QResizeEvent,
 )
-from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QRubberBand, QWidget
 
-from dispatch_app.domain.vocabulary import Priority, VisitStatus
-from dispatch_app.services.day_board import TechnicianRow, VisitBlock
+from dispatch_app.domain.dispatch_rules import Finding, Severity, snap
+from dispatch_app.services.day_board import (
+    BoardSettings,
+    TechnicianRow,
+    UnassignedJob,
+    VisitBlock,
+)
+from dispatch_app.services.placement import PlannedMove, check_moves, drive_estimate, fits
 from dispatch_app.ui import theme
 from dispatch_app.ui.board.grid import TimeGrid
 from dispatch_app.ui.board.models import TechnicianModel, VisitModel
+from dispatch_app.ui.board.painter import (
+    EDGE_GRIP,
+    GUTTER_WIDTH,
+    BoardPainter,
+    Ghost,
+    PaintState,
+)
+from dispatch_app.ui.board.rows import HEADER_HEIGHT, ROW_HEIGHT, RowLayout
+from dispatch_app.ui.queue.model import VISIT_MIME
 
-ROW_HEIGHT = 58
-HEADER_HEIGHT = 34
-GUTTER_WIDTH = 230
-MIN_HOUR_WIDTH = 100
+MIN_HOUR_WIDTH = {1: 100.0, 3: 26.0, 7: 11.0}  # per zoom (days shown): readable blocks
 DEFAULT_FIRST_HOUR = 7
 DEFAULT_LAST_HOUR = 18
 
 
-class DayBoardView(QAbstractScrollArea):
-    """Emits ``visitSelected(visit_id)`` when a block is clicked (0 clears)."""
+class Gesture(enum.Enum):
+    NONE = enum.auto()
+    PRESSED = enum.auto()  # button down on a block, not yet moved far enough to drag
+    MOVE = enum.auto()
+    RESIZE_START = enum.auto()
+    RESIZE_END = enum.auto()
+    RUBBER_BAND = enum.auto()
+    QUEUE_DROP = enum.auto()  # a job from the queue hovers over the board
 
-    visitSelected = Signal(int)  # visit id, 0 for none
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Verdict:
+    """The rules' answer for a planned change, for painting and for the drop."""
+
+    moves: tuple[PlannedMove, ...]
+    findings: tuple[Finding, ...]
+    problem: str = ""  # a gesture the board cannot turn into moves at all
+    seen: tuple[VisitBlock, ...] = ()  # the blocks as the user saw them when planning
+
+    @property
+    def level(self) -> str:
+        if self.problem or any(f.severity == Severity.REFUSE for f in self.findings):
+            return "refuse"
+        return "ask" if self.findings else "ok"
+
+    def message(self) -> str:
+        if self.problem:
+            return self.problem
+        return "\n".join(f.message for f in self.findings)
+
+
+@dataclasses.dataclass(slots=True)
+class _Drag:
+    gesture: Gesture
+    press: QPointF
+    visit: VisitBlock | None = None  # the block grabbed
+    row_technician: int = 0  # the row it was grabbed in
+    grab_time: dt.datetime | None = None
+    verdict: Verdict | None = None
+    job: UnassignedJob | None = None  # a job dragged in from the queue
+    over_queue: bool = False
+    # The blocks as they were when the drag began: their versions go with the drop, so a
+    # visit someone else changes mid-drag meets the conflict path instead of being
+    # silently overwritten.
+    selection: tuple[VisitBlock, ...] = ()
+    last: QPointF | None = None  # where the pointer was last seen, in viewport pixels
+
+
+class DayBoardView(QAbstractScrollArea):
+    visitSelected = Signal(int)  # visit id of the current block, 0 for none
+    selectionChanged = Signal()  # the set of selected visits changed
     workOrderRequested = Signal(int)  # work order id: open it (double-click or Enter)
+    movesRequested = Signal(object)  # Verdict: the user dropped (or keyed) these moves
+    unassignRequested = Signal(object)  # list[VisitBlock]: back to the queue
+    contextMenuRequested = Signal(object, QPoint)  # VisitBlock, global position
     painted = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._day: dt.date | None = None
+        self._days = 1
         self._timezone: ZoneInfo | None = None
+        self._settings = BoardSettings()
         self._technicians: TechnicianModel | None = None
         self._visit_model: VisitModel | None = None
-        self._rows: list[TechnicianRow] = []
-        self._row_index: dict[int, int] = {}  # technician id → row
+        self.rows = RowLayout()
+        self._by_id: dict[int, TechnicianRow] = {}
         self._visits_by_row: dict[int, list[VisitBlock]] = {}  # technician id → visits
         self._placed: dict[int, VisitBlock] = {}  # visit id → the version indexed above
         self._hours: tuple[int, int] | None = None  # the hours shown, recomputed on change
-        self._block_rects: list[tuple[QRectF, int, int]] = []  # rect, visit, row technician
-        self._selected = 0
+        self._selected: list[int] = []  # in selection order; the last one is current
+        self._anchor = 0  # where a Shift-click range starts
+        self._matches: frozenset[int] | None = None
+        self._saving: frozenset[int] = frozenset()
+        self._drag: _Drag | None = None
+        self._drag_kind = Gesture.MOVE
+        self._rubber = QRubberBand(QRubberBand.Shape.Rectangle, self.viewport())
+        self.queue_job: Callable[[int], UnassignedJob | None] = lambda _visit_id: None
+        self.queue_area: Callable[[QPoint], bool] = lambda _global: False
         self.setMouseTracking(True)
+        self.viewport().setMouseTracking(True)
+        self.viewport().setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().setAutoFillBackground(False)
         self.setFrameShape(QAbstractScrollArea.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self._scrolled_to_day: dt.date | None = None
-        self._font = QFont(self.font())
-        self._bold = QFont(self._font)
-        self._bold.setBold(True)
-        self._small = QFont(self._font)
-        self._small.setPointSizeF(max(7.0, self._font.pointSizeF() - 1.5))
+        self._scrolled_to: tuple[dt.date, int] | None = None
+        self.painter = BoardPainter(self.font())
         self._clock = QTimer(self)
         self._clock.timeout.connect(self.viewport().update)  # keep the now-line moving
         self._clock.start(30_000)
@@ -91,28 +179,52 @@ class DayBoardView(QAbstractScrollArea):
         self._technicians_changed()
         self._visits_reset()
 
-    def set_day(self, day: dt.date, timezone: ZoneInfo) -> None:
-        if (day, timezone) != (self._day, self._timezone):
-            self._day, self._timezone = day, timezone
+    def set_day(self, day: dt.date, timezone: ZoneInfo, days: int = 1) -> None:
+        if (day, timezone, days) != (self._day, self._timezone, self._days):
+            self._day, self._timezone, self._days = day, timezone, days
             self._hours = None
-            self._update_scrollbar()
+            self._update_scrollbars()
             self.viewport().update()
+
+    def set_settings(self, settings: BoardSettings) -> None:
+        self._settings = settings
+        self.viewport().update()
 
     def day(self) -> dt.date | None:
         return self._day
 
+    def days_shown(self) -> int:
+        return self._days
+
     def technician_rows(self) -> list[TechnicianRow]:
-        return list(self._rows)
+        return list(self.rows.rows)
 
     def visits_in_row(self, technician_id: int) -> list[VisitBlock]:
         return list(self._visits_by_row.get(technician_id, []))
 
+    def set_row_filter(self, keep: Callable[[TechnicianRow], bool] | None) -> None:
+        """Show only the technicians ``keep`` accepts (trade, skill)."""
+        self.rows.set_filter(keep)
+        self._update_scrollbars()
+        self.viewport().update()
+
+    def set_matches(self, visit_ids: frozenset[int] | None) -> None:
+        """Fade every visit not in ``visit_ids`` (a search); None shows all plainly."""
+        if visit_ids != self._matches:
+            self._matches = visit_ids
+            self.viewport().update()
+
+    def set_saving(self, visit_ids: frozenset[int]) -> None:
+        """Visits written and waiting for the database to confirm (drawn dashed)."""
+        self._saving = visit_ids
+        self.viewport().update()
+
     def _technicians_changed(self, *_args: object) -> None:
         assert self._technicians is not None
-        self._rows = self._technicians.technicians()
-        self._row_index = {tech.id: row for row, tech in enumerate(self._rows)}
+        self.rows.set_technicians(self._technicians.technicians())
+        self._by_id = {t.id: t for t in self.rows.all_technicians()}
         self._hours = None
-        self._update_scrollbar()
+        self._update_scrollbars()
         self.viewport().update()
 
     def _visits_reset(self) -> None:
@@ -121,9 +233,10 @@ class DayBoardView(QAbstractScrollArea):
         for visit in self._visit_model.visits():
             self._place(visit)
         self._hours = None
-        self._update_scrollbar()
-        if self._selected and self._selected not in self._placed:
-            self.select_visit(0)
+        self._update_scrollbars()
+        kept = [v for v in self._selected if v in self._placed]
+        if kept != self._selected:
+            self._set_selection(kept)
         self.viewport().update()
 
     def _visits_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
@@ -133,11 +246,13 @@ class DayBoardView(QAbstractScrollArea):
 
     def _visits_removed(self, _parent: QModelIndex, first: int, last: int) -> None:
         assert self._visit_model is not None
+        gone = set()
         for row in range(first, last + 1):
             visit = self._visit_model.visit(row)
             self._update_rows(self._unplace(visit.id))
-            if visit.id == self._selected:
-                self.select_visit(0)
+            gone.add(visit.id)
+        if gone & set(self._selected):
+            self._set_selection([v for v in self._selected if v not in gone])
 
     def _visits_changed(self, top: QModelIndex, bottom: QModelIndex, *_roles: object) -> None:
         assert self._visit_model is not None
@@ -145,8 +260,10 @@ class DayBoardView(QAbstractScrollArea):
             visit = self._visit_model.visit(row)
             touched = self._unplace(visit.id) | self._place(visit)
             self._update_rows(touched)
-            if visit.id == self._selected:
+            if self._selected and visit.id == self._selected[-1]:
                 self.visitSelected.emit(visit.id)  # the details follow the new state
+        if self._drag is not None and self._drag.verdict is not None:
+            self._refresh_drag()  # the rules may say something else now
 
     def _place(self, visit: VisitBlock) -> set[int]:
         self._placed[visit.id] = visit
@@ -154,7 +271,7 @@ class DayBoardView(QAbstractScrollArea):
         for tech in visit.technician_ids:
             row = self._visits_by_row.setdefault(tech, [])
             row.append(visit)
-            row.sort(key=lambda v: (v.starts, v.id))
+            row.sort(key=lambda v: (v.starts.timestamp(), v.id))
         return set(visit.technician_ids)
 
     def _unplace(self, visit_id: int) -> set[int]:
@@ -170,13 +287,15 @@ class DayBoardView(QAbstractScrollArea):
     def _forget_hours_if_outside(self, visit: VisitBlock) -> None:
         if self._hours is None or self._day is None or self._timezone is None:
             return
-        origin = dt.datetime.combine(self._day, dt.time(0), tzinfo=self._timezone)
         first, last = self._hours
-        if visit.starts < origin + dt.timedelta(hours=first) or visit.ends > origin + dt.timedelta(
-            hours=last
+        local_start = visit.starts.astimezone(self._timezone)
+        local_end = visit.ends.astimezone(self._timezone)
+        if local_start.hour < first or (
+            local_end.hour + (1 if local_end.minute else 0) > last
+            and local_end.date() == local_start.date()
         ):
             self._hours = None
-            self._update_scrollbar()
+            self._update_scrollbars()
             self.viewport().update()  # the scale changes: everything moves
 
     def _update_rows(self, technician_ids: set[int]) -> None:
@@ -184,312 +303,702 @@ class DayBoardView(QAbstractScrollArea):
         scroll = self.verticalScrollBar().value()
         width = self.viewport().width()
         for tech in technician_ids:
-            row = self._row_index.get(tech)
+            row = self.rows.index_of(tech)
             if row is not None:
-                top = HEADER_HEIGHT + row * ROW_HEIGHT - scroll
+                top = self.rows.top_of(row, scroll)
                 self.viewport().update(QRect(0, top, width, ROW_HEIGHT))
 
+    # -- selection ----------------------------------------------------------------------
+    def selected_visits(self) -> list[VisitBlock]:
+        return [self._placed[v] for v in self._selected if v in self._placed]
+
+    def current_visit(self) -> VisitBlock | None:
+        return self._placed.get(self._selected[-1]) if self._selected else None
+
     def select_visit(self, visit_id: int) -> None:
-        if visit_id != self._selected:
-            self._selected = visit_id
-            self.viewport().update()
-            self.visitSelected.emit(visit_id)
+        self._set_selection([visit_id] if visit_id else [])
+        self._anchor = visit_id
+
+    def select_visits(self, visit_ids: list[int]) -> None:
+        self._set_selection([v for v in visit_ids if v in self._placed])
+
+    def _set_selection(self, visit_ids: list[int]) -> None:
+        if visit_ids == self._selected:
+            return
+        current = self._selected[-1] if self._selected else 0
+        self._selected = visit_ids
+        self.viewport().update()
+        self.selectionChanged.emit()
+        now_current = visit_ids[-1] if visit_ids else 0
+        if now_current != current:
+            self.visitSelected.emit(now_current)
+
+    def ensure_visible(self, visit_id: int) -> None:
+        visit = self._placed.get(visit_id)
+        if visit is None:
+            return
+        row = self.rows.index_of(visit.technician_ids[0]) if visit.technician_ids else None
+        if row is not None:
+            bar = self.verticalScrollBar()
+            top = row * ROW_HEIGHT
+            if (
+                top < bar.value()
+                or top + ROW_HEIGHT > bar.value() + self.viewport().height() - HEADER_HEIGHT
+            ):
+                bar.setValue(max(0, top - self.viewport().height() // 3))
+        grid = self.grid()
+        x = grid.x_of(visit.starts)
+        if x < GUTTER_WIDTH or x > self.viewport().width() - 40:
+            bar = self.horizontalScrollBar()
+            bar.setValue(int(bar.value() + x - GUTTER_WIDTH - 80))
 
     # -- geometry ---------------------------------------------------------------------
     def _hour_range(self) -> tuple[int, int]:
-        """From an hour before the first shift or visit to an hour after the last one."""
+        """From an hour before the first shift or visit to an hour after the last one,
+        in local hours of the day (the same for every day shown)."""
         if self._hours is not None:
             return self._hours
-        assert self._day is not None and self._timezone is not None
-        day_start = dt.datetime.combine(self._day, dt.time(0), tzinfo=self._timezone)
-        spans = [(r.shift.start, r.shift.end) for r in self._rows if r.shift is not None]
-        spans += [(v.starts, v.ends) for v in self._placed.values()]
+        assert self._timezone is not None and self._day is not None
+        tz = self._timezone
+        spans = [(v.starts, v.ends) for v in self._placed.values()]
+        for row in self.rows.all_technicians():
+            # A night shift that began the evening before says nothing about this morning.
+            spans += [
+                (s.start, s.end)
+                for s in row.shifts or ((row.shift,) if row.shift else ())
+                if s.start.astimezone(tz).date() >= self._day
+            ]
         if not spans:
             self._hours = (DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR)
             return self._hours
-        earliest = min(start for start, _ in spans)
-        latest = max(end for _, end in spans)
-        first = int((earliest - day_start).total_seconds() // 3600) - 1
-        last = int(-(-(latest - day_start).total_seconds() // 3600)) + 1
-        first, last = max(0, first), min(24, last)
+        first, last = 24, 0
+        for start, end in spans:
+            local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+            # A visit running since the night before starts the day at midnight.
+            first = 0 if local_start.date() < self._day else min(first, local_start.hour)
+            if local_end.date() > local_start.date():  # on past midnight: to 24:00
+                last = 24
+            else:
+                last = max(
+                    last, local_end.hour + (1 if local_end.minute or local_end.second else 0)
+                )
+        first, last = max(0, first - 1), min(24, max(last, first + 1) + 1)
         if last - first < 6:  # a nearly empty day still reads as a day
             last = min(24, first + 6)
         self._hours = (first, last)
         return self._hours
 
+    def _hour_width(self, hours: float) -> float:
+        timeline = max(1, self.viewport().width() - GUTTER_WIDTH)
+        floor = MIN_HOUR_WIDTH.get(self._days, MIN_HOUR_WIDTH[7])
+        # Fit the days to the window, but never so tight that a short visit is unreadable.
+        return max(floor, timeline / max(1.0, hours))
+
     def grid(self) -> TimeGrid:
-        first, last = DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR
         if self._day is None or self._timezone is None:
-            origin = dt.datetime.combine(dt.date.today(), dt.time(first)).astimezone()
+            day, tz = dt.date.today(), dt.datetime.now().astimezone().tzinfo
+            assert tz is not None
+            first, last, days = DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR, [day]
         else:
             first, last = self._hour_range()
-            origin = dt.datetime.combine(self._day, dt.time(first), tzinfo=self._timezone)
-        hours = last - first
-        width = max(1, self.viewport().width() - GUTTER_WIDTH)
-        # Fit the day to the window, but never so tight that a short visit is unreadable.
-        hour_width = max(MIN_HOUR_WIDTH, width / hours)
-        left = GUTTER_WIDTH - self.horizontalScrollBar().value()
-        return TimeGrid(origin=origin, hours=hours, left=left, hour_width=hour_width)
+            tz = self._timezone
+            days = [self._day + dt.timedelta(days=n) for n in range(self._days)]
+        width = self._hour_width((last - first) * len(days))
+        grid = TimeGrid.build(days, first, last, tz, width)
+        return grid.scrolled(GUTTER_WIDTH - self.horizontalScrollBar().value())
 
     def sizeHint(self) -> QSize:
         return QSize(1200, HEADER_HEIGHT + ROW_HEIGHT * 12)
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._update_scrollbar()
+        self._update_scrollbars()
 
-    def _update_scrollbar(self) -> None:
-        content = HEADER_HEIGHT + ROW_HEIGHT * len(self._rows)
+    def _update_scrollbars(self) -> None:
         bar = self.verticalScrollBar()
-        bar.setRange(0, max(0, content - self.viewport().height()))
-        bar.setPageStep(self.viewport().height())
+        height = self.viewport().height()
+        bar.setRange(0, max(0, self.rows.content_height() - height))
+        bar.setPageStep(height)
         bar.setSingleStep(ROW_HEIGHT // 2)
         if self._day is None:
             return
-        first, last = self._hour_range()
+        grid = self.grid()
         timeline = self.viewport().width() - GUTTER_WIDTH
         sideways = self.horizontalScrollBar()
-        sideways.setRange(0, max(0, int((last - first) * MIN_HOUR_WIDTH - timeline)))
+        sideways.setRange(0, max(0, int(grid.content_width - timeline)))
         sideways.setPageStep(max(1, timeline))
-        sideways.setSingleStep(MIN_HOUR_WIDTH // 4)
-        if self._scrolled_to_day != self._day and sideways.maximum() > 0:
-            self._scrolled_to_day = self._day
-            self._scroll_to_start_of_work(first)
+        sideways.setSingleStep(max(4, int(grid.hour_width / 4)))
+        if self._scrolled_to != (self._day, self._days) and sideways.maximum() > 0:
+            self._scrolled_to = (self._day, self._days)
+            self._scroll_to_start_of_work(grid)
 
-    def _scroll_to_start_of_work(self, first_hour: int) -> None:
+    def _scroll_to_start_of_work(self, grid: TimeGrid) -> None:
         """Open the day where work is: an hour before now today, else the first shift."""
         assert self._day is not None and self._timezone is not None
         now = dt.datetime.now(self._timezone)
-        starts = [r.shift.start for r in self._rows if r.shift is not None]
+        starts = [
+            s.start
+            for r in self.rows.all_technicians()
+            for s in r.shifts or ((r.shift,) if r.shift else ())
+            if s.start.astimezone(self._timezone).date() >= self._day
+        ]
         target = (
             now - dt.timedelta(hours=1)
-            if now.date() == self._day
-            else (min(starts) - dt.timedelta(minutes=30) if starts else None)
+            if grid.piece_of(now) is not None
+            else (
+                min(starts, key=dt.datetime.timestamp) - dt.timedelta(minutes=30)
+                if starts
+                else None
+            )
         )
-        if target is None:
-            return
-        origin = dt.datetime.combine(self._day, dt.time(first_hour), tzinfo=self._timezone)
-        hours_in = (target - origin).total_seconds() / 3600
-        self.horizontalScrollBar().setValue(int(max(0.0, hours_in) * MIN_HOUR_WIDTH))
+        if target is not None:
+            self.horizontalScrollBar().setValue(int(max(0.0, grid.x_of(target) - grid.left)))
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         self.viewport().update()
 
+    def _row_visits(self, technician_id: int) -> list[VisitBlock]:
+        return self._visits_by_row.get(technician_id, [])
+
+    def block_rect(self, visit_id: int, technician_id: int | None = None) -> QRectF | None:
+        """Where a visit's block lies in the viewport (in the given technician's row)."""
+        visit = self._placed.get(visit_id)
+        if visit is None:
+            return None
+        techs = [technician_id] if technician_id is not None else list(visit.technician_ids)
+        grid = self.grid()
+        scroll = self.verticalScrollBar().value()
+        for tech in techs:
+            row = self.rows.index_of(tech)
+            if row is None or tech not in visit.technician_ids:
+                continue
+            top = self.rows.top_of(row, scroll)
+            x0 = max(grid.left, grid.x_of(visit.starts))
+            x1 = min(grid.right, grid.x_of(visit.ends))
+            return QRectF(x0 + 1.5, top + 4, max(2.0, x1 - x0 - 3), ROW_HEIGHT - 14)
+        return None
+
+    def _hit(self, position: QPointF) -> tuple[VisitBlock, int, Gesture] | None:
+        """The block under ``position``, the row's technician, and what a drag there does."""
+        if position.x() < GUTTER_WIDTH:
+            return None
+        row = self.rows.row_at(position.y(), self.verticalScrollBar().value())
+        if row is None:
+            return None
+        tech = self.rows.rows[row].id
+        for visit in reversed(self._row_visits(tech)):
+            rect = self.block_rect(visit.id, tech)
+            if rect is not None and rect.adjusted(-2, 0, 2, 0).contains(position):
+                if rect.width() > 3 * EDGE_GRIP:
+                    if position.x() <= rect.left() + EDGE_GRIP:
+                        return visit, tech, Gesture.RESIZE_START
+                    if position.x() >= rect.right() - EDGE_GRIP:
+                        return visit, tech, Gesture.RESIZE_END
+                return visit, tech, Gesture.MOVE
+        return None
+
+    def technician_at(self, position: QPointF) -> TechnicianRow | None:
+        row = self.rows.row_at(position.y(), self.verticalScrollBar().value())
+        return self.rows.rows[row] if row is not None else None
+
     # -- painting ---------------------------------------------------------------------
-    def paintEvent(self, event) -> None:
+    def _paint_state(self) -> PaintState:
+        tz = self._timezone or ZoneInfo("UTC")
+        state = PaintState(
+            now=dt.datetime.now(tz),
+            selected=frozenset(self._selected),
+            matches=self._matches,
+            saving=self._saving,
+            drive=drive_estimate(self._settings),
+        )
+        drag = self._drag
+        if drag is not None and drag.verdict is not None:
+            ghosts = []
+            for move in drag.verdict.moves:
+                visit = self._placed.get(move.visit_id) or (
+                    _visit_of_job(drag.job, move) if drag.job else None
+                )
+                if visit is None:
+                    continue
+                for tech in move.technician_ids:
+                    ghosts.append(Ghost(visit, tech, move.starts, move.ends, drag.verdict.level))
+            state.ghosts = tuple(ghosts)
+            state.lifted = frozenset(m.visit_id for m in drag.verdict.moves)
+            state.ghost_message = drag.verdict.message()
+            state.fitting_rows = (
+                self._fitting_rows(drag.verdict.moves[0]) if drag.verdict.moves else None
+            )
+            state.target_row = (
+                drag.verdict.moves[0].technician_ids[0]
+                if drag.verdict.moves and drag.verdict.moves[0].technician_ids
+                else None
+            )
+        return state
+
+    def _fitting_rows(self, move: PlannedMove) -> frozenset[int]:
+        span = move.span
+        return frozenset(t.id for t in self.rows.rows if fits(t, move.required_skills, span))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self.viewport())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = self.viewport().rect()
-        painter.fillRect(rect, theme.ON_SHIFT)
+        dirty = event.rect()
         grid = self.grid()
         scroll = self.verticalScrollBar().value()
-        self._block_rects = []
+        state = self._paint_state()
+        artist = self.painter
+        painter.fillRect(dirty, theme.ON_SHIFT)
 
-        first_row = max(0, scroll // ROW_HEIGHT)
-        last_row = min(len(self._rows), (scroll + rect.height()) // ROW_HEIGHT + 1)
-        visible = [
-            (self._rows[i], HEADER_HEIGHT + i * ROW_HEIGHT - scroll)
-            for i in range(first_row, last_row)
-        ]
+        visible = []
+        for index in self.rows.visible(scroll, rect.height()):
+            top = self.rows.top_of(index, scroll)
+            if top + ROW_HEIGHT >= dirty.top() and top <= dirty.bottom():
+                visible.append((self.rows.rows[index], top))
         # The timeline scrolls sideways under the technicians' names, which stay put.
         painter.save()
-        painter.setClipRect(QRectF(GUTTER_WIDTH, 0, rect.width() - GUTTER_WIDTH, rect.height()))
+        painter.setClipRect(
+            QRectF(GUTTER_WIDTH, HEADER_HEIGHT, rect.width() - GUTTER_WIDTH, rect.height())
+        )
+        ghosts_by_row: dict[int, list[Ghost]] = {}
+        for ghost in state.ghosts:
+            ghosts_by_row.setdefault(ghost.technician_id, []).append(ghost)
         for row, top in visible:
-            self._paint_lane(painter, grid, row, top)
-        self._paint_now_line(painter, grid, rect.height())
+            visits = self._row_visits(row.id)
+            artist.lane_background(painter, grid, row, top, state)
+            artist.drive_gaps(painter, grid, visits, top, state.drive)
+            for visit in visits:
+                artist.visit(painter, grid, visit, top, state)
+            artist.lane_overlay(painter, grid, row, top, state)
+        for row, top in visible:
+            for ghost in ghosts_by_row.get(row.id, ()):
+                artist.ghost(painter, grid, ghost, top)
+        artist.now_line(painter, grid, state.now, rect.height())
+        if state.ghosts and state.ghost_message:
+            first = state.ghosts[0]
+            ghost_row = self.rows.index_of(first.technician_id)
+            if ghost_row is not None:
+                ghost_top = self.rows.top_of(ghost_row, scroll)
+                anchor = QPointF(grid.x_of(first.starts), ghost_top + ROW_HEIGHT - 6)
+                artist.ghost_message(
+                    painter,
+                    anchor,
+                    state.ghost_message,
+                    self._drag.verdict.level if self._drag and self._drag.verdict else "ok",
+                    rect.width(),
+                )
+        elif (
+            self._drag is not None and self._drag.verdict is not None and self._drag.verdict.problem
+        ):
+            pos = self._drag.last or self._drag.press
+            artist.ghost_message(
+                painter,
+                QPointF(pos.x() + 12, pos.y() + 12),
+                self._drag.verdict.problem,
+                "refuse",
+                rect.width(),
+            )
         painter.restore()
         for row, top in visible:
-            self._paint_gutter(painter, row, top)
-        self._paint_header(painter, grid, rect.width())
-        if not self._rows:
+            artist.gutter(painter, row, top, self._row_visits(row.id), state.now, grid)
+        if dirty.top() < HEADER_HEIGHT:
+            artist.header(painter, grid, rect.width(), self._title())
+        if not self.rows.rows:
             painter.setPen(theme.MUTED_TEXT)
-            painter.setFont(self._font)
-            message = "Loading the day…" if self._day is None else "No technicians yet."
+            painter.setFont(artist.font)
+            if self._day is None:
+                message = self.tr("Loading the day…")
+            elif self.rows.all_technicians():
+                message = self.tr("No technician matches the filters.")
+            else:
+                message = self.tr("No technicians yet.")
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, message)
         painter.end()
         self.painted.emit()
 
-    def _paint_header(self, painter: QPainter, grid: TimeGrid, width: int) -> None:
-        painter.fillRect(QRectF(0, 0, width, HEADER_HEIGHT), theme.HEADER_BG)
-        painter.setPen(theme.GRID)
-        painter.drawLine(QPointF(0, HEADER_HEIGHT - 0.5), QPointF(width, HEADER_HEIGHT - 0.5))
-        painter.setFont(self._bold)
-        painter.setPen(theme.TEXT)
-        if self._day is not None:
-            title = self._day.strftime("%a %d %b %Y")
-            painter.drawText(
-                QRectF(12, 0, GUTTER_WIDTH - 12, HEADER_HEIGHT),
-                Qt.AlignmentFlag.AlignVCenter,
-                title,
+    def _title(self) -> str:
+        if self._day is None:
+            return ""
+        if self._days == 1:
+            return self._day.strftime("%a %d %b %Y")
+        last = self._day + dt.timedelta(days=self._days - 1)
+        return f"{self._day:%d %b} – {last:%d %b %Y}"
+
+    # -- planning moves -----------------------------------------------------------------
+    def _snap(self, moment: dt.datetime) -> dt.datetime:
+        assert self._timezone is not None
+        return snap(moment, self._settings.snap_minutes, self._timezone)
+
+    def verdict_for(
+        self, moves: list[PlannedMove], problem: str = "", seen: list[VisitBlock] | None = None
+    ) -> Verdict:
+        """What the dispatch rules say about ``moves`` against the board as it stands."""
+        saw = tuple(seen or ())
+        if problem or not moves or self._timezone is None:
+            return Verdict(tuple(moves), (), problem, saw)
+        findings = check_moves(
+            moves, self._by_id, self._visits_by_row, self._settings, self._timezone
+        )
+        return Verdict(tuple(moves), tuple(findings), "", saw)
+
+    def _plan_drag(self, position: QPointF) -> Verdict:
+        drag = self._drag
+        assert drag is not None and drag.visit is not None and drag.grab_time is not None
+        grid = self.grid()
+        grabbed = drag.visit
+        if drag.gesture in (Gesture.RESIZE_START, Gesture.RESIZE_END):
+            at = self._snap(grid.time_at(position.x()))
+            shortest = dt.timedelta(minutes=self._settings.snap_minutes)
+            if drag.gesture == Gesture.RESIZE_END:
+                ends = max(at, grabbed.starts + shortest)
+                move = PlannedMove.of_visit(grabbed, ends=ends)
+            else:
+                starts = min(at, grabbed.ends - shortest)
+                move = PlannedMove.of_visit(grabbed, starts=starts)
+            return self.verdict_for([move])
+        # Moving: the grabbed block's start follows the cursor, snapped; the rest keep
+        # their distance to it.
+        delta = grid.time_at(position.x()) - drag.grab_time
+        new_start = self._snap(_plus(grabbed.starts, delta))
+        offset = new_start.timestamp() - grabbed.starts.timestamp()
+        target = self.technician_at(position)
+        selection = list(drag.selection) or [grabbed]
+        problem = ""
+        moves = []
+        for visit in selection:
+            crew = visit.technician_ids
+            if target is not None and target.id != drag.row_technician:
+                if drag.row_technician not in crew:
+                    problem = self.tr("Visits of different technicians move in time only.")
+                    crew = visit.technician_ids
+                elif target.id in crew:
+                    problem = self.tr("{0} is already on {1}.").format(target.name, visit.number)
+                else:
+                    crew = tuple(target.id if t == drag.row_technician else t for t in crew)
+            moves.append(
+                PlannedMove.of_visit(
+                    visit,
+                    starts=_plus(visit.starts, dt.timedelta(seconds=offset)),
+                    ends=_plus(visit.ends, dt.timedelta(seconds=offset)),
+                    technician_ids=crew,
+                )
             )
-        painter.setFont(self._small)
-        painter.setPen(theme.MUTED_TEXT)
-        painter.save()
-        painter.setClipRect(QRectF(GUTTER_WIDTH, 0, width - GUTTER_WIDTH, HEADER_HEIGHT))
-        for mark in grid.hour_marks()[:-1]:
-            x = grid.x_of(mark)
-            painter.drawText(
-                QRectF(x + 4, 0, grid.hour_width, HEADER_HEIGHT),
-                Qt.AlignmentFlag.AlignVCenter,
-                mark.strftime("%H:%M"),
+        return self.verdict_for(moves, problem, selection)
+
+    def _plan_queue_drop(self, position: QPointF) -> Verdict:
+        drag = self._drag
+        assert drag is not None and drag.job is not None
+        target = self.technician_at(position)
+        if target is None or position.x() < GUTTER_WIDTH:
+            return Verdict((), (), self.tr("Drop on a technician's row."))
+        starts = self._snap(self.grid().time_at(position.x()))
+        move = PlannedMove.of_job(drag.job, starts=starts, technician_ids=(target.id,))
+        return self.verdict_for([move])
+
+    def _refresh_drag(self) -> None:
+        drag = self._drag
+        if drag is None:
+            return
+        position = drag.last or drag.press
+        if drag.gesture == Gesture.QUEUE_DROP:
+            drag.verdict = self._plan_queue_drop(position)
+        elif drag.gesture in (Gesture.MOVE, Gesture.RESIZE_START, Gesture.RESIZE_END):
+            drag.verdict = self._plan_drag(position)
+        self.viewport().update()
+
+    def drag_verdict(self) -> Verdict | None:
+        """The rules' verdict for the drag in progress (None when nothing is dragged)."""
+        return self._drag.verdict if self._drag is not None else None
+
+    # -- mouse --------------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        position = event.position()
+        if event.button() != Qt.MouseButton.LeftButton:
+            if event.button() == Qt.MouseButton.RightButton:
+                hit = self._hit(position)
+                if hit is not None and hit[0].id not in self._selected:
+                    self.select_visit(hit[0].id)
+            return
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        hit = self._hit(position)
+        modifiers = event.modifiers()
+        if hit is None:
+            if position.x() >= GUTTER_WIDTH and position.y() >= HEADER_HEIGHT:
+                self._drag = _Drag(Gesture.RUBBER_BAND, position)
+                self._rubber.setGeometry(QRect(position.toPoint(), QSize()))
+                self._rubber.show()
+            if not modifiers & (
+                Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+            ):
+                self.select_visit(0)
+            return
+        visit, tech, gesture = hit
+        if modifiers & Qt.KeyboardModifier.ControlModifier:
+            chosen = list(self._selected)
+            if visit.id in chosen:
+                chosen.remove(visit.id)
+            else:
+                chosen.append(visit.id)
+            self._set_selection(chosen)
+            return
+        if modifiers & Qt.KeyboardModifier.ShiftModifier and self._anchor in self._placed:
+            self._select_range(self._anchor, visit.id, tech)
+            return
+        if visit.id not in self._selected:
+            self.select_visit(visit.id)
+        else:  # keep the group, make this one current
+            self._set_selection([v for v in self._selected if v != visit.id] + [visit.id])
+        self._drag = _Drag(
+            Gesture.PRESSED,
+            position,
+            visit=visit,
+            row_technician=tech,
+            grab_time=self.grid().time_at(position.x()),
+            selection=tuple(self.selected_visits()),
+        )
+        self._drag_kind = gesture
+
+    def _select_range(self, first_id: int, last_id: int, tech: int) -> None:
+        """Shift-click: every visit of the row between the anchor and the clicked one."""
+        row = self._row_visits(tech)
+        ids = [v.id for v in row]
+        if first_id not in ids:
+            self._set_selection([last_id])
+            return
+        a, b = sorted((ids.index(first_id), ids.index(last_id)))
+        chosen = ids[a : b + 1]
+        chosen.remove(last_id)
+        self._set_selection([*chosen, last_id])
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        position = event.position()
+        drag = self._drag
+        if drag is None:
+            hit = self._hit(position)
+            shape = Qt.CursorShape.ArrowCursor
+            if hit is not None:
+                shape = (
+                    Qt.CursorShape.SizeHorCursor
+                    if hit[2] in (Gesture.RESIZE_START, Gesture.RESIZE_END)
+                    else Qt.CursorShape.OpenHandCursor
+                )
+            self.viewport().setCursor(shape)
+            return
+        if drag.gesture == Gesture.RUBBER_BAND:
+            band = QRectF(drag.press, position).normalized()
+            self._rubber.setGeometry(band.toRect())
+            self._select_in(band)
+            return
+        if drag.gesture == Gesture.PRESSED:
+            if (position - drag.press).manhattanLength() < QApplication.startDragDistance():
+                return
+            drag.gesture = self._drag_kind
+            self.viewport().setCursor(
+                Qt.CursorShape.ClosedHandCursor
+                if drag.gesture == Gesture.MOVE
+                else Qt.CursorShape.SizeHorCursor
             )
-        painter.restore()
+        drag.last = position
+        global_pos = self.viewport().mapToGlobal(position.toPoint())
+        drag.over_queue = drag.gesture == Gesture.MOVE and self.queue_area(global_pos)
+        if drag.over_queue:
+            drag.verdict = Verdict((), (), self.tr("Release to send back to the unassigned queue."))
+        else:
+            drag.verdict = self._plan_drag(position)
+        self.viewport().update()
 
-    def _paint_lane(self, painter: QPainter, grid: TimeGrid, row: TechnicianRow, top: int) -> None:
-        band = QRectF(grid.left, top, grid.right - grid.left, ROW_HEIGHT)
-        painter.fillRect(band, theme.OFF_SHIFT)
-        if row.shift is not None:
-            x0 = max(grid.left, grid.x_of(row.shift.start))
-            x1 = min(grid.right, grid.x_of(row.shift.end))
-            painter.fillRect(QRectF(x0, top, max(0.0, x1 - x0), ROW_HEIGHT), theme.ON_SHIFT)
-        painter.setPen(QPen(theme.GRID, 1))
-        for mark in grid.hour_marks():
-            x = round(grid.x_of(mark)) + 0.5
-            painter.drawLine(QPointF(x, top), QPointF(x, top + ROW_HEIGHT))
-        painter.drawLine(
-            QPointF(grid.left, top + ROW_HEIGHT - 0.5), QPointF(grid.right, top + ROW_HEIGHT - 0.5)
-        )
-        for visit in self._visits_by_row.get(row.id, []):
-            self._paint_visit(painter, grid, visit, top, row.id)
+    def _select_in(self, band: QRectF) -> None:
+        scroll = self.verticalScrollBar().value()
+        chosen = []
+        for index in self.rows.visible(scroll, self.viewport().height()):
+            tech = self.rows.rows[index].id
+            for visit in self._row_visits(tech):
+                rect = self.block_rect(visit.id, tech)
+                if rect is not None and rect.intersects(band) and visit.id not in chosen:
+                    chosen.append(visit.id)
+        self._set_selection(chosen)
 
-    def _paint_gutter(self, painter: QPainter, row: TechnicianRow, top: int) -> None:
-        painter.fillRect(QRectF(0, top, GUTTER_WIDTH, ROW_HEIGHT - 1), theme.HEADER_BG)
-        painter.setPen(QPen(theme.GRID, 1))
-        painter.drawLine(
-            QPointF(0, top + ROW_HEIGHT - 0.5), QPointF(GUTTER_WIDTH, top + ROW_HEIGHT - 0.5)
-        )
-        painter.fillRect(QRectF(0, top + 6, 5, ROW_HEIGHT - 13), QColor(row.colour))
-        painter.setPen(theme.TEXT)
-        painter.setFont(self._bold)
-        painter.drawText(
-            QRectF(14, top + 5, GUTTER_WIDTH - 20, 20), Qt.AlignmentFlag.AlignVCenter, row.name
-        )
-        booked = (
-            sum(
-                (min(v.ends, row.shift.end if row.shift else v.ends) - v.starts).total_seconds()
-                for v in self._visits_by_row.get(row.id, [])
-                if v.status not in (VisitStatus.CANCELLED, VisitStatus.NO_SHOW)
-            )
-            / 3600
-        )
-        capacity = row.shift.duration.total_seconds() / 3600 if row.shift else 0.0
-        painter.setFont(self._small)
-        painter.setPen(theme.MUTED_TEXT)
-        hours = f"{booked:.1f} / {capacity:.1f} h" if row.shift else "off today"
-        painter.drawText(
-            QRectF(14, top + 5, GUTTER_WIDTH - 22, 20),
-            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-            hours,
-        )
-        skills = f"{row.trade.upper()} · " + ", ".join(row.skills)
-        metrics = QFontMetrics(self._small)
-        painter.drawText(
-            QRectF(14, top + 27, GUTTER_WIDTH - 20, 18),
-            Qt.AlignmentFlag.AlignVCenter,
-            metrics.elidedText(skills, Qt.TextElideMode.ElideRight, GUTTER_WIDTH - 24),
-        )
-
-    def _paint_visit(
-        self, painter: QPainter, grid: TimeGrid, visit: VisitBlock, top: int, technician_id: int
-    ) -> None:
-        x0 = max(grid.left, grid.x_of(visit.starts))
-        x1 = min(grid.right, grid.x_of(visit.ends))
-        if x1 <= x0:
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        drag, self._drag = self._drag, None
+        self.viewport().unsetCursor()
+        if drag is None:
             return
-        block = QRectF(x0 + 1.5, top + 4, x1 - x0 - 3, ROW_HEIGHT - 9)
-        self._block_rects.append((block, visit.id, technician_id))
-        emergency = visit.priority == Priority.EMERGENCY
-        edge = (
-            theme.PRIORITY_COLOUR[Priority.EMERGENCY]
-            if emergency
-            else theme.status_edge(visit.status)
-        )
-        painter.setBrush(QBrush(theme.status_fill(visit.status)))
-        selected = visit.id == self._selected
-        painter.setPen(
-            QPen(theme.SELECTION if selected else edge, 2.5 if selected or emergency else 1)
-        )
-        painter.drawRoundedRect(block, 4, 4)
-        painter.fillRect(QRectF(block.left(), block.top() + 2, 4, block.height() - 4), edge)
-
-        inner = block.adjusted(8, 2, -4, -2)
-        if inner.width() < 14:
+        if drag.gesture == Gesture.RUBBER_BAND:
+            self._rubber.hide()
             return
-        painter.setClipRect(inner)
-        painter.setPen(theme.TEXT)
-        painter.setFont(self._bold)
-        metrics = QFontMetrics(self._bold)
-        title = ("⚠ " if emergency else "") + visit.job_type
-        painter.drawText(
-            QRectF(inner.left(), inner.top(), inner.width(), 17),
-            Qt.AlignmentFlag.AlignVCenter,
-            metrics.elidedText(title, Qt.TextElideMode.ElideRight, int(inner.width())),
-        )
-        painter.setFont(self._small)
-        painter.setPen(theme.MUTED_TEXT)
-        small = QFontMetrics(self._small)
-        line2 = f"{visit.customer} · {visit.city}"
-        painter.drawText(
-            QRectF(inner.left(), inner.top() + 16, inner.width(), 15),
-            Qt.AlignmentFlag.AlignVCenter,
-            small.elidedText(line2, Qt.TextElideMode.ElideRight, int(inner.width())),
-        )
-        window = visit.arrival_window
-        when = (
-            f"arrive {window.start.astimezone(visit.starts.tzinfo):%H:%M}–"
-            f"{window.end.astimezone(visit.starts.tzinfo):%H:%M}"
-            if window
-            else f"{visit.starts:%H:%M}–{visit.ends:%H:%M}"
-        )
-        line3 = f"{visit.number} · {when}"
-        painter.drawText(
-            QRectF(inner.left(), inner.top() + 30, inner.width(), 15),
-            Qt.AlignmentFlag.AlignVCenter,
-            small.elidedText(line3, Qt.TextElideMode.ElideRight, int(inner.width())),
-        )
-        painter.setClipping(False)
-
-    def _paint_now_line(self, painter: QPainter, grid: TimeGrid, height: int) -> None:
-        if self._timezone is None:
+        self.viewport().update()
+        if drag.gesture == Gesture.PRESSED:
             return
-        now = dt.datetime.now(self._timezone)
-        if not grid.origin <= now <= grid.end:
+        if drag.over_queue:
+            self.unassignRequested.emit(list(drag.selection) or [drag.visit])
             return
-        x = grid.x_of(now)
-        painter.setPen(QPen(theme.NOW_LINE, 2))
-        painter.drawLine(QPointF(x, HEADER_HEIGHT), QPointF(x, height))
-        painter.setBrush(theme.NOW_LINE)
-        painter.drawEllipse(QPointF(x, HEADER_HEIGHT), 4, 4)
+        verdict = drag.verdict
+        if verdict is None or not verdict.moves:
+            return
+        before = {v.id: (v.starts, v.ends, v.technician_ids) for v in drag.selection}
+        unchanged = all(
+            before.get(m.visit_id) == (m.starts, m.ends, m.technician_ids) for m in verdict.moves
+        )
+        if not unchanged:  # dropped where it was: a click, not a change
+            self.movesRequested.emit(verdict)
 
-    # -- input ------------------------------------------------------------------------
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        self.mousePressEvent(event)
-        self._open_selected()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        hit = self._hit(event.position())
+        if hit is not None:
+            self.select_visit(hit[0].id)
             self._open_selected()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        hit = self._hit(QPointF(event.pos()))
+        if hit is None:
+            return
+        if hit[0].id not in self._selected:
+            self.select_visit(hit[0].id)
+        self.contextMenuRequested.emit(hit[0], event.globalPos())
+
+    # -- the queue drags jobs in ----------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        job = self._job_of(event.mimeData())
+        if job is None:
+            event.ignore()
+            return
+        self._drag = _Drag(Gesture.QUEUE_DROP, event.position(), job=job)
+        event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        drag = self._drag
+        if drag is None or drag.gesture != Gesture.QUEUE_DROP:
+            event.ignore()
+            return
+        drag.last = event.position()
+        drag.verdict = self._plan_queue_drop(event.position())
+        self.viewport().update()
+        if drag.verdict.moves:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._drag = None
+        self.viewport().update()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        drag = self._drag
+        if drag is None or drag.job is None:
+            event.ignore()
+            return
+        verdict = self._plan_queue_drop(event.position())
+        self._drag = None
+        self.viewport().update()
+        if not verdict.moves:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.movesRequested.emit(verdict)
+
+    def _job_of(self, mime: QMimeData) -> UnassignedJob | None:
+        if not mime.hasFormat(VISIT_MIME):
+            return None
+        try:
+            visit_id = int(bytes(mime.data(VISIT_MIME).data()).decode())
+        except ValueError:
+            return None
+        return self.queue_job(visit_id)
+
+    # -- keyboard -----------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_Escape:
+            if self._drag is not None:
+                self._rubber.hide()
+                self._drag = None
+                self.viewport().unsetCursor()
+                self.viewport().update()
+            else:
+                self.select_visit(0)
+            return
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._open_selected()
+            return
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            if self._selected:
+                self.unassignRequested.emit(self.selected_visits())
+            return
+        if key in (Qt.Key.Key_Left, Qt.Key.Key_Right) and self._selected:
+            step = dt.timedelta(minutes=self._settings.snap_minutes)
+            self._key_move(step if key == Qt.Key.Key_Right else -step, 0)
+            return
+        if key in (Qt.Key.Key_Up, Qt.Key.Key_Down) and self._selected:
+            self._key_move(dt.timedelta(0), -1 if key == Qt.Key.Key_Up else 1)
             return
         super().keyPressEvent(event)
 
+    def _key_move(self, by: dt.timedelta, rows: int) -> None:
+        selection = self.selected_visits()
+        if not selection:
+            return
+        current = selection[-1]
+        moves, problem = [], ""
+        row_tech = current.technician_ids[0]
+        index = self.rows.index_of(row_tech)
+        target = None
+        if rows and index is not None and 0 <= index + rows < len(self.rows):
+            target = self.rows.rows[index + rows]
+        elif rows:
+            return  # already the first or last row
+        for visit in selection:
+            crew = visit.technician_ids
+            if target is not None:
+                if row_tech not in crew:
+                    problem = self.tr("Visits of different technicians move in time only.")
+                elif target.id in crew:
+                    problem = self.tr("{0} is already on {1}.").format(target.name, visit.number)
+                else:
+                    crew = tuple(target.id if t == row_tech else t for t in crew)
+            moves.append(
+                PlannedMove.of_visit(
+                    visit,
+                    starts=_plus(visit.starts, by),
+                    ends=_plus(visit.ends, by),
+                    technician_ids=crew,
+                )
+            )
+        self.movesRequested.emit(self.verdict_for(moves, problem, selection))
+
     def _open_selected(self) -> None:
-        visit = self._placed.get(self._selected)
+        visit = self.current_visit()
         if visit is not None:
             self.workOrderRequested.emit(visit.work_order_id)
 
-    def block_rect(self, visit_id: int, technician_id: int | None = None) -> QRectF | None:
-        """Where a visit's block was last painted (in the given technician's row)."""
-        rows = {technician_id} if technician_id is not None else None
-        for rect, painted_id, row_tech in self._block_rects:
-            if painted_id == visit_id and (rows is None or row_tech in rows):
-                return rect
-        return None
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        position = event.position()
-        for rect, visit_id, _tech in reversed(self._block_rects):
-            if rect.contains(position):
-                self.select_visit(visit_id)
-                return
-        self.select_visit(0)
-        super().mousePressEvent(event)
+def _plus(moment: dt.datetime, by: dt.timedelta) -> dt.datetime:
+    """``moment + by`` as elapsed time (across a daylight-saving change), in its zone."""
+    tz = moment.tzinfo
+    return (moment.astimezone(dt.UTC) + by).astimezone(tz)
+
+
+def _visit_of_job(job: UnassignedJob | None, move: PlannedMove) -> VisitBlock | None:
+    """A block to draw for a queue job being dropped."""
+    if job is None:
+        return None
+    return VisitBlock(
+        id=job.visit_id,
+        work_order_id=job.work_order_id,
+        number=job.number,
+        technician_ids=move.technician_ids,
+        starts=move.starts,
+        ends=move.ends,
+        status="scheduled",
+        priority=job.priority,
+        job_type=job.job_type,
+        customer=job.customer,
+        city=job.city,
+        arrival_window=None,
+        lat=job.lat,
+        lon=job.lon,
+        version=job.version,
+        required_skills=job.required_skills,
+    )
+
+
+__all__ = ["VISIT_MIME", "DayBoardView", "Verdict"]

@@ -7,18 +7,29 @@ that differ, so the view keeps its selection and scroll position.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QByteArray,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
 
 from dispatch_app.domain.vocabulary import Priority
 from dispatch_app.services.day_board import UnassignedJob
 from dispatch_app.ui import theme
 
+# The board accepts a job dragged with this type; the data is the visit id as text.
+VISIT_MIME = "application/x-dispatch-visit"
+
 JobRole = Qt.ItemDataRole.UserRole
 SortRole = Qt.ItemDataRole.UserRole + 1
 
-COLUMNS = ("Priority", "Work order", "Job", "Customer", "City", "Waiting")
+COLUMNS = ("Priority", "Work order", "Job", "Customer", "City", "Wanted", "Waiting")
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -30,6 +41,24 @@ def waiting_text(created_at: dt.datetime, now: dt.datetime) -> str:
     if minutes < 48 * 60:
         return f"{minutes // 60} h {minutes % 60:02d}"
     return f"{minutes // (24 * 60)} days"
+
+
+def wanted_at(job: UnassignedJob) -> float:
+    """When the customer wants us, for sorting: soonest first, "any time" last."""
+    if job.requested is not None:
+        return job.requested.start.timestamp()
+    if job.starts is not None:
+        return job.starts.timestamp()
+    return float("inf")
+
+
+def wanted_text(job: UnassignedJob) -> str:
+    if job.requested is not None:
+        start, end = job.requested.start, job.requested.end
+        return f"{start:%a %H:%M}–{end:%H:%M}"
+    if job.starts is not None:
+        return f"{job.starts:%a %H:%M}"
+    return "any time"
 
 
 class UnassignedModel(QAbstractTableModel):
@@ -54,6 +83,29 @@ class UnassignedModel(QAbstractTableModel):
     def job(self, row: int) -> UnassignedJob:
         return self._jobs[row]
 
+    def job_of_visit(self, visit_id: int) -> UnassignedJob | None:
+        return next((job for job in self._jobs if job.visit_id == visit_id), None)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        return flags | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else flags
+
+    def mimeTypes(self) -> list[str]:
+        return [VISIT_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        """The job dragged onto the board: its visit id (the board looks up the rest)."""
+        mime = QMimeData()
+        rows = sorted({index.row() for index in indexes if index.isValid()})
+        if rows:
+            job = self._jobs[rows[0]]
+            mime.setData(VISIT_MIME, QByteArray(str(job.visit_id).encode()))
+            mime.setText(f"{job.number} {job.job_type}")
+        return mime
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
@@ -69,6 +121,7 @@ class UnassignedModel(QAbstractTableModel):
                 job.job_type,
                 job.customer,
                 job.city,
+                wanted_text(job),
                 waiting_text(job.created_at, now),
             )[column]
         if role == SortRole:
@@ -79,6 +132,7 @@ class UnassignedModel(QAbstractTableModel):
                 job.job_type,
                 job.customer,
                 job.city,
+                wanted_at(job),
                 job.created_at.timestamp(),
             )[column]
         if role == Qt.ItemDataRole.ForegroundRole and column == 0:

@@ -1,0 +1,186 @@
+"""The life of a visit, from booked to done: which status may follow which, and why not.
+
+The board's context menu offers ``next_statuses``; the service refuses anything else
+with the sentence ``transition_problem`` gives. Besides the forward moves, the machine
+has the step-backs a dispatcher needs when a button was pressed too early (and that
+undo needs): undispatch, reopen, restore.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+from dispatch_app.domain.vocabulary import VisitStatus, WorkOrderStatus
+
+_S = VisitStatus  # short, because the tables below are dense with it
+
+# Statuses in which the visit still has work ahead of it.
+OPEN_STATUSES = frozenset({_S.UNSCHEDULED, _S.SCHEDULED, _S.DISPATCHED, _S.EN_ROUTE, _S.ON_SITE})
+# A visit in one of these no longer holds its technicians' time.
+NOT_BLOCKING_STATUSES = frozenset({_S.CANCELLED, _S.NO_SHOW})
+# The work order takes these over from its visit as they happen.
+UNDER_WAY_STATUSES = (_S.DISPATCHED, _S.EN_ROUTE, _S.ON_SITE)
+
+# Ending a visit without doing the work must say why (the office calls the customer back).
+REASON_REQUIRED = frozenset({_S.CANCELLED, _S.NO_SHOW})
+# Enough for "customer called at 7:40, furnace came back on after a reset"; more is a paste.
+MAX_REASON_CHARS = 500
+
+# Menu order: the usual next step first, then step-backs, then the ways a visit ends early.
+_NEXT: dict[VisitStatus, tuple[VisitStatus, ...]] = {
+    _S.UNSCHEDULED: (_S.CANCELLED,),
+    _S.SCHEDULED: (_S.DISPATCHED, _S.EN_ROUTE, _S.ON_SITE, _S.NO_SHOW, _S.CANCELLED),
+    _S.DISPATCHED: (_S.EN_ROUTE, _S.ON_SITE, _S.SCHEDULED, _S.NO_SHOW, _S.CANCELLED),
+    _S.EN_ROUTE: (_S.ON_SITE, _S.DISPATCHED, _S.NO_SHOW, _S.CANCELLED),
+    # On site, the customer was there: no no-show.
+    _S.ON_SITE: (_S.COMPLETED, _S.EN_ROUTE, _S.CANCELLED),
+    _S.COMPLETED: (_S.ON_SITE,),
+    _S.CANCELLED: (_S.SCHEDULED,),
+    _S.NO_SHOW: (_S.SCHEDULED,),
+}
+
+# The words a person reads for each status.
+LABELS: dict[str, str] = {
+    _S.UNSCHEDULED: "Unscheduled",
+    _S.SCHEDULED: "Scheduled",
+    _S.DISPATCHED: "Dispatched",
+    _S.EN_ROUTE: "En route",
+    _S.ON_SITE: "On site",
+    _S.COMPLETED: "Completed",
+    _S.CANCELLED: "Cancelled",
+    _S.NO_SHOW: "No-show",
+}
+
+# The step-backs have names of their own in the trade (and on the menu).
+STEP_BACK_LABELS: dict[tuple[str, str], str] = {
+    (_S.DISPATCHED, _S.SCHEDULED): "Undispatch",
+    (_S.EN_ROUTE, _S.DISPATCHED): "Back to dispatched",
+    (_S.ON_SITE, _S.EN_ROUTE): "Back to en route",
+    (_S.COMPLETED, _S.ON_SITE): "Reopen",
+    (_S.CANCELLED, _S.SCHEDULED): "Restore",
+    (_S.NO_SHOW, _S.SCHEDULED): "Restore",
+}
+
+# "A completed visit cannot go en route": the adjective for the current status ...
+_AS_ADJECTIVE = {
+    _S.UNSCHEDULED: "An unscheduled",
+    _S.SCHEDULED: "A scheduled",
+    _S.DISPATCHED: "A dispatched",
+    _S.EN_ROUTE: "An en-route",
+    _S.ON_SITE: "An on-site",
+    _S.COMPLETED: "A completed",
+    _S.CANCELLED: "A cancelled",
+    _S.NO_SHOW: "A no-show",
+}
+# ... and the verb phrase for the target.
+_AS_GOAL = {
+    _S.UNSCHEDULED: "become unscheduled",
+    _S.SCHEDULED: "go back to scheduled",
+    _S.DISPATCHED: "be dispatched",
+    _S.EN_ROUTE: "go en route",
+    _S.ON_SITE: "go on site",
+    _S.COMPLETED: "be completed",
+    _S.CANCELLED: "be cancelled",
+    _S.NO_SHOW: "be marked a no-show",
+}
+_NEEDS_REASON = {
+    _S.CANCELLED: "Cancelling needs a reason.",
+    _S.NO_SHOW: "Marking a no-show needs a reason.",
+}
+
+
+def _status(value: str) -> VisitStatus | None:
+    try:
+        return VisitStatus(value)
+    except ValueError:
+        return None
+
+
+def next_statuses(current: str) -> list[str]:
+    """The statuses a visit in ``current`` may be set to, in menu order."""
+    status = _status(current)
+    if status is None:
+        raise ValueError(f"unknown visit status {current!r}")
+    return [target.value for target in _NEXT[status]]
+
+
+def clean_reason(reason: str | None) -> str | None:
+    """The reason as it is stored: line endings made ``\\n``, outer blanks gone, ``None``
+    when nothing is left."""
+    if reason is None:
+        return None
+    # A reason pasted from a Windows mail carries CRLF; that is a newline, not junk.
+    cleaned = reason.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return cleaned or None
+
+
+def status_problem(current: str, target: str) -> str | None:
+    """Why a visit in ``current`` cannot be set to ``target``, or ``None`` if it can."""
+    now, goal = _status(current), _status(target)
+    if now is None:
+        return f"“{current}” is not a visit status."
+    if goal is None:
+        return f"“{target}” is not a visit status."
+    if now == goal:
+        return f"The visit is already {LABELS[goal].lower()}."
+    if goal in _NEXT[now]:
+        return None
+    if now == _S.ON_SITE and goal == _S.NO_SHOW:
+        return "The technician is on site, so the customer was there: cancel the visit instead."
+    return f"{_AS_ADJECTIVE[now]} visit cannot {_AS_GOAL[goal]}."
+
+
+def reason_problem(target: str, reason: str | None) -> str | None:
+    """Why ``reason`` cannot go with a change to ``target``, or ``None`` if it can.
+
+    A reason is optional except for cancelling and no-shows, but any reason given must
+    be storable text of a sane length.
+    """
+    cleaned = clean_reason(reason)
+    if cleaned is None:
+        goal = _status(target)
+        return _NEEDS_REASON[goal] if goal is not None and goal in REASON_REQUIRED else None
+    if "\x00" in cleaned:
+        return "The reason contains a NUL character; remove it."
+    for char in cleaned:
+        # Control characters (bells, escapes from a terminal paste) print as nothing or
+        # garble the history; lone surrogates cannot be stored as UTF-8 at all.
+        if char not in "\n\t" and unicodedata.category(char) in ("Cc", "Cs"):
+            return (
+                f"The reason contains an invisible control character (U+{ord(char):04X}); "
+                "remove it."
+            )
+    if len(cleaned) > MAX_REASON_CHARS:
+        return f"The reason is {len(cleaned):,} characters long; the limit is {MAX_REASON_CHARS:,}."
+    return None
+
+
+def transition_problem(current: str, target: str, reason: str | None) -> str | None:
+    """Why the change from ``current`` to ``target`` (with ``reason``) is refused, in one
+    sentence; ``None`` when it is allowed."""
+    return status_problem(current, target) or reason_problem(target, reason)
+
+
+def work_order_status_after(changed_to: str, visit_statuses: Iterable[str]) -> str:
+    """The work order's status once one of its visits was set to ``changed_to``.
+
+    ``visit_statuses`` are all of the work order's visits after the change, that one
+    included. The work order follows a visit under way; once none is open it is completed
+    if any visit was, else cancelled or a no-show; otherwise it follows the furthest
+    open visit (only unbooked ones left: it is new work waiting for a time again).
+    """
+    if changed_to in UNDER_WAY_STATUSES:
+        return WorkOrderStatus(changed_to).value
+    statuses = {VisitStatus(s) for s in visit_statuses}
+    open_ones = statuses & OPEN_STATUSES
+    if not open_ones:
+        if _S.COMPLETED in statuses:
+            return WorkOrderStatus.COMPLETED.value
+        if changed_to in REASON_REQUIRED:
+            return WorkOrderStatus(changed_to).value
+        return WorkOrderStatus.CANCELLED.value
+    for furthest in (_S.ON_SITE, _S.EN_ROUTE, _S.DISPATCHED, _S.SCHEDULED):
+        if furthest in open_ones:
+            return WorkOrderStatus(furthest.value).value
+    return WorkOrderStatus.NEW.value
