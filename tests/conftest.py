@@ -130,7 +130,29 @@ def start(loop: asyncio.AbstractEventLoop):
         started.append((app, task))
         return app, task
 
+    launch.started = started  # type: ignore[attr-defined]
     yield launch
+    close_started_apps(loop, started)
+
+
+def close_started_apps(
+    loop: asyncio.AbstractEventLoop, started: list[tuple[DispatchApp, asyncio.Task[int]]]
+) -> None:
     for app, task in started:
         if not task.done():
             finish(loop, app, task)
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_call(item):  # type: ignore[no-untyped-def]
+    """Close the apps a test started while its event loop still runs.
+
+    pytest-qt processes Qt events right after the test function returns, before fixtures
+    are torn down; with qasync, that would step the app's asyncio tasks with no running
+    loop. Innermost of the call wrappers, this runs before that.
+    """
+    yield
+    launch = item.funcargs.get("start") if hasattr(item, "funcargs") else None
+    loop = item.funcargs.get("loop") if hasattr(item, "funcargs") else None
+    if launch is not None and loop is not None and not loop.is_closed():
+        close_started_apps(loop, launch.started)

@@ -18,7 +18,7 @@ from dispatch_app.ui.app import DispatchApp
 from dispatch_app.ui.board.day_view import DayBoardView
 from dispatch_app.ui.board.rows import ROW_HEIGHT
 from tests.companies import DAY, TZ, small_company
-from tests.qt_app import act, finish, options_for, pump_until, wait_for
+from tests.qt_app import act, options_for, pump_until, wait_for
 
 
 def at(hour: int, minute: int = 0) -> dt.datetime:
@@ -40,7 +40,8 @@ def booked(url: str, visit_id: int) -> Booked:
             "SELECT starts, ends, status, version FROM visits WHERE id = %s", (visit_id,)
         ).fetchone()
         crew = db.execute(
-            "SELECT technician_id FROM visit_technicians WHERE visit_id = %s ORDER BY is_lead DESC, id",
+            "SELECT technician_id FROM visit_technicians WHERE visit_id = %s "
+            "ORDER BY is_lead DESC, id",
             (visit_id,),
         ).fetchall()
     assert row is not None
@@ -103,8 +104,7 @@ def board(loop, start, db_url, tmp_path, settings_dir):
     # Shortcuts (Ctrl+Z) go to the active window, as on a desk.
     app.window.activateWindow()
     pump_until(loop, lambda: QApplication.activeWindow() == app.window)
-    yield Board(app, view, db_url, techs, visits_by_start(db_url))
-    finish(loop, app, task)
+    return Board(app, view, db_url, techs, visits_by_start(db_url))
 
 
 def drag(
