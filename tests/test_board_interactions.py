@@ -389,21 +389,26 @@ def open_menu(loop, board: Board, visit_id: int, name: str):
     return menu
 
 
+def choose(loop, menu, status: str) -> None:
+    """Click the menu entry for ``status``, as the mouse does (which also closes the menu)."""
+    action = next(a for a in menu.actions() if a.data() == status)
+    where = menu.actionGeometry(action).center()
+    act(loop, lambda: QTest.mouseClick(menu, Qt.MouseButton.LeftButton, pos=where))
+
+
 def test_context_menu_dispatches_a_visit(loop, board):
     first = board.visits[0]
     menu = open_menu(loop, board, first, "Ava Kowalski")
     labels = [a.text() for a in menu.actions() if a.text()]
     assert "Dispatched" in labels and "Cancelled…" in labels
-    action = next(a for a in menu.actions() if a.data() == "dispatched")
-    act(loop, action.trigger)
+    choose(loop, menu, "dispatched")
     until_booked(loop, board, first, status="dispatched")
 
 
 def test_cancelling_from_the_menu_asks_for_a_reason(loop, board):
     first = board.visits[0]
     menu = open_menu(loop, board, first, "Ava Kowalski")
-    action = next(a for a in menu.actions() if a.data() == "cancelled")
-    act(loop, action.trigger)
+    choose(loop, menu, "cancelled")
     dialog = board.app.window.board_actions.reason_dialog
     assert dialog is not None
     dialog.setTextValue("Customer fixed it herself — déjà vu")
@@ -449,3 +454,24 @@ def test_a_visit_moved_elsewhere_mid_drag_meets_the_conflict_path(loop, board):
     pump_until(loop, lambda: messages)
     assert "was moved by" in messages[0] and "not applied" in messages[0]
     assert booked(board.url, first).starts == at(7)
+
+
+def test_undoing_a_status_walks_back_through_the_allowed_steps(loop, board):
+    first = board.visits[0]
+    menu = open_menu(loop, board, first, "Ava Kowalski")
+    choose(loop, menu, "on_site")
+    until_booked(loop, board, first, status="on_site")
+    until_idle(loop, board)
+    key(loop, board, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    until_booked(loop, board, first, status="scheduled")
+    with psycopg.connect(libpq_url(board.url)) as db:
+        steps = db.execute(
+            "SELECT from_status, to_status FROM status_history WHERE visit_id = %s ORDER BY id",
+            (first,),
+        ).fetchall()
+    assert steps == [
+        ("scheduled", "on_site"),
+        ("on_site", "en_route"),
+        ("en_route", "dispatched"),
+        ("dispatched", "scheduled"),
+    ]

@@ -23,6 +23,7 @@ from dispatch_app.domain.visit_status import (
     REASON_REQUIRED,
     next_statuses,
     transition_problem,
+    way_back,
     work_order_status_after,
 )
 from dispatch_app.domain.vocabulary import VisitStatus
@@ -637,3 +638,21 @@ def test_an_invoiced_work_orders_visits_stay_as_they_are(company: Company) -> No
         "status": f"{number} is already invoiced; its visits can no longer change."
     }
     assert database(c.url) == before
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "steps"),
+    [
+        ("scheduled", "scheduled", []),
+        ("dispatched", "scheduled", ["scheduled"]),
+        ("on_site", "scheduled", ["en_route", "dispatched", "scheduled"]),
+        ("cancelled", "dispatched", ["scheduled", "dispatched"]),
+        ("completed", "on_site", ["on_site"]),
+        ("scheduled", "cancelled", None),  # going there needs a reason: not an undo
+        ("unscheduled", "completed", None),
+    ],
+)
+def test_way_back_finds_the_shortest_run_of_allowed_steps(current, target, steps):
+    assert way_back(current, target) == steps
+    for before, after in zip([current, *(steps or [])], steps or [], strict=False):
+        assert transition_problem(before, after, None) is None

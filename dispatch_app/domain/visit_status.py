@@ -184,3 +184,35 @@ def work_order_status_after(changed_to: str, visit_statuses: Iterable[str]) -> s
         if furthest in open_ones:
             return WorkOrderStatus(furthest.value).value
     return WorkOrderStatus.NEW.value
+
+
+def way_back(current: str, target: str) -> list[str] | None:
+    """The shortest run of allowed steps from ``current`` to ``target`` that needs no
+    reason (how undo returns a visit to where it was), without ``current`` itself;
+    ``None`` when there is none.
+
+    Undoing "scheduled → on site" walks back through en route and dispatched, because
+    the machine only steps back one stage at a time.
+    """
+    start, goal = _status(current), _status(target)
+    if start is None or goal is None:
+        return None
+    if start == goal:
+        return []
+    came_from: dict[VisitStatus, VisitStatus] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for status in frontier:
+            for step in _NEXT[status]:
+                if step in came_from or step == start or step in REASON_REQUIRED:
+                    continue
+                came_from[step] = status
+                if step == goal:
+                    path = [step]
+                    while path[-1] != start and came_from[path[-1]] != start:
+                        path.append(came_from[path[-1]])
+                    return [s.value for s in reversed(path)]
+                following.append(step)
+        frontier = following
+    return None

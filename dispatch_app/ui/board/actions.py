@@ -27,7 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.db.change_feed import ChangeHint
 from dispatch_app.domain.dispatch_rules import Severity
-from dispatch_app.domain.visit_status import LABELS, REASON_REQUIRED, next_statuses
+from dispatch_app.domain.visit_status import (
+    LABELS,
+    REASON_REQUIRED,
+    STEP_BACK_LABELS,
+    next_statuses,
+    way_back,
+)
 from dispatch_app.errors import UserFacingError
 from dispatch_app.services.day_board import VisitBlock
 from dispatch_app.services.day_store import DayStore
@@ -120,7 +126,18 @@ class StatusCommand(BoardCommand):
         return await self._set(self.after, self.reason)
 
     async def backward(self) -> dict[int, int]:
-        return await self._set(self.before, None)
+        steps = way_back(self.after, self.before)
+        if steps is None:
+            raise UserFacingError(
+                f"{self.text()} cannot be undone: a visit cannot go from "
+                f"{LABELS.get(self.after, self.after).lower()} back to "
+                f"{LABELS.get(self.before, self.before).lower()}."
+            )
+        written: dict[int, int] = {}
+        for status in steps:  # one stage at a time, as the state machine allows
+            written = await self._set(status, None)
+            self.versions.update(written)
+        return written
 
     async def _set(self, status: str, reason: str | None) -> dict[int, int]:
         assert self.actions.sessions is not None
@@ -300,7 +317,7 @@ class BoardActions(QObject):
         menu = QMenu(self.parent_widget)
         menu.setObjectName("visitMenu")
         for status in next_statuses(visit.status):
-            label = LABELS.get(status, status)
+            label = STEP_BACK_LABELS.get((visit.status, status)) or LABELS.get(status, status)
             action = menu.addAction(label + ("…" if status in REASON_REQUIRED else ""))
             action.setData(status)
             action.triggered.connect(lambda _checked=False, s=status: self._status_chosen(visit, s))

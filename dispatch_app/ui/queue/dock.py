@@ -27,8 +27,9 @@ class QueueFilter(QSortFilterProxyModel):
         self.text = ""
 
     def set_filters(self, *, trade: str, zip_prefix: str, text: str) -> None:
+        self.beginFilterChange()
         self.trade, self.zip_prefix, self.text = trade, zip_prefix, text.casefold()
-        self.invalidateRowsFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(
         self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
