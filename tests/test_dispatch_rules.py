@@ -21,6 +21,7 @@ from dispatch_app.domain.dispatch_rules import (
     TechnicianProfile,
     can_take,
     check_placement,
+    finished_finding,
     gaps_needed,
     questions,
     refusals,
@@ -820,3 +821,15 @@ def test_gaps_needed_orders_by_real_start_on_fall_back() -> None:
 def test_gaps_needed_of_fewer_than_two_visits_is_empty() -> None:
     assert gaps_needed([], DRIVE) == []
     assert gaps_needed([booked(10021, hours(TUESDAY, "08:00", "09:00"), LOOP)], DRIVE) == []
+
+
+@pytest.mark.parametrize("status", ["completed", "cancelled", "no_show"])
+def test_a_finished_visit_is_not_replanned(status):
+    finding = finished_finding("WO-10001", status)
+    assert finding is not None and finding.severity == Severity.REFUSE
+    assert "WO-10001" in finding.message
+
+
+@pytest.mark.parametrize("status", ["scheduled", "dispatched", "en_route", "on_site"])
+def test_an_open_visit_can_be_replanned(status):
+    assert finished_finding("WO-10001", status) is None

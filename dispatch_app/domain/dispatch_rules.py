@@ -33,6 +33,7 @@ class Rule(StrEnum):
     OFF_TODAY = "off_today"
     OUTSIDE_SHIFT = "outside_shift"
     DRIVE_TIME = "drive_time"
+    FINISHED = "finished"
 
 
 _SEVERITY = {
@@ -41,7 +42,11 @@ _SEVERITY = {
     Rule.OFF_TODAY: Severity.ASK,
     Rule.OUTSIDE_SHIFT: Severity.ASK,
     Rule.DRIVE_TIME: Severity.ASK,
+    Rule.FINISHED: Severity.REFUSE,
 }
+
+# Visits whose place in the day is history: they happened (or will not) where they are.
+_FINISHED = {"completed": "completed", "cancelled": "cancelled", "no_show": "a no-show"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +120,14 @@ def check_placement(
     for technician, booked in rows:
         findings += _drive_times(placement, technician, booked, drive)
     return findings
+
+
+def finished_finding(label: str, status: str) -> Finding | None:
+    """A completed, cancelled or no-show visit is not re-planned by dragging it."""
+    word = _FINISHED.get(status)
+    if word is None:
+        return None
+    return _finding(Rule.FINISHED, f"{label} is {word}; it stays where it is on the board.")
 
 
 def refusals(findings: Iterable[Finding]) -> list[Finding]:

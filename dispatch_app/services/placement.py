@@ -19,6 +19,7 @@ from dispatch_app.domain.dispatch_rules import (
     TechnicianProfile,
     can_take,
     check_placement,
+    finished_finding,
 )
 from dispatch_app.domain.geo import DriveEstimate
 from dispatch_app.domain.scheduling import TimeSpan
@@ -48,6 +49,7 @@ class PlannedMove:
     technician_ids: tuple[int, ...]
     required_skills: SkillLevels = ()
     place: tuple[float, float] | None = None
+    status: str = ""  # the visit's status as seen (a finished one is not re-planned)
 
     @property
     def span(self) -> TimeSpan:
@@ -70,6 +72,7 @@ class PlannedMove:
             technician_ids=technician_ids if technician_ids is not None else visit.technician_ids,
             required_skills=visit.required_skills,
             place=_place(visit.lat, visit.lon),
+            status=visit.status,
         )
 
     @staticmethod
@@ -130,6 +133,10 @@ def check_moves(
     drive = drive_estimate(settings)
     findings: list[Finding] = []
     for move in moves:
+        finished = finished_finding(move.label, move.status)
+        if finished is not None:
+            findings.append(finished)
+            continue
         crew = []
         for tech_id in move.technician_ids:
             technician = technicians.get(tech_id)
