@@ -3,6 +3,7 @@
     python main.py [--database-url URL] [--demo] [--screenshot PATH]
     python main.py db upgrade | db current | db seed-demo [--seed N]
     python main.py watch
+    python main.py map-window [--windowed] [--tiles URL_OR_FOLDER]
 
 Every failure the user can act on ends as one sentence on stderr and a non-zero exit.
 """
@@ -91,6 +92,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="the demo company's time zone (default America/Chicago)",
     )
     commands.add_parser("watch", help="print every committed change as a JSON line, until Ctrl+C")
+    map_window = commands.add_parser(
+        "map-window", help="the live map full-screen in a window of its own (wall display)"
+    )
+    map_window.add_argument(
+        "--windowed", action="store_true", help="an ordinary window instead of full screen"
+    )
+    map_window.add_argument(
+        "--tiles",
+        metavar="URL_OR_FOLDER",
+        help="map tiles: a {z}/{x}/{y} URL template or a folder of them "
+        "(default: $DISPATCH_MAP_TILES, else the company's setting, else OpenStreetMap)",
+    )
+    map_window.add_argument(
+        "--events", action="store_true", help="print what the window does as JSON lines"
+    )
     return parser
 
 
@@ -188,6 +204,27 @@ def run_watch_command(choice: DatabaseChoice) -> int:
         return watch(url)
 
 
+def run_map_window_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
+    from dispatch_app.db import migrate
+    from dispatch_app.map_window import MapWindowOptions, run_map_window
+    from dispatch_app.services.database import migrate_now
+
+    with database_url(choice) as url:
+        if choice.embedded:
+            migrate_now(url)
+        with connected(url) as connection:
+            migrate.check_schema(connection, url)
+        return run_map_window(
+            MapWindowOptions(
+                url,
+                day=args.day,
+                fullscreen=not args.windowed,
+                tiles=args.tiles,
+                events=sys.stdout if args.events else None,
+            )
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # platformdirs warns on Linux sessions without a runtime folder; it falls back fine.
@@ -202,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_db_command(args, choice)
         if args.command == "watch":
             return run_watch_command(choice)
+        if args.command == "map-window":
+            return run_map_window_command(args, choice)
         return run_gui_command(args, choice)
     except UserFacingError as error:
         print(f"{APP_NAME}: {error}", file=sys.stderr)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import qasync
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEventLoop, QSettings
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import Engine
 
@@ -85,7 +85,33 @@ class _TestLoop(qasync.QSelectorEventLoop):
     stopped running; in the app that happens once, at exit, but a test runs the loop
     dozens of times, and those extra steps would run asyncio tasks outside a running
     loop. This version stops cleanly.
+
+    Each stretch is a nested ``QEventLoop`` rather than ``QApplication.exec()`` and
+    ``exit()``: those emit ``aboutToQuit``, on which Qt WebEngine shuts down for good
+    (the map dock holds a web view), and the next stretch would crash the process.
     """
+
+    _stretch: QEventLoop | None = None
+
+    def run_forever(self):  # type: ignore[no-untyped-def]
+        if self.is_running():
+            raise RuntimeError("Event loop already running")
+        self._QEventLoop__is_running = True  # qasync's own flag (name-mangled)
+        self._before_run_forever()
+        self._stretch = QEventLoop()
+        try:
+            asyncio.events._set_running_loop(self)
+            return self._stretch.exec()
+        finally:
+            asyncio.events._set_running_loop(None)
+            self._after_run_forever()
+            self._QEventLoop__is_running = False
+            self._stretch = None
+
+    def stop(self):  # type: ignore[no-untyped-def]
+        if self.is_running() and self._stretch is not None:
+            self._QEventLoop__is_running = False
+            self._stretch.exit()
 
     def run_until_complete(self, future):  # type: ignore[no-untyped-def]
         task = asyncio.ensure_future(future, loop=self)

@@ -221,6 +221,12 @@ def test_dropping_a_queue_job_on_a_row_schedules_it(loop, board):
     assert (state.starts, state.ends) == (at(13), at(14, 30))  # the job type's 90 minutes
     assert state.status == "scheduled"
     pump_until(loop, lambda: board.app.window.unassigned.model.rowCount() == 0)
+    # Undo puts it back exactly as it was: waiting, with no time and no technician.
+    until_idle(loop, board)
+    key(loop, board, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    state = until_booked(loop, board, visit_id, crew=(), starts=None)
+    assert (state.ends, state.status) == (None, "unscheduled")
+    pump_until(loop, lambda: board.app.window.unassigned.model.rowCount() == 1)
 
 
 def test_delete_sends_the_selected_visit_back_to_the_queue(loop, board):

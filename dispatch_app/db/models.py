@@ -209,6 +209,11 @@ class Technician(Tracked, Base):
     home_lat: Mapped[float | None]
     home_lon: Mapped[float | None]
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # The last position a GPS integration reported (none writes it yet). The map uses it
+    # when it is newer than what the day's visits say; all three are set or none is.
+    reported_lat: Mapped[float | None]
+    reported_lon: Mapped[float | None]
+    reported_at: Mapped[dt.datetime | None]
 
     shifts: Mapped[list[TechnicianShift]] = relationship(
         back_populates="technician",
@@ -222,6 +227,13 @@ class Technician(Tracked, Base):
     __table_args__ = (
         CheckConstraint(f"trade in {sql_in(Trade)}", name="trade"),
         CheckConstraint("colour ~ '^#[0-9a-fA-F]{6}$'", name="colour_hex"),
+        CheckConstraint(
+            "(reported_lat is null) = (reported_lon is null) "
+            "and (reported_lat is null) = (reported_at is null) "
+            "and (reported_lat is null or (reported_lat between -90 and 90 "
+            "and reported_lon between -180 and 180))",
+            name="reported_position",
+        ),
     )
 
 

@@ -64,6 +64,8 @@ class TechnicianRow:
     shifts: tuple[TimeSpan, ...] = ()
     skill_levels: SkillLevels = ()
     home: tuple[float, float] | None = None
+    # The last GPS report (lat, lon, when), for the map; None until an integration sends one.
+    reported: tuple[float, float, dt.datetime] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +159,22 @@ class BoardSettings:
     snap_minutes: int = 15
     road_factor: float = 1.3
     average_speed_kmh: float = 40.0
+    map_tile_url: str | None = None  # the company's own tile server, if it has one
+    map_tile_attribution: str | None = None
+
+
+SETTING_KEYS = (
+    "snap_minutes",
+    "road_factor",
+    "average_speed_kmh",
+    "map_tile_url",
+    "map_tile_attribution",
+)
 
 
 async def board_settings(session: AsyncSession) -> BoardSettings:
     result = await session.execute(
-        select(AppSetting.key, AppSetting.value).where(
-            AppSetting.key.in_(("snap_minutes", "road_factor", "average_speed_kmh"))
-        )
+        select(AppSetting.key, AppSetting.value).where(AppSetting.key.in_(SETTING_KEYS))
     )
     rows: dict[str, Any] = {key: value for key, value in result}
     defaults = BoardSettings()
@@ -176,10 +187,16 @@ async def board_settings(session: AsyncSession) -> BoardSettings:
             return default
         return value if low <= value <= high else default
 
+    def text(key: str) -> str | None:
+        value = rows.get(key)
+        return value.strip() or None if isinstance(value, str) else None
+
     return BoardSettings(
         snap_minutes=int(number("snap_minutes", defaults.snap_minutes, 1, 240)),
         road_factor=number("road_factor", defaults.road_factor, 1.0, 5.0),
         average_speed_kmh=number("average_speed_kmh", defaults.average_speed_kmh, 1.0, 200.0),
+        map_tile_url=text("map_tile_url"),
+        map_tile_attribution=text("map_tile_attribution"),
     )
 
 
@@ -254,6 +271,11 @@ async def fetch_technicians(session: AsyncSession, window: DayWindow) -> tuple[T
                 skill_levels=levels,
                 home=(tech.home_lat, tech.home_lon)
                 if tech.home_lat is not None and tech.home_lon is not None
+                else None,
+                reported=(tech.reported_lat, tech.reported_lon, tech.reported_at)
+                if tech.reported_lat is not None
+                and tech.reported_lon is not None
+                and tech.reported_at is not None
                 else None,
             )
         )

@@ -117,6 +117,7 @@ class DispatchApp:
         for editor in list(self.editors.values()):
             await editor.aclose()
         await self.window.board_actions.aclose()
+        await self.window.map.aclose()  # loading ZIP centroids may be under way
         if self._range_task is not None:
             await asyncio.wait([self._range_task], timeout=LIVE_WAIT_S)
         if self.day is not None:

@@ -16,7 +16,7 @@ from dispatch_app.ui.board.day_view import DayBoardView
 from dispatch_app.ui.board.models import TechnicianModel, VisitModel
 from dispatch_app.ui.board.toolbar import BoardFilters, BoardToolbar
 from dispatch_app.ui.details.panel import DetailsDock
-from dispatch_app.ui.map.overview import MapDock
+from dispatch_app.ui.map.dock import MapDock
 from dispatch_app.ui.queue.dock import UnassignedDock
 from dispatch_app.ui.resources import icon
 
@@ -57,6 +57,13 @@ class MainWindow(QMainWindow):
         self.board_actions = BoardActions(self.board, self)
         self.unassigned = UnassignedDock(self)
         self.map = MapDock(self)
+        self.map.visitClicked.connect(self._on_map_visit_clicked)
+        self.map.technicianClicked.connect(
+            lambda technician_id: self._on_map_visit_clicked(
+                self.map.visit_for_technician(technician_id)
+            )
+        )
+        self.closing.connect(self.map.stop)
         self.details = DetailsDock(self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.unassigned)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.map)
@@ -126,7 +133,7 @@ class MainWindow(QMainWindow):
             self.unassigned.setWindowTitle(self.tr("Unassigned ({0})").format(len(waiting)))
         if self.filters.searches:
             self._search()
-        self.map.overview.set_snapshot(store.snapshot())
+        self.map.apply(change, store)
         self.storeApplied.emit()
 
     def set_filters(self, filters: BoardFilters) -> None:
@@ -169,7 +176,14 @@ class MainWindow(QMainWindow):
             store.technicians if store else (),
             store.window.timezone if store and store.window else None,
         )
-        self.map.overview.select_visit(visit_id)
+        self.map.select_visit(visit_id)
+
+    def _on_map_visit_clicked(self, visit_id: int) -> None:
+        """A marker clicked on the map selects its visit on the board (jobs still in the
+        queue are not on the board: the map alone highlights them)."""
+        if visit_id and self.store is not None and self.store.visit(visit_id) is not None:
+            self.board.select_visit(visit_id)
+            self.board.ensure_visible(visit_id)
 
     # -- geometry ---------------------------------------------------------------------
     def restore_layout(self, settings: QSettings) -> None:

@@ -1,0 +1,352 @@
+"""The map dock on a real database, in a real (offscreen) Qt WebEngine.
+
+Every test runs the whole app: the page is folium's, with Leaflet from ``resources/map``
+and no network, the store follows the real change feed, and the page is asked what it
+holds through JavaScript, as a person's screen would show it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from PySide6.QtGui import QColor, QImage
+
+from dispatch_app.config import libpq_url
+from dispatch_app.ui.map.dock import MapDock
+from tests.companies import DAY, small_company
+from tests.qt_app import options_for, pump_until, wait_for
+
+# Home bases for the small company, so that every technician has a place on the map.
+HOMES = {
+    "Ava Kowalski": (41.88, -87.63),
+    "Marcus Lee": (41.97, -87.70),
+    "Noor Haddad": (41.80, -87.60),
+}
+
+
+def placed_company(url: str) -> dict[str, int]:
+    ids = small_company(url)
+    with psycopg.connect(libpq_url(url)) as db:
+        for name, (lat, lon) in HOMES.items():
+            db.execute(
+                "UPDATE technicians SET home_lat = %s, home_lon = %s WHERE id = %s",
+                (lat, lon, ids[name]),
+            )
+    return ids
+
+
+def evaluate(loop, dock: MapDock, script: str) -> Any:
+    """The value of a JavaScript expression in the map page (as JSON, then Python)."""
+    results: list[Any] = []
+    assert dock.view.run(f"JSON.stringify({script})", results.append), "page not ready"
+    pump_until(loop, lambda: results)
+    return json.loads(results[0]) if results[0] is not None else None
+
+
+def page_counts(loop, dock: MapDock) -> dict[str, Any]:
+    return evaluate(loop, dock, "dispatchMap.counts()")
+
+
+def evaluate_until(
+    loop, dock: MapDock, script: str, check: Callable[[Any], object], timeout: float = 30
+) -> Any:
+    """Ask the page again and again (each answer is a round trip through the event loop)
+    until ``check`` likes the answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = evaluate(loop, dock, script)
+        if check(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{script} is still {value!r}")
+
+
+def wait_for_map(loop, dock: MapDock, technicians: int, visits: int) -> None:
+    pump_until(
+        loop,
+        lambda: (
+            dock.counts.get("technicians") == technicians and dock.counts.get("visits") == visits
+        ),
+    )
+
+
+def errors(dock: MapDock) -> list[str]:
+    return [f"{m.text} ({m.source}:{m.line})" for m in dock.view.map_page.console if m.is_error]
+
+
+def test_page_loads_offline_with_a_marker_for_every_technician_and_visit(
+    loop, start, db_url, tmp_path, settings_dir
+):
+    placed_company(db_url)
+    app, task = start(options_for(db_url, tmp_path))
+    wait_for(loop, app.loaded, task)
+    dock = app.window.map
+    store = app.store
+    expected_visits = len(store.visits()) + len(store.unassigned())
+    assert (len(store.technicians), expected_visits) == (3, 4)
+    wait_for_map(loop, dock, 3, 4)
+
+    counts = page_counts(loop, dock)
+    assert (counts["technicians"], counts["visits"]) == (3, 4)
+    # No script or stylesheet from the network: only the tile template names a server.
+    html = dock.view._html
+    assert "cdn" not in html.lower() and '<script src="http' not in html
+    assert '<link rel="stylesheet" href="http' not in html
+    # Offline, the tiles fail and the page says so instead of staying blank.
+    evaluate_until(loop, dock, "dispatchMap.counts()", lambda c: c["tilesUnavailable"])
+    assert errors(dock) == []
+    assert dock.view.load_count == 1
+
+
+MOVE_SITE_ELSEWHERE = """
+import sys, psycopg
+with psycopg.connect(sys.argv[1]) as db:
+    site = db.execute(
+        "INSERT INTO service_sites (customer_id, street, city, state, zip, lat, lon) "
+        "SELECT customer_id, '5 N Main St', 'Evanston', 'IL', '60201', 42.05, -87.68 "
+        "FROM work_orders WHERE id = %s RETURNING id", (int(sys.argv[2]),)
+    ).fetchone()[0]
+    db.execute("UPDATE work_orders SET site_id = %s WHERE id = %s", (site, int(sys.argv[2])))
+"""
+
+REPORT_POSITION = """
+import sys, psycopg
+with psycopg.connect(sys.argv[1]) as db:
+    db.execute(
+        "UPDATE technicians SET reported_lat = 41.90, reported_lon = -87.75, "
+        "reported_at = '2026-12-01 09:15-06' WHERE id = %s", (int(sys.argv[2]),)
+    )
+"""
+
+
+def test_changes_from_another_process_move_the_right_marker_without_reloading(
+    loop, start, db_url, tmp_path, settings_dir
+):
+    ids = placed_company(db_url)
+    app, task = start(options_for(db_url, tmp_path))
+    wait_for(loop, app.live, task)
+    dock = app.window.map
+    wait_for_map(loop, dock, 3, 4)
+    first, *others = app.store.visits()
+    before = {v.id: evaluate(loop, dock, f"dispatchMap.where('visit', {v.id})") for v in others}
+    noor = ids["Noor Haddad"]
+    assert evaluate(loop, dock, f"dispatchMap.where('technician', {noor})") == {
+        "lat": 41.80,
+        "lon": -87.60,
+    }  # at home: no visits today
+
+    url = libpq_url(db_url)
+    subprocess.run(
+        [sys.executable, "-c", MOVE_SITE_ELSEWHERE, url, str(first.work_order_id)],
+        check=True,
+        timeout=60,
+    )
+    evaluate_until(
+        loop,
+        dock,
+        f"dispatchMap.where('visit', {first.id})",
+        lambda where: where == {"lat": 42.05, "lon": -87.68},
+    )
+    for visit_id, where in before.items():
+        assert evaluate(loop, dock, f"dispatchMap.where('visit', {visit_id})") == where
+
+    subprocess.run([sys.executable, "-c", REPORT_POSITION, url, str(noor)], check=True, timeout=60)
+    evaluate_until(
+        loop,
+        dock,
+        f"dispatchMap.where('technician', {noor})",
+        lambda where: where == {"lat": 41.90, "lon": -87.75},
+    )
+    assert dock.view.load_count == 1  # moved in place: the page was never loaded again
+    assert errors(dock) == []
+
+
+def click(loop, dock: MapDock, kind: str, marker_id: int) -> None:
+    """A real DOM click on the marker's element, which Leaflet turns into its click."""
+    dispatched = evaluate(
+        loop,
+        dock,
+        f"dispatchMap.element('{kind}', {marker_id})"
+        ".dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true,"
+        " view: window}))",
+    )
+    assert dispatched is True or dispatched is False  # the element existed
+
+
+def test_marker_click_selects_on_the_board_and_board_selection_highlights_on_the_map(
+    loop, start, db_url, tmp_path, settings_dir
+):
+    ids = placed_company(db_url)
+    app, task = start(options_for(db_url, tmp_path))
+    wait_for(loop, app.loaded, task)
+    dock = app.window.map
+    board = app.window.board
+    wait_for_map(loop, dock, 3, 4)
+    evaluate_until(loop, dock, "dispatchMap.counts()", lambda c: c["bridge"])  # channel up
+
+    crew_visit, marcus_alone = (
+        next(v for v in app.store.visits() if len(v.technician_ids) == 2),
+        next(v for v in app.store.visits() if v.technician_ids == (ids["Marcus Lee"],)),
+    )
+    click(loop, dock, "visit", marcus_alone.id)
+    pump_until(loop, lambda: (board.current_visit() or crew_visit).id == marcus_alone.id)
+    assert evaluate(loop, dock, "dispatchMap.selection()")["visit"] == marcus_alone.id
+
+    # A technician's marker selects the visit that stands for them: here, their next.
+    ava = ids["Ava Kowalski"]
+    click(loop, dock, "technician", ava)
+    pump_until(loop, lambda: ava in (board.current_visit() or marcus_alone).technician_ids)
+    selection = evaluate(loop, dock, "dispatchMap.selection()")
+    assert selection["technician"] == ava
+    assert selection["route"] >= 2  # the route line and its numbered stops
+
+    # And the other way: the board selects, the map highlights and draws the route.
+    board.select_visit(marcus_alone.id)
+    evaluate_until(
+        loop,
+        dock,
+        "dispatchMap.selection()",
+        lambda selection: (
+            selection == {"technician": ids["Marcus Lee"], "visit": marcus_alone.id, "route": 3}
+        ),
+    )
+    site = evaluate(loop, dock, f"dispatchMap.where('visit', {marcus_alone.id})")
+    evaluate_until(  # centred on it (the pan is animated: ask until it arrives)
+        loop,
+        dock,
+        "dispatchMap.centre()",
+        # Leaflet pans by whole pixels: within a pixel or two at this zoom.
+        lambda centre: (
+            abs(centre["lat"] - site["lat"]) < 1e-3 and abs(centre["lon"] - site["lon"]) < 1e-3
+        ),
+    )
+    highlighted = evaluate(
+        loop, dock, f"dispatchMap.element('visit', {marcus_alone.id}).getAttribute('stroke-width')"
+    )
+    assert highlighted == "4"
+    assert errors(dock) == []
+
+
+def test_screenshot_of_the_map_dock_on_the_demo_company(
+    loop, start, db_url, tmp_path, settings_dir
+):
+    from sqlalchemy.orm import Session
+
+    from dispatch_app.db.engine import make_sync_engine
+    from dispatch_app.services.demo import seed_demo
+
+    engine = make_sync_engine(db_url)
+    try:
+        with Session(engine) as session, session.begin():
+            seed_demo(session, today=DAY)
+    finally:
+        engine.dispose()
+    options = options_for(db_url, tmp_path)
+    app, task = start(options)
+    wait_for(loop, app.loaded, task)
+    store = app.store
+    dock = app.window.map
+    dock.setFloating(True)  # its own size, whatever the window's layout
+    dock.resize(900, 700)
+    placed = [t for t in store.technicians]
+    waiting = len(store.visits()) + len(store.unassigned())
+    pump_until(loop, lambda: dock.counts.get("visits") == waiting)
+    assert dock.counts["technicians"] == len(placed)
+    evaluate_until(loop, dock, "dispatchMap.counts()", lambda c: c["tilesUnavailable"])
+    # Centre a selection, then wait until the page has painted it.
+    board_visit = store.visits()[0]
+    app.window.board.select_visit(board_visit.id)
+    evaluate_until(loop, dock, "dispatchMap.selection()", lambda selection: selection["route"])
+    technician = board_visit.technician_ids[0]
+    assert evaluate(loop, dock, f"dispatchMap.openPopup('technician', {technician})")
+    popup = evaluate(loop, dock, "document.querySelector('.dm-popup').innerText")
+    name = next(t.name for t in store.technicians if t.id == technician)
+    assert name in popup and "Today's route" in popup and board_visit.number in popup
+
+    path = Path(tmp_path) / "map-dock.png"
+
+    def shot() -> QImage:
+        return dock.view.grab().toImage()
+
+    pump_until(loop, lambda: _technician_pixels(shot(), store) > 200)
+    image = shot()
+    assert image.save(str(path))
+    colours = {
+        image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)
+    }
+    assert len(colours) > 20  # not blank: background, markers, route, controls
+    assert errors(dock) == []
+    print(f"map screenshot: {path}")
+
+
+def _technician_pixels(image: QImage, store) -> int:
+    """Pixels in a technician's own colour: their markers are on the picture."""
+    wanted = {QColor(t.colour).rgb() & 0xFFFFFF for t in store.technicians}
+    found = 0
+    for y in range(0, image.height(), 2):
+        for x in range(0, image.width(), 2):
+            if image.pixel(x, y) & 0xFFFFFF in wanted:
+                found += 1
+    return found
+
+
+def _tile(path: Path, colour: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = QImage(256, 256, QImage.Format.Format_RGB32)
+    image.fill(QColor(colour))
+    assert image.save(str(path))
+
+
+@pytest.mark.parametrize("with_tiles", [True, False])
+def test_tiles_from_a_local_folder_or_a_note_that_there_are_none(
+    loop, qtbot, tmp_path, monkeypatch, with_tiles
+):
+    from dispatch_app.ui.map.page import TILES_ENVIRONMENT
+
+    folder = tmp_path / "tiles"
+    if with_tiles:
+        for z in range(0, 6):
+            for x in range(2**z):
+                for y in range(2**z):
+                    _tile(folder / str(z) / str(x) / f"{y}.png", "#b5d0a0")
+    monkeypatch.setenv(TILES_ENVIRONMENT, str(folder))
+    dock = MapDock()
+    qtbot.addWidget(dock)
+    dock.resize(400, 300)
+    dock.show()
+    pump_until(loop, lambda: dock.view.is_ready)
+    counts = page_counts(loop, dock)
+    if with_tiles:
+        evaluate_until(loop, dock, "dispatchMap.counts()", lambda c: c["tilesLoaded"] > 0)
+        assert not page_counts(loop, dock)["tilesUnavailable"]
+    else:
+        evaluate_until(loop, dock, "dispatchMap.counts()", lambda c: c["tilesUnavailable"])
+    assert counts["technicians"] == 0
+    assert errors(dock) == []
+
+
+def test_the_page_skips_records_without_a_usable_position(loop, qtbot):
+    dock = MapDock()
+    qtbot.addWidget(dock)
+    dock.resize(400, 300)
+    dock.show()
+    pump_until(loop, lambda: dock.view.is_ready)
+    counts = evaluate(
+        loop,
+        dock,
+        "dispatchMap.apply({v: ["
+        "{id: 1, lat: NaN, lon: 1, techs: [], status: 'scheduled'},"
+        "{id: 2, lat: null, lon: null, techs: []},"
+        "{id: 3, lat: 41.9, lon: -87.6, techs: [], status: 'no such status', time: ''}],"
+        "t: [{id: 5, lat: '41.9', lon: -87.6, route: [], skills: []}], unplaced: [1, 2]})",
+    )
+    assert (counts["technicians"], counts["visits"]) == (0, 1)
+    assert errors(dock) == []

@@ -1,0 +1,118 @@
+"""``python main.py map-window``: the wall-display map in its own pywebview process.
+
+The window really opens here: pywebview's Qt backend on PySide6 with the offscreen
+platform (no screen needed), the page is the one the map dock shows, and the process
+follows the change feed by itself. It reports what it does as JSON lines (``--events``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from dispatch_app.config import libpq_url
+from tests.test_map import placed_company
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class MapWindowProcess:
+    def __init__(self, url: str, *extra: str) -> None:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QTWEBENGINE_DISABLE_SANDBOX="1")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "main.py"),
+                "--database-url",
+                url,
+                "--day",
+                "2026-12-01",
+                "map-window",
+                "--windowed",
+                "--events",
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith("{"):
+                self.lines.put(json.loads(line))
+
+    def until(self, wanted, timeout: float = 60) -> dict[str, Any]:
+        """The first event (already seen or still to come) that ``wanted`` accepts."""
+        for event in self.seen:
+            if wanted(event):
+                return event
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no such event; saw {self.seen}")
+            try:
+                event = self.lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            self.seen.append(event)
+            if wanted(event):
+                return event
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+
+def test_map_window_follows_the_feed_and_stops_cleanly(db_url: str) -> None:
+    ids = placed_company(db_url)
+    window = MapWindowProcess(db_url)
+    try:
+        opened = window.until(lambda e: e["event"] == "window")
+        # pywebview on PySide6: one Qt in the process, and not a second binding.
+        assert opened["gui"] == "qt"
+        assert opened["qt_binding"] == "PySide6"
+        assert opened["pyqt_loaded"] is False
+
+        ready = window.until(lambda e: e["event"] == "ready")
+        assert (ready["technicians"], ready["visits"]) == (3, 4)
+        window.until(lambda e: e.get("state") == "live")
+
+        noor = ids["Noor Haddad"]
+        with psycopg.connect(libpq_url(db_url)) as other:
+            other.execute(
+                "UPDATE technicians SET reported_lat = 41.9, reported_lon = -87.75, "
+                "reported_at = '2026-12-01 09:15-06' WHERE id = %s",
+                (noor,),
+            )
+        moved = window.until(lambda e: e["event"] == "update" and noor in e["moved_technicians"])
+        assert (moved["technicians"], moved["visits"]) == (3, 4)
+
+        assert window.stop() == 0
+        window.until(lambda e: e["event"] == "closed")
+        assert not any(e["event"] == "error" for e in window.seen)
+    finally:
+        window.kill()
