@@ -224,12 +224,25 @@ class DispatchApp:
         self.window.board.painted.connect(on_painted)
         self.window.board.viewport().update()
         await asyncio.wait_for(painted, SCREENSHOT_TIMEOUT_S)
+        await self._map_drawn()
         image = self.window.grab()
         path.parent.mkdir(parents=True, exist_ok=True)
         if not image.save(str(path), "PNG"):
             raise UserFacingError(f"Could not write the screenshot to {path}.")
         print(f"Screenshot saved to {path}", file=sys.stderr)
         return 0
+
+
+    async def _map_drawn(self) -> None:
+        """Wait until the map page holds the day's markers (a picture of a blank map says
+        nothing); give up quietly after a while, since a screenshot without it still helps."""
+        dock = self.window.map
+        if not dock.isVisible() or dock.counts:
+            return
+        drawn = asyncio.get_running_loop().create_future()
+        dock.updated.connect(lambda: _resolve(drawn))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(drawn, LIVE_WAIT_S)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
