@@ -107,6 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
     map_window.add_argument(
         "--events", action="store_true", help="print what the window does as JSON lines"
     )
+    geocode = commands.add_parser(
+        "geocode-sites",
+        help="place sites that have no position with an online geocoder (optional)",
+    )
+    geocode.add_argument(
+        "--url",
+        help="a Nominatim-compatible search URL (default: the geocoder_url setting)",
+    )
+    geocode.add_argument(
+        "--limit", type=int, default=100, help="sites to look up at most (default 100)"
+    )
     return parser
 
 
@@ -204,6 +215,26 @@ def run_watch_command(choice: DatabaseChoice) -> int:
         return watch(url)
 
 
+def run_geocode_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
+    from dispatch_app.db import migrate
+    from dispatch_app.db.engine import make_sync_engine
+    from dispatch_app.services.database import migrate_now
+    from dispatch_app.services.geocoding import geocode_sites, geocoder_url
+
+    with database_url(choice) as url:
+        if choice.embedded:
+            migrate_now(url)
+        with connected(url) as connection:
+            migrate.check_schema(connection, url)
+        engine = make_sync_engine(url)
+        try:
+            report = geocode_sites(engine, geocoder_url(engine, args.url), limit=max(1, args.limit))
+        finally:
+            engine.dispose()
+    print(report)
+    return 0
+
+
 def run_map_window_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
     from dispatch_app.db import migrate
     from dispatch_app.map_window import MapWindowOptions, run_map_window
@@ -241,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_watch_command(choice)
         if args.command == "map-window":
             return run_map_window_command(args, choice)
+        if args.command == "geocode-sites":
+            return run_geocode_command(args, choice)
         return run_gui_command(args, choice)
     except UserFacingError as error:
         print(f"{APP_NAME}: {error}", file=sys.stderr)
