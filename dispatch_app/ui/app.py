@@ -232,7 +232,6 @@ class DispatchApp:
         print(f"Screenshot saved to {path}", file=sys.stderr)
         return 0
 
-
     async def _map_drawn(self) -> None:
         """Wait until the map page holds the day's markers (a picture of a blank map says
         nothing); give up quietly after a while, since a screenshot without it still helps."""
