@@ -17,6 +17,7 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QSettings, QSize
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 from sqlalchemy.exc import DBAPIError
 
@@ -236,12 +237,31 @@ class DispatchApp:
         """Wait until the map page holds the day's markers (a picture of a blank map says
         nothing); give up quietly after a while, since a screenshot without it still helps."""
         dock = self.window.map
-        if not dock.isVisible() or dock.counts:
+        store = self.store
+        if not dock.isVisible() or store is None or not store.technicians:
             return
-        drawn = asyncio.get_running_loop().create_future()
-        dock.updated.connect(lambda: _resolve(drawn))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(drawn, LIVE_WAIT_S)
+        updated = asyncio.Event()
+        dock.updated.connect(updated.set)
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + LIVE_WAIT_S
+            while not dock.counts.get("technicians") and loop.time() < deadline:
+                updated.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(updated.wait(), deadline - loop.time())
+            # The web view paints in its own time: wait for a frame with the markers on it.
+            while loop.time() < deadline and _plain(dock.view.grab().toImage()):
+                await asyncio.sleep(0.05)
+        finally:
+            dock.updated.disconnect(updated.set)
+
+
+def _plain(image: QImage) -> bool:
+    """Whether a picture is nearly one colour (a web view that has not painted yet)."""
+    colours = {
+        image.pixel(x, y) for x in range(0, image.width(), 16) for y in range(0, image.height(), 16)
+    }
+    return len(colours) < 12
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
