@@ -100,10 +100,8 @@ class _TestLoop(qasync.QSelectorEventLoop):
         self._before_run_forever()
         self._stretch = QEventLoop()
         try:
-            asyncio.events._set_running_loop(self)
             return self._stretch.exec()
         finally:
-            asyncio.events._set_running_loop(None)
             self._after_run_forever()
             self._QEventLoop__is_running = False
             self._stretch = None
@@ -126,9 +124,14 @@ class _TestLoop(qasync.QSelectorEventLoop):
 def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     event_loop = _TestLoop(qapp)
     asyncio.set_event_loop(event_loop)
+    # Running for the whole test, between stretches too (as qasync's own mode for an
+    # already running Qt loop does): a widget call that processes Qt events outside a
+    # stretch may step a task, and in the app the loop is always running.
+    asyncio.events._set_running_loop(event_loop)
     try:
         yield event_loop
     finally:
+        asyncio.events._set_running_loop(None)
         asyncio.set_event_loop(None)
         event_loop.close()
 

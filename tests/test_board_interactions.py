@@ -97,12 +97,13 @@ def board(loop, start, db_url, tmp_path, settings_dir):
     app, task = start(options_for(db_url, tmp_path))
     wait_for(loop, app.loaded, task)
     view = app.window.board
-    # Show the whole working day without scrolling sideways, as on a wide screen.
-    app.window.resize(2400, 900)
+    # Show the whole working day without scrolling sideways, as on a wide screen; and
+    # make the window active, so shortcuts (Ctrl+Z) reach it as on a desk. Widget calls
+    # run inside the event loop, as in the app: the web map may process events in them.
+    act(loop, lambda: app.window.resize(2400, 900))
     pump_until(loop, lambda: view.viewport().width() > 1500)
-    view.horizontalScrollBar().setValue(0)
-    # Shortcuts (Ctrl+Z) go to the active window, as on a desk.
-    app.window.activateWindow()
+    act(loop, lambda: view.horizontalScrollBar().setValue(0))
+    act(loop, app.window.activateWindow)
     pump_until(loop, lambda: QApplication.activeWindow() == app.window)
     return Board(app, view, db_url, techs, visits_by_start(db_url))
 

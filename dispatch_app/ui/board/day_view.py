@@ -13,7 +13,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-from collections.abc import Callable
+import math
+from bisect import insort
+from collections.abc import Callable, Iterable
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import (
@@ -38,6 +41,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPaintEvent,
+    QRegion,
     QResizeEvent,
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QRubberBand, QWidget
@@ -49,9 +53,11 @@ from dispatch_app.services.day_board import (
     UnassignedJob,
     VisitBlock,
 )
-from dispatch_app.services.placement import PlannedMove, check_moves, drive_estimate, fits
+from dispatch_app.services.placement import PlannedMove, check_moves, drive_estimate
 from dispatch_app.ui import theme
+from dispatch_app.ui.board.fitting import FittingRows
 from dispatch_app.ui.board.grid import TimeGrid
+from dispatch_app.ui.board.lanes import Lane
 from dispatch_app.ui.board.models import TechnicianModel, VisitModel
 from dispatch_app.ui.board.painter import (
     EDGE_GRIP,
@@ -63,7 +69,7 @@ from dispatch_app.ui.board.painter import (
 from dispatch_app.ui.board.rows import HEADER_HEIGHT, ROW_HEIGHT, RowLayout
 from dispatch_app.ui.queue.model import VISIT_MIME
 
-MIN_HOUR_WIDTH = {1: 100.0, 3: 26.0, 7: 11.0}  # per zoom (days shown): readable blocks
+MIN_HOUR_WIDTH = {1: 100.0, 3: 16.0, 7: 5.0}  # per zoom (days shown): readable blocks
 DEFAULT_FIRST_HOUR = 7
 DEFAULT_LAST_HOUR = 18
 
@@ -152,11 +158,24 @@ class DayBoardView(QAbstractScrollArea):
         self.viewport().setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().setAutoFillBackground(False)
+        # paintEvent covers every pixel it is asked for; Qt may then scroll the
+        # viewport by copying pixels and ask only for the strip that came into view.
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFrameShape(QAbstractScrollArea.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._scrolled_to: tuple[dt.date, int] | None = None
         self.painter = BoardPainter(self.font())
+        # Worked out for painting and kept until what they come from changes.
+        self._lanes: dict[int, Lane] = {}  # technician id → their visits, ready to draw
+        self._grid_key: tuple[object, ...] | None = None
+        self._grid_base: TimeGrid | None = None  # the scale, unscrolled
+        self._grid: TimeGrid | None = None  # the scale at the current scroll
+        self._fits = FittingRows()
+        self._fitting: tuple[list[TechnicianRow], object, frozenset[int]] | None = None
+        # What the last paint drew for the drag in progress: (drag, lifted visits,
+        # fitting rows, where its ghosts, target frame and message are).
+        self._drag_drawn: tuple[_Drag | None, frozenset[int], object, QRegion] | None = None
         self._clock = QTimer(self)
         self._clock.timeout.connect(self.viewport().update)  # keep the now-line moving
         self._clock.start(30_000)
@@ -229,10 +248,14 @@ class DayBoardView(QAbstractScrollArea):
 
     def _visits_reset(self) -> None:
         assert self._visit_model is not None
-        self._visits_by_row, self._placed = {}, {}
-        for visit in self._visit_model.visits():
-            self._place(visit)
         self._hours = None
+        self._visits_by_row, self._placed, self._lanes = {}, {}, {}
+        for visit in self._visit_model.visits():
+            self._placed[visit.id] = visit
+            for tech in visit.technician_ids:
+                self._visits_by_row.setdefault(tech, []).append(visit)
+        for visits in self._visits_by_row.values():  # one sort per row, not one per visit
+            visits.sort(key=_start_order)
         self._update_scrollbars()
         kept = [v for v in self._selected if v in self._placed]
         if kept != self._selected:
@@ -269,9 +292,8 @@ class DayBoardView(QAbstractScrollArea):
         self._placed[visit.id] = visit
         self._forget_hours_if_outside(visit)
         for tech in visit.technician_ids:
-            row = self._visits_by_row.setdefault(tech, [])
-            row.append(visit)
-            row.sort(key=lambda v: (v.starts.timestamp(), v.id))
+            insort(self._visits_by_row.setdefault(tech, []), visit, key=_start_order)
+            self._lanes.pop(tech, None)
         return set(visit.technician_ids)
 
     def _unplace(self, visit_id: int) -> set[int]:
@@ -282,6 +304,7 @@ class DayBoardView(QAbstractScrollArea):
             self._visits_by_row[tech] = [
                 v for v in self._visits_by_row.get(tech, []) if v.id != visit_id
             ]
+            self._lanes.pop(tech, None)
         return set(old.technician_ids)
 
     def _forget_hours_if_outside(self, visit: VisitBlock) -> None:
@@ -374,17 +397,20 @@ class DayBoardView(QAbstractScrollArea):
         first, last = 24, 0
         for start, end in spans:
             local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-            # A visit running since the night before starts the day at midnight.
-            first = 0 if local_start.date() < self._day else min(first, local_start.hour)
-            if local_end.date() > local_start.date():  # on past midnight: to 24:00
-                last = 24
-            else:
-                last = max(
-                    last, local_end.hour + (1 if local_end.minute or local_end.second else 0)
-                )
-        first, last = max(0, first - 1), min(24, max(last, first + 1) + 1)
+            if local_start.date() < self._day:
+                continue  # running since the night before: it shows from the edge
+            first = min(first, local_start.hour)
+            # Hours past the start day's midnight: work running into the night stretches
+            # that day's piece (to 25:00 for a shift ending at 00:30) rather than making
+            # every day start at midnight.
+            end_hour = (local_end.date() - local_start.date()).days * 24 + local_end.hour
+            last = max(last, end_hour + (1 if local_end.minute or local_end.second else 0))
+        if first > last:  # only work from the night before
+            first, last = DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR
+        first = max(0, first - 1)
+        last = min(first + 24, max(last, first + 1) + 1)  # one day's piece: at most 24 h
         if last - first < 6:  # a nearly empty day still reads as a day
-            last = min(24, first + 6)
+            last = first + 6
         self._hours = (first, last)
         return self._hours
 
@@ -404,8 +430,15 @@ class DayBoardView(QAbstractScrollArea):
             tz = self._timezone
             days = [self._day + dt.timedelta(days=n) for n in range(self._days)]
         width = self._hour_width((last - first) * len(days))
-        grid = TimeGrid.build(days, first, last, tz, width)
-        return grid.scrolled(GUTTER_WIDTH - self.horizontalScrollBar().value())
+        # Asked for on every paint and mouse move: build the scale only when it changes.
+        key = (days[0], len(days), tz, first, last, width)
+        if self._grid_base is None or key != self._grid_key:
+            self._grid_key, self._grid_base = key, TimeGrid.build(days, first, last, tz, width)
+        left = GUTTER_WIDTH - self.horizontalScrollBar().value()
+        grid = self._grid
+        if grid is None or grid.pieces is not self._grid_base.pieces or grid.left != left:
+            grid = self._grid = self._grid_base.scrolled(left)
+        return grid
 
     def sizeHint(self) -> QSize:
         return QSize(1200, HEADER_HEIGHT + ROW_HEIGHT * 12)
@@ -455,7 +488,26 @@ class DayBoardView(QAbstractScrollArea):
             self.horizontalScrollBar().setValue(int(max(0.0, grid.x_of(target) - grid.left)))
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
-        self.viewport().update()
+        viewport = self.viewport()
+        # A drag's ghosts and messages follow the pointer, the empty board's message the
+        # viewport: those do not move with the content.
+        if self._drag is not None or not self.rows.rows or (dx and dy):
+            viewport.update()
+            return
+        rect = viewport.rect()
+        if dx:  # the names stay put while the timeline and its hours slide under them
+            moving = QRect(GUTTER_WIDTH, 0, rect.width() - GUTTER_WIDTH, rect.height())
+        else:  # the hours stay put while the rows slide under them
+            moving = QRect(0, HEADER_HEIGHT, rect.width(), rect.height() - HEADER_HEIGHT)
+        viewport.scroll(dx, dy, moving)
+        if dy and self._timezone is not None:
+            # The now-line's knob hangs from the header: it must not travel with the rows.
+            now = dt.datetime.now(self._timezone)
+            grid = self.grid()
+            if grid.piece_of(now) is not None:
+                # Where it is drawn, and where the scroll just copied it to.
+                x = round(grid.x_of(now))
+                viewport.update(QRect(x - 6, HEADER_HEIGHT, 13, 6 + max(0, dy)))
 
     def _row_visits(self, technician_id: int) -> list[VisitBlock]:
         return self._visits_by_row.get(technician_id, [])
@@ -536,85 +588,160 @@ class DayBoardView(QAbstractScrollArea):
         return state
 
     def _fitting_rows(self, move: PlannedMove) -> frozenset[int]:
-        span = move.span
-        return frozenset(t.id for t in self.rows.rows if fits(t, move.required_skills, span))
+        # Asked on every paint and pointer move: answer again only for a new span.
+        key = (move.starts.timestamp(), move.ends.timestamp(), move.required_skills)
+        rows = self.rows.rows  # a new list whenever the technicians or the filter change
+        if self._fitting is not None and self._fitting[0] is rows and self._fitting[1] == key:
+            return self._fitting[2]
+        fitting = self._fits.of(rows, move.required_skills, move.starts, move.ends)
+        self._fitting = (rows, key, fitting)
+        return fitting
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self.viewport())
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = self.viewport().rect()
-        dirty = event.rect()
-        grid = self.grid()
-        scroll = self.verticalScrollBar().value()
-        state = self._paint_state()
-        artist = self.painter
-        painter.fillRect(dirty, theme.ON_SHIFT)
+    def _lane(self, technician_id: int) -> Lane:
+        lane = self._lanes.get(technician_id)
+        if lane is None:
+            lane = self._lanes[technician_id] = Lane(self._row_visits(technician_id))
+        return lane
 
-        visible = []
-        for index in self.rows.visible(scroll, rect.height()):
-            top = self.rows.top_of(index, scroll)
-            if top + ROW_HEIGHT >= dirty.top() and top <= dirty.bottom():
-                visible.append((self.rows.rows[index], top))
-        # The timeline scrolls sideways under the technicians' names, which stay put.
-        painter.save()
-        painter.setClipRect(
-            QRectF(GUTTER_WIDTH, HEADER_HEIGHT, rect.width() - GUTTER_WIDTH, rect.height())
-        )
-        ghosts_by_row: dict[int, list[Ghost]] = {}
-        for ghost in state.ghosts:
-            ghosts_by_row.setdefault(ghost.technician_id, []).append(ghost)
-        for row, top in visible:
-            visits = self._row_visits(row.id)
-            artist.lane_background(painter, grid, row, top, state)
-            artist.drive_gaps(painter, grid, visits, top, state.drive)
-            for visit in visits:
-                artist.visit(painter, grid, visit, top, state)
-            artist.lane_overlay(painter, grid, row, top, state)
-        for row, top in visible:
-            for ghost in ghosts_by_row.get(row.id, ()):
-                artist.ghost(painter, grid, ghost, top)
-        artist.now_line(painter, grid, state.now, rect.height())
+    def _message(self, state: PaintState, grid: TimeGrid) -> tuple[QPointF, str, str] | None:
+        """Where the drag's message goes, what it says, and the verdict's level."""
+        drag = self._drag
         if state.ghosts and state.ghost_message:
             first = state.ghosts[0]
             ghost_row = self.rows.index_of(first.technician_id)
-            if ghost_row is not None:
-                ghost_top = self.rows.top_of(ghost_row, scroll)
-                anchor = QPointF(grid.x_of(first.starts), ghost_top + ROW_HEIGHT - 6)
-                artist.ghost_message(
-                    painter,
-                    anchor,
-                    state.ghost_message,
-                    self._drag.verdict.level if self._drag and self._drag.verdict else "ok",
-                    rect.width(),
-                )
-        elif (
-            self._drag is not None and self._drag.verdict is not None and self._drag.verdict.problem
+            if ghost_row is None:
+                return None
+            top = self.rows.top_of(ghost_row, self.verticalScrollBar().value())
+            level = drag.verdict.level if drag and drag.verdict else "ok"
+            anchor = QPointF(grid.x_of(first.starts), top + ROW_HEIGHT - 6)
+            return anchor, state.ghost_message, level
+        if drag is not None and drag.verdict is not None and drag.verdict.problem:
+            pos = drag.last or drag.press
+            return QPointF(pos.x() + 12, pos.y() + 12), drag.verdict.problem, "refuse"
+        return None
+
+    def _drag_region(self, state: PaintState, grid: TimeGrid) -> QRegion:
+        """Where the drag's ghosts, drop-target frame and message are drawn."""
+        region = QRegion()
+        scroll = self.verticalScrollBar().value()
+        width = self.viewport().width()
+        rows = {ghost.technician_id for ghost in state.ghosts}
+        if state.target_row is not None:
+            rows.add(state.target_row)
+        for tech in rows:
+            index = self.rows.index_of(tech)
+            if index is not None:
+                top = self.rows.top_of(index, scroll)
+                region += QRect(GUTTER_WIDTH, top, width - GUTTER_WIDTH, ROW_HEIGHT)
+        message = self._message(state, grid)
+        if message is not None:
+            box = self.painter.message_box(message[0], message[1], width)
+            region += box.toAlignedRect().adjusted(-2, -2, 2, 2)
+        return region
+
+    def _repaint_drag(self) -> None:
+        """Repaint what the pointer's move changed: the rows the ghosts and the frame
+        leave and enter, and the message; everything when the dimmed rows or the lifted
+        blocks change."""
+        state = self._paint_state()
+        drawn = self._drag_drawn
+        if (
+            drawn is None
+            or drawn[0] is not self._drag
+            or drawn[1] != state.lifted
+            or drawn[2] != state.fitting_rows
         ):
-            pos = self._drag.last or self._drag.press
-            artist.ghost_message(
-                painter,
-                QPointF(pos.x() + 12, pos.y() + 12),
-                self._drag.verdict.problem,
-                "refuse",
-                rect.width(),
+            self.viewport().update()
+            return
+        self.viewport().update(drawn[3] | self._drag_region(state, self.grid()))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        viewport = self.viewport()
+        painter = QPainter(viewport)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        grid = self.grid()
+        state = self._paint_state()
+        # A scroll asks for the strip that came into view, a drag for the rows its ghost
+        # left and entered: paint each piece of such a region on its own rather than
+        # everything between them.
+        region = event.region()
+        parts = (
+            list(cast("Iterable[QRect]", region))  # the stubs do not know QRegion iterates
+            if 1 < region.rectCount() <= 8
+            else [region.boundingRect()]
+        )
+        for part in parts:
+            painter.setClipRect(part)
+            self._paint_part(painter, part, grid, state)
+        painter.end()
+        self._drag_drawn = (
+            (self._drag, state.lifted, state.fitting_rows, self._drag_region(state, grid))
+            if self._drag is not None
+            else None
+        )
+        self.painted.emit()
+
+    def _paint_part(
+        self, painter: QPainter, dirty: QRect, grid: TimeGrid, state: PaintState
+    ) -> None:
+        rect = self.viewport().rect()
+        width, height = rect.width(), rect.height()
+        low, high = dirty.left(), dirty.right() + 1  # the screen x range asked for
+        scroll = self.verticalScrollBar().value()
+        artist = self.painter
+        visible = []
+        for index in self.rows.visible(scroll, height):
+            top = self.rows.top_of(index, scroll)
+            if top + ROW_HEIGHT > dirty.top() and top <= dirty.bottom():
+                visible.append((self.rows.rows[index], top))
+        # Rows, names and the header paint their own background; white for the rest.
+        below = self.rows.top_of(len(self.rows), scroll)
+        if dirty.bottom() >= below:
+            painter.fillRect(dirty.intersected(QRect(0, below, width, height)), theme.ON_SHIFT)
+        after = math.floor(grid.right)
+        if high > after:
+            painter.fillRect(
+                dirty.intersected(QRect(after, HEADER_HEIGHT, width, height)), theme.ON_SHIFT
             )
-        painter.restore()
-        for row, top in visible:
-            artist.gutter(painter, row, top, self._row_visits(row.id), state.now, grid)
+        if high > GUTTER_WIDTH:
+            # The timeline scrolls sideways under the technicians' names, which stay put.
+            painter.save()
+            painter.setClipRect(
+                QRect(GUTTER_WIDTH, HEADER_HEIGHT, width - GUTTER_WIDTH, height),
+                Qt.ClipOperation.IntersectClip,
+            )
+            for row, top in visible:
+                lane = self._lane(row.id)
+                artist.lane_background(painter, grid, row, top, state)
+                artist.lane(painter, grid, lane, top, state)
+                artist.lane_overlay(painter, grid, row, top, state)
+            if state.ghosts:
+                ghosts_by_row: dict[int, list[Ghost]] = {}
+                for ghost in state.ghosts:
+                    ghosts_by_row.setdefault(ghost.technician_id, []).append(ghost)
+                for row, top in visible:
+                    for ghost in ghosts_by_row.get(row.id, ()):
+                        artist.ghost(painter, grid, ghost, top)
+            artist.now_line(painter, grid, state.now, height)
+            message = self._message(state, grid)
+            if message is not None:
+                artist.ghost_message(painter, *message, width)
+            painter.restore()
+        if low < GUTTER_WIDTH:
+            for row, top in visible:
+                artist.gutter(painter, row, top, self._lane(row.id), state.now, grid)
         if dirty.top() < HEADER_HEIGHT:
-            artist.header(painter, grid, rect.width(), self._title())
+            artist.header(painter, grid, width, self._title(), low, high)
         if not self.rows.rows:
             painter.setPen(theme.MUTED_TEXT)
             painter.setFont(artist.font)
             if self._day is None:
-                message = self.tr("Loading the day…")
+                message_text = self.tr("Loading the day…")
             elif self.rows.all_technicians():
-                message = self.tr("No technician matches the filters.")
+                message_text = self.tr("No technician matches the filters.")
             else:
-                message = self.tr("No technicians yet.")
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, message)
-        painter.end()
-        self.painted.emit()
+                message_text = self.tr("No technicians yet.")
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, message_text)
 
     def _title(self) -> str:
         if self._day is None:
@@ -805,12 +932,15 @@ class DayBoardView(QAbstractScrollArea):
             drag.verdict = Verdict((), (), self.tr("Release to send back to the unassigned queue."))
         else:
             drag.verdict = self._plan_drag(position)
-        self.viewport().update()
+        self._repaint_drag()
 
     def _select_in(self, band: QRectF) -> None:
         scroll = self.verticalScrollBar().value()
         chosen = []
         for index in self.rows.visible(scroll, self.viewport().height()):
+            top = self.rows.top_of(index, scroll) + 4  # where the row's blocks begin
+            if max(top, band.top()) >= min(top + ROW_HEIGHT - 14, band.bottom()):
+                continue  # the band does not reach this row's blocks
             tech = self.rows.rows[index].id
             for visit in self._row_visits(tech):
                 rect = self.block_rect(visit.id, tech)
@@ -969,6 +1099,11 @@ class DayBoardView(QAbstractScrollArea):
         visit = self.current_visit()
         if visit is not None:
             self.workOrderRequested.emit(visit.work_order_id)
+
+
+def _start_order(visit: VisitBlock) -> tuple[float, int]:
+    """A row's visits in time order (as instants: right across a daylight-saving change)."""
+    return visit.starts.timestamp(), visit.id
 
 
 def _plus(moment: dt.datetime, by: dt.timedelta) -> dt.datetime:

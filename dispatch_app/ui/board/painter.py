@@ -2,33 +2,57 @@
 
 The view decides what is where (rows, grid, drag state); this object only draws, so a
 new look is a change here and nowhere else.
+
+A frame must stay within a few milliseconds with hundreds of blocks on screen, so what
+costs text layout or antialiased outlines is drawn once into an image and copied from
+there after that: a technician's visit blocks and drives (one image per lane), the
+ground under them (one per pattern of shift hours), their name column, the hours over
+the timeline, the drop target's outline. Each image is kept with a key of everything
+its pixels depend on and drawn again when the key differs, so a change needs no
+bookkeeping of its own. Ghosts, dimming and the now-line change with every frame and
+are drawn directly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QPainter,
+    QPen,
+)
 
 from dispatch_app.domain.geo import DriveEstimate
 from dispatch_app.domain.vocabulary import Priority, VisitStatus
 from dispatch_app.services.day_board import TechnicianRow, VisitBlock
 from dispatch_app.ui import theme
 from dispatch_app.ui.board.grid import TimeGrid
+from dispatch_app.ui.board.lanes import (
+    MARGIN,
+    WAITING_STATUSES,
+    DriveLeg,
+    Face,
+    Lane,
+    LaneGeometry,
+    clock,
+)
+from dispatch_app.ui.board.render_cache import RenderCache
 from dispatch_app.ui.board.rows import HEADER_HEIGHT, ROW_HEIGHT
 
 GUTTER_WIDTH = 250
 EDGE_GRIP = 6  # pixels at each end of a block that resize it instead of moving it
-
-# A visit still waiting for its technician this long after its window closed is late.
-LATE_GRACE = dt.timedelta(minutes=15)
-WAITING_STATUSES = frozenset({VisitStatus.SCHEDULED.value, VisitStatus.DISPATCHED.value})
-FINISHED = frozenset(
-    {VisitStatus.COMPLETED.value, VisitStatus.CANCELLED.value, VisitStatus.NO_SHOW.value}
-)
 
 OK_COLOUR = QColor("#2e9d57")
 ASK_COLOUR = QColor("#d9960b")
@@ -38,13 +62,57 @@ HIGHLIGHT = QColor(46, 157, 87, 28)
 DRIVE = QColor("#8a94a0")
 DRIVE_SHORT = QColor("#c0504d")
 FADED = QColor(255, 255, 255, 165)
+BADGE = QColor("#e8ecf1")
+EMERGENCY_COLOUR = theme.PRIORITY_COLOUR[Priority.EMERGENCY]
+ON_SITE = VisitStatus.ON_SITE.value
+EN_ROUTE = VisitStatus.EN_ROUTE.value
+
+# Pens used in every frame, built once.
+GRID_PEN = QPen(theme.GRID, 1)
+DRIVE_PEN = QPen(DRIVE, 2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
+DRIVE_SHORT_PEN = QPen(DRIVE_SHORT, 2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
+TARGET_PEN = QPen(theme.SELECTION, 1.5, Qt.PenStyle.DashLine)
+
+BLOCK_TOP = 4  # a block's top edge below its row's
+BLOCK_HEIGHT = ROW_HEIGHT - 14
+# When the timeline sits at a fractional x, a lane's image is drawn at that offset
+# within a pixel, to this precision: fine enough that text lands on the same pixels.
+SUBPIXEL = 1024
+
+LANE_BUDGET = 96 * 1024 * 1024  # a screenful of lanes many times over, even at 4K
+GUTTER_BUDGET = 24 * 1024 * 1024  # a name column is 250×62: hundreds of technicians
+LANE_FORMAT = QImage.Format.Format_ARGB32_Premultiplied  # blocks have rounded corners
+SHAPE_PHASES = 8  # a block's outline is drawn at x to the nearest 1/8 pixel
+SHAPES_KEPT = 512  # outlines by length, look and phase: a board uses a few hundred
+NARROW = 40  # below this many pixels inside, a block's words may not fit even elided
+BACKGROUNDS_KEPT = 64  # lane backgrounds by shift hours: a company has a handful
+HEADER_FORMAT = QImage.Format.Format_RGB32  # opaque: the header, names and lanes' grounds
 
 
-def is_late(visit: VisitBlock, now: dt.datetime) -> bool:
-    if visit.status not in WAITING_STATUSES:
-        return False
-    due = visit.arrival_window.end if visit.arrival_window else visit.starts
-    return now > due + LATE_GRACE
+# Flags used while drawing, looked up once: a PySide enum lookup costs more than the
+# call it goes into.
+MIDDLE = Qt.AlignmentFlag.AlignVCenter
+RIGHT_MIDDLE = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+TOP_LEFT = Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft
+CENTRE = Qt.AlignmentFlag.AlignCenter
+ELIDE = Qt.TextElideMode.ElideRight
+TRANSPARENT = Qt.GlobalColor.transparent
+ANTIALIASED = QPainter.RenderHint.Antialiasing
+
+
+def _over(top: QColor, bottom: QColor) -> QColor:
+    """``top`` painted over opaque ``bottom``, as the raster engine blends it."""
+    image = QImage(1, 1, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(bottom)
+    painter = QPainter(image)
+    painter.fillRect(0, 0, 1, 1, top)
+    painter.end()
+    return image.pixelColor(0, 0)
+
+
+@functools.lru_cache(maxsize=64)
+def _day_label(day: dt.date) -> str:
+    return day.strftime("%a %d %b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,228 +154,431 @@ class BoardPainter:
         self.bold_metrics = QFontMetrics(self.bold)
         self.small_metrics = QFontMetrics(self.small)
         self.tiny_metrics = QFontMetrics(self.tiny)
+        self.lane_images = RenderCache(LANE_BUDGET)
+        self.gutter_images = RenderCache(GUTTER_BUDGET)
+        self._frame: tuple[object, QImage] | None = None  # the drop target's outline
+        self._label_widths: dict[str, int] = {}
+        self._shapes: OrderedDict[tuple[object, ...], QImage] = OrderedDict()
+        # Job types recur, and so do block widths: elide each pair once.
+        self._title = functools.lru_cache(maxsize=4096)(self._elide_title)
+        # Per technician: their shifts in content pixels at one scale, and the instants
+        # at which their status word can change; each kept with what it was made from.
+        self._shift_spans: dict[
+            int, tuple[TechnicianRow, int, tuple[tuple[float, float], ...]]
+        ] = {}
+        self._scale: tuple[object, float, int] = (None, 0.0, 0)
+        self._backgrounds: OrderedDict[tuple[object, ...], QImage] = OrderedDict()
+        self._hours: tuple[object, QImage] | None = None  # the header over the timeline
+        self._badges: dict[tuple[str, int, str, float], QImage] = {}
+        self._status_moments: dict[int, tuple[TechnicianRow, int, list[float]]] = {}
+        # A highlighted lane is the plain lane with HIGHLIGHT over it: blend once.
+        self._lit_on = _over(HIGHLIGHT, theme.ON_SHIFT)
+        self._lit_off = _over(HIGHLIGHT, theme.OFF_SHIFT)
 
     # -- header -------------------------------------------------------------------------
-    def header(self, painter: QPainter, grid: TimeGrid, width: int, title: str) -> None:
+    def header(
+        self,
+        painter: QPainter,
+        grid: TimeGrid,
+        width: int,
+        title: str,
+        low: float = -math.inf,
+        high: float = math.inf,
+    ) -> None:
+        """The title over the names and the hours over the timeline (those only when
+        screen x ``low``..``high`` reaches them)."""
         painter.fillRect(QRectF(0, 0, width, HEADER_HEIGHT), theme.HEADER_BG)
         painter.setPen(theme.GRID)
         painter.drawLine(QPointF(0, HEADER_HEIGHT - 0.5), QPointF(width, HEADER_HEIGHT - 0.5))
-        painter.setFont(self.bold)
-        painter.setPen(theme.TEXT)
-        painter.drawText(
-            QRectF(12, 0, GUTTER_WIDTH - 12, HEADER_HEIGHT), Qt.AlignmentFlag.AlignVCenter, title
-        )
+        if low < GUTTER_WIDTH:
+            painter.setFont(self.bold)
+            painter.setPen(theme.TEXT)
+            painter.drawText(
+                QRectF(12, 0, GUTTER_WIDTH - 12, HEADER_HEIGHT),
+                MIDDLE,
+                title,
+            )
+        if high < GUTTER_WIDTH:
+            return
+        dpr = painter.device().devicePixelRatioF()
+        origin = math.floor(grid.left)
+        phase = round((grid.left - origin) * SUBPIXEL)
+        key = (self._scale_of(grid), phase, dpr)
+        if self._hours is None or self._hours[0] != key:
+            self._hours = (key, self._render_hours(grid, phase / SUBPIXEL, dpr))
         painter.save()
         painter.setClipRect(QRectF(GUTTER_WIDTH, 0, width - GUTTER_WIDTH, HEADER_HEIGHT))
+        painter.drawImage(QPointF(origin, 0), self._hours[1])
+        painter.restore()
+
+    def _render_hours(self, grid: TimeGrid, phase: float, dpr: float) -> QImage:
+        """The header over the whole timeline: the days (when several) and the hours."""
         several = len(grid.pieces) > 1
+        wide = grid.hour_width >= 45
+        every = 1 if wide else 2 if grid.hour_width >= 24 else 4
+        step = grid.hour_width * every
+        # The last hour's label begins where the timeline ends.
+        image = _image(phase + grid.content_width + step + 3, HEADER_HEIGHT, dpr, HEADER_FORMAT)
+        image.fill(theme.HEADER_BG)
+        painter = QPainter(image)
+        painter.setRenderHint(ANTIALIASED)
+        painter.setPen(theme.GRID)
+        line = HEADER_HEIGHT - 0.5
+        painter.drawLine(QPointF(0, line), QPointF(image.width() / dpr, line))
         if several:
             painter.setFont(self.small)
+            painter.setPen(theme.TEXT)
             for piece in grid.pieces:
-                x = grid.left + piece.x
-                painter.setPen(theme.TEXT)
+                x = phase + piece.x
                 painter.drawText(
                     QRectF(x + 4, 1, piece.hours * grid.hour_width - 4, 18),
-                    Qt.AlignmentFlag.AlignVCenter,
-                    piece.day.strftime("%a %d %b"),
+                    MIDDLE,
+                    _day_label(piece.day),
                 )
-        every = 1 if grid.hour_width >= 45 else 2 if grid.hour_width >= 24 else 4
         painter.setFont(self.tiny if several else self.small)
         painter.setPen(theme.MUTED_TEXT)
         top = 18 if several else 0
-        for moment, x in grid.hour_marks(every):
+        for mark in grid.marks(every):
             painter.drawText(
-                QRectF(x + 3, top, grid.hour_width * every, HEADER_HEIGHT - top),
-                Qt.AlignmentFlag.AlignVCenter,
-                moment.strftime("%H:%M" if grid.hour_width >= 45 else "%H"),
+                QRectF(phase + mark.x + 3, top, step, HEADER_HEIGHT - top),
+                MIDDLE,
+                mark.long if wide else mark.short,
             )
-        painter.restore()
+        painter.end()
+        return image
 
-    # -- a technician's lane ------------------------------------------------------------
+    # -- the technicians' lanes ---------------------------------------------------------
     def lane_background(
         self, painter: QPainter, grid: TimeGrid, row: TechnicianRow, top: int, state: PaintState
     ) -> None:
-        band = QRectF(grid.left, top, grid.right - grid.left, ROW_HEIGHT)
-        painter.fillRect(band, theme.OFF_SHIFT)
-        for shift in row.shifts or ((row.shift,) if row.shift else ()):
-            x0 = max(grid.left, grid.x_of(shift.start))
-            x1 = min(grid.right, grid.x_of(shift.end))
-            if x1 > x0:
-                painter.fillRect(QRectF(x0, top, x1 - x0, ROW_HEIGHT), theme.ON_SHIFT)
-        if state.fitting_rows is not None and row.id in state.fitting_rows:
-            painter.fillRect(band, HIGHLIGHT)
-        painter.setPen(QPen(theme.GRID, 1))
+        """Under a row's blocks: its shift hours white, the rest grey, the hour lines and
+        the row's bottom line. Rows with the same hours share one image of this."""
+        lit = state.fitting_rows is not None and row.id in state.fitting_rows
+        dpr = painter.device().devicePixelRatioF()
+        origin = math.floor(grid.left)
+        phase = round((grid.left - origin) * SUBPIXEL)
+        key = (self._shifts_at(row, grid), lit, self._scale_of(grid), phase, dpr)
+        image = self._backgrounds.get(key)
+        if image is None:
+            image = self._render_background(grid, key[0], lit, phase / SUBPIXEL, dpr)
+            self._backgrounds[key] = image
+            if len(self._backgrounds) > BACKGROUNDS_KEPT:
+                self._backgrounds.popitem(last=False)
+        else:
+            self._backgrounds.move_to_end(key)
+        painter.drawImage(QPointF(origin, top), image)
+
+    def _render_background(
+        self,
+        grid: TimeGrid,
+        shifts: tuple[tuple[float, float], ...],
+        lit: bool,
+        phase: float,
+        dpr: float,
+    ) -> QImage:
+        # Content x c is at image x c + phase; the image begins on a whole screen pixel.
+        on, off = (self._lit_on, self._lit_off) if lit else (theme.ON_SHIFT, theme.OFF_SHIFT)
+        width = grid.content_width
+        image = _image(phase + width, ROW_HEIGHT, dpr, HEADER_FORMAT)
+        image.fill(theme.ON_SHIFT)  # what shows through the last, partly covered column
+        painter = QPainter(image)
+        painter.setRenderHint(ANTIALIASED)
+        fill_across(painter, phase, phase + width, 0, ROW_HEIGHT, off)
+        for x0, x1 in shifts:
+            fill_across(painter, phase + x0, phase + x1, 0, ROW_HEIGHT, on)
+        # The hour and row lines are one pixel wide on whole pixels: filled as such, they
+        # are the same pixels as drawn lines at a fraction of the cost.
         every = 1 if grid.hour_width >= 24 else 4
-        for _moment, x in grid.hour_marks(every):
-            line_x = round(x) + 0.5
-            painter.drawLine(QPointF(line_x, top), QPointF(line_x, top + ROW_HEIGHT))
-        painter.drawLine(
-            QPointF(grid.left, top + ROW_HEIGHT - 0.5), QPointF(grid.right, top + ROW_HEIGHT - 0.5)
-        )
+        for mark in grid.marks(every):
+            painter.fillRect(QRectF(round(phase + mark.x), 0, 1, ROW_HEIGHT), theme.GRID)
+        fill_across(painter, phase, phase + width, ROW_HEIGHT - 1, 1, theme.GRID)
         for piece in grid.pieces[1:]:  # the night between two days
-            x = grid.left + piece.x
-            painter.fillRect(QRectF(x - 8, top, 8, ROW_HEIGHT), theme.GRID)
+            painter.fillRect(QRectF(phase + piece.x - 8, 0, 8, ROW_HEIGHT), theme.GRID)
+        painter.end()
+        return image
+
+    def _scale_of(self, grid: TimeGrid) -> int:
+        """A number for the grid's scale (its days, hours and hour width), new when it
+        changes, so caches need not compare the grid itself."""
+        if grid.pieces is not self._scale[0] or grid.hour_width != self._scale[1]:
+            self._scale = (grid.pieces, grid.hour_width, self._scale[2] + 1)
+        return self._scale[2]
+
+    def _shifts_at(self, row: TechnicianRow, grid: TimeGrid) -> tuple[tuple[float, float], ...]:
+        """The row's shifts in content pixels, clipped to the days shown, left to right."""
+        scale = self._scale_of(grid)
+        kept = self._shift_spans.get(row.id)
+        if kept is None or kept[0] is not row or kept[1] != scale:
+            spans = []
+            for shift in row.shifts or ((row.shift,) if row.shift else ()):
+                x0 = max(0.0, grid.content_x(shift.start.timestamp()))
+                x1 = min(grid.content_width, grid.content_x(shift.end.timestamp()))
+                if x1 > x0:
+                    spans.append((x0, x1))
+            kept = (row, scale, tuple(sorted(spans)))
+            self._shift_spans[row.id] = kept
+        return kept[2]
 
     def lane_overlay(
-        self, painter: QPainter, grid: TimeGrid, row: TechnicianRow, top: int, state: PaintState
-    ) -> None:
-        """Dim a row that cannot take the dragged visit; frame the row under the cursor."""
-        band = QRectF(grid.left, top, grid.right - grid.left, ROW_HEIGHT)
-        if state.fitting_rows is not None and row.id not in state.fitting_rows:
-            painter.fillRect(band, DIMMED)
-        if state.target_row == row.id:
-            painter.setPen(QPen(theme.SELECTION, 1.5, Qt.PenStyle.DashLine))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(band.adjusted(1, 1, -1, -2))
-
-    def drive_gaps(
         self,
         painter: QPainter,
         grid: TimeGrid,
-        visits: list[VisitBlock],
-        top: int,
-        drive: DriveEstimate,
-    ) -> None:
-        """Before each visit, the drive from the one before it: grey, red when it cannot fit."""
-        y = top + ROW_HEIGHT - 8
-        previous: VisitBlock | None = None
-        for visit in visits:
-            if visit.status in (VisitStatus.CANCELLED.value, VisitStatus.NO_SHOW.value):
-                continue
-            if (
-                previous is not None
-                and previous.lat is not None
-                and previous.lon is not None
-                and visit.lat is not None
-                and visit.lon is not None
-                and previous.ends <= visit.starts
-            ):
-                minutes = drive.minutes((previous.lat, previous.lon), (visit.lat, visit.lon))
-                gap = (visit.starts.timestamp() - previous.ends.timestamp()) / 60
-                x1 = grid.x_of(visit.starts)
-                x0 = x1 - minutes / 60 * grid.hour_width
-                short = minutes > gap + 0.5
-                colour = DRIVE_SHORT if short else DRIVE
-                painter.setPen(QPen(colour, 2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
-                painter.drawLine(QPointF(x0, y), QPointF(x1 - 2, y))
-                painter.drawLine(QPointF(x0, y - 3), QPointF(x0, y + 3))
-                label = f"{math.ceil(minutes)} min"
-                width = self.tiny_metrics.horizontalAdvance(label) + 4
-                free = grid.x_of(visit.starts) - grid.x_of(previous.ends)
-                if free >= width + 6:
-                    painter.setFont(self.tiny)
-                    painter.setPen(colour)
-                    painter.drawText(
-                        QRectF(x1 - width - 3, y - 13, width, 12),
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                        label,
-                    )
-            if previous is None or visit.ends > previous.ends:
-                previous = visit
-
-    def visit(
-        self,
-        painter: QPainter,
-        grid: TimeGrid,
-        visit: VisitBlock,
+        row: TechnicianRow,
         top: int,
         state: PaintState,
-        *,
-        starts: dt.datetime | None = None,
-        ends: dt.datetime | None = None,
     ) -> None:
-        x0 = max(grid.left, grid.x_of(starts or visit.starts))
-        x1 = min(grid.right, grid.x_of(ends or visit.ends))
-        if x1 - x0 < 1:
+        """Dim a row that cannot take the dragged visit; frame the row under the cursor."""
+        if state.fitting_rows is not None and row.id not in state.fitting_rows:
+            fill_across(painter, grid.left, grid.right, top, ROW_HEIGHT, DIMMED)
+        if state.target_row == row.id:
+            self._target_frame(painter, grid, top)
+
+    def _target_frame(self, painter: QPainter, grid: TimeGrid, top: int) -> None:
+        # A dashed antialiased outline as long as the day costs milliseconds to stroke:
+        # stroke it once, then copy its four edges.
+        dpr = painter.device().devicePixelRatioF()
+        origin = math.floor(grid.left)
+        phase = grid.left - origin
+        key = (grid.content_width, phase, dpr)
+        if self._frame is None or self._frame[0] != key:
+            image = _image(phase + grid.content_width, ROW_HEIGHT, dpr, LANE_FORMAT)
+            image.fill(TRANSPARENT)
+            frame = QPainter(image)
+            frame.setRenderHint(ANTIALIASED)
+            frame.setPen(TARGET_PEN)
+            frame.setBrush(Qt.BrushStyle.NoBrush)
+            frame.drawRect(QRectF(phase, 0, grid.content_width, ROW_HEIGHT).adjusted(1, 1, -1, -2))
+            frame.end()
+            self._frame = (key, image)
+        image = self._frame[1]
+        width = image.width() / dpr
+        edge = 3.0
+        for x, y, w, h in (
+            (0.0, 0.0, width, edge),
+            (0.0, ROW_HEIGHT - edge - 1, width, edge + 1),
+            (0.0, edge, edge, ROW_HEIGHT - 2 * edge - 1),
+            (width - edge - 1, edge, edge + 1, ROW_HEIGHT - 2 * edge - 1),
+        ):
+            painter.drawImage(
+                QRectF(origin + x, top + y, w, h),
+                image,
+                QRectF(x * dpr, y * dpr, w * dpr, h * dpr),
+            )
+
+    def lane(
+        self,
+        painter: QPainter,
+        grid: TimeGrid,
+        lane: Lane,
+        top: int,
+        state: PaintState,
+    ) -> None:
+        """A technician's visit blocks, and before each the drive from the one before it."""
+        if not lane.visits:
             return
-        block = QRectF(x0 + 1.5, top + 4, max(2.0, x1 - x0 - 3), ROW_HEIGHT - 14)
-        emergency = visit.priority == Priority.EMERGENCY
-        late = is_late(visit, state.now)
-        edge = (
-            theme.PRIORITY_COLOUR[Priority.EMERGENCY]
-            if emergency or late
-            else theme.status_edge(visit.status)
+        geo = lane.geometry(grid, state.drive)
+        ids = lane.ids
+        faded = ids & state.lifted
+        if state.matches is not None:
+            faded |= ids - state.matches
+        dpr = painter.device().devicePixelRatioF()
+        origin = math.floor(grid.left)
+        phase = round((grid.left - origin) * SUBPIXEL)
+        key = (
+            grid.pieces,
+            grid.hour_width,
+            state.drive,
+            phase,
+            dpr,
+            ids & state.selected,
+            ids & state.saving,
+            faded,
+            bisect_left(lane.late_times, state.now.timestamp()),  # how many are late now
         )
-        selected = visit.id in state.selected
-        painter.setBrush(QBrush(theme.status_fill(visit.status)))
+        image = self.lane_images.get(lane.token, key)
+        if image is None:
+            image = self._render_lane(
+                lane, geo, phase / SUBPIXEL, key[5], key[6], faded, state, dpr
+            )
+            self.lane_images.put(lane.token, key, image)
+        painter.drawImage(QPointF(origin + geo.start, top), image)
+
+    def _render_lane(
+        self,
+        lane: Lane,
+        geo: LaneGeometry,
+        phase: float,
+        selected: frozenset[int],
+        saving: frozenset[int],
+        faded: frozenset[int],
+        state: PaintState,
+        dpr: float,
+    ) -> QImage:
+        # The image begins at content x ``geo.start``; content x c is at image x c + shift.
+        shift = phase - geo.start
+        image = _image(phase + geo.end - geo.start, ROW_HEIGHT, dpr, LANE_FORMAT)
+        image.fill(TRANSPARENT)
+        painter = QPainter(image)
+        painter.setRenderHint(ANTIALIASED)
+        self._draw_drives(painter, geo.legs, shift)
+        now = state.now.timestamp()
+        for index, face in enumerate(lane.faces):
+            x0, x1 = geo.lefts[index], geo.rights[index]
+            if x1 - x0 < 1:
+                continue
+            visit_id = face.visit_id
+            self._draw_block(
+                painter,
+                x0 + shift + 1.5,
+                max(2.0, x1 - x0 - 3),
+                face,
+                visit_id in selected,
+                visit_id in saving,
+                visit_id in faded,
+                now > lane.late_after[index],
+                dpr,
+            )
+        painter.end()
+        return image
+
+    def _draw_drives(self, painter: QPainter, legs: Sequence[DriveLeg], shift: float) -> None:
+        """Before each visit, the drive from the one before it: grey, red when it cannot
+        fit. ``legs`` are in content pixels, drawn ``shift`` further right, in a row whose
+        top is at y 0."""
+        y = ROW_HEIGHT - 8
+        for leg in legs:
+            x1 = leg.x + shift
+            x0 = x1 - leg.length
+            painter.setPen(DRIVE_SHORT_PEN if leg.short else DRIVE_PEN)
+            painter.drawLine(QPointF(x0, y), QPointF(x1 - 2, y))
+            painter.drawLine(QPointF(x0, y - 3), QPointF(x0, y + 3))
+            width = self._label_width(leg.label)
+            if leg.free >= width + 6:
+                painter.setFont(self.tiny)
+                painter.setPen(DRIVE_SHORT if leg.short else DRIVE)
+                painter.drawText(
+                    QRectF(x1 - width - 3, y - 13, width, 12),
+                    RIGHT_MIDDLE,
+                    leg.label,
+                )
+
+    def _label_width(self, label: str) -> int:
+        width = self._label_widths.get(label)
+        if width is None:
+            width = self._label_widths[label] = self.tiny_metrics.horizontalAdvance(label) + 4
+        return width
+
+    def _draw_block(
+        self,
+        painter: QPainter,
+        left: float,
+        width: float,
+        face: Face,
+        selected: bool,
+        saving: bool,
+        faded: bool,
+        late: bool,
+        dpr: float,
+    ) -> None:
+        """A visit's block from x ``left``, ``width`` wide, in a row whose top is at y 0."""
+        emergency = face.emergency
+        # Blocks of one length and look recur all over the board: their shapes are drawn
+        # once (within 1/SHAPE_PHASES of a pixel of where they belong) and copied.
+        origin = math.floor(left)
+        phase = round((left - origin) * SHAPE_PHASES) / SHAPE_PHASES
+        key = (width, phase, face.status, emergency, late, selected, saving, face.finished, dpr)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = _image(phase + width + 2 * MARGIN, BLOCK_HEIGHT + 2 * MARGIN, dpr, LANE_FORMAT)
+            shape.fill(TRANSPARENT)
+            outline = QPainter(shape)
+            outline.setRenderHint(ANTIALIASED)
+            self._draw_shape(
+                outline,
+                QRectF(MARGIN + phase, MARGIN, width, BLOCK_HEIGHT),
+                face,
+                EMERGENCY_COLOUR if emergency or late else theme.status_edge(face.status),
+                selected,
+                emergency,
+                saving,
+            )
+            outline.end()
+            self._shapes[key] = shape
+            if len(self._shapes) > SHAPES_KEPT:
+                self._shapes.popitem(last=False)
+        painter.drawImage(QPointF(origin - MARGIN, BLOCK_TOP - MARGIN), shape)
+        if width - 12 >= 14:  # room for words inside the edges
+            self._visit_text(
+                painter, face, QRectF(left + 8, BLOCK_TOP + 2, width - 12, BLOCK_HEIGHT - 4), late
+            )
+        if faded:
+            fill_across(painter, left - 1, left + width + 1, BLOCK_TOP - 1, BLOCK_HEIGHT + 2, FADED)
+
+    def _draw_shape(
+        self,
+        painter: QPainter,
+        block: QRectF,
+        face: Face,
+        edge: QColor,
+        selected: bool,
+        emergency: bool,
+        saving: bool,
+    ) -> None:
+        """A block without its words: the outline, the status edge, a finished one faded."""
+        painter.setBrush(QBrush(theme.status_fill(face.status)))
         pen = QPen(theme.SELECTION if selected else edge, 2.5 if selected or emergency else 1)
-        if visit.id in state.saving:
+        if saving:
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.drawRoundedRect(block, 4, 4)
         painter.fillRect(QRectF(block.left(), block.top() + 2, 4, block.height() - 4), edge)
-        if visit.status in FINISHED:  # done work steps back
-            painter.fillRect(block, FADED)
+        if face.finished:  # done work steps back
+            fill_across(painter, block.left(), block.right(), block.top(), BLOCK_HEIGHT, FADED)
 
-        inner = block.adjusted(8, 2, -4, -2)
-        if inner.width() >= 14:
-            self._visit_text(painter, visit, inner, emergency, late)
-        if visit.id in state.lifted or (
-            state.matches is not None and visit.id not in state.matches
-        ):
-            painter.fillRect(block.adjusted(-1, -1, 1, 1), FADED)
-
-    def _visit_text(
-        self, painter: QPainter, visit: VisitBlock, inner: QRectF, emergency: bool, late: bool
-    ) -> None:
-        painter.save()
-        painter.setClipRect(inner)
-        width = int(inner.width())
-        badge = "EMERGENCY " if emergency else ""
+    def _visit_text(self, painter: QPainter, face: Face, inner: QRectF, late: bool) -> None:
+        x, y, full = inner.left(), inner.top(), int(inner.width())
+        # Elided text stays within its width; only a block too narrow for an ellipsis
+        # needs the (costly) clip to keep its words inside.
+        narrow = full < NARROW
+        if narrow:
+            painter.save()
+            painter.setClipRect(inner)
+        width = full
+        badge = "EMERGENCY " if face.emergency else ""
         if late:
             badge += "LATE "
         if badge:
             painter.setFont(self.tiny)
             badge_width = self.tiny_metrics.horizontalAdvance(badge) + 6
             if badge_width < width - 30:
-                painter.fillRect(
-                    QRectF(inner.right() - badge_width, inner.top() + 1, badge_width, 13),
-                    theme.PRIORITY_COLOUR[Priority.EMERGENCY],
-                )
+                box = QRectF(inner.right() - badge_width, y + 1, badge_width, 13)
+                painter.fillRect(box, EMERGENCY_COLOUR)
                 painter.setPen(Qt.GlobalColor.white)
-                painter.drawText(
-                    QRectF(inner.right() - badge_width, inner.top() + 1, badge_width, 13),
-                    Qt.AlignmentFlag.AlignCenter,
-                    badge.strip(),
-                )
+                painter.drawText(box, CENTRE, badge.strip())
                 width -= badge_width + 2
         painter.setPen(theme.TEXT)
         painter.setFont(self.bold)
-        painter.drawText(
-            QRectF(inner.left(), inner.top(), width, 16),
-            Qt.AlignmentFlag.AlignVCenter,
-            self.bold_metrics.elidedText(visit.job_type, Qt.TextElideMode.ElideRight, width),
-        )
-        width = int(inner.width())
+        painter.drawText(QRectF(x, y, width, 16), MIDDLE, self._title(face.title, width))
         painter.setFont(self.small)
         painter.setPen(theme.MUTED_TEXT)
+        metrics = self.small_metrics
         painter.drawText(
-            QRectF(inner.left(), inner.top() + 15, width, 14),
-            Qt.AlignmentFlag.AlignVCenter,
-            self.small_metrics.elidedText(
-                f"{visit.customer} · {visit.city}", Qt.TextElideMode.ElideRight, width
-            ),
-        )
-        window = visit.arrival_window
-        tz = visit.starts.tzinfo
-        when = (
-            f"arrive {window.start.astimezone(tz):%H:%M}–{window.end.astimezone(tz):%H:%M}"
-            if window
-            else f"{visit.starts:%H:%M}–{visit.ends:%H:%M}"
+            QRectF(x, y + 15, full, 14), MIDDLE, metrics.elidedText(face.place, ELIDE, full)
         )
         painter.drawText(
-            QRectF(inner.left(), inner.top() + 28, width, 14),
-            Qt.AlignmentFlag.AlignVCenter,
-            self.small_metrics.elidedText(
-                f"{visit.number} · {when}", Qt.TextElideMode.ElideRight, width
-            ),
+            QRectF(x, y + 28, full, 14), MIDDLE, metrics.elidedText(face.detail, ELIDE, full)
         )
-        painter.restore()
+        if narrow:
+            painter.restore()
+
+    def _elide_title(self, title: str, width: int) -> str:
+        return self.bold_metrics.elidedText(title, ELIDE, width)
 
     def ghost(self, painter: QPainter, grid: TimeGrid, ghost: Ghost, top: int) -> None:
         x0 = grid.x_of(ghost.starts)
         x1 = grid.x_of(ghost.ends)
-        block = QRectF(x0 + 1.5, top + 4, max(4.0, x1 - x0 - 3), ROW_HEIGHT - 14)
-        colour = {"ok": OK_COLOUR, "ask": ASK_COLOUR}.get(ghost.verdict, REFUSE_COLOUR)
+        block = QRectF(x0 + 1.5, top + BLOCK_TOP, max(4.0, x1 - x0 - 3), BLOCK_HEIGHT)
+        colour = _verdict_colour(ghost.verdict)
         fill = QColor(colour)
         fill.setAlpha(40)
         painter.setBrush(fill)
@@ -316,12 +587,22 @@ class BoardPainter:
         painter.setFont(self.bold)
         painter.setPen(theme.TEXT)
         inner = block.adjusted(8, 2, -4, -2)
-        label = f"{ghost.starts:%H:%M}–{ghost.ends:%H:%M}  {ghost.visit.job_type}"
+        label = f"{clock(ghost.starts)}–{clock(ghost.ends)}  {ghost.visit.job_type}"
         painter.drawText(
             inner,
-            Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft,
-            self.bold_metrics.elidedText(label, Qt.TextElideMode.ElideRight, int(inner.width())),
+            TOP_LEFT,
+            self.bold_metrics.elidedText(label, ELIDE, int(inner.width())),
         )
+
+    def message_box(self, anchor: QPointF, message: str, limit: float) -> QRectF:
+        """Where ``ghost_message`` draws ``message`` (empty when there is none)."""
+        if not message:
+            return QRectF()
+        lines = message.split("\n")
+        width = min(420, max(self.small_metrics.horizontalAdvance(line) for line in lines) + 16)
+        height = 16 * len(lines) + 8
+        x = min(anchor.x(), limit - width - 4)
+        return QRectF(max(GUTTER_WIDTH + 2, x), anchor.y(), width, height)
 
     def ghost_message(
         self, painter: QPainter, anchor: QPointF, message: str, verdict: str, limit: float
@@ -329,23 +610,20 @@ class BoardPainter:
         """The rules' verdict next to the dragged block, so the eye need not leave it."""
         if not message:
             return
-        colour = {"ok": OK_COLOUR, "ask": ASK_COLOUR}.get(verdict, REFUSE_COLOUR)
+        colour = _verdict_colour(verdict)
         painter.setFont(self.small)
-        lines = message.split("\n")
-        width = min(420, max(self.small_metrics.horizontalAdvance(line) for line in lines) + 16)
-        height = 16 * len(lines) + 8
-        x = min(anchor.x(), limit - width - 4)
-        box = QRectF(max(GUTTER_WIDTH + 2, x), anchor.y(), width, height)
+        box = self.message_box(anchor, message, limit)
+        width = box.width()
         painter.setPen(QPen(colour, 1))
         painter.setBrush(QColor(255, 255, 255, 240))
         painter.drawRoundedRect(box, 4, 4)
         painter.fillRect(QRectF(box.left(), box.top(), 4, box.height()), colour)
         painter.setPen(theme.TEXT)
-        for index, line in enumerate(lines):
+        for index, line in enumerate(message.split("\n")):
             painter.drawText(
                 QRectF(box.left() + 10, box.top() + 4 + 16 * index, width - 14, 16),
-                Qt.AlignmentFlag.AlignVCenter,
-                self.small_metrics.elidedText(line, Qt.TextElideMode.ElideRight, int(width - 14)),
+                MIDDLE,
+                self.small_metrics.elidedText(line, ELIDE, int(width - 14)),
             )
 
     def now_line(self, painter: QPainter, grid: TimeGrid, now: dt.datetime, height: int) -> None:
@@ -363,70 +641,90 @@ class BoardPainter:
         painter: QPainter,
         row: TechnicianRow,
         top: int,
-        visits: list[VisitBlock],
+        lane: Lane,
         now: dt.datetime,
         grid: TimeGrid,
     ) -> None:
-        painter.fillRect(QRectF(0, top, GUTTER_WIDTH, ROW_HEIGHT - 1), theme.HEADER_BG)
-        painter.setPen(QPen(theme.GRID, 1))
-        painter.drawLine(
-            QPointF(0, top + ROW_HEIGHT - 0.5), QPointF(GUTTER_WIDTH, top + ROW_HEIGHT - 0.5)
-        )
-        painter.drawLine(
-            QPointF(GUTTER_WIDTH - 0.5, top), QPointF(GUTTER_WIDTH - 0.5, top + ROW_HEIGHT)
-        )
-        painter.fillRect(QRectF(0, top + 6, 5, ROW_HEIGHT - 13), QColor(row.colour))
+        showing_now = grid.pieces[0].start.date() <= now.date() <= grid.pieces[-1].day
+        # The status word depends on the time only at shift edges and visit starts.
+        moment = bisect_right(self._moments(row, lane), now.timestamp()) if showing_now else -1
+        dpr = painter.device().devicePixelRatioF()
+        key = (row, lane.token, grid.pieces, showing_now, moment, dpr)
+        image = self.gutter_images.get(row.id, key)
+        if image is None:
+            image = _image(GUTTER_WIDTH, ROW_HEIGHT, dpr, HEADER_FORMAT)
+            image.fill(theme.HEADER_BG)
+            column = QPainter(image)
+            column.setRenderHint(ANTIALIASED)
+            self._draw_gutter(column, row, lane, now, grid, showing_now)
+            column.end()
+            self.gutter_images.put(row.id, key, image)
+        painter.drawImage(QPointF(0, top), image)
 
+    def _moments(self, row: TechnicianRow, lane: Lane) -> list[float]:
+        kept = self._status_moments.get(row.id)
+        if kept is not None and kept[0] is row and kept[1] == lane.token:
+            return kept[2]
+        shifts = row.shifts or ((row.shift,) if row.shift else ())
+        moments = {stamp for s in shifts for stamp in (s.start.timestamp(), s.end.timestamp())}
+        moments.update(
+            start
+            for visit, start in zip(lane.visits, lane.starts, strict=True)
+            if visit.status in WAITING_STATUSES
+        )
+        ordered = sorted(moments)
+        self._status_moments[row.id] = (row, lane.token, ordered)
+        return ordered
+
+    def _draw_gutter(
+        self,
+        painter: QPainter,
+        row: TechnicianRow,
+        lane: Lane,
+        now: dt.datetime,
+        grid: TimeGrid,
+        showing_now: bool,
+    ) -> None:
+        painter.setPen(GRID_PEN)
+        painter.drawLine(QPointF(0, ROW_HEIGHT - 0.5), QPointF(GUTTER_WIDTH, ROW_HEIGHT - 0.5))
+        painter.drawLine(QPointF(GUTTER_WIDTH - 0.5, 0), QPointF(GUTTER_WIDTH - 0.5, ROW_HEIGHT))
+        painter.fillRect(QRectF(0, 6, 5, ROW_HEIGHT - 13), QColor(row.colour))
+
+        tz = grid.origin.tzinfo
+        first = dt.datetime.combine(grid.pieces[0].day, dt.time(0), tz)
+        last = dt.datetime.combine(grid.pieces[-1].day + dt.timedelta(days=1), dt.time(0), tz)
         status, colour = technician_status(
-            row,
-            visits,
-            now,
-            showing_now=grid.pieces[0].start.date() <= now.date() <= grid.pieces[-1].day,
-            grid_start=dt.datetime.combine(
-                grid.pieces[0].day, dt.time(0), grid.origin.tzinfo
-            ).timestamp(),
+            row, lane.visits, now, showing_now=showing_now, grid_start=first.timestamp()
         )
         painter.setPen(theme.TEXT)
         painter.setFont(self.bold)
         name_width = GUTTER_WIDTH - 100
         painter.drawText(
-            QRectF(14, top + 4, name_width, 18),
-            Qt.AlignmentFlag.AlignVCenter,
-            self.bold_metrics.elidedText(row.name, Qt.TextElideMode.ElideRight, name_width),
+            QRectF(14, 4, name_width, 18),
+            MIDDLE,
+            self.bold_metrics.elidedText(row.name, ELIDE, name_width),
         )
         # Booked hours against the shift hours on the days shown, as text and a filling bar.
         shifts = row.shifts or ((row.shift,) if row.shift else ())
-        first = dt.datetime.combine(grid.pieces[0].day, dt.time(0), grid.origin.tzinfo)
-        last = first + dt.timedelta(days=len(grid.pieces))  # whole days; DST is noise here
+        begin, end = first.timestamp(), last.timestamp()
         capacity = (
             sum(
-                max(
-                    0.0,
-                    min(s.end.timestamp(), last.timestamp())
-                    - max(s.start.timestamp(), first.timestamp()),
-                )
+                max(0.0, min(s.end.timestamp(), end) - max(s.start.timestamp(), begin))
                 for s in shifts
             )
             / 3600
         )
-        booked = (
-            sum(
-                (v.ends.timestamp() - v.starts.timestamp())
-                for v in visits
-                if v.status not in (VisitStatus.CANCELLED.value, VisitStatus.NO_SHOW.value)
-            )
-            / 3600
-        )
+        booked = lane.booked_seconds / 3600
         painter.setFont(self.small)
         painter.setPen(theme.MUTED_TEXT)
         hours = f"{booked:.1f} / {capacity:.0f} h" if capacity else "off"
         painter.drawText(
-            QRectF(GUTTER_WIDTH - 90, top + 4, 80, 18),
-            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+            QRectF(GUTTER_WIDTH - 90, 4, 80, 18),
+            RIGHT_MIDDLE,
             hours,
         )
         if capacity:
-            bar = QRectF(GUTTER_WIDTH - 90, top + 23, 80, 3)
+            bar = QRectF(GUTTER_WIDTH - 90, 23, 80, 3)
             painter.fillRect(bar, theme.GRID)
             share = min(1.0, booked / capacity)
             painter.fillRect(
@@ -436,29 +734,74 @@ class BoardPainter:
         # Status dot and word.
         painter.setBrush(colour)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.drawEllipse(QPointF(18, top + 30), 3.5, 3.5)
+        painter.drawEllipse(QPointF(18, 30), 3.5, 3.5)
         painter.setPen(theme.MUTED_TEXT)
         painter.setFont(self.small)
-        painter.drawText(
-            QRectF(26, top + 22, GUTTER_WIDTH - 120, 16), Qt.AlignmentFlag.AlignVCenter, status
-        )
+        painter.drawText(QRectF(26, 22, GUTTER_WIDTH - 120, 16), MIDDLE, status)
         # Skill badges.
         x = 14.0
         painter.setFont(self.tiny)
-        for code in (row.trade.upper(), *row.skills):
+        trade = row.trade.upper()
+        dpr = painter.device().devicePixelRatioF()
+        for code in (trade, *row.skills):
             width = self.tiny_metrics.horizontalAdvance(code) + 8
             if x + width > GUTTER_WIDTH - 8:
                 painter.setPen(theme.MUTED_TEXT)
-                painter.drawText(QRectF(x, top + 41, 20, 14), Qt.AlignmentFlag.AlignVCenter, "…")
+                painter.drawText(QRectF(x, 41, 20, 14), MIDDLE, "…")
                 break
-            badge = QRectF(x, top + 41, width, 14)
-            is_trade = code == row.trade.upper()
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(row.colour) if is_trade else QColor("#e8ecf1"))
-            painter.drawRoundedRect(badge, 3, 3)
-            painter.setPen(Qt.GlobalColor.white if is_trade else theme.TEXT)
-            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, code)
+            badge = self._badge(code, width, row.colour if code == trade else "", dpr)
+            painter.drawImage(QPointF(x, 41), badge)
             x += width + 3
+
+    def _badge(self, code: str, width: int, colour: str, dpr: float) -> QImage:
+        """A skill badge on the name column's background (the trade's in ``colour``):
+        the same few recur on every row."""
+        key = (code, width, colour, dpr)
+        image = self._badges.get(key)
+        if image is None:
+            image = _image(width, 14, dpr, HEADER_FORMAT)
+            image.fill(theme.HEADER_BG)
+            painter = QPainter(image)
+            painter.setRenderHint(ANTIALIASED)
+            painter.setFont(self.tiny)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(colour) if colour else BADGE)
+            badge = QRectF(0, 0, width, 14)
+            painter.drawRoundedRect(badge, 3, 3)
+            painter.setPen(Qt.GlobalColor.white if colour else theme.TEXT)
+            painter.drawText(badge, CENTRE, code)
+            painter.end()
+            self._badges[key] = image
+        return image
+
+
+def fill_across(
+    painter: QPainter, left: float, right: float, top: float, height: float, colour: QColor
+) -> None:
+    """``painter.fillRect`` from x ``left`` to ``right`` over whole rows of pixels (``top``
+    and ``height`` whole numbers), with the same pixels: antialiased, a rect at fractional
+    x takes Qt's slow path over its whole area, so only the two partly covered columns
+    go that way."""
+    inner_left, inner_right = math.ceil(left), math.floor(right)
+    if inner_right - inner_left < 1:
+        painter.fillRect(QRectF(left, top, right - left, height), colour)
+        return
+    if inner_left > left:
+        painter.fillRect(QRectF(left, top, inner_left - left, height), colour)
+    painter.fillRect(QRectF(inner_left, top, inner_right - inner_left, height), colour)
+    if right > inner_right:
+        painter.fillRect(QRectF(inner_right, top, right - inner_right, height), colour)
+
+
+def _image(width: float, height: float, dpr: float, kind: QImage.Format) -> QImage:
+    """An image of ``width`` × ``height`` device-independent pixels for a screen of ``dpr``."""
+    image = QImage(math.ceil(width * dpr), math.ceil(height * dpr), kind)
+    image.setDevicePixelRatio(dpr)
+    return image
+
+
+def _verdict_colour(verdict: str) -> QColor:
+    return OK_COLOUR if verdict == "ok" else ASK_COLOUR if verdict == "ask" else REFUSE_COLOUR
 
 
 def technician_status(
@@ -471,10 +814,10 @@ def technician_status(
 ) -> tuple[str, QColor]:
     """What the technician is doing now, in a word, from their visits and shift."""
     for visit in visits:
-        if visit.status == VisitStatus.ON_SITE.value:
+        if visit.status == ON_SITE:
             return f"On site · {visit.number}", theme.status_edge(visit.status)
     for visit in visits:
-        if visit.status == VisitStatus.EN_ROUTE.value:
+        if visit.status == EN_ROUTE:
             return f"En route · {visit.number}", theme.status_edge(visit.status)
     shifts = row.shifts or ((row.shift,) if row.shift else ())
     stamp = now.timestamp()
@@ -484,13 +827,13 @@ def technician_status(
             return "Off", theme.MUTED_TEXT
         first = own[0]
         tz = first.start.tzinfo
-        return f"Shift {first.start:%H:%M}–{first.end.astimezone(tz):%H:%M}", theme.MUTED_TEXT
+        return f"Shift {clock(first.start)}–{clock(first.end.astimezone(tz))}", theme.MUTED_TEXT
     if any(s.start.timestamp() <= stamp < s.end.timestamp() for s in shifts):
         upcoming = [
             v for v in visits if v.starts.timestamp() > stamp and v.status in WAITING_STATUSES
         ]
         if upcoming:
-            return f"Available · next {upcoming[0].starts:%H:%M}", OK_COLOUR
+            return f"Available · next {clock(upcoming[0].starts)}", OK_COLOUR
         return "Available", OK_COLOUR
     if not shifts:
         return "Off today", theme.MUTED_TEXT
