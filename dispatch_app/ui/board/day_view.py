@@ -69,7 +69,7 @@ from dispatch_app.ui.board.painter import (
 from dispatch_app.ui.board.rows import HEADER_HEIGHT, ROW_HEIGHT, RowLayout
 from dispatch_app.ui.queue.model import VISIT_MIME
 
-MIN_HOUR_WIDTH = {1: 100.0, 3: 16.0, 7: 5.0}  # per zoom (days shown): readable blocks
+MIN_HOUR_WIDTH = {1: 100.0, 3: 12.0, 7: 5.0}  # per zoom (days shown): readable blocks
 DEFAULT_FIRST_HOUR = 7
 DEFAULT_LAST_HOUR = 18
 

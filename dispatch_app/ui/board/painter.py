@@ -507,7 +507,7 @@ class BoardPainter:
             if len(self._shapes) > SHAPES_KEPT:
                 self._shapes.popitem(last=False)
         painter.drawImage(QPointF(origin - MARGIN, BLOCK_TOP - MARGIN), shape)
-        if width - 12 >= 14:  # room for words inside the edges
+        if width - 12 >= 34:  # room for a word or two: below that, an ellipsis says nothing
             self._visit_text(
                 painter, face, QRectF(left + 8, BLOCK_TOP + 2, width - 12, BLOCK_HEIGHT - 4), late
             )
