@@ -208,6 +208,12 @@ def test_marker_click_selects_on_the_board_and_board_selection_highlights_on_the
     assert selection["technician"] == ava
     assert selection["route"] >= 2  # the route line and its numbered stops
 
+    # Someone with nothing on today: the board shows their row.
+    noor = ids["Noor Haddad"]
+    click(loop, dock, "technician", noor)
+    pump_until(loop, lambda: board.current_technician == noor)
+    assert board.current_visit() is None
+
     # And the other way: the board selects, the map highlights and draws the route.
     board.select_visit(marcus_alone.id)
     evaluate_until(

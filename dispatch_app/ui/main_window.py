@@ -58,11 +58,7 @@ class MainWindow(QMainWindow):
         self.unassigned = UnassignedDock(self)
         self.map = MapDock(self)
         self.map.visitClicked.connect(self._on_map_visit_clicked)
-        self.map.technicianClicked.connect(
-            lambda technician_id: self._on_map_visit_clicked(
-                self.map.visit_for_technician(technician_id)
-            )
-        )
+        self.map.technicianClicked.connect(self._on_map_technician_clicked)
         self.closing.connect(self.map.stop)
         self.details = DetailsDock(self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.unassigned)
@@ -177,6 +173,14 @@ class MainWindow(QMainWindow):
             store.window.timezone if store and store.window else None,
         )
         self.map.select_visit(visit_id)
+
+    def _on_map_technician_clicked(self, technician_id: int) -> None:
+        """Their current or next visit; with none, at least their row."""
+        visit_id = self.map.visit_for_technician(technician_id)
+        if visit_id and self.store is not None and self.store.visit(visit_id) is not None:
+            self._on_map_visit_clicked(visit_id)
+        else:
+            self.board.show_technician(technician_id)
 
     def _on_map_visit_clicked(self, visit_id: int) -> None:
         """A marker clicked on the map selects its visit on the board (jobs still in the

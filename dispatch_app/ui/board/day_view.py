@@ -145,6 +145,7 @@ class DayBoardView(QAbstractScrollArea):
         self._placed: dict[int, VisitBlock] = {}  # visit id → the version indexed above
         self._hours: tuple[int, int] | None = None  # the hours shown, recomputed on change
         self._selected: list[int] = []  # in selection order; the last one is current
+        self.current_technician = 0  # the row last asked for by show_technician
         self._anchor = 0  # where a Shift-click range starts
         self._matches: frozenset[int] | None = None
         self._saving: frozenset[int] = frozenset()
@@ -355,6 +356,22 @@ class DayBoardView(QAbstractScrollArea):
         now_current = visit_ids[-1] if visit_ids else 0
         if now_current != current:
             self.visitSelected.emit(now_current)
+
+    def show_technician(self, technician_id: int) -> bool:
+        """Scroll the technician's row into view and remember it as current (a map click
+        on someone with nothing to select); False when a filter hides them."""
+        row = self.rows.index_of(technician_id)
+        if row is None:
+            return False
+        self.select_visit(0)
+        bar = self.verticalScrollBar()
+        top = row * ROW_HEIGHT
+        visible = self.viewport().height() - HEADER_HEIGHT
+        if top < bar.value() or top + ROW_HEIGHT > bar.value() + visible:
+            bar.setValue(max(0, top - visible // 3))
+        self.current_technician = technician_id
+        self.viewport().update()
+        return True
 
     def ensure_visible(self, visit_id: int) -> None:
         visit = self._placed.get(visit_id)
