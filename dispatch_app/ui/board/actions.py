@@ -383,9 +383,15 @@ class BoardActions(QObject):
         self._spawn(run())
 
     async def _execute(self, command: BoardCommand, *, forward: bool) -> bool:
+        self.view.set_saving(frozenset(command.versions))
+        try:
+            return await self._write(command, forward=forward)
+        finally:
+            # Only now: the blocks are drawn where the database put them, without a flicker.
+            self.view.set_saving(frozenset())
+
+    async def _write(self, command: BoardCommand, *, forward: bool) -> bool:
         self._set_busy(True)
-        ids = frozenset(command.versions)
-        self.view.set_saving(ids)
         try:
             versions = await (command.forward() if forward else command.backward())
         except UserFacingError as error:
@@ -410,7 +416,6 @@ class BoardActions(QObject):
             return False
         finally:
             self._set_busy(False)
-            self.view.set_saving(frozenset())
         command.versions.update(versions)
         await self._show_now(versions)
         return True
