@@ -1,0 +1,117 @@
+"""Arrival windows a CSR can promise a caller: "between 10 and 12 on Tuesday".
+
+A window is offered when at least one technician with the job's skills could arrive in
+it and do the whole job without breaking a dispatch rule: inside their shift, clear of
+their other visits, with time to drive from the visit before and to the one after. The
+rules are the board's own (``dispatch_rules.check_placement``), so what the phone
+promises, the board accepts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from dispatch_app.domain.dispatch_rules import (
+    BookedVisit,
+    Placement,
+    TechnicianProfile,
+    check_placement,
+)
+from dispatch_app.domain.geo import DriveEstimate, Place
+from dispatch_app.domain.scheduling import TimeSpan
+
+UTC = dt.UTC
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPlan:
+    """How a company slices its days into promises (local wall-clock hours)."""
+
+    first_hour: int = 8
+    last_hour: int = 18
+    window_hours: int = 2
+    step_minutes: int = 15  # arrival times tried inside a window
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.first_hour < self.last_hour <= 24:
+            raise ValueError("the windows must start before they end, within one day")
+        if not 1 <= self.window_hours <= self.last_hour - self.first_hour:
+            raise ValueError("a window must be at least an hour and fit in the day")
+        if not 1 <= self.step_minutes <= 60:
+            raise ValueError("arrival times are tried every 1 to 60 minutes")
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalWindow:
+    span: TimeSpan  # the promise: arrive between span.start and span.end
+    technician_ids: tuple[int, ...]  # who could take it, earliest possible arrival first
+    earliest: dt.datetime  # the first arrival that works, for booking the visit
+
+
+def arrival_windows(
+    *,
+    days: Sequence[dt.date],
+    tz: dt.tzinfo,
+    duration: dt.timedelta,
+    required_skills: Mapping[str, int],
+    place: Place | None,
+    technicians: Sequence[tuple[TechnicianProfile, Sequence[BookedVisit]]],
+    drive: DriveEstimate,
+    plan: WindowPlan = WindowPlan(),
+    not_before: dt.datetime | None = None,
+) -> list[ArrivalWindow]:
+    """Every window on ``days`` that someone can keep, in time order."""
+    if duration <= dt.timedelta(0):
+        raise ValueError("a job must take some time")
+    if not_before is not None and not_before.tzinfo is None:
+        raise ValueError("'not before' must carry a time zone")
+    offered = []
+    for day in days:
+        for hour in range(plan.first_hour, plan.last_hour, plan.window_hours):
+            end_hour = min(hour + plan.window_hours, plan.last_hour)
+            window = TimeSpan(_local(day, hour, tz), _local(day, end_hour, tz))
+            found = _who_can_arrive(
+                window, duration, required_skills, place, technicians, drive, plan, tz, not_before
+            )
+            if found:
+                found.sort(key=lambda pair: (pair[1].timestamp(), pair[0]))
+                offered.append(ArrivalWindow(window, tuple(tech for tech, _ in found), found[0][1]))
+    return offered
+
+
+def _who_can_arrive(
+    window: TimeSpan,
+    duration: dt.timedelta,
+    required: Mapping[str, int],
+    place: Place | None,
+    technicians: Sequence[tuple[TechnicianProfile, Sequence[BookedVisit]]],
+    drive: DriveEstimate,
+    plan: WindowPlan,
+    tz: dt.tzinfo,
+    not_before: dt.datetime | None,
+) -> list[tuple[int, dt.datetime]]:
+    found = []
+    step = dt.timedelta(minutes=plan.step_minutes)
+    for technician, booked in technicians:
+        if any(technician.skills.get(code, 0) < level for code, level in required.items()):
+            continue
+        arrival = window.start.astimezone(UTC)
+        end = window.end.astimezone(UTC)
+        while arrival < end:
+            if not_before is None or arrival >= not_before.astimezone(UTC):
+                start = arrival.astimezone(tz)
+                span = TimeSpan(start, (arrival + duration).astimezone(tz))
+                placement = Placement(0, "the new job", span, dict(required), place)
+                if not check_placement(placement, [(technician, booked)], drive, tz):
+                    found.append((technician.id, start))
+                    break
+            arrival += step  # elapsed time: a daylight-saving change moves nothing
+    return found
+
+
+def _local(day: dt.date, hour: int, tz: dt.tzinfo) -> dt.datetime:
+    if hour == 24:
+        return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=tz)
