@@ -1,0 +1,252 @@
+"""Booking a call: the customer (found, or created from what the caller says), the
+site, the work order and its first visit, in one unit of work.
+
+Everything typed is checked before anything is written, and each problem comes back as
+one sentence per field (``ValidationError.fields``), so the intake form can show it
+beside the field and keep the rest of what was typed. A new work order reaches every
+board through the change feed like any other change.
+
+Threading contract: coroutines for the app's event loop; the ZIP index is loaded in a
+worker thread. No Qt here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dispatch_app.db.models import (
+    Customer,
+    CustomerPhone,
+    JobType,
+    ServiceSite,
+    Visit,
+    WorkOrder,
+)
+from dispatch_app.domain.phones import normalise_phone
+from dispatch_app.domain.vocabulary import Priority, VisitStatus, WorkOrderSource, WorkOrderStatus
+from dispatch_app.domain.work_orders import field_errors
+from dispatch_app.errors import UserFacingError, ValidationError
+from dispatch_app.services.map_positions import ZIP_CENTROIDS
+from dispatch_app.services.visits import VisitMove, move_visits
+
+MAX_NAME_CHARS = 200
+MAX_ADDRESS_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class NewCaller:
+    """A caller who is not a customer yet, as the CSR typed them."""
+
+    name: str
+    phone: str
+    street: str
+    city: str
+    state: str
+    zip: str
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    """When the visit is booked and the window promised to the customer."""
+
+    starts: dt.datetime
+    ends: dt.datetime
+    arrive_from: dt.datetime
+    arrive_until: dt.datetime
+    technician_id: int | None = None  # None: dispatch chooses later
+
+
+@dataclass(frozen=True, slots=True)
+class CallBooking:
+    job_type_id: int
+    description: str
+    customer_id: int | None = None  # a returning customer …
+    site_id: int | None = None  # … at one of their sites (None: their first)
+    caller: NewCaller | None = None  # … or a new one
+    priority: str = Priority.NORMAL.value
+    source: str = WorkOrderSource.PHONE.value
+    # The job type's questions and the caller's answers ("Age of system": "12 years").
+    answers: Mapping[str, str] = field(default_factory=dict)
+    appointment: Appointment | None = None  # None: waits in the queue for dispatch
+
+
+@dataclass(frozen=True, slots=True)
+class BookedCall:
+    work_order_id: int
+    number: str
+    visit_id: int
+    customer_id: int
+    site_id: int
+    assigned: bool  # False when the technician asked for could not take it after all
+    note: str = ""  # why not, in one sentence
+
+
+def _text_problem(label: str, value: str, limit: int) -> str | None:
+    text = value.strip()
+    if not text:
+        return f"{label} is empty."
+    if len(text) > limit:
+        return f"{label} is {len(text):,} characters long; the limit is {limit:,}."
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in text):
+        return f"{label} contains an invisible control character; remove it."
+    return None
+
+
+def _caller_problems(caller: NewCaller) -> tuple[dict[str, str], str | None]:
+    problems: dict[str, str] = {}
+    for name, label, value in (
+        ("name", "The name", caller.name),
+        ("street", "The street", caller.street),
+        ("city", "The city", caller.city),
+    ):
+        problem = _text_problem(label, value, MAX_NAME_CHARS)
+        if problem:
+            problems[name] = problem
+    phone = None
+    try:
+        phone = normalise_phone(caller.phone)
+    except ValueError as error:
+        problems["phone"] = str(error)
+    state = caller.state.strip().upper()
+    if len(state) != 2 or not state.isascii() or not state.isalpha():
+        problems["state"] = "The state is its two-letter code, e.g. IL."
+    return problems, phone
+
+
+def _appointment_problems(appointment: Appointment) -> dict[str, str]:
+    times = (
+        appointment.starts,
+        appointment.ends,
+        appointment.arrive_from,
+        appointment.arrive_until,
+    )
+    if any(moment.tzinfo is None for moment in times):
+        return {"appointment": "The appointment's times must carry a time zone."}
+    if appointment.ends.timestamp() <= appointment.starts.timestamp():
+        return {"appointment": "The visit must end after it starts."}
+    if appointment.arrive_until.timestamp() <= appointment.arrive_from.timestamp():
+        return {"appointment": "The arrival window must end after it starts."}
+    return {}
+
+
+async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBooking) -> BookedCall:
+    """Write the call as a complete work order; ``ValidationError`` before writing if not."""
+    problems = field_errors({"description": booking.description, "priority": booking.priority})
+    if booking.source not in {s.value for s in WorkOrderSource}:
+        problems["source"] = "The source must be phone, web, referral, repeat or lead."
+    if not booking.description.strip():
+        problems["description"] = "Say what the problem is: the technician reads this first."
+    for question, answer in booking.answers.items():
+        problem = _text_problem(question, answer, 2_000) if answer.strip() else None
+        if problem:
+            problems[f"answer:{question}"] = problem
+    phone = None
+    place = None
+    if (booking.customer_id is None) == (booking.caller is None):
+        problems["customer"] = "Choose the customer, or fill in the new caller."
+    if booking.caller is not None:
+        caller_problems, phone = _caller_problems(booking.caller)
+        problems |= caller_problems
+        await asyncio.to_thread(ZIP_CENTROIDS.load)
+        place = ZIP_CENTROIDS.get(booking.caller.zip)
+        if place is None:
+            problems["zip"] = f"ZIP code {booking.caller.zip.strip()[:10]!r} does not exist."
+    if booking.appointment is not None:
+        problems |= _appointment_problems(booking.appointment)
+    if problems:
+        raise ValidationError(problems)
+
+    async with sessions() as session, session.begin():
+        job_type = await session.get(JobType, booking.job_type_id)
+        if job_type is None or not job_type.active:
+            raise ValidationError({"job_type": "Choose a job type from the list."})
+        if booking.caller is not None:
+            caller = booking.caller
+            assert phone is not None and place is not None
+            customer = Customer(name=caller.name.strip())
+            session.add(customer)
+            await session.flush()
+            session.add(CustomerPhone(customer_id=customer.id, number=phone))
+            site = ServiceSite(
+                customer_id=customer.id,
+                street=caller.street.strip(),
+                city=caller.city.strip(),
+                state=caller.state.strip().upper(),
+                zip=caller.zip.strip()[:10],
+                lat=place[0],
+                lon=place[1],
+            )
+            session.add(site)
+            await session.flush()
+            customer_id, site_id = customer.id, site.id
+        else:
+            assert booking.customer_id is not None
+            query = select(ServiceSite.id).where(ServiceSite.customer_id == booking.customer_id)
+            if booking.site_id is not None:
+                query = query.where(ServiceSite.id == booking.site_id)
+            found = await session.scalar(query.order_by(ServiceSite.id).limit(1))
+            if found is None:
+                raise ValidationError({"site": "That customer has no such site."})
+            customer_id, site_id = booking.customer_id, found
+
+        description = booking.description.strip()
+        answered = [(q, a.strip()) for q, a in booking.answers.items() if a.strip()]
+        if answered:  # the technician reads the answers with the problem
+            description += "\n\n" + "\n".join(f"{q}: {a}" for q, a in answered)
+        appointment = booking.appointment
+        order = WorkOrder(
+            customer_id=customer_id,
+            site_id=site_id,
+            job_type_id=job_type.id,
+            description=description,
+            priority=booking.priority,
+            source=booking.source,
+            status=(WorkOrderStatus.SCHEDULED if appointment else WorkOrderStatus.NEW).value,
+            requested_start=appointment.arrive_from if appointment else None,
+            requested_end=appointment.arrive_until if appointment else None,
+        )
+        session.add(order)
+        await session.flush()
+        visit = Visit(
+            work_order_id=order.id,
+            starts=appointment.starts if appointment else None,
+            ends=appointment.ends if appointment else None,
+            arrival_window_start=appointment.arrive_from if appointment else None,
+            arrival_window_end=appointment.arrive_until if appointment else None,
+            status=(VisitStatus.SCHEDULED if appointment else VisitStatus.UNSCHEDULED).value,
+        )
+        session.add(visit)
+        await session.flush()
+        number, visit_id, visit_version = order.number, visit.id, visit.version
+        order_id = order.id
+
+    assigned, note = False, ""
+    if appointment is not None and appointment.technician_id is not None:
+        # A second step, with the board's own overlap check under the technicians' locks:
+        # if someone took the slot meanwhile, the work order still exists, in the queue.
+        try:
+            await move_visits(
+                sessions,
+                moves=[
+                    VisitMove(
+                        visit_id=visit_id,
+                        seen_version=visit_version,
+                        starts=appointment.starts,
+                        ends=appointment.ends,
+                        technician_ids=(appointment.technician_id,),
+                    )
+                ],
+            )
+            assigned = True
+        except (UserFacingError, DBAPIError, OSError) as error:
+            reason = str(error) if isinstance(error, UserFacingError) else "no answer"
+            note = f"{number} is booked but waits for dispatch: {reason}"
+    return BookedCall(order_id, number, visit_id, customer_id, site_id, assigned, note)

@@ -1,0 +1,202 @@
+"""Booking a call against a real database: complete work orders, and bad input refused
+field by field with nothing written."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dispatch_app.config import libpq_url
+from dispatch_app.db.engine import make_async_engine, session_factory
+from dispatch_app.errors import ValidationError
+from dispatch_app.services.intake import Appointment, CallBooking, NewCaller, book_call
+from tests.companies import DAY, TZ, small_company
+
+
+def at(hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(DAY, dt.time(hour, minute), tzinfo=TZ)
+
+
+def run(url: str, booking: CallBooking):
+    async def go():
+        engine = make_async_engine(url)
+        try:
+            return await book_call(session_factory(engine), booking)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def counts(url: str) -> tuple[int, int, int]:
+    with psycopg.connect(libpq_url(url)) as db:
+        return db.execute(
+            "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM work_orders), "
+            "(SELECT count(*) FROM visits)"
+        ).fetchone()
+
+
+@pytest.fixture
+def company(db_url):
+    techs = small_company(db_url)
+    with psycopg.connect(libpq_url(db_url)) as db:
+        customer = db.execute("SELECT id FROM customers").fetchone()[0]
+        job_type = db.execute("SELECT id FROM job_types").fetchone()[0]
+    return db_url, techs, customer, job_type
+
+
+CALLER = NewCaller(
+    "Zoë 李 Ørsted 🔧", "(773) 555-0198", "1060 W Addison St", "Chicago", "il", "60613"
+)
+
+
+def test_a_returning_customer_booked_for_a_technician(company):
+    url, techs, customer, job_type = company
+    booked = run(
+        url,
+        CallBooking(
+            job_type_id=job_type,
+            description="Furnace short-cycles, smells of burning dust.",
+            customer_id=customer,
+            priority="urgent",
+            source="repeat",
+            answers={"Age of system": "12 years", "Access": "side gate code 4412"},
+            appointment=Appointment(at(14, 30), at(15, 30), at(14), at(16), techs["Ava Kowalski"]),
+        ),
+    )
+    assert booked.assigned and booked.number.startswith("WO-")
+    with psycopg.connect(libpq_url(url)) as db:
+        order = db.execute(
+            "SELECT description, priority, source, status, requested_start FROM work_orders "
+            "WHERE id = %s",
+            (booked.work_order_id,),
+        ).fetchone()
+        crew = db.execute(
+            "SELECT technician_id FROM visit_technicians WHERE visit_id = %s", (booked.visit_id,)
+        ).fetchall()
+    description, priority, source, status, requested = order
+    assert "burning dust" in description and "Age of system: 12 years" in description
+    assert (priority, source, status) == ("urgent", "repeat", "scheduled")
+    assert requested == at(14)
+    assert crew == [(techs["Ava Kowalski"],)]
+
+
+def test_a_new_caller_in_any_script_becomes_a_customer_with_a_placed_site(company):
+    url, _techs, _customer, job_type = company
+    booked = run(
+        url,
+        CallBooking(job_type_id=job_type, description="Leak under the sink", caller=CALLER),
+    )
+    assert not booked.assigned  # no appointment: it waits in the queue
+    with psycopg.connect(libpq_url(url)) as db:
+        name = db.execute("SELECT name FROM customers WHERE id = %s", (booked.customer_id,))
+        phone = db.execute(
+            "SELECT number FROM customer_phones WHERE customer_id = %s", (booked.customer_id,)
+        )
+        site = db.execute(
+            "SELECT state, zip, lat, lon FROM service_sites WHERE id = %s", (booked.site_id,)
+        )
+        assert name.fetchone()[0] == "Zoë 李 Ørsted 🔧"
+        assert phone.fetchone()[0] == "+17735550198"
+        state, zip_code, lat, lon = site.fetchone()
+    assert (state, zip_code) == ("IL", "60613")
+    assert lat == pytest.approx(41.95, abs=0.05) and lon == pytest.approx(-87.65, abs=0.05)
+
+
+def test_a_slot_taken_meanwhile_leaves_the_work_order_in_the_queue(company):
+    url, techs, customer, job_type = company
+    booked = run(
+        url,
+        CallBooking(
+            job_type_id=job_type,
+            description="No heat",
+            customer_id=customer,
+            appointment=Appointment(at(8), at(9), at(8), at(10), techs["Ava Kowalski"]),
+        ),
+    )
+    assert not booked.assigned
+    assert "waits for dispatch" in booked.note and "overlap" in booked.note
+    with psycopg.connect(libpq_url(url)) as db:
+        assert db.execute(
+            "SELECT count(*) FROM visit_technicians WHERE visit_id = %s", (booked.visit_id,)
+        ).fetchone() == (0,)
+
+
+BAD = [
+    ({"description": "x\x00y"}, "description"),
+    ({"description": "x" * 100_001}, "description"),
+    ({"description": "   "}, "description"),
+    ({"priority": "whenever"}, "priority"),
+    ({"source": "carrier pigeon"}, "source"),
+    ({"caller": dataclasses.replace(CALLER, phone="555-01")}, "phone"),
+    ({"caller": dataclasses.replace(CALLER, phone="(012) 555-0198")}, "phone"),
+    ({"caller": dataclasses.replace(CALLER, zip="00000")}, "zip"),
+    ({"caller": dataclasses.replace(CALLER, state="Illinois")}, "state"),
+    ({"caller": dataclasses.replace(CALLER, name="")}, "name"),
+    ({"caller": dataclasses.replace(CALLER, name="Bob\x07")}, "name"),
+    ({"caller": dataclasses.replace(CALLER, street="x" * 201)}, "street"),
+    ({"caller": None}, "customer"),
+    ({"answers": {"Access": "gate\x1b[31m"}}, "answer:Access"),
+    (
+        {"appointment": Appointment(at(10), at(9), at(8), at(10))},
+        "appointment",
+    ),
+    (
+        {"appointment": Appointment(at(9), at(10), at(10), at(8))},
+        "appointment",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "field_name"), BAD)
+def test_bad_input_is_refused_by_field_and_nothing_is_written(company, change, field_name):
+    url, _techs, _customer, job_type = company
+    before = counts(url)
+    booking = dataclasses.replace(
+        CallBooking(job_type_id=job_type, description="Leak", caller=CALLER), **change
+    )
+    with pytest.raises(ValidationError) as refused:
+        run(url, booking)
+    assert field_name in refused.value.fields
+    assert all(sentence.endswith(".") for sentence in refused.value.fields.values())
+    assert counts(url) == before
+
+
+def test_an_unknown_job_type_is_refused(company):
+    url, _techs, customer, _job_type = company
+    before = counts(url)
+    with pytest.raises(ValidationError) as refused:
+        run(url, CallBooking(job_type_id=999_999, description="Leak", customer_id=customer))
+    assert "job_type" in refused.value.fields
+    assert counts(url) == before
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=st.text(min_size=1, max_size=60), description=st.text(min_size=1, max_size=300))
+def test_any_text_either_books_completely_or_is_refused_without_a_trace(company, name, description):
+    url, _techs, _customer, job_type = company
+    before = counts(url)
+    booking = CallBooking(
+        job_type_id=job_type, description=description, caller=dataclasses.replace(CALLER, name=name)
+    )
+    try:
+        booked = run(url, booking)
+    except ValidationError as refused:
+        assert set(refused.fields) <= {"name", "description"}
+        assert counts(url) == before
+    else:
+        with psycopg.connect(libpq_url(url)) as db:
+            stored = db.execute(
+                "SELECT c.name, w.description FROM work_orders w JOIN customers c "
+                "ON c.id = w.customer_id WHERE w.id = %s",
+                (booked.work_order_id,),
+            ).fetchone()
+        assert stored == (name.strip(), description.strip())
