@@ -200,3 +200,31 @@ def test_any_text_either_books_completely_or_is_refused_without_a_trace(company,
                 (booked.work_order_id,),
             ).fetchone()
         assert stored == (name.strip(), description.strip())
+
+
+def test_windows_for_a_call_come_from_the_database(company):
+    from dispatch_app.services.availability import windows_for_call
+
+    url, techs, _customer, job_type = company
+
+    async def go():
+        engine = make_async_engine(url)
+        try:
+            return await windows_for_call(
+                session_factory(engine),
+                job_type_id=job_type,
+                first_day=DAY,
+                days=1,
+                now=at(6),
+            )
+        finally:
+            await engine.dispose()
+
+    found = asyncio.run(go())
+    by_start = {w.span.start: w for w in found}
+    # Ava and Marcus work 07:00–15:30; a 90-minute job: Ava is busy 08–09:30 and 10–12
+    # (the crew visit with Marcus), Marcus 10–12 and 13–14.
+    assert at(8) in by_start and by_start[at(8)].technician_ids == (techs["Marcus Lee"],)
+    assert by_start[at(12)].technician_ids[0] == techs["Ava Kowalski"]  # Marcus is at 13:00
+    assert techs["Noor Haddad"] not in {t for w in found for t in w.technician_ids}  # off
+    assert at(16) not in by_start  # a 90-minute job cannot end by 15:30 from there
