@@ -444,24 +444,22 @@ class BoardActions(QObject):
         """
         assert self.sessions is not None
         seen = {p.visit_id: self._as_seen(p) for p in believed}
-        timed = [p for p in placings if p.starts is not None and p.ends is not None]
+        timed = [
+            VisitMove(
+                visit_id=p.visit_id,
+                seen_version=versions[p.visit_id],
+                starts=p.starts,
+                ends=p.ends,
+                technician_ids=p.technician_ids,
+                seen=seen.get(p.visit_id),
+            )
+            for p in placings
+            if p.starts is not None and p.ends is not None
+        ]
         untimed = [p for p in placings if p.starts is None or p.ends is None]
         written: dict[int, int] = {}
         if timed:
-            written |= await move_visits(
-                self.sessions,
-                moves=[
-                    VisitMove(
-                        visit_id=p.visit_id,
-                        seen_version=versions[p.visit_id],
-                        starts=p.starts,  # type: ignore[arg-type]
-                        ends=p.ends,  # type: ignore[arg-type]
-                        technician_ids=p.technician_ids,
-                        seen=seen.get(p.visit_id),
-                    )
-                    for p in timed
-                ],
-            )
+            written |= await move_visits(self.sessions, moves=timed)
         if untimed:
             written |= await unschedule_visits(
                 self.sessions, seen={p.visit_id: versions[p.visit_id] for p in untimed}
