@@ -202,9 +202,11 @@ def run_db_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
         return 0
 
 
-def run_watch_command(choice: DatabaseChoice) -> int:
+@contextlib.contextmanager
+def checked_database(choice: DatabaseChoice) -> Iterator[str]:
+    """The URL of a database at this version's schema, for the commands that only use it:
+    the embedded one is migrated, a shared one must already be (one sentence if not)."""
     from dispatch_app.db import migrate
-    from dispatch_app.services.change_watch import watch
     from dispatch_app.services.database import migrate_now
 
     with database_url(choice) as url:
@@ -212,20 +214,21 @@ def run_watch_command(choice: DatabaseChoice) -> int:
             migrate_now(url)
         with connected(url) as connection:
             migrate.check_schema(connection, url)
+        yield url
+
+
+def run_watch_command(choice: DatabaseChoice) -> int:
+    from dispatch_app.services.change_watch import watch
+
+    with checked_database(choice) as url:
         return watch(url)
 
 
 def run_geocode_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
-    from dispatch_app.db import migrate
     from dispatch_app.db.engine import make_sync_engine
-    from dispatch_app.services.database import migrate_now
     from dispatch_app.services.geocoding import geocode_sites, geocoder_url
 
-    with database_url(choice) as url:
-        if choice.embedded:
-            migrate_now(url)
-        with connected(url) as connection:
-            migrate.check_schema(connection, url)
+    with checked_database(choice) as url:
         engine = make_sync_engine(url)
         try:
             report = geocode_sites(engine, geocoder_url(engine, args.url), limit=max(1, args.limit))
@@ -236,15 +239,9 @@ def run_geocode_command(args: argparse.Namespace, choice: DatabaseChoice) -> int
 
 
 def run_map_window_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
-    from dispatch_app.db import migrate
     from dispatch_app.map_window import MapWindowOptions, run_map_window
-    from dispatch_app.services.database import migrate_now
 
-    with database_url(choice) as url:
-        if choice.embedded:
-            migrate_now(url)
-        with connected(url) as connection:
-            migrate.check_schema(connection, url)
+    with checked_database(choice) as url:
         return run_map_window(
             MapWindowOptions(
                 url,

@@ -33,6 +33,12 @@ class TimeSpan:
         return dt.timedelta(seconds=self.end.timestamp() - self.start.timestamp())
 
 
+def later(moment: dt.datetime, by: dt.timedelta) -> dt.datetime:
+    """``moment + by`` as elapsed time, in ``moment``'s zone: plain ``+`` on a zoned
+    datetime adds wall-clock time, an hour off across a daylight-saving change."""
+    return (moment.astimezone(dt.UTC) + by).astimezone(moment.tzinfo)
+
+
 def first_overlap(spans: Iterable[TimeSpan]) -> tuple[TimeSpan, TimeSpan] | None:
     """The first pair of overlapping spans in start order, or ``None``."""
     ordered = sorted(spans, key=lambda span: (span.start.timestamp(), span.end.timestamp()))

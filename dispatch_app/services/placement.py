@@ -22,7 +22,7 @@ from dispatch_app.domain.dispatch_rules import (
     finished_finding,
 )
 from dispatch_app.domain.geo import DriveEstimate
-from dispatch_app.domain.scheduling import TimeSpan
+from dispatch_app.domain.scheduling import TimeSpan, later
 from dispatch_app.domain.vocabulary import VisitStatus
 from dispatch_app.services.day_board import (
     BoardSettings,
@@ -84,9 +84,7 @@ class PlannedMove:
             label=job.number,
             seen_version=job.version,
             starts=starts,
-            ends=(starts.astimezone(dt.UTC) + dt.timedelta(minutes=job.duration_min)).astimezone(
-                starts.tzinfo
-            ),
+            ends=later(starts, dt.timedelta(minutes=job.duration_min)),
             technician_ids=technician_ids,
             required_skills=job.required_skills,
             place=_place(job.lat, job.lon),

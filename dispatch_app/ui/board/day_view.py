@@ -47,6 +47,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QRubberBand, QWidget
 
 from dispatch_app.domain.dispatch_rules import Finding, Severity, snap
+from dispatch_app.domain.scheduling import later
 from dispatch_app.services.day_board import (
     BoardSettings,
     TechnicianRow,
@@ -803,7 +804,7 @@ class DayBoardView(QAbstractScrollArea):
         # Moving: the grabbed block's start follows the cursor, snapped; the rest keep
         # their distance to it.
         delta = grid.time_at(position.x()) - drag.grab_time
-        new_start = self._snap(_plus(grabbed.starts, delta))
+        new_start = self._snap(later(grabbed.starts, delta))
         offset = new_start.timestamp() - grabbed.starts.timestamp()
         target = self.technician_at(position)
         selection = list(drag.selection) or [grabbed]
@@ -822,8 +823,8 @@ class DayBoardView(QAbstractScrollArea):
             moves.append(
                 PlannedMove.of_visit(
                     visit,
-                    starts=_plus(visit.starts, dt.timedelta(seconds=offset)),
-                    ends=_plus(visit.ends, dt.timedelta(seconds=offset)),
+                    starts=later(visit.starts, dt.timedelta(seconds=offset)),
+                    ends=later(visit.ends, dt.timedelta(seconds=offset)),
                     technician_ids=crew,
                 )
             )
@@ -1105,8 +1106,8 @@ class DayBoardView(QAbstractScrollArea):
             moves.append(
                 PlannedMove.of_visit(
                     visit,
-                    starts=_plus(visit.starts, by),
-                    ends=_plus(visit.ends, by),
+                    starts=later(visit.starts, by),
+                    ends=later(visit.ends, by),
                     technician_ids=crew,
                 )
             )
@@ -1121,12 +1122,6 @@ class DayBoardView(QAbstractScrollArea):
 def _start_order(visit: VisitBlock) -> tuple[float, int]:
     """A row's visits in time order (as instants: right across a daylight-saving change)."""
     return visit.starts.timestamp(), visit.id
-
-
-def _plus(moment: dt.datetime, by: dt.timedelta) -> dt.datetime:
-    """``moment + by`` as elapsed time (across a daylight-saving change), in its zone."""
-    tz = moment.tzinfo
-    return (moment.astimezone(dt.UTC) + by).astimezone(tz)
 
 
 def _visit_of_job(job: UnassignedJob | None, move: PlannedMove) -> VisitBlock | None:
