@@ -44,6 +44,20 @@ ROWS: dict[str, str] = {
     "status_history": "INSERT INTO status_history (work_order_id, to_status) "
     "VALUES ({work_orders}, 'new') RETURNING id",
     "app_settings": "INSERT INTO app_settings (key, value) VALUES ('test_key', '1') RETURNING id",
+    "job_type_questions": "INSERT INTO job_type_questions (job_type_id, position, prompt) "
+    "VALUES ({job_types}, 1, 'Age of system?') RETURNING id",
+    "agreements": "INSERT INTO agreements (customer_id, name, starts_on, ends_on) "
+    "VALUES ({customers}, 'Comfort Club', '2026-01-01', '2027-01-01') RETURNING id",
+    "parts": "INSERT INTO parts (sku, name, unit_price) VALUES ('CAP-45', 'Capacitor', 24.5) "
+    "RETURNING id",
+    "line_items": "INSERT INTO line_items (work_order_id, kind, part_id, description, quantity, "
+    "unit_price) VALUES ({work_orders}, 'material', {parts}, 'Capacitor', 1, 24.5) RETURNING id",
+    "photos": "INSERT INTO photos (work_order_id, filename, content_type, byte_size, width, "
+    "height, data, thumbnail) VALUES ({work_orders}, 'a.png', 'image/png', 3, 1, 1, "
+    "'\\x010203', '\\x01') RETURNING id",
+    "time_entries": "INSERT INTO time_entries (work_order_id, technician_id, started_at, "
+    "ended_at) VALUES ({work_orders}, {technicians}, '2026-12-01 09:00-06', "
+    "'2026-12-01 10:00-06') RETURNING id",
 }
 
 # A harmless UPDATE per table (every table has an ``id``).
@@ -64,6 +78,12 @@ UPDATES: dict[str, str] = {
     "notes": "body = 'Call first, side door'",
     "status_history": "reason = 'booked by phone'",
     "app_settings": "value = '2'",
+    "job_type_questions": "required = true",
+    "agreements": "visits_per_year = 2",
+    "parts": "unit_price = 26",
+    "line_items": "quantity = 2",
+    "photos": "caption = 'Burnt capacitor'",
+    "time_entries": "note = 'Diagnosis'",
 }
 
 

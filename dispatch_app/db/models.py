@@ -30,6 +30,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -44,7 +45,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from dispatch_app.domain.vocabulary import (
+    LineItemKind,
     Priority,
+    QuestionKind,
     Trade,
     VisitStatus,
     WorkOrderSource,
@@ -66,6 +69,9 @@ CHANGE_CHANNEL = "dispatch_changes"
 # Marks a database as ours, so the app can tell "schema too old/new" from "someone
 # else's database".
 APPLICATION_MARKER = "dispatch-board"
+
+# The largest photo a work order takes (a phone camera's JPEG is 2–6 MB).
+MAX_PHOTO_BYTES = 15 * 1024 * 1024
 
 
 class Base(DeclarativeBase):
@@ -322,6 +328,60 @@ class JobTypeSkill(Tracked, Base):
     )
 
 
+class JobTypeQuestion(Tracked, Base):
+    """A question the CSR asks for one job type ("Age of system?"): data, not code."""
+
+    __tablename__ = "job_type_questions"
+
+    job_type_id: Mapped[int] = mapped_column(ForeignKey("job_types.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(SmallInteger)
+    prompt: Mapped[str]
+    kind: Mapped[str] = mapped_column(server_default=QuestionKind.TEXT.value)
+    # The answers offered for a "choice" question, in order.
+    choices: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    required: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+    __table_args__ = (
+        UniqueConstraint("job_type_id", "position"),
+        CheckConstraint(f"kind in {sql_in(QuestionKind)}", name="kind"),
+        CheckConstraint("length(prompt) between 1 and 200", name="prompt_length"),
+    )
+
+
+class Agreement(Tracked, Base):
+    """A maintenance agreement ("Comfort Club"): visits a year the customer has paid for."""
+
+    __tablename__ = "agreements"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str]
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    visits_per_year: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
+    price: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2), server_default="0")
+
+    __table_args__ = (
+        CheckConstraint("ends_on > starts_on", name="ends_after_starts"),
+        CheckConstraint("visits_per_year between 0 and 52", name="visits_range"),
+    )
+
+
+class Part(Tracked, Base):
+    """One entry of the parts list materials are chosen from."""
+
+    __tablename__ = "parts"
+
+    sku: Mapped[str] = mapped_column(unique=True)
+    name: Mapped[str]
+    unit: Mapped[str] = mapped_column(server_default="each")
+    unit_price: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+    __table_args__ = (CheckConstraint("unit_price >= 0", name="price_non_negative"),)
+
+
 class WorkOrder(Tracked, Base):
     """A customer's request from first call to payment; numbered ``WO-10023``."""
 
@@ -348,6 +408,8 @@ class WorkOrder(Tracked, Base):
     created_by: Mapped[str] = mapped_column(server_default=text("session_user"))
     updated_by: Mapped[str] = mapped_column(server_default=text("session_user"))
     cancel_reason: Mapped[str | None]
+    # The job type's questions as asked at intake, in order: [["Age of system", "12"], …].
+    answers: Mapped[list[list[str]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
 
     customer: Mapped[Customer] = relationship()
     site: Mapped[ServiceSite] = relationship()
@@ -438,9 +500,106 @@ class Note(Tracked, Base):
     work_order_id: Mapped[int] = mapped_column(
         ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
     )
-    author: Mapped[str] = mapped_column(server_default=text("session_user"))
+    author: Mapped[str] = mapped_column(server_default=text("dispatch_editor()"))
     body: Mapped[str]
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class LineItem(Tracked, Base):
+    """Labour or material on a work order; its total is quantity × unit price."""
+
+    __tablename__ = "line_items"
+
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str]
+    part_id: Mapped[int | None] = mapped_column(ForeignKey("parts.id", ondelete="SET NULL"))
+    description: Mapped[str]
+    quantity: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2))
+    unit_price: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(f"kind in {sql_in(LineItemKind)}", name="kind"),
+        CheckConstraint("kind = 'material' or part_id is null", name="part_is_material"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="price_non_negative"),
+        CheckConstraint("length(description) between 1 and 500", name="description_length"),
+    )
+
+
+class Photo(Tracked, Base):
+    """A picture of the job, kept in the database so every workstation sees it.
+
+    Lists read ``thumbnail`` only; ``data`` (the file as attached) is read for the full view.
+    """
+
+    __tablename__ = "photos"
+
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str]
+    content_type: Mapped[str]
+    byte_size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
+    caption: Mapped[str] = mapped_column(server_default="")
+    uploaded_by: Mapped[str] = mapped_column(server_default=text("dispatch_editor()"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(
+            "content_type in ('image/jpeg', 'image/png', 'image/webp', 'image/gif')",
+            name="content_type",
+        ),
+        CheckConstraint(f"byte_size between 1 and {MAX_PHOTO_BYTES}", name="byte_size"),
+        CheckConstraint("octet_length(data) = byte_size", name="size_matches"),
+    )
+
+
+class TimeEntry(Tracked, Base):
+    """Time a technician spent on a work order (travel or on site)."""
+
+    __tablename__ = "time_entries"
+
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technicians.id"), index=True)
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime]
+    note: Mapped[str] = mapped_column(server_default="")
+    created_by: Mapped[str] = mapped_column(server_default=text("dispatch_editor()"))
+
+    __table_args__ = (
+        CheckConstraint("ended_at > started_at", name="ends_after_starts"),
+        CheckConstraint("ended_at - started_at <= interval '24 hours'", name="at_most_a_day"),
+    )
+
+
+class AuditEntry(Base):
+    """Who changed what on a work order and when, written by the ``dispatch_audit`` trigger.
+
+    ``changes`` holds ``{"field": [before, after]}`` (before is null on insert, after on
+    delete); bulky columns (photo bytes) and bookkeeping (version) are left out.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    work_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    table_name: Mapped[str]
+    row_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str]
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    changed_by: Mapped[str] = mapped_column(server_default=text("dispatch_editor()"))
+    changed_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 
 class StatusChange(Base):
@@ -478,7 +637,24 @@ NOTIFYING_TABLES: tuple[str, ...] = (
     "visit_technicians",
     "notes",
     "status_history",
+    "job_type_questions",
+    "agreements",
+    "parts",
+    "line_items",
+    "photos",
+    "time_entries",
 )
 
 # Tables with ``version``/``updated_at`` kept by the touch trigger.
 VERSIONED_TABLES: tuple[str, ...] = tuple(t for t in NOTIFYING_TABLES if t != "status_history")
+
+# Tables whose changes the audit trigger records against their work order.
+AUDITED_TABLES: tuple[str, ...] = (
+    "work_orders",
+    "visits",
+    "visit_technicians",
+    "line_items",
+    "notes",
+    "photos",
+    "time_entries",
+)

@@ -53,6 +53,20 @@ class VisitStatus(StrEnum):
     NO_SHOW = "no_show"
 
 
+class QuestionKind(StrEnum):
+    """How a job type's intake question is answered."""
+
+    TEXT = "text"
+    CHOICE = "choice"  # one of the question's choices
+    YES_NO = "yes_no"
+    NUMBER = "number"
+
+
+class LineItemKind(StrEnum):
+    LABOUR = "labour"
+    MATERIAL = "material"
+
+
 # Colour a technician row carries when nothing else is known, per trade.
 TRADE_COLOURS = {
     Trade.HVAC: "#2f80ed",
