@@ -20,17 +20,22 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import zipcodes
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from dispatch_app.db.models import (
+    Agreement,
     AppSetting,
+    AuditEntry,
     Customer,
     CustomerPhone,
     Equipment,
     JobType,
+    JobTypeQuestion,
     JobTypeSkill,
+    LineItem,
     Note,
+    Part,
     ServiceSite,
     Skill,
     StatusChange,
@@ -43,7 +48,9 @@ from dispatch_app.db.models import (
 )
 from dispatch_app.domain.vocabulary import (
     TRADE_COLOURS,
+    LineItemKind,
     Priority,
+    QuestionKind,
     Trade,
     VisitStatus,
     WorkOrderSource,
@@ -662,6 +669,124 @@ CREW_JOBS_TODAY = (
 
 
 # --- Technicians ---------------------------------------------------------------------
+
+
+# What a CSR asks per job type (kept as data: a company edits job_type_questions rows).
+# (prompt, kind, choices, required). Questions by trade come after the job's own.
+_AGE = ("Age of system (years)", QuestionKind.NUMBER, (), False)
+_ACCESS = ("Access notes (gate code, pets, parking)", QuestionKind.TEXT, (), False)
+_EQUIPMENT = ("Equipment involved (make, model)", QuestionKind.TEXT, (), False)
+TRADE_QUESTIONS: dict[Trade, tuple[tuple[str, QuestionKind, tuple[str, ...], bool], ...]] = {
+    Trade.HVAC: (_EQUIPMENT, _AGE, _ACCESS),
+    Trade.PLUMBING: (
+        ("Is water still running or leaking?", QuestionKind.YES_NO, (), False),
+        _EQUIPMENT,
+        _ACCESS,
+    ),
+    Trade.ELECTRICAL: (
+        ("Any burning smell, sparks or hot outlets?", QuestionKind.YES_NO, (), True),
+        ("Panel location", QuestionKind.TEXT, (), False),
+        _ACCESS,
+    ),
+    Trade.ROOFING: (
+        (
+            "Roof type",
+            QuestionKind.CHOICE,
+            ("Asphalt shingle", "Flat / modified", "Metal", "Tile", "Slate", "Not sure"),
+            False,
+        ),
+        ("Stories", QuestionKind.NUMBER, (), False),
+        _ACCESS,
+    ),
+}
+JOB_QUESTIONS: dict[str, tuple[tuple[str, QuestionKind, tuple[str, ...], bool], ...]] = {
+    "No heat call": (
+        (
+            "Symptoms",
+            QuestionKind.CHOICE,
+            ("No heat at all", "Blows cold air", "Short cycling", "Noise", "Thermostat blank"),
+            True,
+        ),
+        ("Anyone vulnerable in the home (elderly, infant)?", QuestionKind.YES_NO, (), False),
+    ),
+    "AC repair": (
+        (
+            "Symptoms",
+            QuestionKind.CHOICE,
+            (
+                "Not cooling",
+                "Not running",
+                "Leaking water",
+                "Ice on lines",
+                "Trips breaker",
+                "Noise",
+            ),
+            True,
+        ),
+    ),
+    "Water heater repair": (("Fuel", QuestionKind.CHOICE, ("Gas", "Electric", "Tankless"), True),),
+    "Water heater replacement": (
+        ("Fuel", QuestionKind.CHOICE, ("Gas", "Electric", "Tankless"), True),
+        ("Tank size (gallons)", QuestionKind.NUMBER, (), False),
+    ),
+    "Gas leak check": (("Can the caller smell gas now?", QuestionKind.YES_NO, (), True),),
+    "Clogged drain": (
+        (
+            "Which drain",
+            QuestionKind.CHOICE,
+            ("Kitchen", "Bathroom sink", "Tub / shower", "Toilet", "Floor drain", "Main line"),
+            True,
+        ),
+    ),
+    "Roof leak repair": (("Is water coming in right now?", QuestionKind.YES_NO, (), True),),
+}
+
+# The parts list line items choose materials from: (sku, name, unit, unit price).
+PARTS: tuple[tuple[str, str, str, str], ...] = (
+    ("CAP-455", "Run capacitor 45/5 µF 440 V", "each", "38.00"),
+    ("CAP-355", "Run capacitor 35/5 µF 440 V", "each", "34.00"),
+    ("CON-30A", "Contactor 1-pole 30 A 24 V coil", "each", "42.00"),
+    ("IGN-HSI", "Hot surface igniter, silicon nitride", "each", "64.00"),
+    ("FLM-SNS", "Flame sensor", "each", "28.00"),
+    ("FLT-16251", "Pleated filter 16x25x1 MERV 11", "each", "14.00"),
+    ("FLT-20251", "Pleated filter 20x25x1 MERV 11", "each", "15.00"),
+    ("THM-T6", "Programmable thermostat, Wi-Fi", "each", "189.00"),
+    ("REF-410A", "Refrigerant R-410A", "lb", "85.00"),
+    ("MTR-CND", "Condenser fan motor 1/4 hp", "each", "215.00"),
+    ("PRS-SW", "Pressure switch", "each", "56.00"),
+    ("WH-TP-V", "T&P relief valve 3/4 in", "each", "32.00"),
+    ("WH-ANODE", "Anode rod, magnesium", "each", "45.00"),
+    ("WH-TCPL", "Thermocouple 24 in", "each", "18.00"),
+    ("WH-50G", "Water heater 50 gal gas, 40k BTU", "each", "1195.00"),
+    ("SMP-1/3", "Sump pump 1/3 hp submersible", "each", "245.00"),
+    ("CHK-1.5", "Check valve 1-1/2 in", "each", "24.00"),
+    ("PVC-15", "PVC pipe 1-1/2 in sch 40", "ft", "3.50"),
+    ("PEX-34", "PEX-A tubing 3/4 in", "ft", "1.80"),
+    ("WAX-RING", "Toilet wax ring with flange", "each", "9.00"),
+    ("FLP-UNI", "Toilet flapper, universal", "each", "12.00"),
+    ("CRT-KIT", "Faucet cartridge kit", "each", "36.00"),
+    ("GFCI-20", "GFCI receptacle 20 A", "each", "26.00"),
+    ("AFCI-15", "AFCI breaker 15 A", "each", "58.00"),
+    ("BRK-20", "Breaker 20 A single pole", "each", "14.00"),
+    ("SPD-WH", "Whole-home surge protector", "each", "165.00"),
+    ("WIRE-122", "NM-B 12/2 cable", "ft", "1.20"),
+    ("EVSE-48", "EV charger 48 A, hardwired", "each", "699.00"),
+    ("SHG-BDL", "Architectural shingles", "bundle", "48.00"),
+    ("FLS-STP", "Step flashing 4x4x8", "each", "1.50"),
+    ("ICE-WTR", "Ice and water shield", "roll", "95.00"),
+    ("SEAL-RF", "Roof sealant, tube", "each", "11.00"),
+    ("BOOT-3", "Pipe boot 3 in", "each", "22.00"),
+    ("GTR-5K", "Seamless gutter 5 in K-style", "ft", "9.00"),
+    ("DSP-2x3", "Downspout 2x3", "ft", "6.50"),
+)
+# Which parts a finished job of each trade most likely used.
+TRADE_PARTS: dict[Trade, tuple[str, ...]] = {
+    Trade.HVAC: ("CAP-455", "CAP-355", "CON-30A", "IGN-HSI", "FLM-SNS", "FLT-16251", "PRS-SW"),
+    Trade.PLUMBING: ("WH-TP-V", "WH-ANODE", "WH-TCPL", "CHK-1.5", "WAX-RING", "FLP-UNI"),
+    Trade.ELECTRICAL: ("GFCI-20", "AFCI-15", "BRK-20", "WIRE-122"),
+    Trade.ROOFING: ("SEAL-RF", "BOOT-3", "FLS-STP", "SHG-BDL"),
+}
+AGREEMENT_PLANS = (("Comfort Club", 2, "189.00"), ("Plumbing Protection Plan", 1, "129.00"))
 
 
 class TechSpec(NamedTuple):
@@ -2551,6 +2676,66 @@ class _Planner:
                 customer.created_at = order.created_at - self.rng.randint(2, 6) * MINUTE
 
 
+def _line_items(
+    orders: list[_Order], order_ids: list[int], part_ids: dict[str, int]
+) -> list[dict[str, Any]]:
+    """Finished jobs carry their labour and, most of them, one part from the parts list."""
+    parts = {sku: (name, Decimal(price)) for sku, name, _unit, price in PARTS}
+    rows: list[dict[str, Any]] = []
+    finished = (WorkOrderStatus.COMPLETED, WorkOrderStatus.INVOICED, WorkOrderStatus.CLOSED)
+    for n, order in enumerate(orders):
+        if order.status not in finished:
+            continue
+        price = Decimal(order.job.price)
+        rows.append(
+            {
+                "work_order_id": order_ids[n],
+                "kind": LineItemKind.LABOUR.value,
+                "description": f"{order.job.name} — labour",
+                "quantity": Decimal(1),
+                "unit_price": price,
+                "created_at": order.steps[-1].at if order.steps else order.created_at,
+            }
+        )
+        choices = TRADE_PARTS[order.job.trade]
+        if order.serial % 4 != 3:  # about one job in four needs no part
+            sku = choices[order.serial % len(choices)]
+            name, unit_price = parts[sku]
+            rows.append(
+                {
+                    "work_order_id": order_ids[n],
+                    "kind": LineItemKind.MATERIAL.value,
+                    "part_id": part_ids[sku],
+                    "description": name,
+                    "quantity": Decimal(1 + order.serial % 2),
+                    "unit_price": unit_price,
+                    "created_at": order.steps[-1].at if order.steps else order.created_at,
+                }
+            )
+    return rows
+
+
+def _agreements(plan: _Planner, customer_ids: list[int]) -> list[dict[str, Any]]:
+    """One household in six is on a maintenance plan, some of them lapsed."""
+    rows = []
+    for n, customer in enumerate(plan.customers):
+        if customer.business or n % 6:
+            continue
+        name, visits, price = AGREEMENT_PLANS[(n // 6) % len(AGREEMENT_PLANS)]
+        starts = plan.today - dt.timedelta(days=(n * 37) % 500)
+        rows.append(
+            {
+                "customer_id": customer_ids[n],
+                "name": name,
+                "starts_on": starts,
+                "ends_on": starts + dt.timedelta(days=365),
+                "visits_per_year": visits,
+                "price": Decimal(price),
+            }
+        )
+    return rows
+
+
 def _shade(colour: str, lighten: float) -> str:
     """``colour`` made lighter (positive) or darker (negative) by that much lightness."""
     red, green, blue = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
@@ -2677,6 +2862,9 @@ def seed_demo(
     )
     planner.build()
     _write(session, planner)
+    # The audit trigger saw the seed write made-up history in one go, "now": that is not
+    # who changed what, so the demo's history lives in its status rows and notes instead.
+    session.execute(delete(AuditEntry))
     session.flush()
 
     today_orders = [o for o in planner.orders if o.outcome == VisitStatus.UNSCHEDULED]
@@ -2734,6 +2922,39 @@ def _write(session: Session, plan: _Planner) -> None:
             for job in JOB_TYPES
             for code, level in job.skills
         ],
+    )
+
+    _insert(
+        session,
+        JobTypeQuestion,
+        [
+            {
+                "job_type_id": job_ids[job.name],
+                "position": position,
+                "prompt": prompt,
+                "kind": kind.value,
+                "choices": list(choices),
+                "required": required,
+            }
+            for job in JOB_TYPES
+            for position, (prompt, kind, choices, required) in enumerate(
+                JOB_QUESTIONS.get(job.name, ()) + TRADE_QUESTIONS[job.trade], start=1
+            )
+        ],
+    )
+    part_ids = dict(
+        zip(
+            [sku for sku, *_ in PARTS],
+            _ids(
+                session,
+                Part,
+                [
+                    {"sku": sku, "name": name, "unit": unit, "unit_price": Decimal(price)}
+                    for sku, name, unit, price in PARTS
+                ],
+            ),
+            strict=True,
+        )
     )
 
     tech_ids = _ids(
@@ -2849,6 +3070,8 @@ def _write(session: Session, plan: _Planner) -> None:
             for o in orders
         ],
     )
+    _insert(session, LineItem, _line_items(orders, order_ids, part_ids))
+    _insert(session, Agreement, _agreements(plan, customer_ids))
     visit_rows = [(order_ids[n], o, v) for n, o in enumerate(orders) for v in o.visits]
     visit_ids = _ids(
         session,

@@ -25,13 +25,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dispatch_app.db.models import (
     Customer,
     CustomerPhone,
+    Equipment,
     JobType,
+    JobTypeQuestion,
     ServiceSite,
     Visit,
     WorkOrder,
 )
 from dispatch_app.domain.phones import normalise_phone
-from dispatch_app.domain.vocabulary import Priority, VisitStatus, WorkOrderSource, WorkOrderStatus
+from dispatch_app.domain.vocabulary import (
+    Priority,
+    QuestionKind,
+    Trade,
+    VisitStatus,
+    WorkOrderSource,
+    WorkOrderStatus,
+)
 from dispatch_app.domain.work_orders import field_errors
 from dispatch_app.errors import UserFacingError, ValidationError
 from dispatch_app.services.map_positions import ZIP_CENTROIDS
@@ -39,6 +48,89 @@ from dispatch_app.services.visits import VisitMove, move_visits
 
 MAX_NAME_CHARS = 200
 MAX_ADDRESS_CHARS = 200
+MAX_ANSWER_CHARS = 2_000
+YES_NO = ("Yes", "No")
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeQuestion:
+    """One question a job type needs answered, as the company set it up."""
+
+    prompt: str
+    kind: QuestionKind
+    choices: tuple[str, ...] = ()  # for CHOICE (YES_NO offers ``YES_NO``)
+    required: bool = False
+
+    def offered(self) -> tuple[str, ...]:
+        """The answers to pick from; empty for free text and numbers."""
+        if self.kind is QuestionKind.YES_NO:
+            return YES_NO
+        return self.choices if self.kind is QuestionKind.CHOICE else ()
+
+    def problem(self, answer: str) -> str | None:
+        """Why ``answer`` cannot stand as the answer, in one sentence (None: it can)."""
+        answer = answer.strip()
+        if not answer:
+            return f"Ask the caller: {self.prompt.rstrip('?')}." if self.required else None
+        text_problem = _text_problem(self.prompt, answer, MAX_ANSWER_CHARS)
+        if text_problem:
+            return text_problem
+        offered = self.offered()
+        if offered and answer not in offered:
+            return f"Answer {self.prompt!r} with one of: {', '.join(offered)}."
+        if self.kind is QuestionKind.NUMBER:
+            try:
+                value = float(answer.replace(",", ""))
+            except ValueError:
+                return f"Answer {self.prompt!r} with a number."
+            if value != value or value in (float("inf"), float("-inf")) or value < 0:
+                return f"Answer {self.prompt!r} with a number of zero or more."
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class JobTypeChoice:
+    """A job type as the intake offers it: its trade, length, price and questions."""
+
+    id: int
+    trade: Trade
+    name: str
+    minutes: int
+    price: str  # "129.00"
+    questions: tuple[IntakeQuestion, ...]
+
+
+async def intake_catalogue(sessions: async_sessionmaker[AsyncSession]) -> list[JobTypeChoice]:
+    """The active job types grouped by trade (trade, then name), each with its questions."""
+    async with sessions() as session:
+        types = (
+            await session.scalars(
+                select(JobType).where(JobType.active).order_by(JobType.trade, JobType.name)
+            )
+        ).all()
+        questions: dict[int, list[IntakeQuestion]] = {}
+        for row in await session.scalars(
+            select(JobTypeQuestion).order_by(JobTypeQuestion.job_type_id, JobTypeQuestion.position)
+        ):
+            questions.setdefault(row.job_type_id, []).append(
+                IntakeQuestion(
+                    row.prompt,
+                    QuestionKind(row.kind),
+                    tuple(str(choice) for choice in row.choices or ()),
+                    row.required,
+                )
+            )
+    return [
+        JobTypeChoice(
+            t.id,
+            Trade(t.trade),
+            t.name,
+            t.default_duration_min,
+            f"{t.default_price:.2f}",
+            tuple(questions.get(t.id, ())),
+        )
+        for t in types
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +168,7 @@ class CallBooking:
     # The job type's questions and the caller's answers ("Age of system": "12 years").
     answers: Mapping[str, str] = field(default_factory=dict)
     appointment: Appointment | None = None  # None: waits in the queue for dispatch
+    equipment_id: int | None = None  # the unit at the site the call is about
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +238,7 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
     if not booking.description.strip():
         problems["description"] = "Say what the problem is: the technician reads this first."
     for question, answer in booking.answers.items():
-        problem = _text_problem(question, answer, 2_000) if answer.strip() else None
+        problem = _text_problem(question, answer, MAX_ANSWER_CHARS) if answer.strip() else None
         if problem:
             problems[f"answer:{question}"] = problem
     phone = None
@@ -168,6 +261,18 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
         job_type = await session.get(JobType, booking.job_type_id)
         if job_type is None or not job_type.active:
             raise ValidationError({"job_type": "Choose a job type from the list."})
+        # The job type's own questions decide what must be asked and what an answer is.
+        for row in await session.scalars(
+            select(JobTypeQuestion).where(JobTypeQuestion.job_type_id == job_type.id)
+        ):
+            asked = IntakeQuestion(
+                row.prompt, QuestionKind(row.kind), tuple(row.choices or ()), row.required
+            )
+            problem = asked.problem(booking.answers.get(row.prompt, ""))
+            if problem:
+                problems[f"answer:{row.prompt}"] = problem
+        if problems:
+            raise ValidationError(problems)
         if booking.caller is not None:
             caller = booking.caller
             assert phone is not None and place is not None
@@ -196,6 +301,14 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
             if found is None:
                 raise ValidationError({"site": "That customer has no such site."})
             customer_id, site_id = booking.customer_id, found
+        if booking.equipment_id is not None:
+            on_site = await session.scalar(
+                select(Equipment.id).where(
+                    Equipment.id == booking.equipment_id, Equipment.site_id == site_id
+                )
+            )
+            if on_site is None:
+                raise ValidationError({"equipment": "That equipment is not at this site."})
 
         description = booking.description.strip()
         answered = [(q, a.strip()) for q, a in booking.answers.items() if a.strip()]
@@ -207,6 +320,8 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
             site_id=site_id,
             job_type_id=job_type.id,
             description=description,
+            answers=[[q, a] for q, a in answered],
+            equipment_id=booking.equipment_id,
             priority=booking.priority,
             source=booking.source,
             status=(WorkOrderStatus.SCHEDULED if appointment else WorkOrderStatus.NEW).value,
