@@ -29,6 +29,7 @@ from dispatch_app.db.models import (
     JobType,
     JobTypeQuestion,
     ServiceSite,
+    Technician,
     Visit,
     WorkOrder,
 )
@@ -98,6 +99,13 @@ class JobTypeChoice:
     minutes: int
     price: str  # "129.00"
     questions: tuple[IntakeQuestion, ...]
+
+
+async def technician_names(sessions: async_sessionmaker[AsyncSession]) -> dict[int, str]:
+    """Every technician's name by id, for saying who an arrival window would be with."""
+    async with sessions() as session:
+        rows = await session.execute(select(Technician.id, Technician.name))
+        return {tech_id: name for tech_id, name in rows}
 
 
 async def intake_catalogue(sessions: async_sessionmaker[AsyncSession]) -> list[JobTypeChoice]:
@@ -254,25 +262,29 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
             problems["zip"] = f"ZIP code {booking.caller.zip.strip()[:10]!r} does not exist."
     if booking.appointment is not None:
         problems |= _appointment_problems(booking.appointment)
+    # The job type's own questions decide what must be asked and what an answer is; read
+    # before writing, so every problem of the form comes back at once.
+    async with sessions() as session:
+        job_type_found = await session.get(JobType, booking.job_type_id)
+        if job_type_found is None or not job_type_found.active:
+            problems["job_type"] = "Choose a job type from the list."
+        else:
+            for row in await session.scalars(
+                select(JobTypeQuestion).where(JobTypeQuestion.job_type_id == booking.job_type_id)
+            ):
+                asked = IntakeQuestion(
+                    row.prompt, QuestionKind(row.kind), tuple(row.choices or ()), row.required
+                )
+                problem = asked.problem(booking.answers.get(row.prompt, ""))
+                if problem:
+                    problems[f"answer:{row.prompt}"] = problem
     if problems:
         raise ValidationError(problems)
 
     async with sessions() as session, session.begin():
         job_type = await session.get(JobType, booking.job_type_id)
-        if job_type is None or not job_type.active:
+        if job_type is None or not job_type.active:  # retired meanwhile
             raise ValidationError({"job_type": "Choose a job type from the list."})
-        # The job type's own questions decide what must be asked and what an answer is.
-        for row in await session.scalars(
-            select(JobTypeQuestion).where(JobTypeQuestion.job_type_id == job_type.id)
-        ):
-            asked = IntakeQuestion(
-                row.prompt, QuestionKind(row.kind), tuple(row.choices or ()), row.required
-            )
-            problem = asked.problem(booking.answers.get(row.prompt, ""))
-            if problem:
-                problems[f"answer:{row.prompt}"] = problem
-        if problems:
-            raise ValidationError(problems)
         if booking.caller is not None:
             caller = booking.caller
             assert phone is not None and place is not None

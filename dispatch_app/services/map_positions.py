@@ -77,6 +77,7 @@ class ZipCentroids:
 
     def __init__(self) -> None:
         self._by_zip: dict[str, Place] | None = None
+        self._towns: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -91,6 +92,7 @@ class ZipCentroids:
             import zipcodes
 
             index: dict[str, Place] = {}
+            towns: dict[str, tuple[str, str]] = {}
             for entry in zipcodes.list_all():
                 try:
                     place = valid_place(float(entry["lat"]), float(entry["long"]))
@@ -98,6 +100,11 @@ class ZipCentroids:
                     continue
                 if place is not None:
                     index[str(entry["zip_code"])] = place
+                    towns[str(entry["zip_code"])] = (
+                        str(entry.get("city") or "").title(),
+                        str(entry.get("state") or ""),
+                    )
+            self._towns = towns
             self._by_zip = index
 
     def get(self, zip_code: str) -> Place | None:
@@ -106,6 +113,12 @@ class ZipCentroids:
         if index is None or not zip_code:
             return None
         return index.get(zip_code.strip()[:5])
+
+    def town(self, zip_code: str) -> tuple[str, str] | None:
+        """The city and state of a ZIP (``("Chicago", "IL")``), if known and loaded."""
+        if self._by_zip is None or not zip_code:
+            return None
+        return self._towns.get(zip_code.strip()[:5])
 
 
 ZIP_CENTROIDS = ZipCentroids()

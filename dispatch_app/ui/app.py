@@ -28,7 +28,9 @@ from dispatch_app.db.engine import explain_connection_error
 from dispatch_app.errors import UserFacingError
 from dispatch_app.services.database import CompanyDatabase, open_database
 from dispatch_app.services.day_store import DayStore
+from dispatch_app.services.intake import BookedCall
 from dispatch_app.services.live_day import LiveDay
+from dispatch_app.ui.intake.window import CallIntake
 from dispatch_app.ui.main_window import MainWindow
 from dispatch_app.ui.workorder.editor import WorkOrderEditor
 
@@ -59,6 +61,8 @@ class DispatchApp:
         self._closing = False
         self.editors: dict[int, WorkOrderEditor] = {}  # open editors by work order id
         self.window.workOrderRequested.connect(self.open_work_order)
+        self.intake: CallIntake | None = None
+        self.window.callRequested.connect(self.open_intake)
         self.settings = QSettings()
         self.loaded = asyncio.Event()
         self._closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
@@ -117,6 +121,8 @@ class DispatchApp:
         self.window.save_layout(self.settings)
         for editor in list(self.editors.values()):
             await editor.aclose()
+        if self.intake is not None:
+            await self.intake.aclose()
         await self.window.board_actions.aclose()
         await self.window.map.aclose()  # loading ZIP centroids may be under way
         if self._range_task is not None:
@@ -209,6 +215,29 @@ class DispatchApp:
         editor.raise_()
         editor.activateWindow()
         return editor
+
+    def open_intake(self) -> CallIntake | None:
+        """Show the call intake (one per workstation), ready for the caller's number."""
+        if self.database is None or self._closing:
+            return None
+        if self.intake is None:
+            # A board opened on another day (--day) offers windows from that day on.
+            day = self.options.day
+            self.intake = CallIntake(
+                self.database.sessions, self.window, today=(lambda: day) if day else None
+            )
+            self.intake.booked.connect(self._call_booked)
+            self.intake.start()
+        self.intake.show()
+        self.intake.raise_()
+        self.intake.activateWindow()
+        self.intake.lookup.setFocus()
+        return self.intake
+
+    def _call_booked(self, booked: BookedCall) -> None:
+        # The board shows it through the change feed, like a colleague's booking.
+        text = booked.note or self.window.tr("{0} booked.").format(booked.number)
+        self.window.statusBar().showMessage(text, 8000)
 
     # -- screenshot ---------------------------------------------------------------------
     async def take_screenshot(self, path: Path) -> int:

@@ -38,6 +38,7 @@ class MainWindow(QMainWindow):
     workOrderRequested = Signal(int)  # work order id: the user wants to open it
     liveStateChanged = Signal(str)  # the status bar's live-updates text, as shown
     rangeRequested = Signal(object, int)  # datetime.date, days: show these days instead
+    callRequested = Signal()  # the user wants the call intake (F2)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,10 +75,24 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.live_label)
         self.set_live_state(FeedState.CONNECTING, dt.datetime.now())
 
+        # F2 works from every window of the app: a call can come in while editing anything.
+        self.new_call_action = QAction(self.tr("New &call…"), self)
+        self.new_call_action.setObjectName("newCall")
+        self.new_call_action.setShortcut(QKeySequence(Qt.Key.Key_F2))
+        self.new_call_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.new_call_action.setToolTip(self.tr("Take a call: find the caller, book the job (F2)"))
+        self.new_call_action.triggered.connect(self.callRequested)
+        self.addAction(self.new_call_action)
+        first = self.toolbar.actions()[0]
+        self.toolbar.insertAction(first, self.new_call_action)
+        self.toolbar.insertSeparator(first)
         quit_action = QAction(self.tr("&Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        self.menuBar().addMenu(self.tr("&File")).addAction(quit_action)
+        file_menu = self.menuBar().addMenu(self.tr("&File"))
+        file_menu.addAction(self.new_call_action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
         edit_menu = self.menuBar().addMenu(self.tr("&Edit"))
         edit_menu.addAction(self.board_actions.undo_action)
         edit_menu.addAction(self.board_actions.redo_action)

@@ -1,0 +1,1 @@
+"""Call intake: turning an inbound call into a complete work order from the keyboard."""

@@ -1,0 +1,887 @@
+"""The call intake window (F2 from anywhere): caller, job, questions, arrival window, Enter.
+
+The keyboard path for a returning customer: type the phone number (or a name or a
+street) — matches appear as you type — Enter takes the highlighted one and shows their
+history; type a few letters of the job, Enter; describe the problem; Tab through the
+job type's questions; Alt+1…9 books an offered arrival window (Alt+0 leaves the call for
+dispatch); Enter saves. A new caller is typed inline (Ctrl+N).
+
+Nothing typed is lost: a refused save shows each problem beside its field and keeps the
+form; a database that does not answer leaves everything in place for another Enter;
+closing with something typed asks first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDoubleValidator, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dispatch_app.domain.availability import ArrivalWindow
+from dispatch_app.domain.phones import display_phone
+from dispatch_app.domain.vocabulary import Priority, QuestionKind, WorkOrderSource
+from dispatch_app.errors import DatabaseUnreachable, UserFacingError, ValidationError
+from dispatch_app.services.availability import windows_for_call
+from dispatch_app.services.customer_history import CustomerHistory, customer_history
+from dispatch_app.services.customers import CustomerMatch, search_customers
+from dispatch_app.services.intake import (
+    Appointment,
+    BookedCall,
+    CallBooking,
+    IntakeQuestion,
+    JobTypeChoice,
+    NewCaller,
+    book_call,
+    intake_catalogue,
+    technician_names,
+)
+from dispatch_app.services.live_day import STOP_GRACE_S, finish_or_cancel
+from dispatch_app.services.map_positions import ZIP_CENTROIDS
+from dispatch_app.ui import theme
+from dispatch_app.ui.intake.history import HistoryCard
+from dispatch_app.ui.intake.job_types import JobTypePicker
+
+log = logging.getLogger(__name__)
+
+MATCH_ROLE = Qt.ItemDataRole.UserRole
+WINDOW_ROLE = Qt.ItemDataRole.UserRole
+NEW_CALLER = "new-caller"  # the match list's last row
+WINDOW_DAYS = 3
+MAX_WINDOWS_OFFERED = 9  # one key each: Alt+1 … Alt+9
+ERROR_STYLE = f"color: {theme.PRIORITY_COLOUR[Priority.EMERGENCY].name()};"
+BANNER_STYLE = "background: #fff4e5; border: 1px solid #f0b35a; border-radius: 4px; padding: 6px;"
+DONE_STYLE = "background: #e7f6ec; border: 1px solid #7cc49a; border-radius: 4px; padding: 6px;"
+SOURCE_LABEL = {
+    WorkOrderSource.PHONE: "Phone",
+    WorkOrderSource.WEB: "Web",
+    WorkOrderSource.REFERRAL: "Referral",
+    WorkOrderSource.REPEAT: "Repeat customer",
+    WorkOrderSource.LEAD: "Lead",
+}
+CALLER_FIELDS = ("name", "phone", "street", "city", "state", "zip")
+
+
+def _error_label(name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(f"error_{name}")
+    label.setStyleSheet(ERROR_STYLE)
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+def _heading(text: str) -> QLabel:
+    label = QLabel(text)
+    font = label.font()
+    font.setBold(True)
+    font.setPointSizeF(font.pointSizeF() + 1)
+    label.setFont(font)
+    return label
+
+
+class QuestionField:
+    """The input for one of the job type's questions, with its error label."""
+
+    def __init__(self, question: IntakeQuestion, parent: QWidget) -> None:
+        self.question = question
+        self.error = _error_label(f"answer:{question.prompt}")
+        offered = question.offered()
+        self.widget: QComboBox | QLineEdit
+        if offered:
+            combo = QComboBox(parent)
+            combo.addItem("—", "")
+            for answer in offered:
+                combo.addItem(answer, answer)
+            self.widget = combo
+        else:
+            line = QLineEdit(parent)
+            if question.kind is QuestionKind.NUMBER:
+                line.setValidator(QDoubleValidator(0, 1e9, 2, line))
+            line.setMaxLength(2_000)
+            self.widget = line
+        self.widget.setObjectName(f"question{question.prompt}")
+
+    def answer(self) -> str:
+        if isinstance(self.widget, QComboBox):
+            return str(self.widget.currentData() or "")
+        return self.widget.text()
+
+    def set_answer(self, answer: str) -> None:
+        if isinstance(self.widget, QComboBox):
+            self.widget.setCurrentIndex(max(0, self.widget.findData(answer)))
+        else:
+            self.widget.setText(answer)
+
+
+class CallIntake(QDialog):
+    """One call at a time; after a booking it is ready for the next one."""
+
+    booked = Signal(object)  # BookedCall: a work order was written
+    busyChanged = Signal(bool)  # a save is running
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        parent: QWidget | None = None,
+        *,
+        today: Callable[[], dt.date] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("callIntake")
+        self.setWindowTitle(self.tr("New call"))
+        self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint, True)
+        self.resize(1320, 860)
+        self.sessions = sessions
+        self._today = today
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self._closing_anyway = False
+        self._saving = False
+        # Search: one query at a time, always for the latest text typed.
+        self._wanted_search = ""
+        self._searching = False
+        self._history_serial = 0
+        self._windows_serial = 0
+        self.customer: CustomerHistory | None = None
+        self.catalogue: list[JobTypeChoice] = []
+        self.technician_names: dict[int, str] = {}
+        self.windows: list[ArrivalWindow] = []
+        self.questions: list[QuestionField] = []
+        self.errors: dict[str, QLabel] = {}
+
+        self._build()
+        self._connect()
+        self.reset()
+
+    # -- building the form -------------------------------------------------------------------
+    def _build(self) -> None:
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+
+        # The caller: lookup, matches, their card, or the new caller's details.
+        self.lookup = QLineEdit()
+        self.lookup.setObjectName("lookup")
+        self.lookup.setPlaceholderText(self.tr("Phone number, name or street"))
+        self.lookup.setClearButtonEnabled(True)
+        font = self.lookup.font()
+        font.setPointSizeF(font.pointSizeF() + 3)
+        self.lookup.setFont(font)
+        self.lookup.setMaxLength(200)
+        self.matches = QListWidget()
+        self.matches.setObjectName("matches")
+        self.matches.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.matches.setMaximumHeight(190)
+        self.history = HistoryCard()
+        self.site = QComboBox()
+        self.site.setObjectName("site")
+        self.site_row = QWidget()
+        site_layout = QHBoxLayout(self.site_row)
+        site_layout.setContentsMargins(0, 0, 0, 0)
+        site_layout.addWidget(QLabel(self.tr("Site")))
+        site_layout.addWidget(self.site, 1)
+
+        self.caller_box = QFrame()
+        self.caller_box.setObjectName("newCaller")
+        self.caller_box.setFrameShape(QFrame.Shape.StyledPanel)
+        self.caller_inputs: dict[str, QLineEdit] = {}
+        grid = QGridLayout(self.caller_box)
+        grid.addWidget(_heading(self.tr("New caller")), 0, 0, 1, 4)
+        placements = {
+            "name": (self.tr("Name"), 1, 0, 3),
+            "phone": (self.tr("Phone"), 3, 0, 3),
+            "street": (self.tr("Street"), 5, 0, 3),
+            "zip": (self.tr("ZIP"), 7, 0, 1),
+            "city": (self.tr("City"), 7, 1, 1),
+            "state": (self.tr("State"), 7, 2, 1),
+        }
+        for name in CALLER_FIELDS:
+            label, row, column, span = placements[name]
+            line = QLineEdit()
+            line.setObjectName(f"caller_{name}")
+            line.setMaxLength(2 if name == "state" else 10 if name == "zip" else 200)
+            line.setPlaceholderText(label)
+            self.caller_inputs[name] = line
+            grid.addWidget(line, row, column, 1, span)
+            self.errors[name] = _error_label(name)
+            grid.addWidget(self.errors[name], row + 1, column, 1, span)
+        grid.setColumnStretch(1, 2)
+
+        caller = QWidget()
+        caller_layout = QVBoxLayout(caller)
+        caller_layout.setContentsMargins(0, 0, 8, 0)
+        caller_layout.addWidget(_heading(self.tr("Caller")))
+        caller_layout.addWidget(self.lookup)
+        caller_layout.addWidget(self.matches)
+        self.errors["customer"] = _error_label("customer")
+        caller_layout.addWidget(self.errors["customer"])
+        caller_layout.addWidget(self.caller_box)
+        caller_layout.addWidget(self.site_row)
+        self.errors["site"] = _error_label("site")
+        caller_layout.addWidget(self.errors["site"])
+        caller_layout.addWidget(self.history, 1)
+
+        # The job.
+        self.job_type = JobTypePicker()
+        self.errors["job_type"] = _error_label("job_type")
+        self.description = QPlainTextEdit()
+        self.description.setObjectName("description")
+        self.description.setTabChangesFocus(True)
+        self.description.setPlaceholderText(
+            self.tr("What is wrong, in the caller's words: symptoms, since when, what was tried")
+        )
+        self.description.setMinimumHeight(90)
+        self.errors["description"] = _error_label("description")
+        self.questions_box = QWidget()
+        self.questions_form = QFormLayout(self.questions_box)
+        self.questions_form.setContentsMargins(0, 0, 0, 0)
+        self.equipment = QComboBox()
+        self.equipment.setObjectName("equipment")
+        self.errors["equipment"] = _error_label("equipment")
+        self.priority = QComboBox()
+        self.priority.setObjectName("priority")
+        for value in Priority:
+            self.priority.addItem(self.tr(theme.PRIORITY_LABEL[value]), value.value)
+        self.errors["priority"] = _error_label("priority")
+        self.source = QComboBox()
+        self.source.setObjectName("source")
+        for source, label in SOURCE_LABEL.items():
+            self.source.addItem(self.tr(label), source.value)
+        self.errors["source"] = _error_label("source")
+        self.window_list = QListWidget()
+        self.window_list.setObjectName("arrivalWindows")
+        self.window_list.setMinimumHeight(200)
+        self.windows_note = QLabel()
+        self.windows_note.setObjectName("windowsNote")
+        self.windows_note.setStyleSheet(f"color: {theme.MUTED_TEXT.name()};")
+        self.errors["appointment"] = _error_label("appointment")
+
+        job = QWidget()
+        job_layout = QVBoxLayout(job)
+        job_layout.setContentsMargins(8, 0, 0, 0)
+        job_layout.addWidget(_heading(self.tr("Job")))
+        job_layout.addWidget(self.job_type)
+        job_layout.addWidget(self.errors["job_type"])
+        job_layout.addWidget(QLabel(self.tr("Problem")))
+        job_layout.addWidget(self.description)
+        job_layout.addWidget(self.errors["description"])
+        job_layout.addWidget(self.questions_box)
+        details = QFormLayout()
+        details.addRow(self.tr("Equipment"), self.equipment)
+        details.addRow("", self.errors["equipment"])
+        choices = QHBoxLayout()
+        choices.addWidget(QLabel(self.tr("Priority")))
+        choices.addWidget(self.priority, 1)
+        choices.addSpacing(12)
+        choices.addWidget(QLabel(self.tr("Source")))
+        choices.addWidget(self.source, 1)
+        details.addRow(choices)
+        details.addRow("", self.errors["priority"])
+        details.addRow("", self.errors["source"])
+        job_layout.addLayout(details)
+        windows_title = QHBoxLayout()
+        windows_title.addWidget(_heading(self.tr("Arrival window")))
+        windows_title.addStretch()
+        windows_title.addWidget(self.windows_note)
+        job_layout.addLayout(windows_title)
+        job_layout.addWidget(self.window_list, 1)
+        job_layout.addWidget(self.errors["appointment"])
+
+        splitter = QSplitter()
+        splitter.addWidget(caller)
+        splitter.addWidget(job)
+        splitter.setStretchFactor(0, 5)
+        splitter.setStretchFactor(1, 6)
+        splitter.setChildrenCollapsible(False)
+
+        self.save_button = QPushButton(self.tr("Book  (Enter)"))
+        self.save_button.setObjectName("save")
+        self.save_button.setAutoDefault(False)
+        self.close_button = QPushButton(self.tr("Close"))
+        self.close_button.setAutoDefault(False)
+        self.close_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.save_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        hint = QLabel(
+            self.tr(
+                "Ctrl+N new caller · Alt+1…9 book a window · Alt+0 leave for dispatch · "
+                "Ctrl+Enter book from anywhere"
+            )
+        )
+        hint.setStyleSheet(f"color: {theme.MUTED_TEXT.name()};")
+        buttons = QHBoxLayout()
+        buttons.addWidget(hint)
+        buttons.addStretch()
+        buttons.addWidget(self.close_button)
+        buttons.addWidget(self.save_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(buttons)
+
+    def _connect(self) -> None:
+        self.lookup.textEdited.connect(self._lookup_typed)
+        self.lookup.installEventFilter(self)
+        self.matches.itemClicked.connect(lambda _item: self.take_highlighted_match())
+        self.job_type.chosen.connect(self._job_type_chosen)
+        self.site.currentIndexChanged.connect(self._site_changed)
+        self.caller_inputs["zip"].editingFinished.connect(self._zip_entered)
+        self.window_list.installEventFilter(self)
+        self.window_list.itemDoubleClicked.connect(lambda _item: self.save())
+        self.save_button.clicked.connect(self.save)
+        self.close_button.clicked.connect(self.close)
+        for line in self.caller_inputs.values():
+            line.installEventFilter(self)
+        # Tab goes the way an address is said, whatever the grid's columns.
+        order = [self.caller_inputs[name] for name in ("name", "phone", "street", "zip")]
+        order += [self.caller_inputs["city"], self.caller_inputs["state"], self.job_type.search]
+        for before, after in itertools.pairwise(order):
+            QWidget.setTabOrder(before, after)
+        QShortcut(QKeySequence("Ctrl+N"), self).activated.connect(self.new_caller)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self).activated.connect(self.save)
+        for number in range(MAX_WINDOWS_OFFERED + 1):
+            shortcut = QShortcut(QKeySequence(f"Alt+{number}"), self)
+            shortcut.activated.connect(lambda n=number: self.choose_window(n))
+
+    # -- the call's lifecycle --------------------------------------------------------------
+    def reset(self) -> None:
+        """A blank form, focus in the lookup: ready for the next call."""
+        self.customer = None
+        self.lookup.clear()
+        self.matches.clear()
+        self.matches.hide()
+        self.history.show_history(None)
+        self.history.hide()
+        self.site.clear()
+        self.site_row.hide()
+        self.caller_box.hide()
+        for line in self.caller_inputs.values():
+            line.clear()
+        self.job_type.clear()
+        self.description.clear()
+        self._set_questions(())
+        self.equipment.clear()
+        self.equipment.addItem(self.tr("— not about a unit —"), None)
+        self.priority.setCurrentIndex(0)
+        self.source.setCurrentIndex(0)
+        self.windows = []
+        self._show_windows(note=self.tr("Choose the caller and the job to see windows"))
+        self._clear_errors()
+        self._closing_anyway = False
+        self.lookup.setFocus()
+
+    def start(self) -> None:
+        """Load the job types (the window may open before the database answers)."""
+        self._spawn(self._load_catalogue())
+
+    async def _load_catalogue(self) -> None:
+        try:
+            catalogue = await intake_catalogue(self.sessions)
+            self.technician_names = await technician_names(self.sessions)
+        except (DBAPIError, OSError, DatabaseUnreachable) as error:
+            log.warning("loading job types failed: %s", error)
+            self._show_banner(self.tr("Could not read the job types: the database did not answer."))
+            return
+        self.catalogue = catalogue
+        self.job_type.set_catalogue(catalogue)
+
+    def has_typing(self) -> bool:
+        """Whether closing would throw away something the CSR typed."""
+        return bool(
+            self.lookup.text().strip()
+            or self.description.toPlainText().strip()
+            or self.job_type.current is not None
+            or any(line.text().strip() for line in self.caller_inputs.values())
+        )
+
+    # -- the caller ----------------------------------------------------------------------------
+    def _lookup_typed(self, text: str) -> None:
+        if self.customer is not None:  # typing again means another caller
+            self._forget_customer()
+        self._wanted_search = text
+        if not self._searching:
+            self._spawn(self._search_latest())
+
+    async def _search_latest(self) -> None:
+        self._searching = True
+        try:
+            while True:
+                typed = self._wanted_search
+                try:
+                    async with self.sessions() as session:
+                        found = await search_customers(await session.connection(), typed)
+                except (DBAPIError, OSError, DatabaseUnreachable) as error:
+                    log.warning("customer search failed: %s", error)
+                    self._show_banner(
+                        self.tr("Customer search is not answering; type a new caller if needed.")
+                    )
+                    found = []
+                if typed == self._wanted_search:
+                    self._show_matches(typed, found)
+                    return
+        finally:
+            self._searching = False
+
+    def _show_matches(self, typed: str, found: list[CustomerMatch]) -> None:
+        self.matches.clear()
+        if not typed.strip():
+            self.matches.hide()
+            return
+        for match in found:
+            phones = ", ".join(display_phone(number) for number in match.phones[:2])
+            open_note = (
+                self.tr("   ⚠ {0} open").format(match.open_work_orders)
+                if match.open_work_orders
+                else ""
+            )
+            item = QListWidgetItem(f"{match.name}   {phones}\n    {match.address}{open_note}")
+            item.setData(MATCH_ROLE, match)
+            self.matches.addItem(item)
+        new = QListWidgetItem(self.tr("+ New caller  (Ctrl+N)"))
+        new.setData(MATCH_ROLE, NEW_CALLER)
+        self.matches.addItem(new)
+        self.matches.setCurrentRow(0)
+        self.matches.show()
+
+    def take_highlighted_match(self) -> None:
+        item = self.matches.currentItem()
+        if item is None:
+            if self.lookup.text().strip():
+                self.new_caller()
+            return
+        match = item.data(MATCH_ROLE)
+        if match == NEW_CALLER:
+            self.new_caller()
+            return
+        self.choose_customer(match.id)
+
+    def choose_customer(self, customer_id: int) -> None:
+        self._history_serial += 1
+        self.caller_box.hide()
+        self.matches.hide()
+        self.errors["customer"].hide()
+        self.source.setCurrentIndex(self.source.findData(WorkOrderSource.REPEAT.value))
+        self._spawn(self._load_history(customer_id, self._history_serial))
+        self.job_type.setFocus()
+
+    async def _load_history(self, customer_id: int, serial: int) -> None:
+        try:
+            history = await customer_history(self.sessions, customer_id)
+        except UserFacingError as error:
+            self._show_banner(str(error))
+            return
+        except (DBAPIError, OSError) as error:
+            log.warning("reading customer %s failed: %s", customer_id, error)
+            self._show_banner(self.tr("Could not read the customer: the database did not answer."))
+            return
+        if serial != self._history_serial:
+            return
+        self.customer = history
+        self.lookup.setText(history.name)
+        self.history.show_history(history)
+        self.history.show()
+        self.site.blockSignals(True)
+        self.site.clear()
+        for site in history.sites:
+            self.site.addItem(f"{site.label} — {site.address}", site.id)
+        self.site.blockSignals(False)
+        self.site_row.setVisible(len(history.sites) > 1)
+        self._site_changed()
+
+    def _forget_customer(self) -> None:
+        self._history_serial += 1
+        self.customer = None
+        self.history.hide()
+        self.site.clear()
+        self.site_row.hide()
+        self._fill_equipment()
+        self.source.setCurrentIndex(0)
+        self._refresh_windows()
+
+    def new_caller(self) -> None:
+        """The inline form for a caller the company does not know yet."""
+        typed = self.lookup.text().strip()
+        if self.customer is not None:
+            self._forget_customer()
+        self.matches.hide()
+        self.caller_box.show()
+        phone = self.caller_inputs["phone"]
+        name = self.caller_inputs["name"]
+        if typed and not phone.text() and not name.text():
+            digits = sum(char.isdigit() for char in typed)
+            (phone if digits >= 3 and digits * 2 >= len(typed) else name).setText(typed)
+        self.source.setCurrentIndex(0)
+        self._spawn(self._load_zip_index())
+        (phone if name.text() and not phone.text() else name).setFocus()
+
+    async def _load_zip_index(self) -> None:
+        await asyncio.to_thread(ZIP_CENTROIDS.load)
+
+    def _zip_entered(self) -> None:
+        town = ZIP_CENTROIDS.town(self.caller_inputs["zip"].text())
+        if town is not None:
+            city, state = town
+            if not self.caller_inputs["city"].text().strip():
+                self.caller_inputs["city"].setText(city)
+            if not self.caller_inputs["state"].text().strip():
+                self.caller_inputs["state"].setText(state)
+        self._refresh_windows()
+
+    def _site_changed(self) -> None:
+        self._fill_equipment()
+        self._refresh_windows()
+
+    def _fill_equipment(self) -> None:
+        self.equipment.clear()
+        self.equipment.addItem(self.tr("— not about a unit —"), None)
+        site_id = self.site.currentData()
+        if self.customer is None or site_id is None:
+            return
+        for site in self.customer.sites:
+            if site.id == site_id:
+                for unit in site.equipment:
+                    self.equipment.addItem(unit.label(), unit.id)
+
+    # -- the job -------------------------------------------------------------------------------
+    def _job_type_chosen(self, choice: JobTypeChoice | None) -> None:
+        self.errors["job_type"].hide()
+        self._set_questions(choice.questions if choice is not None else ())
+        self._refresh_windows()
+        if choice is not None:
+            self.description.setFocus()
+
+    def _set_questions(self, questions: tuple[IntakeQuestion, ...]) -> None:
+        kept = {field.question.prompt: field.answer() for field in self.questions}
+        while self.questions_form.rowCount():
+            self.questions_form.removeRow(0)
+        for name in [n for n in self.errors if n.startswith("answer:")]:
+            del self.errors[name]
+        self.questions = []
+        previous: QWidget = self.description
+        for question in questions:
+            field = QuestionField(question, self.questions_box)
+            field.set_answer(kept.get(question.prompt, ""))
+            prompt = question.prompt + (" *" if question.required else "")
+            column = QVBoxLayout()
+            column.setSpacing(0)
+            column.addWidget(field.widget)
+            column.addWidget(field.error)
+            self.questions_form.addRow(prompt, column)
+            self.errors[f"answer:{question.prompt}"] = field.error
+            self.questions.append(field)
+            QWidget.setTabOrder(previous, field.widget)
+            previous = field.widget
+        QWidget.setTabOrder(previous, self.equipment)
+
+    # -- arrival windows -------------------------------------------------------------------
+    def _place(self) -> tuple[int | None, tuple[float, float] | None]:
+        if self.customer is not None:
+            return self.site.currentData(), None
+        if self.caller_box.isVisible():
+            return None, ZIP_CENTROIDS.get(self.caller_inputs["zip"].text())
+        return None, None
+
+    def _refresh_windows(self) -> None:
+        self._windows_serial += 1
+        choice = self.job_type.current
+        site_id, place = self._place()
+        if choice is None or (site_id is None and place is None):
+            self.windows = []
+            self._show_windows(note=self.tr("Choose the caller and the job to see windows"))
+            return
+        self._show_windows(note=self.tr("Finding windows…"))
+        self._spawn(self._load_windows(choice.id, site_id, place, self._windows_serial))
+
+    async def _load_windows(
+        self,
+        job_type_id: int,
+        site_id: int | None,
+        place: tuple[float, float] | None,
+        serial: int,
+    ) -> None:
+        try:
+            found = await windows_for_call(
+                self.sessions,
+                job_type_id=job_type_id,
+                site_id=site_id,
+                place=place,
+                first_day=self._today() if self._today else None,
+                days=WINDOW_DAYS,
+            )
+        except (UserFacingError, DBAPIError, OSError) as error:
+            log.warning("arrival windows failed: %s", error)
+            if serial == self._windows_serial:
+                self.windows = []
+                self._show_windows(
+                    note=self.tr("No windows: the database did not answer. Book for dispatch.")
+                )
+            return
+        if serial != self._windows_serial:
+            return
+        self.windows = found[:MAX_WINDOWS_OFFERED]
+        note = (
+            self.tr("{0} windows over {1} days").format(len(found), WINDOW_DAYS)
+            if found
+            else self.tr("Nobody free with these skills in the next {0} days").format(WINDOW_DAYS)
+        )
+        self._show_windows(note=note)
+
+    def _show_windows(self, *, note: str) -> None:
+        chosen = self.chosen_window()
+        self.window_list.clear()
+        names = self.technician_names
+        for number, window in enumerate(self.windows, start=1):
+            start, end = window.span.start, window.span.end
+            who = names.get(window.technician_ids[0], "")
+            others = len(window.technician_ids) - 1
+            crew = who + (f"  (+{others})" if others else "")
+            item = QListWidgetItem(
+                f"Alt+{number}    {start:%a %d %b}    {start:%H:%M}–{end:%H:%M}    {crew}"
+            )
+            item.setData(WINDOW_ROLE, window)
+            self.window_list.addItem(item)
+        dispatch = QListWidgetItem(self.tr("Alt+0    Leave unscheduled — dispatch will book it"))
+        dispatch.setData(WINDOW_ROLE, None)
+        self.window_list.addItem(dispatch)
+        row = self.windows.index(chosen) if chosen in self.windows else len(self.windows)
+        self.window_list.setCurrentRow(row)
+        self.windows_note.setText(note)
+
+    def chosen_window(self) -> ArrivalWindow | None:
+        item = self.window_list.currentItem() if hasattr(self, "window_list") else None
+        window = item.data(WINDOW_ROLE) if item is not None else None
+        return window if isinstance(window, ArrivalWindow) else None
+
+    def choose_window(self, number: int) -> None:
+        """Alt+N: the Nth window offered (0: leave it for dispatch)."""
+        if number == 0:
+            self.window_list.setCurrentRow(self.window_list.count() - 1)
+        elif number <= len(self.windows):
+            self.window_list.setCurrentRow(number - 1)
+        else:
+            return
+        self.errors["appointment"].hide()
+        self.window_list.setFocus()
+
+    # -- saving ------------------------------------------------------------------------------
+    def booking(self) -> CallBooking:
+        """The call as typed (checked by ``book_call``, not here)."""
+        choice = self.job_type.current
+        window = self.chosen_window()
+        appointment = None
+        if window is not None and choice is not None:
+            starts = window.earliest
+            appointment = Appointment(
+                starts=starts,
+                ends=starts + dt.timedelta(minutes=choice.minutes),
+                arrive_from=window.span.start,
+                arrive_until=window.span.end,
+                technician_id=window.technician_ids[0],
+            )
+        caller = None
+        if self.customer is None and self.caller_box.isVisible():
+            caller = NewCaller(**{name: self.caller_inputs[name].text() for name in CALLER_FIELDS})
+        return CallBooking(
+            job_type_id=choice.id if choice is not None else 0,
+            description=self.description.toPlainText(),
+            customer_id=self.customer.id if self.customer is not None else None,
+            site_id=self.site.currentData() if self.customer is not None else None,
+            caller=caller,
+            priority=str(self.priority.currentData()),
+            source=str(self.source.currentData()),
+            answers={
+                field.question.prompt: field.answer()
+                for field in self.questions
+                if field.answer().strip()
+            },
+            appointment=appointment,
+            equipment_id=self.equipment.currentData(),
+        )
+
+    def save(self) -> None:
+        if self._saving:
+            return
+        self._spawn(self._save())
+
+    async def _save(self) -> None:
+        self._clear_errors()
+        if self.job_type.current is None:
+            self._show_errors({"job_type": self.tr("Choose the job type from the list.")})
+            self.job_type.setFocus()
+            return
+        booking = self.booking()
+        self._saving = True
+        self.save_button.setEnabled(False)
+        self.busyChanged.emit(True)
+        try:
+            done = await book_call(self.sessions, booking)
+        except ValidationError as invalid:
+            self._show_errors(invalid.fields)
+        except UserFacingError as error:
+            self._show_banner(str(error))
+        except (DBAPIError, OSError) as error:
+            log.warning("booking the call failed: %s", error)
+            self._show_banner(
+                self.tr(
+                    "Could not book: the database did not answer. Everything you typed is "
+                    "kept; press Enter to try again."
+                )
+            )
+        else:
+            self._booked(done)
+        finally:
+            self._saving = False
+            self.save_button.setEnabled(True)
+            self.busyChanged.emit(False)
+
+    def _booked(self, done: BookedCall) -> None:
+        window = self.chosen_window()
+        if window is not None and done.assigned:
+            text = self.tr("{0} booked for {1:%a %d %b}, {1:%H:%M}–{2:%H:%M}.").format(
+                done.number, window.span.start, window.span.end
+            )
+        else:
+            text = done.note or self.tr("{0} is in the queue for dispatch.").format(done.number)
+        self.reset()
+        self.banner.setText(text)
+        self.banner.setStyleSheet(DONE_STYLE)
+        self.banner.show()
+        self.booked.emit(done)
+
+    def _clear_errors(self) -> None:
+        for label in self.errors.values():
+            label.hide()
+        self.banner.hide()
+
+    def _show_errors(self, fields: dict[str, str]) -> None:
+        unplaced = []
+        first: QWidget | None = None
+        for name, sentence in fields.items():
+            label = self.errors.get(name)
+            if label is None:
+                unplaced.append(sentence)
+                continue
+            label.setText(sentence)
+            label.show()
+            first = first or self._input_of(name)
+        if unplaced:
+            self._show_banner(" ".join(unplaced))
+        if first is not None:
+            first.setFocus()
+
+    def _input_of(self, name: str) -> QWidget | None:
+        if name in self.caller_inputs:
+            return self.caller_inputs[name]
+        for field in self.questions:
+            if name == f"answer:{field.question.prompt}":
+                return field.widget
+        return {
+            "description": self.description,
+            "job_type": self.job_type,
+            "customer": self.lookup,
+            "appointment": self.window_list,
+            "equipment": self.equipment,
+        }.get(name)
+
+    def _show_banner(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.setStyleSheet(BANNER_STYLE)
+        self.banner.show()
+
+    # -- async plumbing ------------------------------------------------------------------------
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        if self._closed:
+            work.close()
+            return
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("call intake task failed", exc_info=task.exception())
+
+    def idle(self) -> bool:
+        """Nothing is loading or saving (tests wait for this)."""
+        return not self._tasks
+
+    async def aclose(self) -> None:
+        self._closed = True
+        await finish_or_cancel(self._tasks, STOP_GRACE_S)
+
+    # -- keys and closing --------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            key = event.key()
+            enter = key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            if watched is self.lookup and enter:
+                self.take_highlighted_match()
+                return True
+            if enter and watched in self.caller_inputs.values():
+                self.focusNextChild()
+                return True
+            if watched is self.lookup and key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+                step = 1 if key == Qt.Key.Key_Down else -1
+                row = self.matches.currentRow() + step
+                if 0 <= row < self.matches.count():
+                    self.matches.setCurrentRow(row)
+                return True
+            if watched is self.window_list and enter:
+                self.save()
+                return True
+            if watched is self.window_list and Qt.Key.Key_0 <= key <= Qt.Key.Key_9:
+                self.choose_window(key - Qt.Key.Key_0)
+                return True
+        return super().eventFilter(watched, event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.close()  # past the unsaved-call check, never straight to reject()
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.save()  # Enter on a choice (priority, source, equipment) books too
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.has_typing() and not self._closing_anyway:
+            event.ignore()
+            self._show_banner(
+                self.tr(
+                    "This call is not booked yet. Press Enter to book it, or close again to "
+                    "discard what you typed."
+                )
+            )
+            self._closing_anyway = True
+            return
+        self._closing_anyway = False
+        super().closeEvent(event)

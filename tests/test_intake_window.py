@@ -1,0 +1,277 @@
+"""A CSR takes calls from the keyboard: F2, the caller, the job, its questions, a window,
+Enter — and the work order in the database is complete. Keystrokes are counted.
+
+Every key goes to whichever widget has the focus at that moment, as a CSR's keyboard
+would: if the focus went astray, the typing would land in the wrong field and the
+checks on the database would fail.
+"""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
+
+from dispatch_app.config import libpq_url
+from dispatch_app.services.map_positions import ZIP_CENTROIDS
+from dispatch_app.ui.intake.window import CallIntake
+from tests.companies import small_company
+from tests.qt_app import act, options_for, pump_until, wait_for
+
+# The goal the issue sets for a returning customer, problem description aside.
+MAX_RETURNING_KEYS = 30
+PROBLEM = "Furnace short cycles every few minutes since this morning"
+
+
+class Keyboard:
+    """Keys typed into the focused widget, counted the way a person presses them."""
+
+    def __init__(self, loop, qtbot) -> None:
+        self.loop, self.qtbot = loop, qtbot
+        self.count = 0
+
+    def focused(self) -> QWidget:
+        widget = QApplication.focusWidget()
+        assert widget is not None, "nothing has the keyboard focus"
+        return widget
+
+    def type(self, text: str, *, counted: bool = True) -> None:
+        for char in text:
+            act(self.loop, lambda c=char: self.qtbot.keyClicks(self.focused(), c))
+        self.count += len(text) if counted else 0
+
+    def press(self, key: Qt.Key, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+        act(self.loop, lambda: self.qtbot.keyClick(self.focused(), key, modifiers))
+        self.count += 1
+
+
+@pytest.fixture
+def company(db_url):
+    techs = small_company(db_url)
+    with psycopg.connect(libpq_url(db_url)) as db:
+        customer = db.execute("SELECT id FROM customers").fetchone()[0]
+        job_type = db.execute("SELECT id FROM job_types").fetchone()[0]
+        db.execute(
+            "INSERT INTO customer_phones (customer_id, number) VALUES (%s, '+13125550123')",
+            (customer,),
+        )
+        other = db.execute(
+            "INSERT INTO customers (name) VALUES ('Josefina Ortiz') RETURNING id"
+        ).fetchone()[0]
+        db.execute(
+            "INSERT INTO customer_phones (customer_id, number) VALUES (%s, '+13125550124')",
+            (other,),
+        )
+        db.execute(
+            "INSERT INTO service_sites (customer_id, street, city, state, zip, lat, lon) "
+            "VALUES (%s, '2200 N Clark St', 'Chicago', 'IL', '60614', 41.92, -87.64)",
+            (other,),
+        )
+        db.execute(
+            "INSERT INTO job_types (trade, name, default_duration_min) "
+            "VALUES ('plumbing', 'Clogged drain', 60)"
+        )
+        for position, prompt, kind, choices, required in [
+            (1, "Symptoms", "choice", ["No heat at all", "Short cycling"], True),
+            (2, "Age of system (years)", "number", [], False),
+        ]:
+            db.execute(
+                "INSERT INTO job_type_questions (job_type_id, position, prompt, kind, choices, "
+                "required) VALUES (%s, %s, %s, %s, %s, %s)",
+                (job_type, position, prompt, kind, json.dumps(choices), required),
+            )
+    return techs, customer, job_type
+
+
+@pytest.fixture
+def running(loop, start, db_url, tmp_path, settings_dir, company):
+    app, task = start(options_for(db_url, tmp_path))
+    wait_for(loop, app.live, task)
+    act(loop, app.window.activateWindow)
+    pump_until(loop, lambda: QApplication.activeWindow() == app.window)
+    return app
+
+
+def open_intake(loop, keys: Keyboard, app) -> CallIntake:
+    keys.press(Qt.Key.Key_F2)
+    pump_until(loop, lambda: app.intake is not None and app.intake.isVisible())
+    intake = app.intake
+    act(loop, intake.activateWindow)
+    pump_until(loop, lambda: QApplication.activeWindow() == intake)
+    pump_until(loop, lambda: intake.catalogue and QApplication.focusWidget() is intake.lookup)
+    return intake
+
+
+def work_order(url: str, number: str) -> dict:
+    with psycopg.connect(libpq_url(url)) as db:
+        db.row_factory = psycopg.rows.dict_row
+        row = db.execute(
+            "SELECT w.*, c.name AS customer_name, j.name AS job_name, v.status AS visit_status, "
+            "v.starts, v.arrival_window_start, v.arrival_window_end, "
+            "(SELECT array_agg(technician_id) FROM visit_technicians t WHERE t.visit_id = v.id)"
+            " AS crew FROM work_orders w JOIN customers c ON c.id = w.customer_id "
+            "JOIN job_types j ON j.id = w.job_type_id JOIN visits v ON v.work_order_id = w.id "
+            "WHERE w.number = %s",
+            (number,),
+        ).fetchone()
+    assert row is not None
+    return row
+
+
+def test_a_returning_customer_is_booked_into_a_window_in_under_thirty_keys(
+    loop, qtbot, db_url, running, company
+) -> None:
+    techs, customer, _job_type = company
+    keys = Keyboard(loop, qtbot)
+    booked = []
+    intake = open_intake(loop, keys, running)
+    intake.booked.connect(booked.append)
+
+    keys.type("3125550123")
+    pump_until(loop, lambda: intake.matches.count() == 2)  # José, and "New caller"
+    assert intake.matches.item(0).text().startswith("José Núñez")
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: intake.customer is not None and intake.history.isVisible())
+    assert intake.customer.id == customer
+    assert "Open work orders" in intake.history.toPlainText()  # a duplicate shows up first
+
+    assert keys.focused() is intake.job_type.search
+    keys.type("no h")
+    keys.press(Qt.Key.Key_Return)
+    assert intake.job_type.current is not None and intake.job_type.current.name == "No heat call"
+    assert keys.focused() is intake.description
+    keys.type(PROBLEM, counted=False)
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("s")  # Symptoms: the first answer starting with S
+    pump_until(loop, lambda: intake.windows)
+    keys.press(Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)
+    window = intake.chosen_window()
+    assert window is not None
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: booked)
+
+    print(f"\nreturning customer: {keys.count} keystrokes besides the problem description")
+    assert keys.count <= MAX_RETURNING_KEYS
+    saved = work_order(db_url, booked[0].number)
+    assert saved["customer_name"] == "José Núñez"
+    assert saved["job_name"] == "No heat call"
+    assert saved["description"].startswith(PROBLEM)
+    assert saved["answers"] == [["Symptoms", "Short cycling"]]
+    assert (saved["source"], saved["priority"]) == ("repeat", "normal")
+    assert (saved["status"], saved["visit_status"]) == ("scheduled", "scheduled")
+    assert saved["arrival_window_start"] == window.span.start
+    assert saved["arrival_window_end"] == window.span.end
+    assert saved["crew"] == [window.technician_ids[0]]
+    assert window.technician_ids[0] in techs.values()
+    # Ready for the next call, and the booking is on the board through the change feed.
+    assert intake.lookup.text() == "" and keys.focused() is intake.lookup
+    pump_until(
+        loop,
+        lambda: any(v.number == booked[0].number for v in running.store.visits()),
+    )
+
+
+def test_a_new_caller_is_typed_inline_and_left_for_dispatch(loop, qtbot, db_url, running) -> None:
+    keys = Keyboard(loop, qtbot)
+    booked = []
+    intake = open_intake(loop, keys, running)
+    intake.booked.connect(booked.append)
+
+    keys.type("(773) 555-0198")
+    pump_until(loop, lambda: intake.matches.count() == 1)  # nobody: only "New caller"
+    keys.press(Qt.Key.Key_Return)
+    assert intake.caller_box.isVisible()
+    assert intake.caller_inputs["phone"].text() == "(773) 555-0198"  # carried over
+    assert keys.focused() is intake.caller_inputs["name"]
+    pump_until(loop, lambda: ZIP_CENTROIDS.loaded)
+    keys.type("Mei Chen")
+    keys.press(Qt.Key.Key_Tab)  # the phone, already there
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("1060 W Addison St")
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("60613")
+    keys.press(Qt.Key.Key_Tab)  # the ZIP fills in the city and the state
+    assert intake.caller_inputs["city"].text() == "Chicago"
+    assert intake.caller_inputs["state"].text() == "IL"
+    keys.press(Qt.Key.Key_Tab)
+    keys.press(Qt.Key.Key_Tab)
+    assert keys.focused() is intake.job_type.search
+    keys.type("drain")
+    keys.press(Qt.Key.Key_Return)
+    keys.type("Kitchen sink backs up into the dishwasher", counted=False)
+    keys.press(Qt.Key.Key_Tab)  # no questions: the equipment (none yet) …
+    keys.press(Qt.Key.Key_Tab)  # … then the priority
+    assert keys.focused() is intake.priority
+    keys.type("u")  # Urgent
+    keys.press(Qt.Key.Key_0, Qt.KeyboardModifier.AltModifier)  # leave it for dispatch
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: booked)
+
+    saved = work_order(db_url, booked[0].number)
+    assert saved["customer_name"] == "Mei Chen" and saved["job_name"] == "Clogged drain"
+    assert (saved["priority"], saved["source"], saved["status"]) == ("urgent", "phone", "new")
+    assert saved["visit_status"] == "unscheduled" and saved["crew"] is None
+    with psycopg.connect(libpq_url(db_url)) as db:
+        phone, street, city, state, zip_code, lat = db.execute(
+            "SELECT p.number, s.street, s.city, s.state, s.zip, s.lat FROM customer_phones p "
+            "JOIN service_sites s ON s.customer_id = p.customer_id WHERE p.customer_id = %s",
+            (saved["customer_id"],),
+        ).fetchone()
+    assert phone == "+17735550198"
+    assert (street, city, state, zip_code) == ("1060 W Addison St", "Chicago", "IL", "60613")
+    assert lat == pytest.approx(41.95, abs=0.05)
+
+
+def test_a_refused_booking_shows_each_problem_beside_its_field_and_keeps_the_call(
+    loop, qtbot, db_url, running
+) -> None:
+    keys = Keyboard(loop, qtbot)
+    intake = open_intake(loop, keys, running)
+    keys.press(Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert intake.caller_box.isVisible() and keys.focused() is intake.caller_inputs["name"]
+    keys.type("Ana Lima")
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("555-01")  # not a whole number
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("9 Elm St")
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("00000")  # no such ZIP
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("Chicago")
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("IL")
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("no h")
+    keys.press(Qt.Key.Key_Return)
+    intake.description.insertPlainText("Pilot light out \x00 again " + "x" * 100_001)
+    with psycopg.connect(libpq_url(db_url)) as db:
+        before = db.execute("SELECT count(*) FROM work_orders").fetchone()[0]
+
+    act(loop, intake.save)
+    pump_until(loop, lambda: intake.idle() and intake.errors["phone"].isVisible())
+    for name in ("phone", "zip", "description", "answer:Symptoms"):
+        assert intake.errors[name].isVisible(), name
+        assert intake.errors[name].text().endswith("."), name
+    assert "ZIP code '00000' does not exist" in intake.errors["zip"].text()
+    assert intake.errors["answer:Symptoms"].text() == "Ask the caller: Symptoms."
+    # Everything typed is still there, and nothing was written.
+    assert intake.caller_inputs["name"].text() == "Ana Lima"
+    assert intake.caller_inputs["street"].text() == "9 Elm St"
+    assert intake.description.toPlainText().startswith("Pilot light out")
+    with psycopg.connect(libpq_url(db_url)) as db:
+        assert db.execute("SELECT count(*) FROM work_orders").fetchone()[0] == before
+
+
+def test_closing_a_call_with_something_typed_asks_first(loop, qtbot, running) -> None:
+    keys = Keyboard(loop, qtbot)
+    intake = open_intake(loop, keys, running)
+    keys.type("Jos")
+    keys.press(Qt.Key.Key_Escape)
+    assert intake.isVisible() and intake.banner.isVisible()
+    assert "not booked yet" in intake.banner.text()
+    assert intake.lookup.text() == "Jos"
+    keys.press(Qt.Key.Key_Escape)  # a second time means it
+    pump_until(loop, lambda: not intake.isVisible())
