@@ -31,7 +31,7 @@ STYLE = """
 
 
 def _when(moment: dt.datetime | None) -> str:
-    return moment.strftime("%a %d %b %Y") if moment else ""
+    return moment.strftime("%d %b %Y") if moment else ""
 
 
 def _job_row(job: JobSummary, money: bool) -> str:

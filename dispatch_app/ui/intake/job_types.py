@@ -60,11 +60,13 @@ class JobTypePicker(QWidget):
         self.current = None
         self.search.clear()
         self._filter("")
+        self.list.show()
 
     def _typed(self, text: str) -> None:
         if self.current is not None:
             self.current = None
             self.chosen.emit(None)
+        self.list.show()
         self._filter(text)
 
     def _filter(self, typed: str) -> None:
@@ -114,12 +116,10 @@ class JobTypePicker(QWidget):
 
     def take(self, choice: JobTypeChoice) -> None:
         self.current = choice
-        self.search.setText(choice.name)
-        self._filter("")
-        for row in range(self.list.count()):
-            if self.list.item(row).data(CHOICE_ROLE) == choice:
-                self.list.setCurrentRow(row)
-                self.list.scrollToItem(self.list.item(row))
+        minutes = choice.minutes
+        length = f"{minutes // 60} h {minutes % 60:02d}" if minutes >= 60 else f"{minutes} min"
+        self.search.setText(f"{choice.name}  ·  {TRADE_LABEL[choice.trade]}  ·  {length}")
+        self.list.hide()  # the list's room goes to the questions; typing brings it back
         self.chosen.emit(choice)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -245,7 +245,9 @@ class CallIntake(QDialog):
         caller_layout.addWidget(self.site_row)
         self.errors["site"] = _error_label("site")
         caller_layout.addWidget(self.errors["site"])
-        caller_layout.addWidget(self.history, 1)
+        caller_layout.addWidget(self.history, 100)
+        # Takes the room when there is no card yet, so the fields stay at the top.
+        caller_layout.addStretch(1)
 
         # The job.
         self.job_type = JobTypePicker()
@@ -256,7 +258,8 @@ class CallIntake(QDialog):
         self.description.setPlaceholderText(
             self.tr("What is wrong, in the caller's words: symptoms, since when, what was tried")
         )
-        self.description.setMinimumHeight(90)
+        self.description.setMinimumHeight(72)
+        self.description.setMaximumHeight(150)
         self.errors["description"] = _error_label("description")
         self.questions_box = QWidget()
         self.questions_form = QFormLayout(self.questions_box)
@@ -277,6 +280,10 @@ class CallIntake(QDialog):
         self.window_list = QListWidget()
         self.window_list.setObjectName("arrivalWindows")
         self.window_list.setMinimumHeight(200)
+        self.window_list.setSpacing(2)
+        bigger = self.window_list.font()
+        bigger.setPointSizeF(bigger.pointSizeF() + 1)
+        self.window_list.setFont(bigger)
         self.windows_note = QLabel()
         self.windows_note.setObjectName("windowsNote")
         self.windows_note.setStyleSheet(f"color: {theme.MUTED_TEXT.name()};")
@@ -319,6 +326,7 @@ class CallIntake(QDialog):
         splitter.setStretchFactor(0, 5)
         splitter.setStretchFactor(1, 6)
         splitter.setChildrenCollapsible(False)
+        splitter.setSizes([540, 780])
 
         self.save_button = QPushButton(self.tr("Book  (Enter)"))
         self.save_button.setObjectName("save")
