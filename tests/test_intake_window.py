@@ -142,6 +142,8 @@ def test_a_returning_customer_is_booked_into_a_window_in_under_thirty_keys(
     keys.type("no h")
     keys.press(Qt.Key.Key_Return)
     assert intake.job_type.current is not None and intake.job_type.current.name == "No heat call"
+    # José already has a No heat call open: the CSR is told before booking a second one.
+    assert intake.duplicate.isVisible() and "same problem" in intake.duplicate.text()
     assert keys.focused() is intake.description
     keys.type(PROBLEM, counted=False)
     keys.press(Qt.Key.Key_Tab)

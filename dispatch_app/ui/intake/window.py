@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dispatch_app.domain.availability import ArrivalWindow
 from dispatch_app.domain.phones import display_phone
 from dispatch_app.domain.vocabulary import Priority, QuestionKind, WorkOrderSource
+from dispatch_app.domain.work_order_status import LABELS
 from dispatch_app.errors import DatabaseUnreachable, UserFacingError, ValidationError
 from dispatch_app.services.availability import windows_for_call
 from dispatch_app.services.customer_history import CustomerHistory, customer_history
@@ -295,6 +296,12 @@ class CallIntake(QDialog):
         job_layout.addWidget(_heading(self.tr("Job")))
         job_layout.addWidget(self.job_type)
         job_layout.addWidget(self.errors["job_type"])
+        self.duplicate = QLabel()
+        self.duplicate.setObjectName("duplicate")
+        self.duplicate.setWordWrap(True)
+        self.duplicate.setStyleSheet(BANNER_STYLE)
+        self.duplicate.hide()
+        job_layout.addWidget(self.duplicate)
         job_layout.addWidget(QLabel(self.tr("Problem")))
         job_layout.addWidget(self.description)
         job_layout.addWidget(self.errors["description"])
@@ -382,6 +389,7 @@ class CallIntake(QDialog):
     def reset(self) -> None:
         """A blank form, focus in the lookup: ready for the next call."""
         self.customer = None
+        self.duplicate.hide()
         self.lookup.clear()
         self.matches.clear()
         self.matches.hide()
@@ -522,10 +530,12 @@ class CallIntake(QDialog):
         self.site.blockSignals(False)
         self.site_row.setVisible(len(history.sites) > 1)
         self._site_changed()
+        self._warn_of_duplicate()
 
     def _forget_customer(self) -> None:
         self._history_serial += 1
         self.customer = None
+        self.duplicate.hide()
         self.history.hide()
         self.site.clear()
         self.site_row.hide()
@@ -582,8 +592,34 @@ class CallIntake(QDialog):
         self.errors["job_type"].hide()
         self._set_questions(choice.questions if choice is not None else ())
         self._refresh_windows()
+        self._warn_of_duplicate()
         if choice is not None:
             self.description.setFocus()
+
+    def _warn_of_duplicate(self) -> None:
+        """The same job already open for this caller is most likely the same problem."""
+        self.duplicate.hide()
+        choice = self.job_type.current
+        if self.customer is None or choice is None:
+            return
+        same = [job for job in self.customer.open_jobs if job.job_type == choice.name]
+        if not same:
+            return
+        job = same[0]
+        when = f" — {job.when:%a %d %b %H:%M}" if job.when is not None else ""
+        self.duplicate.setText(
+            self.tr(
+                "⚠ {0} already has {1} “{2}” open ({3}{4}). Is this the same problem? "
+                "Add a note there instead of booking twice."
+            ).format(
+                self.customer.name,
+                job.number,
+                job.job_type,
+                LABELS.get(job.status, job.status),
+                when,
+            )
+        )
+        self.duplicate.show()
 
     def _set_questions(self, questions: tuple[IntakeQuestion, ...]) -> None:
         kept = {field.question.prompt: field.answer() for field in self.questions}
