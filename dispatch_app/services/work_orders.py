@@ -13,24 +13,30 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatch_app.db.models import WorkOrder
-from dispatch_app.domain.work_orders import EDITABLE_FIELDS, field_errors
+from dispatch_app.db.models import Equipment, WorkOrder
+from dispatch_app.domain.work_orders import EDITABLE_FIELDS, clean_fields
 from dispatch_app.errors import ConflictError, ValidationError
 from dispatch_app.services.day_board import business_timezone
 
 
-async def _read(session: AsyncSession, work_order_id: int) -> dict[str, Any] | None:
+async def read_work_order_fields(
+    session: AsyncSession, work_order_id: int
+) -> dict[str, Any] | None:
     order = await session.scalar(select(WorkOrder).where(WorkOrder.id == work_order_id))
     if order is None:
         return None
     tz = await business_timezone(session)
+    fields = {name: getattr(order, name) for name in EDITABLE_FIELDS}
+    for name in ("requested_start", "requested_end"):
+        if fields[name] is not None:
+            fields[name] = fields[name].astimezone(tz)
     return {
         "id": order.id,
         "number": order.number,
         "version": order.version,
         "updated_by": order.updated_by,
         "updated_at": order.updated_at.astimezone(tz),
-        **{name: getattr(order, name) for name in EDITABLE_FIELDS},
+        **fields,
     }
 
 
@@ -39,7 +45,7 @@ async def load_work_order(
 ) -> dict[str, Any]:
     """The editable fields of a work order, with its number, version and last editor."""
     async with sessions() as session:
-        current = await _read(session, work_order_id)
+        current = await read_work_order_fields(session, work_order_id)
     if current is None:
         raise ConflictError("That work order no longer exists.")
     return current
@@ -53,17 +59,28 @@ async def save_work_order(
     fields: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Write ``fields`` if the work order is still at ``seen_version``; returns it as saved."""
-    errors = field_errors(fields)
+    values, errors = clean_fields(fields)
     if errors:
         raise ValidationError(errors)
     async with sessions() as session, session.begin():
+        if values.get("equipment_id") is not None:
+            # Only a unit at the work order's own site can be the one being serviced.
+            at_site = await session.scalar(
+                select(Equipment.id)
+                .join(WorkOrder, WorkOrder.site_id == Equipment.site_id)
+                .where(WorkOrder.id == work_order_id, Equipment.id == values["equipment_id"])
+            )
+            if at_site is None:
+                raise ValidationError(
+                    {"equipment_id": "That equipment is not at this work order's site."}
+                )
         saved = await session.scalar(
             update(WorkOrder)
             .where(WorkOrder.id == work_order_id, WorkOrder.version == seen_version)
-            .values(**dict(fields))
+            .values(**values)
             .returning(WorkOrder.id)
         )
-        current = await _read(session, work_order_id)
+        current = await read_work_order_fields(session, work_order_id)
     if current is None:
         raise ConflictError(
             "The work order was deleted by someone else — your changes were not saved."

@@ -31,7 +31,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.domain.conflicts import contested_fields, reapply_on_top
 from dispatch_app.domain.vocabulary import Priority
-from dispatch_app.domain.work_orders import EDITABLE_FIELDS
 from dispatch_app.errors import ConflictError, DatabaseUnreachable, ValidationError
 from dispatch_app.services.live_day import STOP_GRACE_S, finish_or_cancel
 from dispatch_app.services.work_orders import load_work_order, save_work_order
@@ -40,6 +39,8 @@ from dispatch_app.ui import theme
 log = logging.getLogger(__name__)
 
 ERROR_STYLE = f"color: {theme.PRIORITY_COLOUR[Priority.EMERGENCY].name()};"
+# The fields this form edits (the service accepts more).
+EDITABLE_FIELDS = ("description", "priority")
 BANNER_STYLE = "background: #fff4e5; border: 1px solid #f0b35a; border-radius: 4px; padding: 6px;"
 
 
