@@ -37,6 +37,19 @@ from dispatch_app.ui.workorder.editor import WorkOrderEditor
 log = logging.getLogger(__name__)
 
 SCREENSHOT_TIMEOUT_S = 60
+# Tables whose rows belong to a work order's record, as its editor shows it.
+RECORD_TABLES = frozenset(
+    {
+        "visits",
+        "visit_technicians",
+        "line_items",
+        "notes",
+        "photos",
+        "time_entries",
+        "status_history",
+        "equipment",
+    }
+)
 LIVE_WAIT_S = 5
 
 
@@ -195,11 +208,24 @@ class DispatchApp:
         return self.day.feed if self.day is not None else None
 
     def on_hints(self, hints: list[ChangeHint]) -> None:
-        """Open editors follow saves of their work order made elsewhere."""
+        """Open editors follow changes to their work order and to what belongs to it.
+
+        A hint for a line item, photo, visit… does not say whose it is: every open editor
+        reads its record again (each debounces a burst into one read).
+        """
+        if not self.editors:
+            return
+        record_changed = False
         for hint in hints:
-            editor = self.editors.get(hint.id) if hint.table == "work_orders" else None
-            if editor is not None:
-                editor.remote_changed()
+            if hint.table == "work_orders":
+                editor = self.editors.get(hint.id)
+                if editor is not None:
+                    editor.remote_changed()
+            elif hint.table in RECORD_TABLES:
+                record_changed = True
+        if record_changed:
+            for editor in self.editors.values():
+                editor.record_changed()
 
     def open_work_order(self, work_order_id: int) -> WorkOrderEditor | None:
         """Show the work order's editor (one per work order), loading it off the GUI."""

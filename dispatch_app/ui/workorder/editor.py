@@ -1,28 +1,36 @@
 """Editing a work order without ever losing what was typed.
 
-A failed save keeps the form as it is: a validation error shows beside its field, a
-dropped connection says so and waits for another try, and a conflicting edit offers the
-three ways out — reload theirs, reapply mine on top, copy mine.
+The editor is a header (number, customer, site, status badge and the status menu) over
+tabs: Details (the form), Visits, Line items, Notes, Photos, Time, History and Audit.
+
+The Details form is saved with Save. A failed save keeps the form as it is: a validation
+error shows beside its field, a dropped connection says so and waits for another try,
+and a conflicting edit offers the three ways out — reload theirs, reapply mine on top,
+copy mine. The other tabs write as soon as their button is pressed; a refused write
+shows its sentence beside that tab's inputs and keeps what was typed there.
+
+Everything shown comes from one ``load_record`` and is read again when the change feed
+reports a change to the work order or anything of it (``refresh_soon``); the form only
+follows when the user has not typed in it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from html import escape
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
-    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -30,23 +38,38 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.domain.conflicts import contested_fields, reapply_on_top
-from dispatch_app.domain.vocabulary import Priority
+from dispatch_app.domain.work_order_record import money
+from dispatch_app.domain.work_order_status import REASON_REQUIRED
+from dispatch_app.domain.work_orders import EDITABLE_FIELDS
 from dispatch_app.errors import ConflictError, DatabaseUnreachable, ValidationError
 from dispatch_app.services.live_day import STOP_GRACE_S, finish_or_cancel
-from dispatch_app.services.work_orders import load_work_order, save_work_order
+from dispatch_app.services.work_order_record import WorkOrderRecord, change_status, load_record
+from dispatch_app.services.work_orders import save_work_order
 from dispatch_app.ui import theme
+from dispatch_app.ui.workorder.common import BANNER_STYLE, ERROR_STYLE, MUTED_STYLE
+from dispatch_app.ui.workorder.details import DetailsForm, form_view
+from dispatch_app.ui.workorder.history import AuditTab, HistoryTab
+from dispatch_app.ui.workorder.line_items import LineItemsTab
+from dispatch_app.ui.workorder.notes import NotesTab
+from dispatch_app.ui.workorder.photos import PhotosTab
+from dispatch_app.ui.workorder.status import ReasonDialog, StatusBadge, StatusButton
+from dispatch_app.ui.workorder.time_entries import TimeTab
+from dispatch_app.ui.workorder.visits import VisitsTab
 
 log = logging.getLogger(__name__)
 
-ERROR_STYLE = f"color: {theme.PRIORITY_COLOUR[Priority.EMERGENCY].name()};"
-# The fields this form edits (the service accepts more).
-EDITABLE_FIELDS = ("description", "priority")
-BANNER_STYLE = "background: #fff4e5; border: 1px solid #f0b35a; border-radius: 4px; padding: 6px;"
+__all__ = ["BANNER_STYLE", "ERROR_STYLE", "WorkOrderEditor"]
+
+# Hints come in bursts (a save touches a row and its audit, a drop adds several photos):
+# one read of the record after the burst.
+REFRESH_DELAY_MS = 120
+TAB_NAMES = ("details", "visits", "lineItems", "notes", "photos", "time", "history", "audit")
 
 
 class WorkOrderEditor(QDialog):
     saved = Signal(int)  # the work order's new version
     busyChanged = Signal(bool)  # a load or save is running
+    recordShown = Signal()  # a freshly read record is on screen
 
     def __init__(
         self,
@@ -58,39 +81,60 @@ class WorkOrderEditor(QDialog):
         self.setObjectName("workOrderEditor")
         self.sessions = sessions
         self.work_order_id = work_order_id
+        self.record: WorkOrderRecord | None = None
         self._original: dict[str, Any] = {}
         self._theirs: dict[str, Any] | None = None
         self._version = 0
+        self._number = ""
         self._closing_anyway = False
         self._tasks: set[asyncio.Task[None]] = set()
         # Loads and saves queue up rather than overlap: a second Save waits its turn.
         self._one_at_a_time = asyncio.Lock()
         self._closed = False
+        self._reason_dialog: ReasonDialog | None = None
         self.setWindowTitle(self.tr("Work order"))
-        self.resize(560, 420)
+        self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint, True)
+        self.resize(1320, 820)
 
+        # -- header ----------------------------------------------------------------------
         self.title = QLabel()
         self.title.setObjectName("title")
         font = self.title.font()
-        font.setPointSizeF(font.pointSizeF() + 3)
+        font.setPointSizeF(font.pointSizeF() + 7)
         font.setBold(True)
         self.title.setFont(font)
+        self.badge = StatusBadge()
+        self.priority_badge = QLabel()
+        self.priority_badge.setObjectName("priorityBadge")
+        self.subtitle = QLabel()
+        self.subtitle.setObjectName("subtitle")
+        self.subtitle.setTextFormat(Qt.TextFormat.RichText)
+        self.subtitle.setStyleSheet(MUTED_STYLE)
+        self.total_label = QLabel()
+        self.total_label.setObjectName("headerTotal")
+        self.total_label.setStyleSheet(MUTED_STYLE)
+        self.status_button = StatusButton()
+        first_line = QHBoxLayout()
+        first_line.setSpacing(12)
+        first_line.addWidget(self.title)
+        first_line.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignVCenter)
+        first_line.addWidget(self.priority_badge, 0, Qt.AlignmentFlag.AlignVCenter)
+        first_line.addStretch()
+        first_line.addWidget(self.total_label)
+        first_line.addSpacing(12)
+        first_line.addWidget(self.status_button)
+        header = QFrame()
+        header.setObjectName("editorHeader")
+        header.setStyleSheet(
+            "QFrame#editorHeader { background: #f8f9fa; border-bottom: 1px solid #dde2e8; }"
+        )
+        header_layout = QVBoxLayout(header)
+        header_layout.setContentsMargins(18, 12, 18, 12)
+        header_layout.setSpacing(4)
+        header_layout.addLayout(first_line)
+        header_layout.addWidget(self.subtitle)
 
-        self.description = QPlainTextEdit()
-        self.description.setObjectName("description")
-        self.description.setTabChangesFocus(True)
-        self.priority = QComboBox()
-        self.priority.setObjectName("priority")
-        for value in Priority:
-            self.priority.addItem(self.tr(theme.PRIORITY_LABEL[value]), value.value)
-        self.field_errors = {name: self._error_label() for name in EDITABLE_FIELDS}
-
-        form = QFormLayout()
-        form.addRow(self.tr("Problem"), self.description)
-        form.addRow("", self.field_errors["description"])
-        form.addRow(self.tr("Priority"), self.priority)
-        form.addRow("", self.field_errors["priority"])
-
+        # -- messages --------------------------------------------------------------------
         self.banner = QLabel()
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
@@ -118,100 +162,224 @@ class WorkOrderEditor(QDialog):
         conflict_layout.addLayout(choices)
         self.conflict.hide()
 
+        # -- tabs ------------------------------------------------------------------------
+        self.details = DetailsForm()
+        self.description = self.details.description
+        self.priority = self.details.priority
+        self.field_errors = self.details.errors
+        self.visits_tab = VisitsTab()
+        self.line_items = LineItemsTab(self)
+        self.notes = NotesTab(self)
+        self.photos = PhotosTab(self)
+        self.time = TimeTab(self)
+        self.history = HistoryTab()
+        self.audit = AuditTab()
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("editorTabs")
+        self.tabs.setDocumentMode(True)
+        for widget, label, name in (
+            (self.details, self.tr("Details"), "details"),
+            (self.visits_tab, self.tr("Visits"), "visits"),
+            (self.line_items, self.tr("Line items"), "lineItems"),
+            (self.notes, self.tr("Notes"), "notes"),
+            (self.photos, self.tr("Photos"), "photos"),
+            (self.time, self.tr("Time"), "time"),
+            (self.history, self.tr("History"), "history"),
+            (self.audit, self.tr("Audit"), "audit"),
+        ):
+            widget.setObjectName(f"{name}Tab")
+            self.tabs.addTab(widget, label)
+        self._tab_labels = [self.tabs.tabText(i) for i in range(self.tabs.count())]
+
+        # -- buttons ---------------------------------------------------------------------
         self.save_button = QPushButton(self.tr("Save"))
         self.save_button.setObjectName("save")
         self.save_button.setDefault(True)
+        self.save_button.setAutoDefault(False)
         self.close_button = QPushButton(self.tr("Close"))
+        self.close_button.setAutoDefault(False)
+        self.updated_label = QLabel()
+        self.updated_label.setObjectName("updatedLabel")
+        self.updated_label.setStyleSheet(MUTED_STYLE)
         buttons = QHBoxLayout()
+        buttons.setContentsMargins(18, 6, 18, 12)
+        buttons.addWidget(self.updated_label)
         buttons.addStretch()
         buttons.addWidget(self.close_button)
         buttons.addWidget(self.save_button)
 
+        messages = QVBoxLayout()
+        messages.setContentsMargins(18, 8, 18, 0)
+        messages.addWidget(self.banner)
+        messages.addWidget(self.conflict)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.conflict)
-        layout.addLayout(form)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(header)
+        layout.addLayout(messages)
+        layout.addWidget(self.tabs, 1)
         layout.addLayout(buttons)
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(REFRESH_DELAY_MS)
+        self._refresh_timer.timeout.connect(self.load_soon)
 
         self.save_button.clicked.connect(self.save)
         self.close_button.clicked.connect(self.close)
         self.reload_theirs.clicked.connect(self.take_theirs)
         self.reapply_mine.clicked.connect(self.reapply)
         self.copy_mine.clicked.connect(self.copy_and_take_theirs)
+        self.status_button.chosen.connect(self.choose_status)
         QShortcut(QKeySequence.StandardKey.Save, self).activated.connect(self.save)
-        self.description.textChanged.connect(self._update_title)
-        self.priority.currentIndexChanged.connect(self._update_title)
-
-    @staticmethod
-    def _error_label() -> QLabel:
-        label = QLabel()
-        label.setStyleSheet(ERROR_STYLE)
-        label.setWordWrap(True)
-        label.hide()
-        return label
+        self.details.edited.connect(self._update_title)
 
     # -- the form -------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
-        return {
-            "description": self.description.toPlainText(),
-            "priority": self.priority.currentData(),
-        }
+        return self.details.values()
 
     def is_dirty(self) -> bool:
-        return bool(self._original) and self.values() != {
-            name: self._original[name] for name in EDITABLE_FIELDS
-        }
+        return bool(self._original) and self.values() != self._original
 
-    def _show(self, record: dict[str, Any], *, as_loaded: bool) -> None:
-        self.description.setPlainText(record["description"])
-        self.priority.setCurrentIndex(self.priority.findData(record["priority"]))
+    def _show(self, fields: dict[str, Any], *, as_loaded: bool) -> None:
+        self.details.show_fields(fields)
         if as_loaded:
-            self._original = {name: record[name] for name in EDITABLE_FIELDS}
-            self._version = record["version"]
-            self._number = record["number"]
+            self._original = form_view(fields, self.details.tz)
+            self._version = fields["version"]
+            self._number = fields["number"]
         self._update_title()
 
     def _update_title(self) -> None:
-        number = getattr(self, "_number", "")
-        self.title.setText(number + (" •" if self.is_dirty() else ""))
-        self.setWindowTitle(self.tr("Work order {0}").format(number))
+        dirty = self.is_dirty()
+        self.title.setText(self._number + (" •" if dirty else ""))
+        self.setWindowTitle(self.tr("Work order {0}").format(self._number))
+        details = self.tabs.indexOf(self.details)
+        self.tabs.setTabText(details, self._tab_labels[details] + (" •" if dirty else ""))
 
     def _clear_messages(self) -> None:
-        for label in self.field_errors.values():
-            label.hide()
+        self.details.show_errors({})
         self.banner.hide()
+
+    def _say(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.show()
 
     def _set_busy(self, busy: bool) -> None:
         self.save_button.setEnabled(not busy)
         self.busyChanged.emit(busy)
 
+    def show_tab(self, name: str) -> QWidget:
+        """Bring a tab to the front by its name (``"photos"``); returns it."""
+        index = TAB_NAMES.index(name)
+        self.tabs.setCurrentIndex(index)
+        return self.tabs.currentWidget()
+
+    # -- the record -------------------------------------------------------------------------
+    def _show_record(self, record: WorkOrderRecord) -> None:
+        """Everything but the form's own values: header, lists, tabs."""
+        self.record = record
+        self._number = record.number
+        self.badge.set_status(record.status)
+        self.status_button.set_status(record.status)
+        priority = record.fields["priority"]
+        colour = theme.PRIORITY_COLOUR.get(priority, theme.MUTED_TEXT).name()
+        self.priority_badge.setText(self.tr(theme.PRIORITY_LABEL.get(priority, priority)))
+        self.priority_badge.setVisible(priority != "normal")  # only what needs attention
+        self.priority_badge.setStyleSheet(
+            f"color: {colour}; border: 1px solid {colour}; border-radius: 11px;"
+            "padding: 2px 10px; font-weight: 600;"
+        )
+        subtitle = (
+            f"<b style='color:#1f2933'>{escape(record.customer_name)}</b> · "
+            f"{escape(record.site_address)} · {escape(record.job_type)}"
+        )
+        if record.cancel_reason:
+            subtitle += " · " + self.tr("Reason: {0}").format(escape(record.cancel_reason))
+        self.subtitle.setText(subtitle)
+        self.total_label.setText(self.tr("Total {0}").format(money(record.total)))
+        self.updated_label.setText(
+            self.tr("Last changed by {0} at {1}").format(
+                record.updated_by, record.updated_at.strftime("%d %b %H:%M")
+            )
+        )
+        self.details.show_record(record)
+        self.visits_tab.show_record(record)
+        self.line_items.show_record(record)
+        self.notes.show_record(record)
+        self.photos.show_record(record)
+        self.time.show_record(record)
+        self.history.show_record(record)
+        self.audit.show_record(record)
+        for tab, count in (
+            (self.visits_tab, len(record.visits)),
+            (self.line_items, len(record.line_items)),
+            (self.notes, len(record.notes)),
+            (self.photos, len(record.photos)),
+            (self.time, len(record.time_entries)),
+        ):
+            index = self.tabs.indexOf(tab)
+            label = self._tab_labels[index]
+            self.tabs.setTabText(index, f"{label} ({count})" if count else label)
+        self._update_title()
+        self.recordShown.emit()
+
     # -- talking to the database ------------------------------------------------------------
     def load_soon(self) -> None:
         self._spawn(self.load())
 
+    def refresh_soon(self) -> None:
+        """Read the record again shortly (hints arrive in bursts: one read after them)."""
+        if not self._closed:
+            self._refresh_timer.start()
+
     async def load(self) -> None:
         typed_before = self.values()
         async with self._one_at_a_time:
-            record = await load_work_order(self.sessions, self.work_order_id)
-        if self._original and self.values() != typed_before:
-            # The user typed while it loaded: keep their text; saving will offer choices.
-            self.banner.setText(
+            try:
+                record = await load_record(self.sessions, self.work_order_id)
+            except ConflictError as gone:
+                self._say(str(gone))
+                return
+            except (DBAPIError, OSError, DatabaseUnreachable) as error:
+                log.warning("reading %s failed: %s", self.work_order_id, error)
+                self._say(
+                    self.tr(
+                        "Could not refresh: the database did not answer. What you typed is kept."
+                    )
+                )
+                return
+        first = not self._original
+        self._show_record(record)
+        fields = record.fields
+        theirs = form_view(fields, record.timezone)
+        typed_meanwhile = self.values() != typed_before
+        if first:
+            self._show(fields, as_loaded=True)
+        elif theirs == self._original:
+            # Nobody changed what the form edits (a status, a line item…): keep what is
+            # typed, and save against the new version.
+            self._version = fields["version"]
+        elif typed_meanwhile or self.is_dirty():
+            # The user typed while it loaded, or has unsaved edits: keep their text; saving
+            # will offer choices.
+            self._say(
                 self.tr(
                     "Someone else just changed this work order. Saving "
                     "will let you choose whose version to keep."
                 )
             )
-            self.banner.show()
-            return
-        self._show(record, as_loaded=True)
+        else:
+            self._show(fields, as_loaded=True)
 
     def save(self) -> None:
         # Read the form when the save actually runs, so nothing typed meanwhile is lost.
         self._spawn(self._save(None))
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` on the event loop; ``aclose()`` waits for what is still running."""
+        self._spawn(work)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         if self._closed:
             work.close()
             return
@@ -224,9 +392,40 @@ class WorkOrderEditor(QDialog):
         if not task.cancelled() and task.exception() is not None:
             log.error("work order editor task failed", exc_info=task.exception())
 
+    async def attempt(
+        self, work: Awaitable[Any], *, show_errors: Callable[[dict[str, str]], None]
+    ) -> bool:
+        """Run one write of a tab; say what went wrong where it belongs. True if written.
+
+        A refusal goes to ``show_errors`` (beside the tab's inputs), a conflict or a lost
+        server to the banner; the tab keeps what was typed either way.
+        """
+        try:
+            await work
+        except ValidationError as invalid:
+            show_errors(invalid.fields)
+            return False
+        except ConflictError as conflict:
+            self._say(str(conflict))
+            self.refresh_soon()
+            return False
+        except (DBAPIError, OSError, DatabaseUnreachable) as error:
+            log.warning("writing to %s failed: %s", self.work_order_id, error)
+            self._say(
+                self.tr(
+                    "Could not save: the database did not answer. "
+                    "What you typed is kept; try again."
+                )
+            )
+            return False
+        self.banner.hide()
+        self.refresh_soon()
+        return True
+
     async def aclose(self) -> None:
         """Stop what is still running (the app is shutting down)."""
         self._closed = True
+        self._refresh_timer.stop()
         await finish_or_cancel(self._tasks, STOP_GRACE_S)
 
     async def _save(self, fields: dict[str, Any] | None) -> None:
@@ -244,26 +443,23 @@ class WorkOrderEditor(QDialog):
                 fields=fields,
             )
         except ValidationError as invalid:
-            for name, sentence in invalid.fields.items():
-                label = self.field_errors.get(name)
-                if label is not None:
-                    label.setText(sentence)
-                    label.show()
+            self.details.show_errors(invalid.fields)
+            self.show_tab("details")
         except ConflictError as conflict:
             self._offer_choices(conflict)
         except (DBAPIError, OSError, DatabaseUnreachable) as error:
             log.warning("saving %s failed: %s", self.work_order_id, error)
-            self.banner.setText(
+            self._say(
                 self.tr(
                     "Could not save: the database did not answer. "
                     "Your changes are kept; press Save to try again."
                 )
             )
-            self.banner.show()
         else:
             self._show(saved, as_loaded=True)
             self.conflict.hide()
             self.saved.emit(saved["version"])
+            self.refresh_soon()
         finally:
             self._set_busy(False)
 
@@ -271,9 +467,12 @@ class WorkOrderEditor(QDialog):
         self._theirs = dict(conflict.current) if conflict.current else None
         text = str(conflict)
         if self._theirs is not None:
-            both = contested_fields(self._original, self.values(), self._theirs)
+            theirs = form_view(self._theirs, self.details.tz)
+            both = contested_fields(self._original, self.values(), theirs)
             if both:
-                text += " " + self.tr("Both of you changed: {0}.").format(", ".join(sorted(both)))
+                text += " " + self.tr("Both of you changed: {0}.").format(
+                    ", ".join(sorted(name.replace("_", " ") for name in both))
+                )
         self.conflict_text.setText(text)
         self.reapply_mine.setEnabled(self._theirs is not None)
         self.reload_theirs.setEnabled(self._theirs is not None)
@@ -287,44 +486,95 @@ class WorkOrderEditor(QDialog):
     def reapply(self) -> None:
         if self._theirs is None:
             return
-        mine = reapply_on_top(self._original, self.values(), self._theirs)
-        self._show(self._theirs, as_loaded=True)  # their version is now the base
-        self._show(mine, as_loaded=False)
+        theirs = self._theirs
+        mine = reapply_on_top(self._original, self.values(), form_view(theirs, self.details.tz))
+        self._show(theirs, as_loaded=True)  # their version is now the base
+        self._show({**theirs, **mine}, as_loaded=False)
         self.conflict.hide()
         self._spawn(self._save({name: mine[name] for name in EDITABLE_FIELDS}))
 
     def copy_and_take_theirs(self) -> None:
         mine = self.values()
         QGuiApplication.clipboard().setText(
-            f"{getattr(self, '_number', '')}\n"
-            f"{self.tr('Priority')}: {mine['priority']}\n\n{mine['description']}"
+            f"{self._number}\n{self.tr('Priority')}: {mine['priority']}\n\n{mine['description']}"
         )
         self.take_theirs()
-        self.banner.setText(self.tr("Your version is on the clipboard."))
-        self.banner.show()
+        self._say(self.tr("Your version is on the clipboard."))
 
     def remote_changed(self) -> None:
-        """Someone saved this work order: follow them, unless the user is mid-edit."""
-        if self.is_dirty():
-            self.banner.setText(
-                self.tr(
-                    "Someone else just changed this work order. Saving "
-                    "will let you choose whose version to keep."
-                )
-            )
-            self.banner.show()
-        elif self.save_button.isEnabled():
-            self._spawn(self.load())
+        """Someone saved this work order: read it again; the form follows unless edited
+        (``load`` says so when their change touches what the user is editing)."""
+        self.refresh_soon()
 
+    def record_changed(self) -> None:
+        """Something of this work order changed (a line item, a photo, a visit…)."""
+        self.refresh_soon()
+
+    # -- status -----------------------------------------------------------------------------
+    def choose_status(self, target: str) -> None:
+        record = self.record
+        if record is None:
+            return
+        if target in REASON_REQUIRED:
+            if self._reason_dialog is not None:
+                self._reason_dialog.close()
+            dialog = ReasonDialog(record.number, target, self)
+            dialog.submitted.connect(
+                lambda status, reason: self._spawn(self._change_status(status, reason))
+            )
+            self._reason_dialog = dialog
+            dialog.open()
+            return
+        self._spawn(self._change_status(target, None))
+
+    @property
+    def reason_dialog(self) -> ReasonDialog | None:
+        return self._reason_dialog
+
+    async def _change_status(self, target: str, reason: str | None) -> None:
+        record = self.record
+        if record is None:
+            return
+        dialog = self._reason_dialog if reason is not None else None
+        if dialog is not None:
+            dialog.busy(True)
+        self.status_button.setEnabled(False)
+
+        def refused(errors: dict[str, str]) -> None:
+            sentence = " ".join(errors.values())
+            if dialog is not None and dialog.isVisible():
+                dialog.refuse(sentence)
+            else:
+                self._say(sentence)
+
+        try:
+            done = await self.attempt(
+                change_status(
+                    self.sessions,
+                    work_order_id=self.work_order_id,
+                    seen_status=record.status,
+                    status=target,
+                    reason=reason,
+                ),
+                show_errors=refused,
+            )
+        finally:
+            self.status_button.setEnabled(True)
+            if dialog is not None:
+                dialog.busy(False)
+        if done and dialog is not None:
+            dialog.accept()
+            self._reason_dialog = None
+
+    # -- closing ------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.is_dirty() and not self._closing_anyway:
             event.ignore()
-            self.banner.setText(
+            self._say(
                 self.tr(
                     "You have unsaved changes. Save them, or press Close again to discard them."
                 )
             )
-            self.banner.show()
             self._closing_anyway = True  # a second Close means it
             return
         super().closeEvent(event)

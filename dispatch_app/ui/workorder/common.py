@@ -1,0 +1,119 @@
+"""What the work-order editor's tabs share: how they reach the database through the
+editor, inline error labels, and the look of cards and section titles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone
+from PySide6.QtWidgets import QDateTimeEdit, QLabel, QWidget
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dispatch_app.domain.vocabulary import Priority
+from dispatch_app.ui import theme
+
+ERROR_COLOUR = theme.PRIORITY_COLOUR[Priority.EMERGENCY].name()
+ERROR_STYLE = f"color: {ERROR_COLOUR};"
+MUTED_STYLE = f"color: {theme.MUTED_TEXT.name()};"
+BANNER_STYLE = "background: #fff4e5; border: 1px solid #f0b35a; border-radius: 4px; padding: 6px;"
+CARD_STYLE = "background: #ffffff; border: 1px solid #dde2e8; border-radius: 6px;"
+DATE_TIME_FORMAT = "ddd d MMM yyyy  HH:mm"
+
+
+class RecordHost(Protocol):
+    """The editor, as its tabs see it: where to write, and how a write is run."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    work_order_id: int
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None: ...
+
+    async def attempt(
+        self, work: Awaitable[Any], *, show_errors: Callable[[dict[str, str]], None]
+    ) -> bool: ...
+
+
+def error_label(name: str = "") -> QLabel:
+    """A red sentence beside a field; hidden until there is something to say."""
+    label = QLabel()
+    if name:
+        label.setObjectName(name)
+    label.setStyleSheet(ERROR_STYLE)
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+def show_error(label: QLabel, sentence: str | None) -> None:
+    if sentence:
+        label.setText(sentence)
+        label.show()
+    else:
+        label.clear()
+        label.hide()
+
+
+def section_title(text: str) -> QLabel:
+    label = QLabel(text)
+    font = label.font()
+    font.setBold(True)
+    font.setPointSizeF(font.pointSizeF() + 1)
+    label.setFont(font)
+    return label
+
+
+def muted(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setStyleSheet(MUTED_STYLE)
+    label.setWordWrap(True)
+    return label
+
+
+# -- times in the business time zone -----------------------------------------------------
+# Date-time editors show wall time in the company's zone, whatever the workstation's own
+# zone is: they hold it as UTC-less "UTC" so no local DST rule moves a typed time.
+_PLAIN = QTimeZone(QTimeZone.Initialization.UTC)
+
+
+def date_time_edit(name: str = "") -> QDateTimeEdit:
+    edit = QDateTimeEdit()
+    if name:
+        edit.setObjectName(name)
+    edit.setTimeZone(_PLAIN)
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat(DATE_TIME_FORMAT)
+    return edit
+
+
+def set_wall_time(edit: QDateTimeEdit, moment: dt.datetime, tz: ZoneInfo) -> None:
+    local = moment.astimezone(tz)
+    edit.setDateTime(
+        QDateTime(
+            QDate(local.year, local.month, local.day), QTime(local.hour, local.minute), _PLAIN
+        )
+    )
+
+
+def wall_time(edit: QDateTimeEdit, tz: ZoneInfo) -> dt.datetime:
+    shown = edit.dateTime()
+    day, time = shown.date(), shown.time()
+    return dt.datetime(day.year(), day.month(), day.day(), time.hour(), time.minute(), tzinfo=tz)
+
+
+def clock(moment: dt.datetime | None) -> str:
+    return "—" if moment is None else moment.strftime("%a %d %b %H:%M")
+
+
+def span_text(start: dt.datetime | None, end: dt.datetime | None) -> str:
+    if start is None or end is None:
+        return "—"
+    if start.date() == end.date():
+        return f"{start:%a %d %b  %H:%M}–{end:%H:%M}"
+    return f"{clock(start)} – {clock(end)}"
+
+
+def hide_when_empty(widget: QWidget, empty: bool) -> None:
+    widget.setVisible(not empty)
