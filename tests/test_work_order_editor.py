@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import QApplication
 
 from dispatch_app.config import libpq_url
 from dispatch_app.db.engine import make_async_engine, session_factory
@@ -179,4 +180,247 @@ def test_typing_while_a_reload_is_under_way_is_kept(loop, db_url, opened) -> Non
     pump_until(loop, lambda: not editor._tasks)
     assert editor.description.toPlainText() == typed  # the reload did not overwrite it
     assert "Someone else just changed" in editor.banner.text()
+    assert finish(loop, app, task) == 0
+
+
+# -- the whole record: line items, notes, photos, status, live updates ----------------------
+def click(loop, qtbot, button) -> None:
+    act(loop, lambda: qtbot.mouseClick(button, Qt.MouseButton.LeftButton))
+
+
+def drop_files(loop, widget, paths) -> None:
+    """Files dragged from a file manager and dropped on ``widget``, as Qt delivers them."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    where = QPointF(widget.rect().center())
+
+    def gesture() -> None:
+        enter = QDragEnterEvent(
+            where.toPoint(),
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(widget, enter)
+        assert enter.isAccepted()
+        drop = QDropEvent(
+            where,
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(widget, drop)
+        assert drop.isAccepted()
+
+    act(loop, gesture)
+
+
+def counts(url: str, work_order: int) -> dict:
+    from tests.work_order_data import record_counts
+
+    return record_counts(url, work_order)
+
+
+def test_labour_and_material_added_in_the_editor_make_the_total(loop, qtbot, db_url, opened):
+    from tests.work_order_data import add_parts
+
+    app, editor, work_order, task = opened
+    add_parts(db_url)
+    tab = editor.show_tab("lineItems")
+    assert tab is editor.line_items
+    items = editor.line_items
+
+    # A refused entry says why beside the field and keeps what was typed.
+    act(loop, lambda: qtbot.keyClicks(items.labour_description, "Diagnose no heat"))
+    items.labour_hours.setText("0")
+    click(loop, qtbot, items.add_labour_button)
+    pump_until(loop, items.labour_errors["quantity"].isVisible)
+    assert "more than zero" in items.labour_errors["quantity"].text()
+    assert items.labour_description.text() == "Diagnose no heat"
+    assert counts(db_url, work_order)["line_items"] == 0
+
+    items.labour_hours.setText("1.5")
+    items.labour_rate.setText("95")
+    click(loop, qtbot, items.add_labour_button)
+    pump_until(loop, lambda: items.model.rowCount() == 1)
+    assert items.total.text() == "Total $142.50"
+    assert not items.labour_errors["quantity"].isVisible()
+    assert items.labour_description.text() == ""  # done: ready for the next one
+
+    act(loop, lambda: qtbot.keyClicks(items.part_search, "capac"))
+    pump_until(loop, lambda: [p.sku for p in items.shown_parts()] == ["CAP-4505"])
+    assert items.chosen_part() is None
+    items.part_list.setCurrentRow(0)
+    assert items.chosen_part().sku == "CAP-4505"
+    items.material_quantity.setText("2")
+    click(loop, qtbot, items.add_material_button)
+    pump_until(loop, lambda: items.model.rowCount() == 2)
+    assert items.total.text() == "Total $191.50"  # 142.50 + 2 × 24.50
+    assert items.material_total.text() == "Materials $49.00"
+    assert editor.total_label.text() == "Total $191.50"
+    assert "Line items (2)" in editor.tabs.tabText(editor.tabs.indexOf(items))
+
+    # Editing a quantity in the table saves it and the totals follow.
+    labour_row = next(r for r, i in enumerate(items.model.items) if i.kind == "labour")
+    index = items.model.index(labour_row, 3)
+    act(loop, lambda: items.model.setData(index, "2"))
+    pump_until(loop, lambda: items.total.text() == "Total $239.00")
+    assert finish(loop, app, task) == 0
+
+
+def test_a_note_is_added_with_its_author_and_time(loop, qtbot, db_url, opened) -> None:
+    app, editor, work_order, task = opened
+    notes = editor.show_tab("notes")
+    assert notes is editor.notes
+    act(loop, lambda: qtbot.keyClicks(notes.new_note, "Gate code 4471"))
+    notes.new_note.insertPlainText(" — chien gentil 🐕, 東京")
+    typed = notes.new_note.toPlainText()
+    click(loop, qtbot, notes.add_button)
+    pump_until(loop, lambda: len(notes.card_texts()) == 1)
+    ((author, body),) = notes.card_texts()
+    assert body == typed and author  # signed by this workstation's editor name
+    assert notes.new_note.toPlainText() == ""
+
+    notes.new_note.setPlainText("bad \x07 bell")
+    click(loop, qtbot, notes.add_button)
+    pump_until(loop, notes.error.isVisible)
+    assert "control character" in notes.error.text()
+    assert notes.new_note.toPlainText() == "bad \x07 bell"  # kept to fix
+    assert counts(db_url, work_order)["notes"] == 1
+    assert finish(loop, app, task) == 0
+
+
+def test_a_dropped_photo_appears_as_a_thumbnail_and_opens_full_size(
+    loop, qtbot, db_url, opened, tmp_path
+) -> None:
+    from tests.work_order_data import picture
+
+    app, editor, work_order, task = opened
+    photos = editor.show_tab("photos")
+    path = tmp_path / "condenser.jpg"
+    path.write_bytes(picture("JPEG", (1600, 1200)))
+    drop_files(loop, photos, [path])
+    pump_until(loop, lambda: len(editor.photos.photos()) == 1)
+    (photo,) = editor.photos.photos()
+    assert (photo.filename, photo.width, photo.height) == ("condenser.jpg", 1600, 1200)
+    icon = editor.photos.grid.item(0).icon()
+    assert not icon.isNull()
+    assert not editor.photos.error.isVisible()
+
+    viewer = editor.photos.open_full(editor.photos.grid.item(0))
+    pump_until(loop, lambda: viewer.file is not None)
+    assert viewer.file.data == path.read_bytes()
+    assert counts(db_url, work_order)["photos"] == 1
+    assert viewer.picture.pixmap() is not None and not viewer.picture.pixmap().isNull()
+    act(loop, viewer.close)
+    assert finish(loop, app, task) == 0
+
+
+def test_a_photo_that_is_not_one_is_refused_with_a_sentence(loop, db_url, opened, tmp_path):
+    from tests.work_order_data import picture
+
+    app, editor, work_order, task = opened
+    photos = editor.show_tab("photos")
+    renamed = tmp_path / "invoice.jpg"
+    renamed.write_text("Invoice 1043\nTotal due: $240.00\n" * 50)
+    cut = tmp_path / "cut-off.jpg"
+    cut.write_bytes(picture("JPEG", (900, 700))[:5000])
+    before = counts(db_url, work_order)
+    drop_files(loop, photos, [renamed, cut])
+    pump_until(
+        loop,
+        lambda: (
+            "cut-off.jpg" in editor.photos.error.text()
+            and "invoice.jpg" in editor.photos.error.text()
+        ),
+    )
+    sentences = editor.photos.error.text()
+    assert "invoice.jpg is not a picture" in sentences
+    assert "cut-off.jpg is damaged or incomplete" in sentences
+    pump_until(loop, lambda: not editor.photos.attaching)
+    assert editor.photos.photos() == []
+    assert counts(db_url, work_order) == before
+    assert finish(loop, app, task) == 0
+
+
+def test_cancelling_asks_a_reason_and_records_it(loop, qtbot, db_url, opened) -> None:
+    app, editor, work_order, task = opened
+    pump_until(loop, lambda: editor.badge.status == "scheduled")
+    action = editor.status_button.action_for("cancelled")
+    act(loop, action.trigger)
+    dialog = editor.reason_dialog
+    assert dialog is not None and dialog.isVisible()
+
+    click(loop, qtbot, dialog.confirm)  # no reason yet
+    pump_until(loop, dialog.error.isVisible)
+    assert dialog.error.text() == "Cancelling needs a reason."
+    assert dialog.isVisible()
+    assert counts(db_url, work_order)["order"][0] == "scheduled"
+
+    act(loop, lambda: qtbot.keyClicks(dialog.reason, "Customer sold the house"))
+    click(loop, qtbot, dialog.confirm)
+    pump_until(loop, lambda: editor.badge.status == "cancelled")
+    assert not dialog.isVisible()
+    assert counts(db_url, work_order)["order"][:2] == ("cancelled", "Customer sold the house")
+    history = editor.history.table
+    pump_until(loop, lambda: history.rowCount() >= 1)
+    assert history.item(0, 3).text() == "Scheduled → Cancelled"
+    assert history.item(0, 4).text() == "Customer sold the house"
+    assert "Customer sold the house" in editor.subtitle.text()
+    assert set(editor.status_button.offered()) == {"new", "scheduled"}
+    assert finish(loop, app, task) == 0
+
+
+def test_only_allowed_statuses_are_offered(loop, qtbot, db_url, opened) -> None:
+    from tests.test_work_order_status import ALLOWED
+
+    app, editor, work_order, task = opened
+    pump_until(loop, lambda: editor.badge.status == "scheduled")
+    offered = editor.status_button.offered()
+    assert set(offered) == {to for (frm, to) in ALLOWED if frm == "scheduled"}
+    for forbidden in ("completed", "invoiced", "closed", "scheduled"):
+        assert editor.status_button.action_for(forbidden) is None
+
+    act(loop, editor.status_button.action_for("dispatched").trigger)  # no reason asked
+    pump_until(loop, lambda: editor.badge.status == "dispatched")
+    assert editor.reason_dialog is None
+    assert counts(db_url, work_order)["order"][0] == "dispatched"
+    assert set(editor.status_button.offered()) == {
+        to for (frm, to) in ALLOWED if frm == "dispatched"
+    }
+    assert finish(loop, app, task) == 0
+
+
+def test_changes_elsewhere_reach_other_tabs_and_keep_the_typing(loop, qtbot, db_url, opened):
+    app, editor, work_order, task = opened
+    editor.description.moveCursor(editor.description.textCursor().MoveOperation.End)
+    act(loop, lambda: qtbot.keyClicks(editor.description, TYPED))
+    typed = editor.description.toPlainText()
+    assert editor.is_dirty()
+
+    with psycopg.connect(libpq_url(db_url), options="-c dispatch.editor=jsmith") as other:
+        other.execute(
+            "INSERT INTO notes (work_order_id, body) VALUES (%s, 'Parts arrived at the shop')",
+            (work_order,),
+        )
+        other.execute(
+            "INSERT INTO line_items (work_order_id, kind, description, quantity, unit_price) "
+            "VALUES (%s, 'labour', 'After-hours call-out', 1, 150)",
+            (work_order,),
+        )
+        other.execute("UPDATE work_orders SET status = 'dispatched' WHERE id = %s", (work_order,))
+    pump_until(loop, lambda: editor.notes.card_texts() == [("jsmith", "Parts arrived at the shop")])
+    pump_until(loop, lambda: editor.line_items.total.text() == "Total $150.00")
+    pump_until(loop, lambda: editor.badge.status == "dispatched")
+    assert editor.description.toPlainText() == typed and editor.is_dirty()
+    assert not editor.banner.isVisible()  # nobody touched what is being typed
+    audit = editor.audit.lines()
+    assert any("jsmith" in line and "Note added" in line for line in audit)
+
+    # Their status change did not touch the form: saving needs no choice.
+    click(loop, qtbot, editor.save_button)
+    pump_until(loop, lambda: database_row(db_url, work_order)[0] == typed)
+    assert not editor.conflict.isVisible()
     assert finish(loop, app, task) == 0

@@ -357,7 +357,11 @@ class LineItemsTab(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, part.id)
             self.part_list.addItem(item)
         if not parts:
-            item = QListWidgetItem(self.tr("No part matches “{0}”.").format(text))
+            item = QListWidgetItem(
+                self.tr("No part matches “{0}”.").format(text)
+                if text.strip()
+                else self.tr("The parts list is empty.")
+            )
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.part_list.addItem(item)
 
@@ -365,6 +369,10 @@ class LineItemsTab(QWidget):
         if 0 <= row < len(self._parts):
             self.material_price.setPlaceholderText(money(self._parts[row].unit_price))
             show_error(self.material_errors["part"], None)
+
+    def shown_parts(self) -> list[PartChoice]:
+        """The parts the list offers now (the last search's answer)."""
+        return list(self._parts)
 
     def chosen_part(self) -> PartChoice | None:
         row = self.part_list.currentRow()
