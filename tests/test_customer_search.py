@@ -66,6 +66,8 @@ def book(db_url):
         ("josé n", ["José Núñez"]),
         ("李小", ["李小龍"]),
         ("1432 w bel", ["Danuta Kowalczyk", "José Núñez"]),  # José's site is there too
+        ("1432", ["Danuta Kowalczyk", "José Núñez"]),  # a house number, not a phone
+        ("77", ["Dana O'Brien"]),  # two digits: a street number already
         ("100%", ["100% Heating Co_op"]),
         ("10_", []),  # an underscore is a letter here, not a wildcard
         ("d", []),  # one letter: wait for the second

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import CompoundSelect, Select, func, literal, select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from dispatch_app.db.models import Customer, CustomerPhone, ServiceSite, WorkOrder
 from dispatch_app.domain.vocabulary import WorkOrderStatus
@@ -84,27 +86,50 @@ async def search_customers(
     ]
 
 
+def _in_index_order(expression: Any) -> UnaryExpression[Any]:
+    """``ORDER BY expression USING ~<~``: the byte order of a ``text_pattern_ops`` index,
+    so the first rows come straight off the index instead of sorting every match."""
+    return UnaryExpression(expression, modifier=custom_op("USING ~<~"))
+
+
 def search_statement(typed: str, *, limit: int = 20) -> Select[Any] | None:
-    """The one query a keystroke runs (None: nothing worth looking up yet)."""
+    """The one query a keystroke runs (None: nothing worth looking up yet).
+
+    Each way of matching takes its first ``limit`` rows off its prefix index, so typing
+    just an area code ("(312") costs the same as a whole number, however many match.
+    """
     typed = typed.replace("\x00", "").strip()[:MAX_TYPED_CHARS]
     prefix = phone_prefix(typed)
-    ids: Select[int] | CompoundSelect[int]
+    branches: list[Select[Any]] = []
     if prefix is not None:
-        ids = select(CustomerPhone.customer_id.label("id")).where(
-            CustomerPhone.number.like(_like_prefix(prefix), escape="\\")
+        number = CustomerPhone.number
+        branches.append(
+            select(CustomerPhone.customer_id.label("id"))
+            .where(number.like(_like_prefix(prefix), escape="\\"))
+            .order_by(_in_index_order(number))
+            .limit(limit)
         )
-    elif len(typed) >= MIN_NAME_CHARS:
+    if len(typed) >= MIN_NAME_CHARS:
         pattern = _like_prefix(typed.lower())
-        ids = union(
-            select(Customer.id.label("id")).where(
-                func.lower(Customer.name).like(pattern, escape="\\")
-            ),
-            select(ServiceSite.customer_id.label("id")).where(
-                func.lower(ServiceSite.street).like(pattern, escape="\\")
-            ),
-        )
-    else:
+        name, street = func.lower(Customer.name), func.lower(ServiceSite.street)
+        if prefix is None:
+            branches.append(
+                select(Customer.id.label("id"))
+                .where(name.like(pattern, escape="\\"))
+                .order_by(_in_index_order(name))
+                .limit(limit)
+            )
+        # A house number ("1432") reads like the start of a phone number: try both.
+        if prefix is None or typed.isdigit():
+            branches.append(
+                select(ServiceSite.customer_id.label("id"))
+                .where(street.like(pattern, escape="\\"))
+                .order_by(_in_index_order(street))
+                .limit(limit)
+            )
+    if not branches:
         return None
+    ids: Select[Any] | CompoundSelect[Any] = branches[0] if len(branches) == 1 else union(*branches)
     found = ids.subquery()
     phones = (
         select(func.array_agg(CustomerPhone.number).filter(CustomerPhone.number.is_not(None)))
