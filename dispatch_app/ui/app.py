@@ -131,6 +131,9 @@ class DispatchApp:
 
     async def shutdown(self) -> None:
         self._closing = True  # from here on, hints and requests start nothing new
+        # F2 is application-wide: a window left behind (a failed start) must not keep it,
+        # or a later main window in the same process would find it ambiguous.
+        self.window.new_call_action.setEnabled(False)
         self.window.save_layout(self.settings)
         for editor in list(self.editors.values()):
             await editor.aclose()
