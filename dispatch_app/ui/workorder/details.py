@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_app.domain.phones import display_phone
 from dispatch_app.domain.vocabulary import Priority, WorkOrderSource
 from dispatch_app.domain.work_orders import EDITABLE_FIELDS
 from dispatch_app.services.work_order_record import WorkOrderRecord
@@ -211,7 +212,7 @@ class DetailsForm(QWidget):
         self._choose(self.equipment, chosen)
         self.equipment.blockSignals(False)
 
-        phones = "<br>".join(escape(p) for p in record.customer_phones) or "—"
+        phones = "<br>".join(escape(display_phone(p)) for p in record.customer_phones) or "—"
         lines = [
             f"<b style='font-size:13pt'>{escape(record.customer_name)}</b>",
             phones,
