@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from dispatch_app.config import libpq_url
+from dispatch_app.db.engine import make_async_engine, session_factory
 from dispatch_app.services.map_positions import ZIP_CENTROIDS
 from dispatch_app.ui.intake.window import CallIntake
 from tests.companies import small_company
@@ -170,6 +171,7 @@ def test_a_returning_customer_is_booked_into_a_window_in_under_thirty_keys(
     assert window.technician_ids[0] in techs.values()
     # Ready for the next call, and the booking is on the board through the change feed.
     assert intake.lookup.text() == "" and keys.focused() is intake.lookup
+    assert booked[0].number in intake.banner.text()
     pump_until(
         loop,
         lambda: any(v.number == booked[0].number for v in running.store.visits()),
@@ -225,6 +227,9 @@ def test_a_new_caller_is_typed_inline_and_left_for_dispatch(loop, qtbot, db_url,
     assert phone == "+17735550198"
     assert (street, city, state, zip_code) == ("1060 W Addison St", "Chicago", "IL", "60613")
     assert lat == pytest.approx(41.95, abs=0.05)
+    # Ctrl+O opens the work order just booked, to add a photo the caller sent, say.
+    keys.press(Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    pump_until(loop, lambda: booked[0].work_order_id in running.editors)
 
 
 def test_a_refused_booking_shows_each_problem_beside_its_field_and_keeps_the_call(
@@ -277,3 +282,40 @@ def test_closing_a_call_with_something_typed_asks_first(loop, qtbot, running) ->
     assert intake.lookup.text() == "Jos"
     keys.press(Qt.Key.Key_Escape)  # a second time means it
     pump_until(loop, lambda: not intake.isVisible())
+
+
+def test_a_lost_server_keeps_the_call_and_enter_again_books_it_once(
+    loop, qtbot, db_url, running
+) -> None:
+    keys = Keyboard(loop, qtbot)
+    booked = []
+    intake = open_intake(loop, keys, running)
+    intake.booked.connect(booked.append)
+    keys.type("3125550124")
+    pump_until(loop, lambda: intake.matches.count() == 2)
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: intake.customer is not None)
+    keys.type("drain")
+    keys.press(Qt.Key.Key_Return)
+    keys.type("Basement floor drain backing up")
+    working = intake.sessions
+    gone = make_async_engine("postgresql+psycopg://postgres@127.0.0.1:9/dispatch")
+    intake.sessions = session_factory(gone)
+    try:
+        act(loop, intake.save)
+        pump_until(loop, lambda: intake.idle() and intake.banner.isVisible())
+        assert "did not answer" in intake.banner.text()
+        assert intake.customer is not None and intake.customer.name == "Josefina Ortiz"
+        assert intake.description.toPlainText() == "Basement floor drain backing up"
+        assert intake.job_type.current is not None
+    finally:
+        loop.run_until_complete(gone.dispose())
+    intake.sessions = working
+    act(loop, intake.save)
+    pump_until(loop, lambda: booked)
+    with psycopg.connect(libpq_url(db_url)) as db:
+        (count,) = db.execute(
+            "SELECT count(*) FROM work_orders WHERE description = %s",
+            ("Basement floor drain backing up",),
+        ).fetchone()
+    assert count == 1

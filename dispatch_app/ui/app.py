@@ -256,6 +256,7 @@ class DispatchApp:
                 self.database.sessions, self.window, today=(lambda: day) if day else None
             )
             self.intake.booked.connect(self._call_booked)
+            self.intake.workOrderRequested.connect(self.open_work_order)
             self.intake.start()
         self.intake.show()
         self.intake.raise_()

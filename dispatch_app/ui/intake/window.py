@@ -18,6 +18,7 @@ import datetime as dt
 import itertools
 import logging
 from collections.abc import Callable, Coroutine
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -143,6 +144,7 @@ class CallIntake(QDialog):
     """One call at a time; after a booking it is ready for the next one."""
 
     booked = Signal(object)  # BookedCall: a work order was written
+    workOrderRequested = Signal(int)  # work order id: open the one just booked (Ctrl+O)
     busyChanged = Signal(bool)  # a save is running
 
     def __init__(
@@ -185,6 +187,7 @@ class CallIntake(QDialog):
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
         self.banner.hide()
+        self.last_booked: BookedCall | None = None
 
         # The caller: lookup, matches, their card, or the new caller's details.
         self.lookup = QLineEdit()
@@ -379,6 +382,8 @@ class CallIntake(QDialog):
         for before, after in itertools.pairwise(order):
             QWidget.setTabOrder(before, after)
         QShortcut(QKeySequence("Ctrl+N"), self).activated.connect(self.new_caller)
+        QShortcut(QKeySequence("Ctrl+O"), self).activated.connect(self.open_last_booked)
+        self.banner.linkActivated.connect(lambda _link: self.open_last_booked())
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self).activated.connect(self.save)
         for number in range(MAX_WINDOWS_OFFERED + 1):
@@ -814,10 +819,18 @@ class CallIntake(QDialog):
         else:
             text = done.note or self.tr("{0} is in the queue for dispatch.").format(done.number)
         self.reset()
-        self.banner.setText(text)
+        self.last_booked = done
+        self.banner.setText(
+            f"{escape(text)}  <a href='open'>{self.tr('Open {0} (Ctrl+O)').format(done.number)}</a>"
+        )
         self.banner.setStyleSheet(DONE_STYLE)
         self.banner.show()
         self.booked.emit(done)
+
+    def open_last_booked(self) -> None:
+        """Ctrl+O: the work order just booked, in the editor (photos, notes, line items)."""
+        if self.last_booked is not None:
+            self.workOrderRequested.emit(self.last_booked.work_order_id)
 
     def _clear_errors(self) -> None:
         for label in self.errors.values():
