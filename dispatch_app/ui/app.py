@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QSettings, QSize
+from PySide6.QtCore import QByteArray, QSettings, QSize
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 from sqlalchemy.exc import DBAPIError
@@ -35,6 +35,8 @@ from dispatch_app.ui.main_window import MainWindow
 from dispatch_app.ui.workorder.editor import WorkOrderEditor
 
 log = logging.getLogger(__name__)
+
+INTAKE_GEOMETRY_KEY = "callIntake/geometry"
 
 SCREENSHOT_TIMEOUT_S = 60
 # Tables whose rows belong to a work order's record, as its editor shows it.
@@ -134,6 +136,8 @@ class DispatchApp:
         # F2 is application-wide: a window left behind (a failed start) must not keep it,
         # or a later main window in the same process would find it ambiguous.
         self.window.new_call_action.setEnabled(False)
+        if self.intake is not None and self.intake.isVisible():
+            self.settings.setValue(INTAKE_GEOMETRY_KEY, self.intake.saveGeometry())
         self.window.save_layout(self.settings)
         for editor in list(self.editors.values()):
             await editor.aclose()
@@ -257,6 +261,14 @@ class DispatchApp:
             )
             self.intake.booked.connect(self._call_booked)
             self.intake.workOrderRequested.connect(self.open_work_order)
+            # Where the CSR put it last time (a second monitor, say).
+            geometry = self.settings.value(INTAKE_GEOMETRY_KEY)
+            if isinstance(geometry, QByteArray):
+                self.intake.restoreGeometry(geometry)
+            intake = self.intake
+            intake.finished.connect(
+                lambda _result: self.settings.setValue(INTAKE_GEOMETRY_KEY, intake.saveGeometry())
+            )
             self.intake.start()
         self.intake.show()
         self.intake.raise_()
