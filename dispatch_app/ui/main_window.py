@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         # F2 works from every window of the app: a call can come in while editing anything.
         self.new_call_action = QAction(self.tr("New &call…"), self)
         self.new_call_action.setObjectName("newCall")
+        self.new_call_action.setIconText(self.tr("New call (F2)"))
         self.new_call_action.setShortcut(QKeySequence(Qt.Key.Key_F2))
         self.new_call_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.new_call_action.setToolTip(self.tr("Take a call: find the caller, book the job (F2)"))
