@@ -4,9 +4,11 @@ the CSR sees before booking: sites, equipment, open and past jobs with totals, p
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import decimal
 import json
+import uuid
 
 import psycopg
 import pytest
@@ -19,6 +21,7 @@ from dispatch_app.services.customer_history import customer_history
 from dispatch_app.services.intake import (
     CallBooking,
     IntakeQuestion,
+    NewCaller,
     book_call,
     intake_catalogue,
 )
@@ -199,3 +202,45 @@ def test_history_shows_sites_equipment_open_and_past_jobs_with_totals_and_plans(
         ("Comfort Club", True),
         ("Old plan", False),
     ]
+
+
+def test_a_retried_call_is_booked_once_even_when_both_attempts_race(company):
+    url, _techs, customer, _site, _job_type, plumbing, _furnace = company
+    call = uuid.uuid4()
+    booking = CallBooking(
+        job_type_id=plumbing, description="Drain backs up", customer_id=customer, call_id=call
+    )
+
+    async def twice_at_once(sessions):
+        return await asyncio.gather(book_call(sessions, booking), book_call(sessions, booking))
+
+    first, second = run(url, twice_at_once)
+    third = run(url, lambda sessions: book_call(sessions, booking))  # a later retry
+    assert first.work_order_id == second.work_order_id == third.work_order_id
+    with psycopg.connect(libpq_url(url)) as db:
+        count = db.execute(
+            "SELECT count(*) FROM work_orders WHERE call_id = %s", (call,)
+        ).fetchone()[0]
+    assert count == 1
+    other = dataclasses.replace(booking, call_id=uuid.uuid4())
+    assert run(url, lambda s: book_call(s, other)).work_order_id != first.work_order_id
+
+
+def test_a_new_caller_with_a_known_number_is_sent_to_the_existing_customer(company):
+    url, _techs, customer, _site, _job_type, plumbing, _furnace = company
+    with psycopg.connect(libpq_url(url)) as db:
+        db.execute(
+            "INSERT INTO customer_phones (customer_id, number) VALUES (%s, '+13125550123')",
+            (customer,),
+        )
+        before = db.execute("SELECT count(*) FROM customers").fetchone()[0]
+    booking = CallBooking(
+        job_type_id=plumbing,
+        description="Drain",
+        caller=NewCaller("J. Nunez", "312-555-0123", "1 Elm St", "Chicago", "IL", "60614"),
+    )
+    with pytest.raises(ValidationError) as refused:
+        run(url, lambda sessions: book_call(sessions, booking))
+    assert refused.value.fields["phone"].startswith("(312) 555-0123 is already José Núñez's")
+    with psycopg.connect(libpq_url(url)) as db:
+        assert db.execute("SELECT count(*) FROM customers").fetchone()[0] == before

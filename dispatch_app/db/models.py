@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import uuid
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -38,6 +39,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    Uuid,
     func,
     text,
 )
@@ -410,6 +412,8 @@ class WorkOrder(Tracked, Base):
     cancel_reason: Mapped[str | None]
     # The job type's questions as asked at intake, in order: [["Age of system", "12"], …].
     answers: Mapped[list[list[str]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    # The intake's id for the call that booked it: a retry after a lost answer finds it.
+    call_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
 
     customer: Mapped[Customer] = relationship()
     site: Mapped[ServiceSite] = relationship()

@@ -13,13 +13,15 @@ worker thread. No Qt here.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import unicodedata
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.db.models import (
@@ -31,9 +33,10 @@ from dispatch_app.db.models import (
     ServiceSite,
     Technician,
     Visit,
+    VisitTechnician,
     WorkOrder,
 )
-from dispatch_app.domain.phones import normalise_phone
+from dispatch_app.domain.phones import display_phone, normalise_phone
 from dispatch_app.domain.vocabulary import (
     Priority,
     QuestionKind,
@@ -177,6 +180,9 @@ class CallBooking:
     answers: Mapping[str, str] = field(default_factory=dict)
     appointment: Appointment | None = None  # None: waits in the queue for dispatch
     equipment_id: int | None = None  # the unit at the site the call is about
+    # The intake's id for this call, kept across retries: if an earlier attempt was
+    # written but its answer lost, the retry returns that booking instead of a second.
+    call_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +270,22 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
         problems |= _appointment_problems(booking.appointment)
     # The job type's own questions decide what must be asked and what an answer is; read
     # before writing, so every problem of the form comes back at once.
+    earlier = None
     async with sessions() as session:
+        if booking.call_id is not None:
+            earlier = await _earlier_booking(session, booking.call_id)
+        if phone is not None:
+            owner = await session.scalar(
+                select(Customer.name)
+                .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+                .where(CustomerPhone.number == phone)
+                .limit(1)
+            )
+            if owner is not None:
+                problems["phone"] = (
+                    f"{display_phone(phone)} is already {owner}'s number: choose them in the "
+                    "list instead of adding them again."
+                )
         job_type_found = await session.get(JobType, booking.job_type_id)
         if job_type_found is None or not job_type_found.active:
             problems["job_type"] = "Choose a job type from the list."
@@ -278,9 +299,69 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
                 problem = asked.problem(booking.answers.get(row.prompt, ""))
                 if problem:
                     problems[f"answer:{row.prompt}"] = problem
+    if earlier is not None:  # this call was booked already; its answer was lost
+        return await _assign(sessions, earlier, booking.appointment)
     if problems:
         raise ValidationError(problems)
 
+    try:
+        written = await _write_booking(sessions, booking, phone, place)
+    except IntegrityError:
+        # The same call written meanwhile by another attempt (a double Enter over a slow
+        # link): that booking stands.
+        if booking.call_id is None:
+            raise
+        async with sessions() as session:
+            earlier = await _earlier_booking(session, booking.call_id)
+        if earlier is None:
+            raise
+        written = earlier
+    return await _assign(sessions, written, booking.appointment)
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """A booking as it stands in the database, before (or without) its technician."""
+
+    work_order_id: int
+    number: str
+    visit_id: int
+    visit_version: int
+    customer_id: int
+    site_id: int
+    assigned: bool
+
+
+async def _earlier_booking(session: AsyncSession, call_id: uuid.UUID) -> _Written | None:
+    row = (
+        await session.execute(
+            select(
+                WorkOrder.id,
+                WorkOrder.number,
+                Visit.id,
+                Visit.version,
+                WorkOrder.customer_id,
+                WorkOrder.site_id,
+                select(VisitTechnician.id)
+                .where(VisitTechnician.visit_id == Visit.id)
+                .exists()
+                .label("assigned"),
+            )
+            .join(Visit, Visit.work_order_id == WorkOrder.id)
+            .where(WorkOrder.call_id == call_id)
+            .order_by(Visit.sequence)
+            .limit(1)
+        )
+    ).first()
+    return _Written(*row) if row is not None else None
+
+
+async def _write_booking(
+    sessions: async_sessionmaker[AsyncSession],
+    booking: CallBooking,
+    phone: str | None,
+    place: tuple[float, float] | None,
+) -> _Written:
     async with sessions() as session, session.begin():
         job_type = await session.get(JobType, booking.job_type_id)
         if job_type is None or not job_type.active:  # retired meanwhile
@@ -334,6 +415,7 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
             description=description,
             answers=[[q, a] for q, a in answered],
             equipment_id=booking.equipment_id,
+            call_id=booking.call_id,
             priority=booking.priority,
             source=booking.source,
             status=(WorkOrderStatus.SCHEDULED if appointment else WorkOrderStatus.NEW).value,
@@ -352,28 +434,44 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
         )
         session.add(visit)
         await session.flush()
-        number, visit_id, visit_version = order.number, visit.id, visit.version
-        order_id = order.id
+        return _Written(
+            order.id, order.number, visit.id, visit.version, customer_id, site_id, False
+        )
 
-    assigned, note = False, ""
-    if appointment is not None and appointment.technician_id is not None:
-        # A second step, with the board's own overlap check under the technicians' locks:
-        # if someone took the slot meanwhile, the work order still exists, in the queue.
-        try:
-            await move_visits(
-                sessions,
-                moves=[
-                    VisitMove(
-                        visit_id=visit_id,
-                        seen_version=visit_version,
-                        starts=appointment.starts,
-                        ends=appointment.ends,
-                        technician_ids=(appointment.technician_id,),
-                    )
-                ],
-            )
-            assigned = True
-        except (UserFacingError, DBAPIError, OSError) as error:
-            reason = str(error) if isinstance(error, UserFacingError) else "no answer"
-            note = f"{number} is booked but waits for dispatch: {reason}"
-    return BookedCall(order_id, number, visit_id, customer_id, site_id, assigned, note)
+
+async def _assign(
+    sessions: async_sessionmaker[AsyncSession],
+    written: _Written,
+    appointment: Appointment | None,
+) -> BookedCall:
+    """Give the booked visit its technician, if the CSR booked one and it has none yet."""
+    booked = BookedCall(
+        written.work_order_id,
+        written.number,
+        written.visit_id,
+        written.customer_id,
+        written.site_id,
+        written.assigned,
+    )
+    if written.assigned or appointment is None or appointment.technician_id is None:
+        return booked
+    # A second step, with the board's own overlap check under the technicians' locks:
+    # if someone took the slot meanwhile, the work order still exists, in the queue.
+    try:
+        await move_visits(
+            sessions,
+            moves=[
+                VisitMove(
+                    visit_id=written.visit_id,
+                    seen_version=written.visit_version,
+                    starts=appointment.starts,
+                    ends=appointment.ends,
+                    technician_ids=(appointment.technician_id,),
+                )
+            ],
+        )
+    except (UserFacingError, DBAPIError, OSError) as error:
+        reason = str(error) if isinstance(error, UserFacingError) else "no answer"
+        note = f"{written.number} is booked but waits for dispatch: {reason}"
+        return dataclasses.replace(booked, note=note)
+    return dataclasses.replace(booked, assigned=True)

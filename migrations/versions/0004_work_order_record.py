@@ -348,6 +348,9 @@ def upgrade() -> None:
             nullable=False,
         ),
     )
+    # One per call the intake books: a retry after a lost answer finds the first booking.
+    op.add_column("work_orders", sa.Column("call_id", sa.Uuid(), nullable=True))
+    op.create_unique_constraint(op.f("uq_work_orders_call_id"), "work_orders", ["call_id"])
     # Photos are JPEG/PNG already: compressing them again only costs time.
     op.execute("ALTER TABLE photos ALTER COLUMN data SET STORAGE EXTERNAL")
     op.alter_column("notes", "author", server_default=sa.text("dispatch_editor()"))
@@ -373,6 +376,8 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_audit ON {table}")
     op.execute("DROP FUNCTION IF EXISTS dispatch_audit()")
     op.alter_column("notes", "author", server_default=sa.text("session_user"))
+    op.drop_constraint(op.f("uq_work_orders_call_id"), "work_orders", type_="unique")
+    op.drop_column("work_orders", "call_id")
     op.drop_column("work_orders", "answers")
     op.drop_index(op.f("ix_time_entries_work_order_id"), table_name="time_entries")
     op.drop_index(op.f("ix_time_entries_technician_id"), table_name="time_entries")

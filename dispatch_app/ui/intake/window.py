@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import itertools
 import logging
+import uuid
 from collections.abc import Callable, Coroutine
 from html import escape
 from typing import Any
@@ -394,6 +395,9 @@ class CallIntake(QDialog):
     def reset(self) -> None:
         """A blank form, focus in the lookup: ready for the next call."""
         self.customer = None
+        # One id per call, kept across retries: a booking whose answer was lost is found
+        # again instead of written twice.
+        self.call_id = uuid.uuid4()
         self.duplicate.hide()
         self.lookup.clear()
         self.matches.clear()
@@ -772,6 +776,7 @@ class CallIntake(QDialog):
             },
             appointment=appointment,
             equipment_id=self.equipment.currentData(),
+            call_id=self.call_id,
         )
 
     def save(self) -> None:
