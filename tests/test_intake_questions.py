@@ -22,6 +22,7 @@ from dispatch_app.services.intake import (
     CallBooking,
     IntakeQuestion,
     NewCaller,
+    NewSite,
     book_call,
     intake_catalogue,
 )
@@ -244,3 +245,52 @@ def test_a_new_caller_with_a_known_number_is_sent_to_the_existing_customer(compa
     assert refused.value.fields["phone"].startswith("(312) 555-0123 is already José Núñez's")
     with psycopg.connect(libpq_url(url)) as db:
         assert db.execute("SELECT count(*) FROM customers").fetchone()[0] == before
+
+
+def test_a_returning_customer_at_another_address_gets_a_new_placed_site(company):
+    url, _techs, customer, site, _job_type, plumbing, _furnace = company
+    booking = CallBooking(
+        job_type_id=plumbing,
+        description="Tenant says the kitchen drain is slow",
+        customer_id=customer,
+        new_site=NewSite("2200 N Clark St", "Chicago", "il", "60614", label="Rental"),
+    )
+    booked = run(url, lambda sessions: book_call(sessions, booking))
+    assert booked.site_id != site
+    with psycopg.connect(libpq_url(url)) as db:
+        row = db.execute(
+            "SELECT customer_id, label, street, state, zip, lat FROM service_sites WHERE id = %s",
+            (booked.site_id,),
+        ).fetchone()
+    assert row[:5] == (customer, "Rental", "2200 N Clark St", "IL", "60614")
+    assert row[5] == pytest.approx(41.92, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("new_site", "as_customer", "field_name"),
+    [
+        (NewSite("1 Elm St", "Chicago", "IL", "00000"), True, "site_zip"),
+        (NewSite("", "Chicago", "IL", "60614"), True, "site_street"),
+        (NewSite("1 Elm St", "Chicago", "Illinois", "60614"), True, "site_state"),
+        (NewSite("1 Elm St\x00", "Chicago", "IL", "60614"), True, "site_street"),
+        (NewSite("1 Elm St", "Chicago", "IL", "60614"), False, "site"),
+    ],
+)
+def test_a_bad_new_address_is_refused_by_field(company, new_site, as_customer, field_name):
+    url, _techs, customer, _site, _job_type, plumbing, _furnace = company
+    booking = CallBooking(
+        job_type_id=plumbing,
+        description="Drain",
+        customer_id=customer if as_customer else None,
+        caller=None
+        if as_customer
+        else NewCaller("Ana Lima", "(773) 555-0150", "9 Elm St", "Chicago", "IL", "60614"),
+        new_site=new_site,
+    )
+    with psycopg.connect(libpq_url(url)) as db:
+        before = db.execute("SELECT count(*) FROM service_sites").fetchone()[0]
+    with pytest.raises(ValidationError) as refused:
+        run(url, lambda sessions: book_call(sessions, booking))
+    assert field_name in refused.value.fields
+    with psycopg.connect(libpq_url(url)) as db:
+        assert db.execute("SELECT count(*) FROM service_sites").fetchone()[0] == before

@@ -319,3 +319,38 @@ def test_a_lost_server_keeps_the_call_and_enter_again_books_it_once(
             ("Basement floor drain backing up",),
         ).fetchone()
     assert count == 1
+
+
+def test_a_returning_customer_calling_about_another_address(loop, qtbot, db_url, running) -> None:
+    keys = Keyboard(loop, qtbot)
+    booked = []
+    intake = open_intake(loop, keys, running)
+    intake.booked.connect(booked.append)
+    keys.type("3125550123")
+    pump_until(loop, lambda: intake.matches.count() == 2)
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: intake.customer is not None and intake.site.count() == 2)
+    assert intake.site_row.isVisible() and not intake.site_box.isVisible()
+    act(loop, lambda: intake.site.setCurrentIndex(intake.site.count() - 1))  # + Another…
+    assert intake.site_box.isVisible() and keys.focused() is intake.site_inputs["street"]
+    pump_until(loop, lambda: ZIP_CENTROIDS.loaded)
+    keys.type("2200 N Clark St")
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("60614")
+    keys.press(Qt.Key.Key_Tab)
+    assert intake.site_inputs["city"].text() == "Chicago"
+    act(loop, lambda: intake.job_type.setFocus())
+    keys.type("drain")
+    keys.press(Qt.Key.Key_Return)
+    keys.type("Tenant reports a slow kitchen drain", counted=False)
+    pump_until(loop, lambda: intake.windows_note.text() != "Finding windows…")
+    keys.press(Qt.Key.Key_0, Qt.KeyboardModifier.AltModifier)
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: booked)
+    saved = work_order(db_url, booked[0].number)
+    assert saved["customer_name"] == "José Núñez"
+    with psycopg.connect(libpq_url(db_url)) as db:
+        street, zip_code = db.execute(
+            "SELECT street, zip FROM service_sites WHERE id = %s", (saved["site_id"],)
+        ).fetchone()
+    assert (street, zip_code) == ("2200 N Clark St", "60614")

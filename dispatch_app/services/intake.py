@@ -36,6 +36,7 @@ from dispatch_app.db.models import (
     VisitTechnician,
     WorkOrder,
 )
+from dispatch_app.domain.geo import Place
 from dispatch_app.domain.phones import display_phone, normalise_phone
 from dispatch_app.domain.vocabulary import (
     Priority,
@@ -157,6 +158,17 @@ class NewCaller:
 
 
 @dataclass(frozen=True, slots=True)
+class NewSite:
+    """Another address of a customer already on file (a rental, a parent's house)."""
+
+    street: str
+    city: str
+    state: str
+    zip: str
+    label: str = "Home"
+
+
+@dataclass(frozen=True, slots=True)
 class Appointment:
     """When the visit is booked and the window promised to the customer."""
 
@@ -173,6 +185,7 @@ class CallBooking:
     description: str
     customer_id: int | None = None  # a returning customer …
     site_id: int | None = None  # … at one of their sites (None: their first)
+    new_site: NewSite | None = None  # … or at an address new to the company
     caller: NewCaller | None = None  # … or a new one
     priority: str = Priority.NORMAL.value
     source: str = WorkOrderSource.PHONE.value
@@ -207,24 +220,34 @@ def _text_problem(label: str, value: str, limit: int) -> str | None:
     return None
 
 
+def _address_problems(
+    street: str, city: str, state: str, zip_code: str, *, prefix: str = ""
+) -> tuple[dict[str, str], Place | None]:
+    """Problems with an address (fields named ``prefix + "street"``…), and its place."""
+    problems: dict[str, str] = {}
+    for name, label, value in (("street", "The street", street), ("city", "The city", city)):
+        problem = _text_problem(label, value, MAX_ADDRESS_CHARS)
+        if problem:
+            problems[prefix + name] = problem
+    state = state.strip().upper()
+    if len(state) != 2 or not state.isascii() or not state.isalpha():
+        problems[prefix + "state"] = "The state is its two-letter code, e.g. IL."
+    place = ZIP_CENTROIDS.get(zip_code)
+    if place is None:
+        problems[prefix + "zip"] = f"ZIP code {zip_code.strip()[:10]!r} does not exist."
+    return problems, place
+
+
 def _caller_problems(caller: NewCaller) -> tuple[dict[str, str], str | None]:
     problems: dict[str, str] = {}
-    for name, label, value in (
-        ("name", "The name", caller.name),
-        ("street", "The street", caller.street),
-        ("city", "The city", caller.city),
-    ):
-        problem = _text_problem(label, value, MAX_NAME_CHARS)
-        if problem:
-            problems[name] = problem
+    problem = _text_problem("The name", caller.name, MAX_NAME_CHARS)
+    if problem:
+        problems["name"] = problem
     phone = None
     try:
         phone = normalise_phone(caller.phone)
     except ValueError as error:
         problems["phone"] = str(error)
-    state = caller.state.strip().upper()
-    if len(state) != 2 or not state.isascii() or not state.isalpha():
-        problems["state"] = "The state is its two-letter code, e.g. IL."
     return problems, phone
 
 
@@ -259,13 +282,22 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
     place = None
     if (booking.customer_id is None) == (booking.caller is None):
         problems["customer"] = "Choose the customer, or fill in the new caller."
+    await asyncio.to_thread(ZIP_CENTROIDS.load)
     if booking.caller is not None:
-        caller_problems, phone = _caller_problems(booking.caller)
-        problems |= caller_problems
-        await asyncio.to_thread(ZIP_CENTROIDS.load)
-        place = ZIP_CENTROIDS.get(booking.caller.zip)
-        if place is None:
-            problems["zip"] = f"ZIP code {booking.caller.zip.strip()[:10]!r} does not exist."
+        caller = booking.caller
+        caller_problems, phone = _caller_problems(caller)
+        address_problems, place = _address_problems(
+            caller.street, caller.city, caller.state, caller.zip
+        )
+        problems |= caller_problems | address_problems
+    if booking.new_site is not None:
+        new = booking.new_site
+        if booking.customer_id is None:
+            problems["site"] = "A new address is for a customer already on file."
+        address_problems, place = _address_problems(
+            new.street, new.city, new.state, new.zip, prefix="site_"
+        )
+        problems |= address_problems
     if booking.appointment is not None:
         problems |= _appointment_problems(booking.appointment)
     # The job type's own questions decide what must be asked and what an answer is; read
@@ -385,6 +417,22 @@ async def _write_booking(
             session.add(site)
             await session.flush()
             customer_id, site_id = customer.id, site.id
+        elif booking.new_site is not None:  # a returning customer at another address
+            assert booking.customer_id is not None and place is not None
+            new = booking.new_site
+            site = ServiceSite(
+                customer_id=booking.customer_id,
+                label=new.label.strip() or "Home",
+                street=new.street.strip(),
+                city=new.city.strip(),
+                state=new.state.strip().upper(),
+                zip=new.zip.strip()[:10],
+                lat=place[0],
+                lon=place[1],
+            )
+            session.add(site)
+            await session.flush()
+            customer_id, site_id = booking.customer_id, site.id
         else:
             assert booking.customer_id is not None
             query = select(ServiceSite.id).where(ServiceSite.customer_id == booking.customer_id)

@@ -59,6 +59,7 @@ from dispatch_app.services.intake import (
     IntakeQuestion,
     JobTypeChoice,
     NewCaller,
+    NewSite,
     book_call,
     intake_catalogue,
     technician_names,
@@ -74,6 +75,7 @@ log = logging.getLogger(__name__)
 MATCH_ROLE = Qt.ItemDataRole.UserRole
 WINDOW_ROLE = Qt.ItemDataRole.UserRole
 NEW_CALLER = "new-caller"  # the match list's last row
+NEW_SITE = "new-site"  # the site list's last entry
 WINDOW_DAYS = 3
 MAX_WINDOWS_OFFERED = 9  # one key each: Alt+1 … Alt+9
 ERROR_STYLE = f"color: {theme.PRIORITY_COLOUR[Priority.EMERGENCY].name()};"
@@ -211,6 +213,30 @@ class CallIntake(QDialog):
         site_layout.setContentsMargins(0, 0, 0, 0)
         site_layout.addWidget(QLabel(self.tr("Site")))
         site_layout.addWidget(self.site, 1)
+        # Another address of a customer on file (a rental, a parent's house).
+        self.site_box = QFrame()
+        self.site_box.setObjectName("newSite")
+        self.site_box.setFrameShape(QFrame.Shape.StyledPanel)
+        self.site_inputs: dict[str, QLineEdit] = {}
+        site_grid = QGridLayout(self.site_box)
+        site_places = {
+            "label": (self.tr("What to call it (Rental, Mother's house)"), 0, 0, 3),
+            "street": (self.tr("Street"), 2, 0, 3),
+            "zip": (self.tr("ZIP"), 4, 0, 1),
+            "city": (self.tr("City"), 4, 1, 1),
+            "state": (self.tr("State"), 4, 2, 1),
+        }
+        for name, (label, row, column, span) in site_places.items():
+            line = QLineEdit()
+            line.setObjectName(f"site_{name}")
+            line.setMaxLength(2 if name == "state" else 10 if name == "zip" else 200)
+            line.setPlaceholderText(label)
+            line.installEventFilter(self)
+            self.site_inputs[name] = line
+            site_grid.addWidget(line, row, column, 1, span)
+            self.errors[f"site_{name}"] = _error_label(f"site_{name}")
+            site_grid.addWidget(self.errors[f"site_{name}"], row + 1, column, 1, span)
+        site_grid.setColumnStretch(1, 2)
 
         self.caller_box = QFrame()
         self.caller_box.setObjectName("newCaller")
@@ -248,6 +274,7 @@ class CallIntake(QDialog):
         caller_layout.addWidget(self.errors["customer"])
         caller_layout.addWidget(self.caller_box)
         caller_layout.addWidget(self.site_row)
+        caller_layout.addWidget(self.site_box)
         self.errors["site"] = _error_label("site")
         caller_layout.addWidget(self.errors["site"])
         caller_layout.addWidget(self.history, 100)
@@ -370,7 +397,10 @@ class CallIntake(QDialog):
         self.matches.itemClicked.connect(lambda _item: self.take_highlighted_match())
         self.job_type.chosen.connect(self._job_type_chosen)
         self.site.currentIndexChanged.connect(self._site_changed)
-        self.caller_inputs["zip"].editingFinished.connect(self._zip_entered)
+        self.caller_inputs["zip"].editingFinished.connect(
+            lambda: self._zip_entered(self.caller_inputs)
+        )
+        self.site_inputs["zip"].editingFinished.connect(lambda: self._zip_entered(self.site_inputs))
         self.window_list.installEventFilter(self)
         self.window_list.itemDoubleClicked.connect(lambda _item: self.save())
         self.save_button.clicked.connect(self.save)
@@ -406,6 +436,9 @@ class CallIntake(QDialog):
         self.history.hide()
         self.site.clear()
         self.site_row.hide()
+        self.site_box.hide()
+        for line in self.site_inputs.values():
+            line.clear()
         self.caller_box.hide()
         for line in self.caller_inputs.values():
             line.clear()
@@ -444,6 +477,7 @@ class CallIntake(QDialog):
             or self.description.toPlainText().strip()
             or self.job_type.current is not None
             or any(line.text().strip() for line in self.caller_inputs.values())
+            or any(line.text().strip() for line in self.site_inputs.values())
         )
 
     # -- the caller ----------------------------------------------------------------------------
@@ -536,8 +570,9 @@ class CallIntake(QDialog):
         self.site.clear()
         for site in history.sites:
             self.site.addItem(f"{site.label} — {site.address}", site.id)
+        self.site.addItem(self.tr("+ Another address…"), NEW_SITE)
         self.site.blockSignals(False)
-        self.site_row.setVisible(len(history.sites) > 1)
+        self.site_row.show()
         self._site_changed()
         self._warn_of_duplicate()
 
@@ -548,6 +583,7 @@ class CallIntake(QDialog):
         self.history.hide()
         self.site.clear()
         self.site_row.hide()
+        self.site_box.hide()
         self._fill_equipment()
         self.source.setCurrentIndex(0)
         self._refresh_windows()
@@ -571,24 +607,33 @@ class CallIntake(QDialog):
     async def _load_zip_index(self) -> None:
         await asyncio.to_thread(ZIP_CENTROIDS.load)
 
-    def _zip_entered(self) -> None:
-        town = ZIP_CENTROIDS.town(self.caller_inputs["zip"].text())
+    def _zip_entered(self, inputs: dict[str, QLineEdit]) -> None:
+        town = ZIP_CENTROIDS.town(inputs["zip"].text())
         if town is not None:
             city, state = town
-            if not self.caller_inputs["city"].text().strip():
-                self.caller_inputs["city"].setText(city)
-            if not self.caller_inputs["state"].text().strip():
-                self.caller_inputs["state"].setText(state)
+            if not inputs["city"].text().strip():
+                inputs["city"].setText(city)
+            if not inputs["state"].text().strip():
+                inputs["state"].setText(state)
         self._refresh_windows()
 
     def _site_changed(self) -> None:
+        adding = self.customer is not None and self.site.currentData() == NEW_SITE
+        self.site_box.setVisible(adding)
+        if adding:
+            self._spawn(self._load_zip_index())
+            self.site_inputs["street"].setFocus()
         self._fill_equipment()
         self._refresh_windows()
+
+    def chosen_site_id(self) -> int | None:
+        site_id = self.site.currentData()
+        return site_id if isinstance(site_id, int) else None
 
     def _fill_equipment(self) -> None:
         self.equipment.clear()
         self.equipment.addItem(self.tr("— not about a unit —"), None)
-        site_id = self.site.currentData()
+        site_id = self.chosen_site_id()
         if self.customer is None or site_id is None:
             return
         for site in self.customer.sites:
@@ -655,8 +700,10 @@ class CallIntake(QDialog):
 
     # -- arrival windows -------------------------------------------------------------------
     def _place(self) -> tuple[int | None, tuple[float, float] | None]:
+        if self.customer is not None and self.site.currentData() == NEW_SITE:
+            return None, ZIP_CENTROIDS.get(self.site_inputs["zip"].text())
         if self.customer is not None:
-            return self.site.currentData(), None
+            return self.chosen_site_id(), None
         if self.caller_box.isVisible():
             return None, ZIP_CENTROIDS.get(self.caller_inputs["zip"].text())
         return None, None
@@ -758,6 +805,9 @@ class CallIntake(QDialog):
                 arrive_until=window.span.end,
                 technician_id=window.technician_ids[0],
             )
+        new_site = None
+        if self.customer is not None and self.site.currentData() == NEW_SITE:
+            new_site = NewSite(**{name: line.text() for name, line in self.site_inputs.items()})
         caller = None
         if self.customer is None and self.caller_box.isVisible():
             caller = NewCaller(**{name: self.caller_inputs[name].text() for name in CALLER_FIELDS})
@@ -765,7 +815,8 @@ class CallIntake(QDialog):
             job_type_id=choice.id if choice is not None else 0,
             description=self.description.toPlainText(),
             customer_id=self.customer.id if self.customer is not None else None,
-            site_id=self.site.currentData() if self.customer is not None else None,
+            site_id=self.chosen_site_id() if self.customer is not None else None,
+            new_site=new_site,
             caller=caller,
             priority=str(self.priority.currentData()),
             source=str(self.source.currentData()),
@@ -861,6 +912,8 @@ class CallIntake(QDialog):
     def _input_of(self, name: str) -> QWidget | None:
         if name in self.caller_inputs:
             return self.caller_inputs[name]
+        if name.startswith("site_") and name[5:] in self.site_inputs:
+            return self.site_inputs[name[5:]]
         for field in self.questions:
             if name == f"answer:{field.question.prompt}":
                 return field.widget
@@ -908,7 +961,9 @@ class CallIntake(QDialog):
             if watched is self.lookup and enter:
                 self.take_highlighted_match()
                 return True
-            if enter and watched in self.caller_inputs.values():
+            if enter and (
+                watched in self.caller_inputs.values() or watched in self.site_inputs.values()
+            ):
                 self.focusNextChild()
                 return True
             if watched is self.lookup and key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
