@@ -177,7 +177,7 @@ def test_typing_while_a_reload_is_under_way_is_kept(loop, db_url, opened) -> Non
     pump_until(loop, editor._one_at_a_time.locked)  # the reload is waiting on the server
     editor.description.insertPlainText(PASTED)
     typed = editor.description.toPlainText()
-    pump_until(loop, lambda: not editor._tasks)
+    pump_until(loop, editor.tasks.idle)
     assert editor.description.toPlainText() == typed  # the reload did not overwrite it
     assert "Someone else just changed" in editor.banner.text()
     assert finish(loop, app, task) == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
-from dispatch_app.domain.vocabulary import Priority, VisitStatus
+from dispatch_app.domain.vocabulary import Priority, VisitStatus, WorkOrderSource
 
 # Fill colours for visit blocks; chosen to stay readable with dark text all day long.
 STATUS_FILL = {
@@ -41,6 +41,13 @@ PRIORITY_COLOUR = {
     Priority.NORMAL: QColor("#6c757d"),
     Priority.URGENT: QColor("#e67e22"),
     Priority.EMERGENCY: QColor("#d62828"),
+}
+SOURCE_LABEL = {
+    WorkOrderSource.PHONE: "Phone call",
+    WorkOrderSource.WEB: "Web form",
+    WorkOrderSource.REFERRAL: "Referral",
+    WorkOrderSource.REPEAT: "Repeat customer",
+    WorkOrderSource.LEAD: "Lead service",
 }
 PRIORITY_LABEL = {
     Priority.NORMAL: "Normal",

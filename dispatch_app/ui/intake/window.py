@@ -64,11 +64,12 @@ from dispatch_app.services.intake import (
     intake_catalogue,
     technician_names,
 )
-from dispatch_app.services.live_day import STOP_GRACE_S, finish_or_cancel
 from dispatch_app.services.map_positions import ZIP_CENTROIDS
 from dispatch_app.ui import theme
+from dispatch_app.ui.forms import BANNER_STYLE, DONE_STYLE, error_label, section_title
 from dispatch_app.ui.intake.history import HistoryCard
 from dispatch_app.ui.intake.job_types import JobTypePicker
+from dispatch_app.ui.tasks import WindowTasks
 
 log = logging.getLogger(__name__)
 
@@ -78,35 +79,7 @@ NEW_CALLER = "new-caller"  # the match list's last row
 NEW_SITE = "new-site"  # the site list's last entry
 WINDOW_DAYS = 3
 MAX_WINDOWS_OFFERED = 9  # one key each: Alt+1 … Alt+9
-ERROR_STYLE = f"color: {theme.PRIORITY_COLOUR[Priority.EMERGENCY].name()};"
-BANNER_STYLE = "background: #fff4e5; border: 1px solid #f0b35a; border-radius: 4px; padding: 6px;"
-DONE_STYLE = "background: #e7f6ec; border: 1px solid #7cc49a; border-radius: 4px; padding: 6px;"
-SOURCE_LABEL = {
-    WorkOrderSource.PHONE: "Phone",
-    WorkOrderSource.WEB: "Web",
-    WorkOrderSource.REFERRAL: "Referral",
-    WorkOrderSource.REPEAT: "Repeat customer",
-    WorkOrderSource.LEAD: "Lead",
-}
 CALLER_FIELDS = ("name", "phone", "street", "city", "state", "zip")
-
-
-def _error_label(name: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(f"error_{name}")
-    label.setStyleSheet(ERROR_STYLE)
-    label.setWordWrap(True)
-    label.hide()
-    return label
-
-
-def _heading(text: str) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    font.setPointSizeF(font.pointSizeF() + 1)
-    label.setFont(font)
-    return label
 
 
 class QuestionField:
@@ -114,7 +87,7 @@ class QuestionField:
 
     def __init__(self, question: IntakeQuestion, parent: QWidget) -> None:
         self.question = question
-        self.error = _error_label(f"answer:{question.prompt}")
+        self.error = error_label(f"answer:{question.prompt}")
         offered = question.offered()
         self.widget: QComboBox | QLineEdit
         if offered:
@@ -164,8 +137,7 @@ class CallIntake(QDialog):
         self.resize(1320, 860)
         self.sessions = sessions
         self._today = today
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._closed = False
+        self.tasks = WindowTasks("call intake")
         self._closing_anyway = False
         self._saving = False
         # Search: one query at a time, always for the latest text typed.
@@ -234,7 +206,7 @@ class CallIntake(QDialog):
             line.installEventFilter(self)
             self.site_inputs[name] = line
             site_grid.addWidget(line, row, column, 1, span)
-            self.errors[f"site_{name}"] = _error_label(f"site_{name}")
+            self.errors[f"site_{name}"] = error_label(f"site_{name}")
             site_grid.addWidget(self.errors[f"site_{name}"], row + 1, column, 1, span)
         site_grid.setColumnStretch(1, 2)
 
@@ -243,7 +215,7 @@ class CallIntake(QDialog):
         self.caller_box.setFrameShape(QFrame.Shape.StyledPanel)
         self.caller_inputs: dict[str, QLineEdit] = {}
         grid = QGridLayout(self.caller_box)
-        grid.addWidget(_heading(self.tr("New caller")), 0, 0, 1, 4)
+        grid.addWidget(section_title(self.tr("New caller")), 0, 0, 1, 4)
         placements = {
             "name": (self.tr("Name"), 1, 0, 3),
             "phone": (self.tr("Phone"), 3, 0, 3),
@@ -260,22 +232,22 @@ class CallIntake(QDialog):
             line.setPlaceholderText(label)
             self.caller_inputs[name] = line
             grid.addWidget(line, row, column, 1, span)
-            self.errors[name] = _error_label(name)
+            self.errors[name] = error_label(name)
             grid.addWidget(self.errors[name], row + 1, column, 1, span)
         grid.setColumnStretch(1, 2)
 
         caller = QWidget()
         caller_layout = QVBoxLayout(caller)
         caller_layout.setContentsMargins(0, 0, 8, 0)
-        caller_layout.addWidget(_heading(self.tr("Caller")))
+        caller_layout.addWidget(section_title(self.tr("Caller")))
         caller_layout.addWidget(self.lookup)
         caller_layout.addWidget(self.matches)
-        self.errors["customer"] = _error_label("customer")
+        self.errors["customer"] = error_label("customer")
         caller_layout.addWidget(self.errors["customer"])
         caller_layout.addWidget(self.caller_box)
         caller_layout.addWidget(self.site_row)
         caller_layout.addWidget(self.site_box)
-        self.errors["site"] = _error_label("site")
+        self.errors["site"] = error_label("site")
         caller_layout.addWidget(self.errors["site"])
         caller_layout.addWidget(self.history, 100)
         # Takes the room when there is no card yet, so the fields stay at the top.
@@ -283,7 +255,7 @@ class CallIntake(QDialog):
 
         # The job.
         self.job_type = JobTypePicker()
-        self.errors["job_type"] = _error_label("job_type")
+        self.errors["job_type"] = error_label("job_type")
         self.description = QPlainTextEdit()
         self.description.setObjectName("description")
         self.description.setTabChangesFocus(True)
@@ -292,23 +264,23 @@ class CallIntake(QDialog):
         )
         self.description.setMinimumHeight(72)
         self.description.setMaximumHeight(150)
-        self.errors["description"] = _error_label("description")
+        self.errors["description"] = error_label("description")
         self.questions_box = QWidget()
         self.questions_form = QFormLayout(self.questions_box)
         self.questions_form.setContentsMargins(0, 0, 0, 0)
         self.equipment = QComboBox()
         self.equipment.setObjectName("equipment")
-        self.errors["equipment"] = _error_label("equipment")
+        self.errors["equipment"] = error_label("equipment")
         self.priority = QComboBox()
         self.priority.setObjectName("priority")
         for value in Priority:
             self.priority.addItem(self.tr(theme.PRIORITY_LABEL[value]), value.value)
-        self.errors["priority"] = _error_label("priority")
+        self.errors["priority"] = error_label("priority")
         self.source = QComboBox()
         self.source.setObjectName("source")
-        for source, label in SOURCE_LABEL.items():
+        for source, label in theme.SOURCE_LABEL.items():
             self.source.addItem(self.tr(label), source.value)
-        self.errors["source"] = _error_label("source")
+        self.errors["source"] = error_label("source")
         self.window_list = QListWidget()
         self.window_list.setObjectName("arrivalWindows")
         self.window_list.setMinimumHeight(200)
@@ -319,12 +291,12 @@ class CallIntake(QDialog):
         self.windows_note = QLabel()
         self.windows_note.setObjectName("windowsNote")
         self.windows_note.setStyleSheet(f"color: {theme.MUTED_TEXT.name()};")
-        self.errors["appointment"] = _error_label("appointment")
+        self.errors["appointment"] = error_label("appointment")
 
         job = QWidget()
         job_layout = QVBoxLayout(job)
         job_layout.setContentsMargins(8, 0, 0, 0)
-        job_layout.addWidget(_heading(self.tr("Job")))
+        job_layout.addWidget(section_title(self.tr("Job")))
         job_layout.addWidget(self.job_type)
         job_layout.addWidget(self.errors["job_type"])
         self.duplicate = QLabel()
@@ -351,7 +323,7 @@ class CallIntake(QDialog):
         details.addRow("", self.errors["source"])
         job_layout.addLayout(details)
         windows_title = QHBoxLayout()
-        windows_title.addWidget(_heading(self.tr("Arrival window")))
+        windows_title.addWidget(section_title(self.tr("Arrival window")))
         windows_title.addStretch()
         windows_title.addWidget(self.windows_note)
         job_layout.addLayout(windows_title)
@@ -932,25 +904,14 @@ class CallIntake(QDialog):
 
     # -- async plumbing ------------------------------------------------------------------------
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        if self._closed:
-            work.close()
-            return
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("call intake task failed", exc_info=task.exception())
+        self.tasks.spawn(work)
 
     def idle(self) -> bool:
         """Nothing is loading or saving (tests wait for this)."""
-        return not self._tasks
+        return self.tasks.idle()
 
     async def aclose(self) -> None:
-        self._closed = True
-        await finish_or_cancel(self._tasks, STOP_GRACE_S)
+        await self.tasks.aclose()
 
     # -- keys and closing --------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -9,16 +9,20 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone
-from PySide6.QtWidgets import QDateTimeEdit, QLabel, QWidget
+from PySide6.QtWidgets import QDateTimeEdit, QWidget
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatch_app.domain.vocabulary import Priority
-from dispatch_app.ui import theme
+from dispatch_app.ui.forms import (  # noqa: F401 - the tabs take them from here
+    BANNER_STYLE,
+    ERROR_COLOUR,
+    ERROR_STYLE,
+    MUTED_STYLE,
+    error_label,
+    muted,
+    section_title,
+    show_error,
+)
 
-ERROR_COLOUR = theme.PRIORITY_COLOUR[Priority.EMERGENCY].name()
-ERROR_STYLE = f"color: {ERROR_COLOUR};"
-MUTED_STYLE = f"color: {theme.MUTED_TEXT.name()};"
-BANNER_STYLE = "background: #fff4e5; border: 1px solid #f0b35a; border-radius: 4px; padding: 6px;"
 CARD_STYLE = "background: #ffffff; border: 1px solid #dde2e8; border-radius: 6px;"
 DATE_TIME_FORMAT = "ddd d MMM yyyy  HH:mm"
 
@@ -34,42 +38,6 @@ class RecordHost(Protocol):
     async def attempt(
         self, work: Awaitable[Any], *, show_errors: Callable[[dict[str, str]], None]
     ) -> bool: ...
-
-
-def error_label(name: str = "") -> QLabel:
-    """A red sentence beside a field; hidden until there is something to say."""
-    label = QLabel()
-    if name:
-        label.setObjectName(name)
-    label.setStyleSheet(ERROR_STYLE)
-    label.setWordWrap(True)
-    label.hide()
-    return label
-
-
-def show_error(label: QLabel, sentence: str | None) -> None:
-    if sentence:
-        label.setText(sentence)
-        label.show()
-    else:
-        label.clear()
-        label.hide()
-
-
-def section_title(text: str) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    font.setPointSizeF(font.pointSizeF() + 1)
-    label.setFont(font)
-    return label
-
-
-def muted(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setStyleSheet(MUTED_STYLE)
-    label.setWordWrap(True)
-    return label
 
 
 # -- times in the business time zone -----------------------------------------------------

@@ -39,14 +39,6 @@ from dispatch_app.ui.workorder.common import (
     wall_time,
 )
 
-SOURCE_LABELS = {
-    WorkOrderSource.PHONE: "Phone call",
-    WorkOrderSource.WEB: "Web form",
-    WorkOrderSource.REFERRAL: "Referral",
-    WorkOrderSource.REPEAT: "Repeat customer",
-    WorkOrderSource.LEAD: "Lead service",
-}
-
 
 def _minute(moment: dt.datetime | None, tz: ZoneInfo) -> dt.datetime | None:
     if moment is None:
@@ -81,7 +73,7 @@ class DetailsForm(QWidget):
         self.source = QComboBox()
         self.source.setObjectName("source")
         for source in WorkOrderSource:
-            self.source.addItem(self.tr(SOURCE_LABELS[source]), source.value)
+            self.source.addItem(self.tr(theme.SOURCE_LABEL[source]), source.value)
         self.equipment = QComboBox()
         self.equipment.setObjectName("equipment")
         for combo in (self.priority, self.source, self.equipment):

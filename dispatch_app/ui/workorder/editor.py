@@ -42,10 +42,10 @@ from dispatch_app.domain.work_order_record import money
 from dispatch_app.domain.work_order_status import REASON_REQUIRED
 from dispatch_app.domain.work_orders import EDITABLE_FIELDS
 from dispatch_app.errors import ConflictError, DatabaseUnreachable, ValidationError
-from dispatch_app.services.live_day import STOP_GRACE_S, finish_or_cancel
 from dispatch_app.services.work_order_record import WorkOrderRecord, change_status, load_record
 from dispatch_app.services.work_orders import save_work_order
 from dispatch_app.ui import theme
+from dispatch_app.ui.tasks import WindowTasks
 from dispatch_app.ui.workorder.common import BANNER_STYLE, ERROR_STYLE, MUTED_STYLE
 from dispatch_app.ui.workorder.details import DetailsForm, form_view
 from dispatch_app.ui.workorder.history import AuditTab, HistoryTab
@@ -87,10 +87,9 @@ class WorkOrderEditor(QDialog):
         self._version = 0
         self._number = ""
         self._closing_anyway = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.tasks = WindowTasks("work order editor")
         # Loads and saves queue up rather than overlap: a second Save waits its turn.
         self._one_at_a_time = asyncio.Lock()
-        self._closed = False
         self._reason_dialog: ReasonDialog | None = None
         self.setWindowTitle(self.tr("Work order"))
         self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint, True)
@@ -329,7 +328,7 @@ class WorkOrderEditor(QDialog):
 
     def refresh_soon(self) -> None:
         """Read the record again shortly (hints arrive in bursts: one read after them)."""
-        if not self._closed:
+        if not self.tasks.closed:
             self._refresh_timer.start()
 
     async def load(self) -> None:
@@ -380,17 +379,7 @@ class WorkOrderEditor(QDialog):
         self._spawn(work)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        if self._closed:
-            work.close()
-            return
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("work order editor task failed", exc_info=task.exception())
+        self.tasks.spawn(work)
 
     async def attempt(
         self, work: Awaitable[Any], *, show_errors: Callable[[dict[str, str]], None]
@@ -424,9 +413,8 @@ class WorkOrderEditor(QDialog):
 
     async def aclose(self) -> None:
         """Stop what is still running (the app is shutting down)."""
-        self._closed = True
         self._refresh_timer.stop()
-        await finish_or_cancel(self._tasks, STOP_GRACE_S)
+        await self.tasks.aclose()
 
     async def _save(self, fields: dict[str, Any] | None) -> None:
         async with self._one_at_a_time:

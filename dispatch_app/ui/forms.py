@@ -1,0 +1,52 @@
+"""The look every form shares: red sentences beside fields, banners, section titles."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel
+
+from dispatch_app.domain.vocabulary import Priority
+from dispatch_app.ui import theme
+
+ERROR_COLOUR = theme.PRIORITY_COLOUR[Priority.EMERGENCY].name()
+ERROR_STYLE = f"color: {ERROR_COLOUR};"
+MUTED_STYLE = f"color: {theme.MUTED_TEXT.name()};"
+# Something needs the user's attention (a failed save, a possible duplicate).
+BANNER_STYLE = "background: #fff4e5; border: 1px solid #f0b35a; border-radius: 4px; padding: 6px;"
+# Something went through (a call booked).
+DONE_STYLE = "background: #e7f6ec; border: 1px solid #7cc49a; border-radius: 4px; padding: 6px;"
+
+
+def error_label(name: str = "") -> QLabel:
+    """A red sentence beside a field; hidden until there is something to say."""
+    label = QLabel()
+    if name:
+        label.setObjectName(name)
+    label.setStyleSheet(ERROR_STYLE)
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+def show_error(label: QLabel, sentence: str | None) -> None:
+    if sentence:
+        label.setText(sentence)
+        label.show()
+    else:
+        label.clear()
+        label.hide()
+
+
+def section_title(text: str) -> QLabel:
+    label = QLabel(text)
+    font = label.font()
+    font.setBold(True)
+    font.setPointSizeF(font.pointSizeF() + 1)
+    label.setFont(font)
+    return label
+
+
+def muted(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setStyleSheet(MUTED_STYLE)
+    label.setWordWrap(True)
+    return label
