@@ -64,6 +64,7 @@ import signal
 import sys
 import time
 import unicodedata
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
@@ -546,8 +547,13 @@ async def book_calls(
         for index in range(args.warmup + args.saves):
             caller = rng.choice(book.callers)
             job_type_id, description = rng.choice(book.job_types)
+            # As the intake window books: with the call's own id, looked up first so a
+            # retry never books twice.
             booking = CallBooking(
-                job_type_id=job_type_id, description=description, customer_id=caller.id
+                job_type_id=job_type_id,
+                description=description,
+                customer_id=caller.id,
+                call_id=uuid.uuid4(),
             )
             before = time.time()
             booked = await book_call(sessions, booking)
