@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from dispatch_app.config import libpq_url
 from dispatch_app.db.engine import make_async_engine, session_factory
@@ -315,6 +315,16 @@ def test_a_dropped_photo_appears_as_a_thumbnail_and_opens_full_size(
     assert counts(db_url, work_order)["photos"] == 1
     assert viewer.picture.pixmap() is not None and not viewer.picture.pixmap().isNull()
     act(loop, viewer.close)
+
+    # Removing it asks first, naming it; everyone stops seeing it.
+    act(loop, lambda: editor.photos.grid.item(0).setSelected(True))
+    click(loop, qtbot, editor.photos.remove_button)
+    box = editor.photos.confirmation
+    pump_until(loop, lambda: box is not None and box.isVisible())
+    assert "condenser.jpg" in box.text()
+    click(loop, qtbot, next(b for b in box.buttons() if b.text() == "Remove"))
+    pump_until(loop, lambda: counts(db_url, work_order)["photos"] == 0)
+    pump_until(loop, lambda: editor.photos.grid.count() == 0)
     assert finish(loop, app, task) == 0
 
 
@@ -423,4 +433,34 @@ def test_changes_elsewhere_reach_other_tabs_and_keep_the_typing(loop, qtbot, db_
     click(loop, qtbot, editor.save_button)
     pump_until(loop, lambda: database_row(db_url, work_order)[0] == typed)
     assert not editor.conflict.isVisible()
+    assert finish(loop, app, task) == 0
+
+
+def test_removing_a_line_item_asks_first_and_cancel_keeps_it(loop, qtbot, db_url, opened):
+    app, editor, work_order, task = opened
+    items = editor.show_tab("lineItems")
+    act(loop, lambda: qtbot.keyClicks(items.labour_description, "Diagnose no heat"))
+    items.labour_hours.setText("1")
+    items.labour_rate.setText("95")
+    click(loop, qtbot, items.add_labour_button)
+    pump_until(loop, lambda: items.model.rowCount() == 1)
+
+    def ask() -> QMessageBox:
+        act(loop, lambda: items.table.selectRow(0))
+        click(loop, qtbot, items.remove_button)
+        pump_until(loop, lambda: items.confirmation is not None and items.confirmation.isVisible())
+        assert "Diagnose no heat" in items.confirmation.text()
+        return items.confirmation
+
+    box = ask()
+    click(loop, qtbot, box.button(QMessageBox.StandardButton.Cancel))
+    pump_until(loop, lambda: not box.isVisible())
+    pump_until(loop, editor.tasks.idle)
+    assert counts(db_url, work_order)["line_items"] == 1 and items.model.rowCount() == 1
+
+    box = ask()
+    remove = next(b for b in box.buttons() if b.text() == "Remove")
+    click(loop, qtbot, remove)
+    pump_until(loop, lambda: counts(db_url, work_order)["line_items"] == 0)
+    pump_until(loop, lambda: items.model.rowCount() == 0)
     assert finish(loop, app, task) == 0

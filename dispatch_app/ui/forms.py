@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from dispatch_app.domain.vocabulary import Priority
 from dispatch_app.ui import theme
@@ -50,3 +52,18 @@ def muted(text: str = "") -> QLabel:
     label.setStyleSheet(MUTED_STYLE)
     label.setWordWrap(True)
     return label
+
+
+def confirm(
+    parent: QWidget, text: str, action: str, then: Callable[[], None], *, name: str = "confirm"
+) -> QMessageBox:
+    """Ask before something others will see go (a photo, a line item); ``then`` runs only
+    on yes. Window-modal and not blocking: the event loop, and the app, keep running."""
+    box = QMessageBox(QMessageBox.Icon.Question, parent.window().windowTitle(), text, parent=parent)
+    box.setObjectName(name)
+    yes = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.finished.connect(lambda _result: then() if box.clickedButton() is yes else None)
+    box.open()
+    return box

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -46,6 +47,7 @@ from dispatch_app.services.work_order_record import (
     search_parts,
     update_line_item,
 )
+from dispatch_app.ui.forms import confirm
 from dispatch_app.ui.workorder.common import (
     CARD_STYLE,
     ERROR_COLOUR,
@@ -180,6 +182,7 @@ class LineItemModel(QAbstractTableModel):
 class LineItemsTab(QWidget):
     def __init__(self, host: RecordHost, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.confirmation: QMessageBox | None = None  # the open 'Remove …?' question
         self.host = host
         self._parts: list[PartChoice] = []
         self._search_serial = 0
@@ -453,9 +456,20 @@ class LineItemsTab(QWidget):
 
     def remove_selected(self) -> None:
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}
-        for row in sorted(rows):
-            item = self.model.items[row]
-            self.host.spawn(self._remove(item.id))
+        items = [self.model.items[row] for row in sorted(rows)]
+        if not items:
+            return
+        text = (
+            self.tr("Remove “{0}” from this work order?").format(items[0].description)
+            if len(items) == 1
+            else self.tr("Remove these {0} line items from this work order?").format(len(items))
+        )
+
+        def remove() -> None:
+            for item in items:
+                self.host.spawn(self._remove(item.id))
+
+        self.confirmation = confirm(self, text, self.tr("Remove"), remove)
 
     async def _remove(self, item_id: int) -> None:
         await self.host.attempt(

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -44,6 +45,7 @@ from dispatch_app.services.work_order_record import (
     load_photo,
     remove_photo,
 )
+from dispatch_app.ui.forms import confirm
 from dispatch_app.ui.workorder.common import (
     MUTED_STYLE,
     RecordHost,
@@ -143,6 +145,7 @@ class PhotoViewer(QDialog):
 class PhotosTab(QWidget):
     def __init__(self, host: RecordHost, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.confirmation: QMessageBox | None = None  # the open 'Remove …?' question
         self.host = host
         self.setAcceptDrops(True)
         self._shown: tuple[PhotoThumb, ...] | None = None
@@ -299,8 +302,22 @@ class PhotosTab(QWidget):
         return viewer
 
     def remove_selected(self) -> None:
-        for photo in self.selected_photos():
-            self.host.spawn(self._remove(photo.id))
+        photos = self.selected_photos()
+        if not photos:
+            return
+        text = (
+            self.tr("Remove {0}? Every workstation stops showing it.").format(photos[0].filename)
+            if len(photos) == 1
+            else self.tr("Remove these {0} photos? Every workstation stops showing them.").format(
+                len(photos)
+            )
+        )
+
+        def remove() -> None:
+            for photo in photos:
+                self.host.spawn(self._remove(photo.id))
+
+        self.confirmation = confirm(self, text, self.tr("Remove"), remove)
 
     async def _remove(self, photo_id: int) -> None:
         await self.host.attempt(
