@@ -747,7 +747,7 @@ class CallIntake(QDialog):
         self.windows_note.setText(note)
 
     def chosen_window(self) -> ArrivalWindow | None:
-        item = self.window_list.currentItem() if hasattr(self, "window_list") else None
+        item = self.window_list.currentItem()
         window = item.data(WINDOW_ROLE) if item is not None else None
         return window if isinstance(window, ArrivalWindow) else None
 
