@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone
-from PySide6.QtWidgets import QDateTimeEdit, QWidget
+from PySide6.QtWidgets import QDateTimeEdit, QFrame, QVBoxLayout, QWidget
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.ui.forms import (  # noqa: F401 - the tabs take them from here
@@ -24,6 +24,20 @@ from dispatch_app.ui.forms import (  # noqa: F401 - the tabs take them from here
 )
 
 CARD_STYLE = "background: #ffffff; border: 1px solid #dde2e8; border-radius: 6px;"
+
+
+def side_card(name: str, width: int) -> tuple[QFrame, QVBoxLayout]:
+    """The white panel beside a tab's table or form, and the layout to fill it."""
+    card = QFrame()
+    card.setObjectName(name)
+    # Selector by name: a bare style would box every label inside the card too.
+    card.setStyleSheet(f"QFrame#{name} {{ {CARD_STYLE} }}")
+    card.setFixedWidth(width)
+    layout = QVBoxLayout(card)
+    layout.setContentsMargins(14, 12, 14, 12)
+    return card, layout
+
+
 DATE_TIME_FORMAT = "ddd d MMM yyyy  HH:mm"
 
 

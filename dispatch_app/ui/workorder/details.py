@@ -17,11 +17,9 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -31,11 +29,11 @@ from dispatch_app.domain.work_orders import EDITABLE_FIELDS
 from dispatch_app.services.work_order_record import WorkOrderRecord
 from dispatch_app.ui import theme
 from dispatch_app.ui.workorder.common import (
-    CARD_STYLE,
     date_time_edit,
     error_label,
     section_title,
     set_wall_time,
+    side_card,
     wall_time,
 )
 
@@ -117,12 +115,7 @@ class DetailsForm(QWidget):
         self.answers_card.setTextFormat(Qt.TextFormat.RichText)
         self.answers_card.setWordWrap(True)
         self.answers_card.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        side = QFrame()
-        side.setObjectName("detailsSide")
-        side.setStyleSheet(f"QFrame#detailsSide {{ {CARD_STYLE} }}")
-        side.setFixedWidth(380)
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(14, 12, 14, 12)
+        side, side_layout = side_card("detailsSide", 380)
         side_layout.addWidget(section_title(self.tr("Customer and site")))
         side_layout.addWidget(self.customer_card)
         side_layout.addSpacing(8)

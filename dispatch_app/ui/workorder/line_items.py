@@ -21,7 +21,6 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -49,13 +48,13 @@ from dispatch_app.services.work_order_record import (
 )
 from dispatch_app.ui.forms import confirm
 from dispatch_app.ui.workorder.common import (
-    CARD_STYLE,
     ERROR_COLOUR,
     RecordHost,
     error_label,
     muted,
     section_title,
     show_error,
+    side_card,
 )
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -283,12 +282,7 @@ class LineItemsTab(QWidget):
         material_form.addRow(self.tr("Unit price"), self.material_price)
         material_form.addRow("", self.material_errors["unit_price"])
 
-        side = QFrame()
-        side.setObjectName("lineItemsSide")
-        side.setStyleSheet(f"QFrame#lineItemsSide {{ {CARD_STYLE} }}")
-        side.setFixedWidth(360)
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(14, 12, 14, 12)
+        side, side_layout = side_card("lineItemsSide", 360)
         side_layout.addWidget(section_title(self.tr("Add labour")))
         side_layout.addLayout(labour_form)
         side_layout.addWidget(self.labour_errors["other"])

@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -28,7 +27,6 @@ from dispatch_app.services.work_order_record import (
     remove_time_entry,
 )
 from dispatch_app.ui.workorder.common import (
-    CARD_STYLE,
     RecordHost,
     date_time_edit,
     error_label,
@@ -36,6 +34,7 @@ from dispatch_app.ui.workorder.common import (
     section_title,
     set_wall_time,
     show_error,
+    side_card,
     wall_time,
 )
 
@@ -101,12 +100,7 @@ class TimeTab(QWidget):
         form.addRow("", self.errors["ended_at"])
         form.addRow(self.tr("Note"), self.note)
         form.addRow("", self.errors["note"])
-        side = QFrame()
-        side.setObjectName("timeSide")
-        side.setStyleSheet(f"QFrame#timeSide {{ {CARD_STYLE} }}")
-        side.setFixedWidth(400)
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(14, 12, 14, 12)
+        side, side_layout = side_card("timeSide", 400)
         side_layout.addWidget(section_title(self.tr("Add time")))
         side_layout.addLayout(form)
         side_layout.addWidget(self.errors["other"])
