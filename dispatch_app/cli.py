@@ -36,6 +36,20 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-01") from None
 
 
+def _moment(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a moment like 2026-12-04T16:20-06:00"
+        ) from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} needs its UTC offset, like 2026-12-04T16:20-06:00"
+        )
+    return moment
+
+
 def _size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(part) for part in text.lower().split("x"))
@@ -71,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", type=_size, metavar="WxH", help="window size, e.g. 1600x900")
     parser.add_argument(
         "--day", type=_date, metavar="YYYY-MM-DD", help="the day to show (default: today)"
+    )
+    parser.add_argument(
+        "--now",
+        type=_moment,
+        metavar="MOMENT",
+        help="run as if it were this moment, e.g. 2026-12-04T16:20-06:00 "
+        "(demonstrations and screenshots; default: the computer's clock)",
     )
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -288,6 +309,7 @@ def run_gui_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
     directory = writable_data_dir()
     from PySide6.QtCore import QSize
 
+    from dispatch_app.domain.clock import SYSTEM_CLOCK, FixedClock
     from dispatch_app.ui.app import GuiOptions, run_gui
 
     size = QSize(*args.size) if args.size else (QSize(1600, 900) if args.screenshot else None)
@@ -298,5 +320,6 @@ def run_gui_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
         screenshot=args.screenshot,
         size=size,
         day=args.day,
+        clock=FixedClock(args.now) if args.now else SYSTEM_CLOCK,
     )
     return run_gui(options)

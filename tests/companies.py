@@ -8,9 +8,16 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from dispatch_app.config import libpq_url
+from dispatch_app.domain.clock import FixedClock
 
 TZ = ZoneInfo("America/Chicago")
 DAY = dt.date(2026, 12, 1)  # a Tuesday
+
+
+def clock_at(hour: int = 6, minute: int = 0, day: dt.date = DAY) -> FixedClock:
+    """The company's clock stopped at ``hour:minute`` on ``day`` (Chicago): tests never
+    depend on when they run."""
+    return FixedClock(dt.datetime.combine(day, dt.time(hour, minute), tzinfo=TZ))
 
 
 def small_company(url: str) -> dict[str, int]:

@@ -9,16 +9,20 @@ from collections.abc import Callable
 from PySide6.QtCore import QSize
 
 from dispatch_app.config import DatabaseChoice
+from dispatch_app.domain.clock import Clock
 from dispatch_app.ui.app import DispatchApp, GuiOptions
-from tests.companies import DAY
+from tests.companies import DAY, clock_at
 
 
-def options_for(url: str, data_dir) -> GuiOptions:
+def options_for(url: str, data_dir, clock: Clock | None = None) -> GuiOptions:
+    """The app on the test company's day, with its clock at 07:00 that morning unless
+    ``clock`` says otherwise."""
     return GuiOptions(
         database=DatabaseChoice(url, "command line"),
         data_dir=data_dir,
         size=QSize(1400, 800),
         day=DAY,
+        clock=clock or clock_at(7),
     )
 
 

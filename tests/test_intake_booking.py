@@ -211,6 +211,7 @@ def test_any_text_either_books_completely_or_is_refused_without_a_trace(company,
 
 
 def test_windows_for_a_call_come_from_the_database(company):
+    from dispatch_app.domain.clock import FixedClock
     from dispatch_app.services.availability import windows_for_call
 
     url, techs, _customer, job_type = company
@@ -223,7 +224,7 @@ def test_windows_for_a_call_come_from_the_database(company):
                 job_type_id=job_type,
                 first_day=DAY,
                 days=1,
-                now=at(6),
+                clock=FixedClock(at(6)),
             )
         finally:
             await engine.dispose()

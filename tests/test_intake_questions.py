@@ -26,7 +26,7 @@ from dispatch_app.services.intake import (
     book_call,
     intake_catalogue,
 )
-from tests.companies import DAY, small_company
+from tests.companies import DAY, clock_at, small_company
 
 
 def run(url: str, work):
@@ -187,7 +187,7 @@ def test_history_shows_sites_equipment_open_and_past_jobs_with_totals_and_plans(
             "'2021-01-01', 1)",
             (customer, DAY - dt.timedelta(days=30), DAY + dt.timedelta(days=335), customer),
         )
-    history = run(url, lambda sessions: customer_history(sessions, customer, today=DAY))
+    history = run(url, lambda sessions: customer_history(sessions, customer, clock=clock_at(12)))
     assert history.name == "José Núñez" and history.phones == ("(312) 555-0123",)
     (site,) = history.sites
     assert site.address == "1432 W Belmont Ave, Chicago IL 60657"

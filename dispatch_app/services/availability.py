@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.db.models import JobType, JobTypeSkill, ServiceSite, Skill
 from dispatch_app.domain.availability import ArrivalWindow, WindowPlan, arrival_windows
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, local_now
 from dispatch_app.domain.dispatch_rules import BookedVisit
 from dispatch_app.errors import ValidationError
 from dispatch_app.services.day_board import (
@@ -36,10 +37,11 @@ async def windows_for_call(
     first_day: dt.date | None = None,
     days: int = 3,
     plan: WindowPlan = WindowPlan(),  # noqa: B008 - frozen, safe to share
-    now: dt.datetime | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> list[ArrivalWindow]:
-    """Windows someone can keep on ``days`` days from ``first_day`` (default today), never
-    in the past. The site gives the place (or ``place`` for a caller not yet saved)."""
+    """Windows someone can keep on ``days`` days from ``first_day`` (default the clock's
+    today), never before the clock's now. The site gives the place (or ``place`` for a
+    caller not yet saved)."""
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"windows are offered for 1 to {MAX_DAYS} days")
     async with sessions() as session:
@@ -58,7 +60,7 @@ async def windows_for_call(
             site = await session.get(ServiceSite, site_id)
             if site is not None and site.lat is not None and site.lon is not None:
                 place = (site.lat, site.lon)
-        window = await day_window(session, first_day, days)
+        window = await day_window(session, first_day, days, clock=clock)
         settings = await board_settings(session)
         technicians = await fetch_technicians(session, window)
         rows = await fetch_visit_rows(await session.connection(), window)
@@ -68,7 +70,7 @@ async def windows_for_call(
             continue
         for tech_id in visit.technician_ids:
             booked.setdefault(tech_id, []).append(booked_of(visit))
-    current = now or dt.datetime.now(window.timezone)
+    current = local_now(clock, window.timezone)
     return arrival_windows(
         days=window.dates,
         tz=window.timezone,

@@ -27,6 +27,8 @@ from dispatch_app.db.models import (
     VisitTechnician,
     WorkOrder,
 )
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
+from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.domain.phones import display_phone
 from dispatch_app.domain.vocabulary import WorkOrderStatus
 from dispatch_app.errors import ConflictError
@@ -104,7 +106,7 @@ class CustomerHistory:
 
 
 async def customer_history(
-    sessions: async_sessionmaker[AsyncSession], customer_id: int, *, today: dt.date | None = None
+    sessions: async_sessionmaker[AsyncSession], customer_id: int, *, clock: Clock = SYSTEM_CLOCK
 ) -> CustomerHistory:
     """Everything the intake shows about one customer, read in one session."""
     async with sessions() as session:
@@ -128,7 +130,7 @@ async def customer_history(
                 .order_by(Agreement.ends_on.desc())
             )
         ).all()
-    today = today or dt.datetime.now(tz).date()
+    today = clock_today(clock, tz)
     open_jobs = [j for j in jobs if j.status not in _FINISHED + _ENDED_EARLY]
     past = [j for j in jobs if j.status in _FINISHED + _ENDED_EARLY]
     open_jobs.sort(key=lambda j: (j.when is None, j.when or dt.datetime.min.replace(tzinfo=tz)))

@@ -33,6 +33,7 @@ from dispatch_app.db.models import (
     VisitTechnician,
     WorkOrder,
 )
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, today
 from dispatch_app.domain.scheduling import Shift, TimeSpan
 from dispatch_app.domain.vocabulary import Priority, VisitStatus, WorkOrderStatus
 
@@ -215,14 +216,27 @@ async def business_timezone(session: AsyncSession) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-async def day_window(session: AsyncSession, day: dt.date | None = None, days: int = 1) -> DayWindow:
+async def day_window(
+    session: AsyncSession,
+    day: dt.date | None = None,
+    days: int = 1,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+) -> DayWindow:
+    """``days`` days from ``day`` (default: the clock's today in the business zone)."""
     tz = await business_timezone(session)
-    return DayWindow(day if day is not None else dt.datetime.now(tz).date(), tz, days)
+    return DayWindow(day if day is not None else today(clock, tz), tz, days)
 
 
-async def load_day(session: AsyncSession, day: dt.date | None = None, days: int = 1) -> DaySnapshot:
+async def load_day(
+    session: AsyncSession,
+    day: dt.date | None = None,
+    days: int = 1,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+) -> DaySnapshot:
     """Everything the board shows for ``day`` (default: today in the business zone)."""
-    window = await day_window(session, day, days)
+    window = await day_window(session, day, days, clock=clock)
     rows = await fetch_visit_rows(await session.connection(), window)
     return DaySnapshot(
         day=window.day,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from dispatch_app.db.change_feed import ChangeHint
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.services.day_board import (
     BoardSettings,
     DaySnapshot,
@@ -82,9 +83,14 @@ class _State:
 
 class DayStore:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], day: dt.date | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        day: dt.date | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._sessions = sessions
+        self.clock = clock
         self._engine: AsyncEngine = sessions.kw["bind"]
         self._reading: AsyncConnection | None = None
         self._wanted_day = day
@@ -250,7 +256,9 @@ class DayStore:
 
     async def _read_whole_day(self) -> StoreChange:
         async with self._sessions() as session:
-            window = await day_window(session, self._wanted_day, self._wanted_days)
+            window = await day_window(
+                session, self._wanted_day, self._wanted_days, clock=self.clock
+            )
             settings = await board_settings(session)
             technicians = await fetch_technicians(session, window)
             rows = await fetch_visit_rows(await session.connection(), window)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState, stop_feed
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.services.day_store import DayStore
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,9 @@ class LiveDay:
         on_state: Callable[[FeedState, dt.datetime], None] | None = None,
         on_hints: Callable[[list[ChangeHint]], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self.store = DayStore(sessions, day)
+        self.store = DayStore(sessions, day, clock=clock)
         self._engine: AsyncEngine = sessions.kw["bind"]
         self._on_state = on_state
         self._on_hints = on_hints

@@ -25,6 +25,7 @@ from dispatch_app import APP_NAME, ORGANIZATION
 from dispatch_app.config import DatabaseChoice
 from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState
 from dispatch_app.db.engine import explain_connection_error
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.errors import UserFacingError
 from dispatch_app.services.database import CompanyDatabase, open_database
 from dispatch_app.services.day_store import DayStore
@@ -63,6 +64,7 @@ class GuiOptions:
     screenshot: Path | None = None
     size: QSize | None = None
     day: dt.date | None = None
+    clock: Clock = SYSTEM_CLOCK  # the company's now (a fixed one for demos and tests)
 
 
 class DispatchApp:
@@ -70,7 +72,7 @@ class DispatchApp:
 
     def __init__(self, options: GuiOptions) -> None:
         self.options = options
-        self.window = MainWindow()
+        self.window = MainWindow(clock=options.clock)
         self.database: CompanyDatabase | None = None
         self.day: LiveDay | None = None
         self._closing = False
@@ -118,6 +120,7 @@ class DispatchApp:
             self.database.url,
             self.database.sessions,
             self.options.day,
+            clock=self.options.clock,
             on_state=self._on_feed_state,
             on_hints=self.on_hints,
             on_error=lambda _error: self.window.show_problem(
@@ -240,7 +243,9 @@ class DispatchApp:
             return None
         editor = self.editors.get(work_order_id)
         if editor is None:
-            editor = WorkOrderEditor(self.database.sessions, work_order_id, self.window)
+            editor = WorkOrderEditor(
+                self.database.sessions, work_order_id, self.window, clock=self.options.clock
+            )
             self.editors[work_order_id] = editor
             editor.finished.connect(lambda _result: self.editors.pop(work_order_id, None))
             editor.load_soon()
@@ -255,9 +260,11 @@ class DispatchApp:
             return None
         if self.intake is None:
             # A board opened on another day (--day) offers windows from that day on.
-            day = self.options.day
             self.intake = CallIntake(
-                self.database.sessions, self.window, today=(lambda: day) if day else None
+                self.database.sessions,
+                self.window,
+                clock=self.options.clock,
+                first_day=self.options.day,
             )
             self.intake.booked.connect(self._call_booked)
             self.intake.workOrderRequested.connect(self.open_work_order)

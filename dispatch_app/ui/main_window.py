@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
 
 from dispatch_app import APP_NAME
 from dispatch_app.db.change_feed import FeedState
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
+from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.services.day_store import DayStore, StoreChange
 from dispatch_app.ui.board.actions import BoardActions
 from dispatch_app.ui.board.day_view import DayBoardView
@@ -40,8 +42,9 @@ class MainWindow(QMainWindow):
     rangeRequested = Signal(object, int)  # datetime.date, days: show these days instead
     callRequested = Signal()  # the user wants the call intake (F2)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, clock: Clock = SYSTEM_CLOCK) -> None:
         super().__init__(parent)
+        self.clock = clock
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(icon("app"))
@@ -50,6 +53,7 @@ class MainWindow(QMainWindow):
         self.visit_model = VisitModel(self)
 
         self.board = DayBoardView(self)
+        self.board.clock = clock
         self.board.set_models(self.technician_model, self.visit_model)
         self.setCentralWidget(self.board)
         self.toolbar = BoardToolbar(self)
@@ -57,6 +61,7 @@ class MainWindow(QMainWindow):
         self.filters = BoardFilters()
         self.board_actions = BoardActions(self.board, self)
         self.unassigned = UnassignedDock(self)
+        self.unassigned.model.clock = clock
         self.map = MapDock(self)
         self.map.visitClicked.connect(self._on_map_visit_clicked)
         self.map.technicianClicked.connect(self._on_map_technician_clicked)
@@ -137,7 +142,7 @@ class MainWindow(QMainWindow):
         self.visit_model.apply(change, store.visits())
         self.board.set_day(window.day, window.timezone, window.days)
         if change.day_changed:
-            today = dt.datetime.now(window.timezone).date()
+            today = clock_today(self.clock, window.timezone)
             self.toolbar.show_range(window.day, window.days, today)
         if change.unassigned_upserted or change.unassigned_removed or change.day_changed:
             waiting = store.unassigned()

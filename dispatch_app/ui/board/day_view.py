@@ -46,6 +46,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QRubberBand, QWidget
 
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, local_now
 from dispatch_app.domain.dispatch_rules import Finding, Severity, snap
 from dispatch_app.domain.scheduling import later
 from dispatch_app.services.day_board import (
@@ -134,6 +135,7 @@ class DayBoardView(QAbstractScrollArea):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.clock: Clock = SYSTEM_CLOCK  # where the now-line is
         self._day: dt.date | None = None
         self._days = 1
         self._timezone: ZoneInfo | None = None
@@ -440,7 +442,8 @@ class DayBoardView(QAbstractScrollArea):
 
     def grid(self) -> TimeGrid:
         if self._day is None or self._timezone is None:
-            day, tz = dt.date.today(), dt.datetime.now().astimezone().tzinfo
+            moment = self.clock.now().astimezone()
+            day, tz = moment.date(), moment.tzinfo
             assert tz is not None
             first, last, days = DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR, [day]
         else:
@@ -486,7 +489,7 @@ class DayBoardView(QAbstractScrollArea):
     def _scroll_to_start_of_work(self, grid: TimeGrid) -> None:
         """Open the day where work is: an hour before now today, else the first shift."""
         assert self._day is not None and self._timezone is not None
-        now = dt.datetime.now(self._timezone)
+        now = local_now(self.clock, self._timezone)
         starts = [
             s.start
             for r in self.rows.all_technicians()
@@ -520,7 +523,7 @@ class DayBoardView(QAbstractScrollArea):
         viewport.scroll(dx, dy, moving)
         if dy and self._timezone is not None:
             # The now-line's knob hangs from the header: it must not travel with the rows.
-            now = dt.datetime.now(self._timezone)
+            now = local_now(self.clock, self._timezone)
             grid = self.grid()
             if grid.piece_of(now) is not None:
                 # Where it is drawn, and where the scroll just copied it to.
@@ -575,7 +578,7 @@ class DayBoardView(QAbstractScrollArea):
     def _paint_state(self) -> PaintState:
         tz = self._timezone or ZoneInfo("UTC")
         state = PaintState(
-            now=dt.datetime.now(tz),
+            now=local_now(self.clock, tz),
             selected=frozenset(self._selected),
             matches=self._matches,
             saving=self._saving,

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_app.domain.clock import SYSTEM_CLOCK
 from dispatch_app.domain.vocabulary import Trade
 from dispatch_app.services.day_board import TechnicianRow, VisitBlock
 
@@ -63,7 +64,7 @@ class BoardToolbar(QToolBar):
         super().__init__(self.tr("Board"), parent)
         self.setObjectName("boardToolbar")
         self.setMovable(False)
-        self._today = dt.date.today()
+        self._today = SYSTEM_CLOCK.now().astimezone().date()  # until the day is known
 
         self.today_button = self._button(self.tr("Today"), self.tr("Show today (Ctrl+T)"))
         self.today_button.setShortcut("Ctrl+T")

@@ -18,7 +18,7 @@ import datetime as dt
 import itertools
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from html import escape
 from typing import Any
 
@@ -45,6 +45,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.domain.availability import ArrivalWindow
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.phones import display_phone
 from dispatch_app.domain.vocabulary import Priority, QuestionKind, WorkOrderSource
 from dispatch_app.domain.work_order_status import LABELS
@@ -128,7 +129,8 @@ class CallIntake(QDialog):
         sessions: async_sessionmaker[AsyncSession],
         parent: QWidget | None = None,
         *,
-        today: Callable[[], dt.date] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        first_day: dt.date | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("callIntake")
@@ -136,7 +138,8 @@ class CallIntake(QDialog):
         self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint, True)
         self.resize(1320, 860)
         self.sessions = sessions
-        self._today = today
+        self.clock = clock
+        self._first_day = first_day  # a board opened on another day offers from that day
         self.tasks = WindowTasks("call intake")
         self._closing_anyway = False
         self._saving = False
@@ -524,7 +527,7 @@ class CallIntake(QDialog):
 
     async def _load_history(self, customer_id: int, serial: int) -> None:
         try:
-            history = await customer_history(self.sessions, customer_id)
+            history = await customer_history(self.sessions, customer_id, clock=self.clock)
         except UserFacingError as error:
             self._show_banner(str(error))
             return
@@ -704,7 +707,8 @@ class CallIntake(QDialog):
                 job_type_id=job_type_id,
                 site_id=site_id,
                 place=place,
-                first_day=self._today() if self._today else None,
+                first_day=self._first_day,
+                clock=self.clock,
                 days=WINDOW_DAYS,
             )
         except (UserFacingError, DBAPIError, OSError) as error:

@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.vocabulary import Priority
 from dispatch_app.services.day_board import UnassignedJob
 from dispatch_app.ui import theme
@@ -65,7 +66,7 @@ class UnassignedModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._jobs: list[UnassignedJob] = []
-        self.now: dt.datetime | None = None
+        self.clock: Clock = SYSTEM_CLOCK  # how long a job has waited
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
         return 0 if parent.isValid() else len(self._jobs)
@@ -114,7 +115,7 @@ class UnassignedModel(QAbstractTableModel):
         if role == JobRole:
             return job
         if role == Qt.ItemDataRole.DisplayRole:
-            now = self.now or dt.datetime.now(job.created_at.tzinfo)
+            now = self.clock.now()
             return (
                 theme.PRIORITY_LABEL[Priority(job.priority)],
                 job.number,

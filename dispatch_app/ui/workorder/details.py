@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
+from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.domain.phones import display_phone
 from dispatch_app.domain.vocabulary import Priority, WorkOrderSource
 from dispatch_app.domain.work_orders import EDITABLE_FIELDS
@@ -59,6 +61,7 @@ class DetailsForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tz = ZoneInfo("UTC")
+        self.clock: Clock = SYSTEM_CLOCK
 
         self.description = QPlainTextEdit()
         self.description.setObjectName("description")
@@ -164,7 +167,7 @@ class DetailsForm(QWidget):
         self.has_window.setChecked(start is not None)
         if start is None or end is None:
             # Ready for a time the customer asks for: tomorrow morning.
-            tomorrow = dt.datetime.now(self.tz).date() + dt.timedelta(days=1)
+            tomorrow = clock_today(self.clock, self.tz) + dt.timedelta(days=1)
             start = dt.datetime.combine(tomorrow, dt.time(8), tzinfo=self.tz)
             end = dt.datetime.combine(tomorrow, dt.time(12), tzinfo=self.tz)
         set_wall_time(self.window_start, start, self.tz)

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.conflicts import contested_fields, reapply_on_top
 from dispatch_app.domain.work_order_record import money
 from dispatch_app.domain.work_order_status import REASON_REQUIRED
@@ -76,9 +77,12 @@ class WorkOrderEditor(QDialog):
         sessions: async_sessionmaker[AsyncSession],
         work_order_id: int,
         parent: QWidget | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("workOrderEditor")
+        self.clock = clock
         self.sessions = sessions
         self.work_order_id = work_order_id
         self.record: WorkOrderRecord | None = None
@@ -163,6 +167,7 @@ class WorkOrderEditor(QDialog):
 
         # -- tabs ------------------------------------------------------------------------
         self.details = DetailsForm()
+        self.details.clock = clock
         self.description = self.details.description
         self.priority = self.details.priority
         self.field_errors = self.details.errors
@@ -171,6 +176,7 @@ class WorkOrderEditor(QDialog):
         self.notes = NotesTab(self)
         self.photos = PhotosTab(self)
         self.time = TimeTab(self)
+        self.time.clock = clock
         self.history = HistoryTab()
         self.audit = AuditTab()
         self.tabs = QTabWidget()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, local_now
 from dispatch_app.domain.work_order_record import duration_text
 from dispatch_app.services.work_order_record import (
     TimeEntryRow,
@@ -42,6 +43,7 @@ from dispatch_app.ui.workorder.common import (
 class TimeTab(QWidget):
     def __init__(self, host: RecordHost, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.clock: Clock = SYSTEM_CLOCK
         self.host = host
         self.entries: tuple[TimeEntryRow, ...] = ()
         self._record: WorkOrderRecord | None = None
@@ -135,7 +137,7 @@ class TimeTab(QWidget):
             if first is not None and first.starts is not None and first.ends is not None:
                 start, end = first.starts, first.ends
             else:
-                end = dt.datetime.now(record.timezone).replace(second=0, microsecond=0)
+                end = local_now(self.clock, record.timezone).replace(second=0, microsecond=0)
                 start = end - dt.timedelta(hours=1)
             set_wall_time(self.started, start, record.timezone)
             set_wall_time(self.ended, end, record.timezone)
