@@ -20,6 +20,25 @@ def clock_at(hour: int = 6, minute: int = 0, day: dt.date = DAY) -> FixedClock:
     return FixedClock(dt.datetime.combine(day, dt.time(hour, minute), tzinfo=TZ))
 
 
+# Moments the suite runs the intake, the board and the demo at: a test must pass
+# whatever the day and hour, so it is run at the awkward ones.
+MOMENTS = {
+    "tuesday-07:00": dt.datetime(2026, 12, 1, 7, 0, tzinfo=TZ),
+    "friday-16:00": dt.datetime(2026, 12, 4, 16, 0, tzinfo=TZ),
+    "sunday-10:00": dt.datetime(2026, 12, 6, 10, 0, tzinfo=TZ),
+    # The autumn change: 01:30 comes twice; this is the first (daylight) one.
+    "autumn-change-01:30": dt.datetime(2026, 11, 1, 1, 30, tzinfo=TZ),
+    # The spring change: 02:30 does not exist on the wall clock (read as 03:30 CDT).
+    "spring-change-02:30": dt.datetime(2027, 3, 14, 2, 30, tzinfo=TZ),
+    "tuesday-23:59": dt.datetime(2026, 12, 1, 23, 59, tzinfo=TZ),
+}
+
+
+def clock_at_moment(name: str) -> FixedClock:
+    """A fresh clock stopped at one of ``MOMENTS``."""
+    return FixedClock(MOMENTS[name])
+
+
 def small_company(url: str) -> dict[str, int]:
     """Two technicians on shift, one off, three visits today (one a crew), one waiting job."""
     with psycopg.connect(libpq_url(url)) as db:

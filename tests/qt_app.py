@@ -15,13 +15,13 @@ from tests.companies import DAY, clock_at
 
 
 def options_for(url: str, data_dir, clock: Clock | None = None) -> GuiOptions:
-    """The app on the test company's day, with its clock at 07:00 that morning unless
-    ``clock`` says otherwise."""
+    """The app on the test company's day, with its clock at 07:00 that morning; given a
+    ``clock``, the app runs at its moment and opens on its today."""
     return GuiOptions(
         database=DatabaseChoice(url, "command line"),
         data_dir=data_dir,
         size=QSize(1400, 800),
-        day=DAY,
+        day=DAY if clock is None else None,
         clock=clock or clock_at(7),
     )
 

@@ -129,3 +129,67 @@ def test_impossible_requests_are_refused():
         WindowPlan(first_hour=18, last_hour=8)
     with pytest.raises(ValueError, match="time zone"):
         windows([(tech(1, {}), [])], not_before=dt.datetime(2026, 12, 1, 10))
+
+
+def test_the_search_looks_ahead_over_working_days_until_it_has_enough():
+    from dispatch_app.domain.availability import search_windows
+
+    friday = dt.date(2026, 12, 4)
+    weekdays = tuple(
+        Shift(d.weekday(), dt.time(8), dt.time(16)).span_on(d, TZ)
+        for d in (friday + dt.timedelta(days=n) for n in range(14))
+        if d.weekday() < 5
+    )
+    worker = TechnicianProfile(1, "Weekdays", {"boiler": 3}, weekdays)
+    found = search_windows(
+        first_day=friday,
+        tz=TZ,
+        duration=dt.timedelta(minutes=90),
+        required_skills={"boiler": 2},
+        place=LOOP,
+        technicians=[(worker, [])],
+        drive=DRIVE,
+        not_before=at(16, day=friday),
+        wanted=9,
+    )
+    # Friday's shift is over at 16:00; the weekend is skipped; Monday and Tuesday give
+    # four windows each, Wednesday the ninth.
+    assert [w.span.start.date().isoformat() for w in found.windows] == (
+        ["2026-12-07"] * 4 + ["2026-12-08"] * 4 + ["2026-12-09"]
+    )
+    assert found.last_day == dt.date(2026, 12, 9)
+    assert found.working_days == (
+        friday,
+        dt.date(2026, 12, 7),
+        dt.date(2026, 12, 8),
+        dt.date(2026, 12, 9),
+    )
+
+
+def test_the_search_stops_at_its_horizon_and_skips_those_without_the_skills():
+    from dispatch_app.domain.availability import search_windows
+
+    tuesday_only = tech(1, {"boiler": 3})
+    novice = TechnicianProfile(
+        2,
+        "Every day",
+        {"boiler": 1},
+        tuple(
+            Shift(day.weekday(), dt.time(8), dt.time(16)).span_on(day, TZ)
+            for day in (TUESDAY + dt.timedelta(days=n) for n in range(14))
+        ),
+    )
+    found = search_windows(
+        first_day=TUESDAY,
+        tz=TZ,
+        duration=dt.timedelta(minutes=90),
+        required_skills={"boiler": 3},
+        place=LOOP,
+        technicians=[(tuesday_only, []), (novice, [])],
+        drive=DRIVE,
+        wanted=9,
+        max_days=5,
+    )
+    assert found.working_days == (TUESDAY,)  # the novice's days are not the expert's
+    assert len(found.windows) == 4
+    assert found.last_day == TUESDAY + dt.timedelta(days=4)

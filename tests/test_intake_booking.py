@@ -237,3 +237,43 @@ def test_windows_for_a_call_come_from_the_database(company):
     assert by_start[at(12)].technician_ids[0] == techs["Ava Kowalski"]  # Marcus is at 13:00
     assert techs["Noor Haddad"] not in {t for w in found for t in w.technician_ids}  # off
     assert at(16) not in by_start  # a 90-minute job cannot end by 15:30 from there
+
+
+def test_a_friday_afternoon_search_offers_the_next_working_days_in_one_read(company):
+    from sqlalchemy import event
+
+    from dispatch_app.domain.clock import FixedClock
+    from dispatch_app.services.availability import find_windows
+
+    url, techs, _customer, job_type = company
+    friday = dt.datetime(2026, 12, 4, 16, 0, tzinfo=TZ)
+    statements: list[str] = []
+
+    async def go(max_days: int):
+        engine = make_async_engine(url)
+        event.listen(
+            engine.sync_engine,
+            "before_cursor_execute",
+            lambda *args: statements.append(args[2]),
+        )
+        try:
+            return await find_windows(
+                session_factory(engine),
+                job_type_id=job_type,
+                max_days=max_days,
+                clock=FixedClock(friday),
+            )
+        finally:
+            await engine.dispose()
+
+    found = asyncio.run(go(14))
+    reads_for_a_fortnight = len(statements)
+    statements.clear()
+    asyncio.run(go(1))
+    assert len(statements) == reads_for_a_fortnight  # the span costs no query per day
+    # The company works Tuesdays only: Tuesday the 8th and the 15th, four windows each.
+    assert found.working_days == (dt.date(2026, 12, 8), dt.date(2026, 12, 15))
+    assert len(found.windows) == 8
+    assert (found.first_day, found.last_day) == (dt.date(2026, 12, 4), dt.date(2026, 12, 17))
+    assert found.windows[0].span.start == dt.datetime(2026, 12, 8, 8, 0, tzinfo=TZ)
+    assert set(found.windows[0].technician_ids) <= set(techs.values())

@@ -8,6 +8,7 @@ checks on the database would fail.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import psycopg
@@ -19,7 +20,7 @@ from dispatch_app.config import libpq_url
 from dispatch_app.db.engine import make_async_engine, session_factory
 from dispatch_app.services.map_positions import ZIP_CENTROIDS
 from dispatch_app.ui.intake.window import CallIntake
-from tests.companies import small_company
+from tests.companies import MOMENTS, TZ, clock_at_moment, small_company
 from tests.qt_app import act, options_for, pump_until, wait_for
 
 # The goal the issue sets for a returning customer, problem description aside.
@@ -88,8 +89,15 @@ def company(db_url):
 
 
 @pytest.fixture
-def running(loop, start, db_url, tmp_path, settings_dir, company):
-    app, task = start(options_for(db_url, tmp_path))
+def moment() -> str | None:
+    """The company's clock for the test: None is the test company's Tuesday at 07:00."""
+    return None
+
+
+@pytest.fixture
+def running(loop, start, db_url, tmp_path, settings_dir, company, moment):
+    clock = clock_at_moment(moment) if moment is not None else None
+    app, task = start(options_for(db_url, tmp_path, clock))
     wait_for(loop, app.live, task)
     act(loop, app.window.activateWindow)
     pump_until(loop, lambda: QApplication.activeWindow() == app.window)
@@ -122,9 +130,12 @@ def work_order(url: str, number: str) -> dict:
     return row
 
 
+@pytest.mark.parametrize("moment", list(MOMENTS))
 def test_a_returning_customer_is_booked_into_a_window_in_under_thirty_keys(
-    loop, qtbot, db_url, running, company
+    loop, qtbot, db_url, running, company, moment
 ) -> None:
+    """Whatever the day and hour: the company works Tuesdays only, so on a Friday
+    afternoon, a Sunday or a night the intake looks ahead to the next Tuesday."""
     techs, customer, _job_type = company
     keys = Keyboard(loop, qtbot)
     booked = []
@@ -150,6 +161,11 @@ def test_a_returning_customer_is_booked_into_a_window_in_under_thirty_keys(
     keys.press(Qt.Key.Key_Tab)
     keys.type("s")  # Symptoms: the first answer starting with S
     pump_until(loop, lambda: intake.windows)
+    now = MOMENTS[moment]
+    offered = [w.span.start for w in intake.windows]
+    assert all(start.astimezone(TZ).weekday() == 1 for start in offered)  # Tuesdays
+    assert all(w.span.end > now for w in intake.windows)
+    assert offered[0] - now < dt.timedelta(days=8)  # the next working day, not a week on
     keys.press(Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)
     window = intake.chosen_window()
     assert window is not None
@@ -172,6 +188,7 @@ def test_a_returning_customer_is_booked_into_a_window_in_under_thirty_keys(
     # Ready for the next call, and the booking is on the board through the change feed.
     assert intake.lookup.text() == "" and keys.focused() is intake.lookup
     assert booked[0].number in intake.banner.text()
+    act(loop, lambda: running.window.rangeRequested.emit(window.span.start.date(), 1))
     pump_until(
         loop,
         lambda: any(v.number == booked[0].number for v in running.store.visits()),
@@ -354,3 +371,67 @@ def test_a_returning_customer_calling_about_another_address(loop, qtbot, db_url,
             "SELECT street, zip FROM service_sites WHERE id = %s", (saved["site_id"],)
         ).fetchone()
     assert (street, zip_code) == ("2200 N Clark St", "60614")
+
+
+def test_later_looks_from_another_date_from_the_keyboard(loop, qtbot, db_url, running) -> None:
+    """The caller cannot do the next two Tuesdays: Alt+L, a date, Enter, Alt+1, Enter."""
+    keys = Keyboard(loop, qtbot)
+    booked = []
+    intake = open_intake(loop, keys, running)
+    intake.booked.connect(booked.append)
+    keys.type("3125550123")
+    pump_until(loop, lambda: intake.matches.count() == 2)
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: intake.customer is not None)
+    keys.type("no h")
+    keys.press(Qt.Key.Key_Return)
+    keys.type("No heat upstairs", counted=False)
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("n")  # Symptoms: No heat at all
+    pump_until(loop, lambda: intake.windows)
+    # Tuesday 07:00, Tuesdays only: three windows today (Ava and Marcus are busy at
+    # 10:00) and four next week; the fortnight's horizon ends on Monday the 14th.
+    assert len(intake.windows) == 7
+    assert intake.windows_note.text() == "7 windows, Tue 1 – Mon 14 Dec"
+    assert intake.window_list.item(7).text().startswith("Alt+L")
+
+    keys.press(Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)
+    assert intake.later_row.isVisible() and keys.focused() is intake.later_date
+    assert intake.later_date.date().toPython() == dt.date(2026, 12, 15)  # after the last
+    keys.press(Qt.Key.Key_Up)  # one day on: Wednesday the 16th
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: intake.windows_note.text().startswith("8 windows"))
+    assert intake.windows_note.text() == "8 windows, Wed 16 – Tue 29 Dec"
+    assert keys.focused() is intake.window_list
+    assert {w.span.start.date() for w in intake.windows} == {
+        dt.date(2026, 12, 22),
+        dt.date(2026, 12, 29),
+    }
+    keys.press(Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: booked)
+    saved = work_order(db_url, booked[0].number)
+    assert saved["arrival_window_start"] == dt.datetime(2026, 12, 22, 8, tzinfo=TZ)
+
+
+def test_a_company_with_nobody_on_shift_for_two_weeks_offers_later_and_dispatch(
+    loop, qtbot, db_url, running
+) -> None:
+    with psycopg.connect(libpq_url(db_url)) as db:
+        db.execute("DELETE FROM technician_shifts")
+    keys = Keyboard(loop, qtbot)
+    intake = open_intake(loop, keys, running)
+    keys.type("3125550123")
+    pump_until(loop, lambda: intake.matches.count() == 2)
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: intake.customer is not None)
+    keys.type("no h")
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: intake.window_search is not None)
+    assert intake.windows == []
+    assert intake.windows_note.text() == (
+        "Nobody with these skills is free Tue 1 – Mon 14 Dec: Alt+L for a later date"
+    )
+    rows = [intake.window_list.item(n).text() for n in range(intake.window_list.count())]
+    assert [row.split()[0] for row in rows] == ["Alt+L", "Alt+0"]
+    assert intake.chosen_window() is None  # left for dispatch unless the CSR says otherwise

@@ -61,8 +61,10 @@ def arrival_windows(
     drive: DriveEstimate,
     plan: WindowPlan = WindowPlan(),
     not_before: dt.datetime | None = None,
+    wanted: int | None = None,
 ) -> list[ArrivalWindow]:
-    """Every window on ``days`` that someone can keep, in time order."""
+    """Every window on ``days`` that someone can keep, in time order (the first
+    ``wanted`` of them when given)."""
     if duration <= dt.timedelta(0):
         raise ValueError("a job must take some time")
     if not_before is not None and not_before.tzinfo is None:
@@ -78,7 +80,78 @@ def arrival_windows(
             if found:
                 found.sort(key=lambda pair: (pair[1].timestamp(), pair[0]))
                 offered.append(ArrivalWindow(window, tuple(tech for tech, _ in found), found[0][1]))
+                if wanted is not None and len(offered) >= wanted:
+                    return offered
     return offered
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSearch:
+    """What a look ahead found, and which days it looked at (for the CSR's note)."""
+
+    windows: tuple[ArrivalWindow, ...]
+    first_day: dt.date  # the first day looked at
+    last_day: dt.date  # where the search stopped: enough windows, or the horizon
+    working_days: tuple[dt.date, ...]  # the days on which someone with the skills works
+
+
+def search_windows(
+    *,
+    first_day: dt.date,
+    tz: dt.tzinfo,
+    duration: dt.timedelta,
+    required_skills: Mapping[str, int],
+    place: Place | None,
+    technicians: Sequence[tuple[TechnicianProfile, Sequence[BookedVisit]]],
+    drive: DriveEstimate,
+    plan: WindowPlan = WindowPlan(),
+    not_before: dt.datetime | None = None,
+    wanted: int = 9,
+    max_days: int = 14,
+) -> WindowSearch:
+    """Day by day from ``first_day``, over the days on which someone with the skills has
+    a shift, until ``wanted`` windows are found or ``max_days`` calendar days are covered.
+
+    A Friday-afternoon caller is offered Monday and Tuesday, not an empty weekend.
+    """
+    if wanted < 1 or max_days < 1:
+        raise ValueError("look for at least one window over at least one day")
+    able = [
+        (technician, booked)
+        for technician, booked in technicians
+        if all(technician.skills.get(code, 0) >= level for code, level in required_skills.items())
+    ]
+    found: list[ArrivalWindow] = []
+    worked: list[dt.date] = []
+    day = first_day
+    for offset in range(max_days):
+        day = first_day + dt.timedelta(days=offset)
+        hours = TimeSpan(_local(day, plan.first_hour, tz), _local(day, plan.last_hour, tz))
+        if not_before is not None and hours.end <= not_before:
+            continue  # the day's windows are all behind us
+        working = [
+            (technician, booked)
+            for technician, booked in able
+            if any(shift.overlaps(hours) for shift in technician.shifts)
+        ]
+        if not working:
+            continue
+        worked.append(day)
+        found += arrival_windows(
+            days=[day],
+            tz=tz,
+            duration=duration,
+            required_skills=required_skills,
+            place=place,
+            technicians=working,
+            drive=drive,
+            plan=plan,
+            not_before=not_before,
+            wanted=wanted - len(found),
+        )
+        if len(found) >= wanted:
+            break
+    return WindowSearch(tuple(found), first_day, day, tuple(worked))
 
 
 def _who_can_arrive(

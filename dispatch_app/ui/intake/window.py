@@ -3,8 +3,8 @@
 The keyboard path for a returning customer: type the phone number (or a name or a
 street) — matches appear as you type — Enter takes the highlighted one and shows their
 history; type a few letters of the job, Enter; describe the problem; Tab through the
-job type's questions; Alt+1…9 books an offered arrival window (Alt+0 leaves the call for
-dispatch); Enter saves. A new caller is typed inline (Ctrl+N).
+job type's questions; Alt+1…9 books an offered arrival window (Alt+L looks from a later
+date, Alt+0 leaves the call for dispatch); Enter saves. A new caller is typed inline (Ctrl+N).
 
 Nothing typed is lost: a refused save shows each problem beside its field and keeps the
 form; a database that does not answer leaves everything in place for another Enter;
@@ -22,10 +22,11 @@ from collections.abc import Coroutine
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDoubleValidator, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
+    QDateEdit,
     QDialog,
     QFormLayout,
     QFrame,
@@ -44,13 +45,13 @@ from PySide6.QtWidgets import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatch_app.domain.availability import ArrivalWindow
+from dispatch_app.domain.availability import ArrivalWindow, WindowSearch
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.phones import display_phone
 from dispatch_app.domain.vocabulary import Priority, QuestionKind, WorkOrderSource
 from dispatch_app.domain.work_order_status import LABELS
 from dispatch_app.errors import DatabaseUnreachable, UserFacingError, ValidationError
-from dispatch_app.services.availability import windows_for_call
+from dispatch_app.services.availability import WANTED_WINDOWS, find_windows
 from dispatch_app.services.customer_history import CustomerHistory, customer_history
 from dispatch_app.services.customers import CustomerMatch, search_customers
 from dispatch_app.services.intake import (
@@ -78,8 +79,8 @@ MATCH_ROLE = Qt.ItemDataRole.UserRole
 WINDOW_ROLE = Qt.ItemDataRole.UserRole
 NEW_CALLER = "new-caller"  # the match list's last row
 NEW_SITE = "new-site"  # the site list's last entry
-WINDOW_DAYS = 3
-MAX_WINDOWS_OFFERED = 9  # one key each: Alt+1 … Alt+9
+LATER = "later"  # the window list's row after the windows: look from another date
+MAX_WINDOWS_OFFERED = WANTED_WINDOWS  # one key each: Alt+1 … Alt+9
 CALLER_FIELDS = ("name", "phone", "street", "city", "state", "zip")
 
 
@@ -152,6 +153,8 @@ class CallIntake(QDialog):
         self.catalogue: list[JobTypeChoice] = []
         self.technician_names: dict[int, str] = {}
         self.windows: list[ArrivalWindow] = []
+        self.window_search: WindowSearch | None = None
+        self._windows_from: dt.date | None = None  # Later…: the date the CSR chose
         self.questions: list[QuestionField] = []
         self.errors: dict[str, QLabel] = {}
 
@@ -294,6 +297,19 @@ class CallIntake(QDialog):
         self.windows_note = QLabel()
         self.windows_note.setObjectName("windowsNote")
         self.windows_note.setStyleSheet(f"color: {theme.MUTED_TEXT.name()};")
+        # Later…: the caller wants another week. Typed or picked, Enter looks from there.
+        self.later_date = QDateEdit()
+        self.later_date.setObjectName("laterDate")
+        self.later_date.setCalendarPopup(True)
+        self.later_date.setDisplayFormat("ddd d MMM yyyy")
+        self.later_date.installEventFilter(self)
+        self.later_row = QWidget()
+        later_layout = QHBoxLayout(self.later_row)
+        later_layout.setContentsMargins(0, 0, 0, 0)
+        later_layout.addWidget(QLabel(self.tr("Windows from")))
+        later_layout.addWidget(self.later_date)
+        later_layout.addWidget(QLabel(self.tr("Enter: look · Esc: back to the windows")), 1)
+        self.later_row.hide()
         self.errors["appointment"] = error_label("appointment")
 
         job = QWidget()
@@ -331,6 +347,7 @@ class CallIntake(QDialog):
         windows_title.addWidget(self.windows_note)
         job_layout.addLayout(windows_title)
         job_layout.addWidget(self.window_list, 1)
+        job_layout.addWidget(self.later_row)
         job_layout.addWidget(self.errors["appointment"])
 
         splitter = QSplitter()
@@ -350,8 +367,8 @@ class CallIntake(QDialog):
         self.save_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         hint = QLabel(
             self.tr(
-                "Ctrl+N new caller · Alt+1…9 book a window · Alt+0 leave for dispatch · "
-                "Ctrl+Enter book from anywhere"
+                "Ctrl+N new caller · Alt+1…9 book a window · Alt+L later date · "
+                "Alt+0 leave for dispatch · Ctrl+Enter book from anywhere"
             )
         )
         hint.setStyleSheet(f"color: {theme.MUTED_TEXT.name()};")
@@ -377,7 +394,7 @@ class CallIntake(QDialog):
         )
         self.site_inputs["zip"].editingFinished.connect(lambda: self._zip_entered(self.site_inputs))
         self.window_list.installEventFilter(self)
-        self.window_list.itemDoubleClicked.connect(lambda _item: self.save())
+        self.window_list.itemDoubleClicked.connect(self._window_activated)
         self.save_button.clicked.connect(self.save)
         self.close_button.clicked.connect(self.close)
         for line in self.caller_inputs.values():
@@ -395,6 +412,7 @@ class CallIntake(QDialog):
         for number in range(MAX_WINDOWS_OFFERED + 1):
             shortcut = QShortcut(QKeySequence(f"Alt+{number}"), self)
             shortcut.activated.connect(lambda n=number: self.choose_window(n))
+        QShortcut(QKeySequence("Alt+L"), self).activated.connect(self.choose_later_date)
 
     # -- the call's lifecycle --------------------------------------------------------------
     def reset(self) -> None:
@@ -425,6 +443,9 @@ class CallIntake(QDialog):
         self.priority.setCurrentIndex(0)
         self.source.setCurrentIndex(0)
         self.windows = []
+        self.window_search = None
+        self._windows_from = None
+        self.later_row.hide()
         self._show_windows(note=self.tr("Choose the caller and the job to see windows"))
         self._clear_errors()
         self._closing_anyway = False
@@ -689,44 +710,50 @@ class CallIntake(QDialog):
         site_id, place = self._place()
         if choice is None or (site_id is None and place is None):
             self.windows = []
+            self.window_search = None
             self._show_windows(note=self.tr("Choose the caller and the job to see windows"))
             return
         self._show_windows(note=self.tr("Finding windows…"))
-        self._spawn(self._load_windows(choice.id, site_id, place, self._windows_serial))
+        from_day = self._windows_from or self._first_day
+        self._spawn(self._load_windows(choice.id, site_id, place, from_day, self._windows_serial))
 
     async def _load_windows(
         self,
         job_type_id: int,
         site_id: int | None,
         place: tuple[float, float] | None,
+        from_day: dt.date | None,
         serial: int,
     ) -> None:
         try:
-            found = await windows_for_call(
+            search = await find_windows(
                 self.sessions,
                 job_type_id=job_type_id,
                 site_id=site_id,
                 place=place,
-                first_day=self._first_day,
+                from_day=from_day,
                 clock=self.clock,
-                days=WINDOW_DAYS,
             )
         except (UserFacingError, DBAPIError, OSError) as error:
             log.warning("arrival windows failed: %s", error)
             if serial == self._windows_serial:
                 self.windows = []
+                self.window_search = None
                 self._show_windows(
                     note=self.tr("No windows: the database did not answer. Book for dispatch.")
                 )
             return
         if serial != self._windows_serial:
             return
-        self.windows = found[:MAX_WINDOWS_OFFERED]
-        note = (
-            self.tr("{0} windows over {1} days").format(len(found), WINDOW_DAYS)
-            if found
-            else self.tr("Nobody free with these skills in the next {0} days").format(WINDOW_DAYS)
-        )
+        self.window_search = search
+        self.windows = list(search.windows[:MAX_WINDOWS_OFFERED])
+        days = _day_span(search.first_day, search.last_day)
+        if search.windows:
+            note = self.tr("{0} windows, {1}").format(len(self.windows), days)
+        else:
+            note = self.tr("Nobody with these skills is free {0}: Alt+L for a later date").format(
+                days
+            )
         self._show_windows(note=note)
 
     def _show_windows(self, *, note: str) -> None:
@@ -743,12 +770,39 @@ class CallIntake(QDialog):
             )
             item.setData(WINDOW_ROLE, window)
             self.window_list.addItem(item)
+        if self.window_search is not None:
+            later = QListWidgetItem(self.tr("Alt+L    Later…  look from another date"))
+            later.setData(WINDOW_ROLE, LATER)
+            self.window_list.addItem(later)
         dispatch = QListWidgetItem(self.tr("Alt+0    Leave unscheduled — dispatch will book it"))
         dispatch.setData(WINDOW_ROLE, None)
         self.window_list.addItem(dispatch)
-        row = self.windows.index(chosen) if chosen in self.windows else len(self.windows)
+        row = self.windows.index(chosen) if chosen in self.windows else self.window_list.count() - 1
         self.window_list.setCurrentRow(row)
         self.windows_note.setText(note)
+
+    def _window_activated(self, item: QListWidgetItem) -> None:
+        """A double-click (or Enter) on a row: book it, or, on Later…, choose the date."""
+        if item.data(WINDOW_ROLE) == LATER:
+            self.choose_later_date()
+        else:
+            self.save()
+
+    def choose_later_date(self) -> None:
+        """Alt+L: the date chooser, starting the day after the last one searched."""
+        if self.window_search is None:
+            return
+        # A date before today is looked at from today (the service never offers the past).
+        start = self.window_search.last_day + dt.timedelta(days=1)
+        self.later_date.setDate(QDate(start.year, start.month, start.day))
+        self.later_row.show()
+        self.later_date.setFocus()
+
+    def look_from(self, day: dt.date) -> None:
+        """Offer windows from ``day`` on (Enter in the date chooser)."""
+        self._windows_from = day
+        self._refresh_windows()
+        self.window_list.setFocus()
 
     def chosen_window(self) -> ArrivalWindow | None:
         item = self.window_list.currentItem()
@@ -758,7 +812,7 @@ class CallIntake(QDialog):
     def choose_window(self, number: int) -> None:
         """Alt+N: the Nth window offered (0: leave it for dispatch)."""
         if number == 0:
-            self.window_list.setCurrentRow(self.window_list.count() - 1)
+            self.window_list.setCurrentRow(self.window_list.count() - 1)  # the last row
         elif number <= len(self.windows):
             self.window_list.setCurrentRow(number - 1)
         else:
@@ -938,7 +992,17 @@ class CallIntake(QDialog):
                     self.matches.setCurrentRow(row)
                 return True
             if watched is self.window_list and enter:
-                self.save()
+                item = self.window_list.currentItem()
+                if item is not None:
+                    self._window_activated(item)
+                return True
+            if watched is self.later_date and enter:
+                chosen = self.later_date.date()
+                self.look_from(dt.date(chosen.year(), chosen.month(), chosen.day()))
+                return True
+            if watched is self.later_date and key == Qt.Key.Key_Escape:
+                self.later_row.hide()
+                self.window_list.setFocus()
                 return True
             if watched is self.window_list and Qt.Key.Key_0 <= key <= Qt.Key.Key_9:
                 self.choose_window(key - Qt.Key.Key_0)
@@ -967,3 +1031,12 @@ class CallIntake(QDialog):
             return
         self._closing_anyway = False
         super().closeEvent(event)
+
+
+def _day_span(first: dt.date, last: dt.date) -> str:
+    """'Mon 7 – Tue 8 Dec', 'Mon 30 Nov – Tue 1 Dec', or one day: 'Mon 7 Dec'."""
+    if first == last:
+        return f"{first:%a} {first.day} {first:%b}"
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first:%a} {first.day} – {last:%a} {last.day} {last:%b}"
+    return f"{first:%a} {first.day} {first:%b} – {last:%a} {last.day} {last:%b}"
