@@ -408,7 +408,9 @@ def seeded_mover(url: str, day: dt.date) -> Mover:
     engine = make_sync_engine(url)
     try:
         with Session(engine) as session, session.begin():
-            seed_demo(session, seed=7, today=day)
+            seed_demo(
+                session, seed=7, now=dt.datetime.combine(day, dt.time(17), tzinfo=dt.UTC)
+            )  # 11:00 in Chicago
     finally:
         engine.dispose()
 

@@ -102,10 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
     seed = db_commands.add_parser("seed-demo", help="create the demo company in an empty database")
     seed.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     seed.add_argument(
+        "--now",
+        dest="seed_now",
+        type=_moment,
+        metavar="MOMENT",
+        help="the moment the demo's day stands at, e.g. 2026-12-04T16:20-06:00 "
+        "(default: the computer's clock)",
+    )
+    seed.add_argument(
         "--today",
         type=_date,
         metavar="YYYY-MM-DD",
-        help="the day the demo's schedule is for (default: today)",
+        help="shorthand for that day at 11:00 in the demo's time zone",
+    )
+    seed.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the demo company already in this database (never another company)",
     )
     seed.add_argument(
         "--timezone",
@@ -211,15 +224,30 @@ def run_db_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
                 return 0
             migrate.check_schema(connection, url)
             connection.rollback()  # the seeding below runs in a transaction of its own
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
             from sqlalchemy.orm import Session
 
-            from dispatch_app.services.demo import seed_demo
+            from dispatch_app.domain.clock import SYSTEM_CLOCK, FixedClock
+            from dispatch_app.services.demo import rebuild_demo, seed_demo
+
+            clock = FixedClock(args.now) if args.now else SYSTEM_CLOCK
+            moment = args.seed_now
+            if moment is None and args.today is not None:
+                try:
+                    zone: dt.tzinfo = ZoneInfo(args.timezone)
+                except (ZoneInfoNotFoundError, ValueError):
+                    zone = dt.UTC  # seed_demo names the unknown zone in its sentence
+                moment = dt.datetime.combine(args.today, dt.time(11), tzinfo=zone)
 
             with Session(bind=connection) as session, session.begin():
-                summary = seed_demo(
-                    session, seed=args.seed, today=args.today, timezone=args.timezone
-                )
-        print(f"Demo company created in {where}: {summary}")
+                if args.replace:
+                    summary = rebuild_demo(session, now=moment, clock=clock)
+                else:
+                    summary = seed_demo(
+                        session, seed=args.seed, now=moment, clock=clock, timezone=args.timezone
+                    )
+        print(f"Demo company {'rebuilt' if args.replace else 'created'} in {where}: {summary}")
         return 0
 
 

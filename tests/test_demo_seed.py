@@ -25,11 +25,13 @@ from dispatch_app.db.models import (
     Equipment,
     JobType,
     JobTypeSkill,
+    Note,
     ServiceSite,
     StatusChange,
     Technician,
     TechnicianShift,
     TechnicianSkill,
+    TimeEntry,
     Visit,
     VisitTechnician,
     WorkOrder,
@@ -53,9 +55,9 @@ OPEN = (
 IDLE = (VisitStatus.CANCELLED, VisitStatus.NO_SHOW)
 
 
-def _seed(engine: Engine, *, seed: int = 7, today: dt.date = TODAY) -> DemoSummary:
+def _seed(engine: Engine, *, seed: int = 7, now: dt.datetime = NOW) -> DemoSummary:
     with Session(engine) as session:
-        summary = seed_demo(session, seed=seed, today=today)
+        summary = seed_demo(session, seed=seed, now=now)
         session.commit()
     return summary
 
@@ -366,18 +368,8 @@ def test_todays_board(demo: tuple[Engine, DemoSummary]) -> None:
             key=lambda v: v.starts,
         )
         assert 3 <= len(mine) <= 6, f"{tech.name} has {len(mine)} visits today"
-        for visit in mine:
-            if visit.ends <= NOW:
-                assert visit.status == VisitStatus.COMPLETED
-            elif visit.starts <= NOW:
-                assert visit.status == VisitStatus.ON_SITE
-            else:
-                assert visit.status in (
-                    VisitStatus.SCHEDULED,
-                    VisitStatus.DISPATCHED,
-                    VisitStatus.EN_ROUTE,
-                )
     assert on_shift >= 12
+    _check_day_at(engine, NOW)
     today_crews = [
         leads
         for t, _, v in crew_rows
@@ -388,18 +380,154 @@ def test_todays_board(demo: tuple[Engine, DemoSummary]) -> None:
     assert today_crews, "at least one crew of two today"
 
 
+LATE_GRACE = dt.timedelta(minutes=15)  # the board's: a waiting visit this far past its window
+WAITING = (VisitStatus.SCHEDULED, VisitStatus.DISPATCHED)
+
+
+def _check_day_at(engine: Engine, now: dt.datetime) -> list[Visit]:
+    """The company as it stands at ``now``: nothing dated later, visits before now done,
+    the current ones on site or on the way, at most two late and each with a reason.
+    Returns the late visits."""
+    with Session(engine) as session:
+        leads = dict(
+            session.execute(
+                select(VisitTechnician.visit_id, VisitTechnician.technician_id).where(
+                    VisitTechnician.is_lead
+                )
+            ).all()
+        )
+        visits = session.scalars(select(Visit).where(Visit.id.in_(list(leads)))).all()
+        notes: dict[int, list[Note]] = defaultdict(list)
+        for note in session.scalars(select(Note)):
+            notes[note.work_order_id].append(note)
+        worked: dict[int, list[TimeEntry]] = defaultdict(list)
+        for entry in session.scalars(select(TimeEntry)):
+            worked[entry.work_order_id].append(entry)
+        latest = {
+            "work order": session.scalar(select(func.max(WorkOrder.created_at))),
+            "customer": session.scalar(select(func.max(Customer.created_at))),
+            "status change": session.scalar(select(func.max(StatusChange.changed_at))),
+            "note": session.scalar(select(func.max(Note.created_at))),
+            "time entry": session.scalar(select(func.max(TimeEntry.ended_at))),
+            "visit": session.scalar(select(func.max(Visit.created_at))),
+        }
+        queue = session.scalars(
+            select(WorkOrder).where(WorkOrder.status == WorkOrderStatus.NEW)
+        ).all()
+    for what, moment in latest.items():
+        assert moment is not None and moment <= now, f"a {what} dated after now: {moment}"
+    # The queue holds calls taken today, or since yesterday afternoon.
+    yesterday = dt.datetime.combine(
+        now.astimezone(ZONE).date() - dt.timedelta(days=1), dt.time(15), tzinfo=ZONE
+    )
+    assert queue and min(o.created_at for o in queue) >= yesterday
+
+    late = [
+        v
+        for v in visits
+        if v.status in WAITING
+        and v.arrival_window_end is not None
+        and v.arrival_window_end + LATE_GRACE < now
+    ]
+    assert len(late) <= 2, "a wall of LATE badges"
+    for visit in late:
+        said = [n.body for n in notes[visit.work_order_id] if n.created_at <= now]
+        assert any("minutes" in body for body in said), "late without a word why"
+    by_lead: dict[int, list[Visit]] = defaultdict(list)
+    for visit in visits:
+        by_lead[leads[visit.id]].append(visit)
+    for mine in by_lead.values():
+        mine.sort(key=lambda v: v.starts)
+        for visit, after in zip(mine, [*mine[1:], None], strict=True):
+            assert visit.starts is not None and visit.ends is not None
+            if visit.status in IDLE:
+                continue
+            if visit.ends <= now:
+                running_over = visit.status == VisitStatus.ON_SITE and after in late
+                assert visit.status == VisitStatus.COMPLETED or running_over, visit.status
+            elif visit.starts <= now:
+                assert visit.status == VisitStatus.ON_SITE or visit in late, visit.status
+            else:
+                assert visit.status in (*WAITING, VisitStatus.EN_ROUTE), visit.status
+            if visit.status == VisitStatus.COMPLETED:
+                sheet = [e for e in worked[visit.work_order_id] if e.note == "On site"]
+                assert any(visit.starts - LATE_GRACE <= e.started_at < visit.ends for e in sheet)
+    return late
+
+
+# The hours the demo is opened at; each must look like that hour of a real day.
+DEMO_MOMENTS = {
+    "friday-07:00": dt.datetime(2026, 12, 4, 7, 0, tzinfo=ZONE),
+    "friday-12:00": dt.datetime(2026, 12, 4, 12, 0, tzinfo=ZONE),
+    "friday-16:20": dt.datetime(2026, 12, 4, 16, 20, tzinfo=ZONE),
+    "friday-21:00": dt.datetime(2026, 12, 4, 21, 0, tzinfo=ZONE),
+    "sunday-12:00": dt.datetime(2026, 12, 6, 12, 0, tzinfo=ZONE),
+    "tuesday-23:59": dt.datetime(2026, 12, 1, 23, 59, tzinfo=ZONE),
+    "autumn-change-01:30": dt.datetime(2026, 11, 1, 1, 30, tzinfo=ZONE),
+    "spring-change-02:30": dt.datetime(2027, 3, 14, 2, 30, tzinfo=ZONE),
+}
+
+
+@pytest.mark.parametrize("moment", list(DEMO_MOMENTS))
+def test_the_day_stands_at_the_moment_it_is_built_for(sync_engine: Engine, moment: str) -> None:
+    now = DEMO_MOMENTS[moment]
+    summary = _seed(sync_engine, now=now)
+    assert summary.emergencies_today == 1
+    _check_schedule(sync_engine)
+    _check_day_at(sync_engine, now)
+
+
+def test_late_afternoon_has_a_late_one_or_two_for_a_reason(sync_engine: Engine) -> None:
+    now = DEMO_MOMENTS["friday-16:20"]
+    _seed(sync_engine, now=now)
+    late = _check_day_at(sync_engine, now)
+    assert 1 <= len(late) <= 2
+    with Session(sync_engine) as session:
+        on_site = session.scalar(
+            select(func.count()).select_from(Visit).where(Visit.status == VisitStatus.ON_SITE)
+        )
+    assert on_site, "at 16:20 somebody is still at a job"
+
+
+def test_same_seed_and_moment_give_identical_rows_and_another_hour_the_same_company(
+    sync_engine: Engine, scratch_server: ScratchServer, migrated_template: str
+) -> None:
+    now = DEMO_MOMENTS["friday-16:20"]
+    _seed(sync_engine, now=now)
+    with scratch_server.database(template=migrated_template) as url:
+        engine = make_sync_engine(url)
+        try:
+            _seed(engine, now=now)
+            assert _dump(engine) == _dump(sync_engine)
+        finally:
+            engine.dispose()
+    with scratch_server.database(template=migrated_template) as url:
+        engine = make_sync_engine(url)
+        try:
+            _seed(engine, now=DEMO_MOMENTS["friday-12:00"])
+            noon = _dump(engine)
+        finally:
+            engine.dispose()
+    later = _dump(sync_engine)
+    assert [c[1] for c in noon["customers"]] == [c[1] for c in later["customers"]]
+    assert noon["technicians"] == later["technicians"]
+    assert noon["visits"] != later["visits"]  # the same day, four hours on
+
+
 # --- Other days of the year -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "today",
+    "now",
     [
-        dt.date(2027, 3, 20),  # a Saturday, two weeks spanning the switch to daylight time
-        dt.date(2027, 7, 4),  # a Sunday in summer: only the on-call evening shift works
+        # A Saturday, two weeks spanning the switch to daylight time.
+        dt.datetime(2027, 3, 20, 11, tzinfo=ZONE),
+        # A Sunday in summer: on call only.
+        dt.datetime(2027, 7, 4, 11, tzinfo=ZONE),
     ],
 )
-def test_any_day_is_bookable(sync_engine: Engine, today: dt.date) -> None:
-    summary = _seed(sync_engine, seed=11, today=today)
+def test_any_day_is_bookable(sync_engine: Engine, now: dt.datetime) -> None:
+    summary = _seed(sync_engine, seed=11, now=now)
     assert summary.emergencies_today == 1
     assert summary.unassigned_today >= 5
     _check_schedule(sync_engine)
@@ -413,15 +541,15 @@ def test_refuses_a_database_that_already_has_a_company(sync_engine: Engine) -> N
         session.add(Customer(name="Ana Müller"))
         session.commit()
         with pytest.raises(DemoError, match=r"empty database.*1 customer\.$"):
-            seed_demo(session, today=TODAY)
+            seed_demo(session, now=NOW)
 
 
 def test_refuses_to_seed_twice(demo: tuple[Engine, DemoSummary]) -> None:
     with Session(demo[0]) as session, pytest.raises(DemoError) as raised:
-        seed_demo(session, today=TODAY)
+        seed_demo(session, now=NOW)
     assert "customers" in str(raised.value) and "technicians" in str(raised.value)
 
 
 def test_unknown_time_zone_is_one_clear_sentence(sync_engine: Engine) -> None:
     with Session(sync_engine) as session, pytest.raises(DemoError, match="Mars/Olympus"):
-        seed_demo(session, today=TODAY, timezone="Mars/Olympus")
+        seed_demo(session, now=NOW, timezone="Mars/Olympus")

@@ -21,7 +21,7 @@ from PySide6.QtGui import QColor, QImage
 
 from dispatch_app.config import libpq_url
 from dispatch_app.ui.map.dock import MapDock
-from tests.companies import DAY, small_company
+from tests.companies import clock_at, small_company
 from tests.qt_app import options_for, pump_until, wait_for
 
 # Home bases for the small company, so that every technician has a place on the map.
@@ -252,7 +252,7 @@ def test_screenshot_of_the_map_dock_on_the_demo_company(
     engine = make_sync_engine(db_url)
     try:
         with Session(engine) as session, session.begin():
-            seed_demo(session, today=DAY)
+            seed_demo(session, now=clock_at(7).now())  # the app's moment below
     finally:
         engine.dispose()
     options = options_for(db_url, tmp_path)

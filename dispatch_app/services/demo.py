@@ -1,7 +1,11 @@
 """A demo company: a Chicago trades shop with two weeks of history and a busy day today.
 
-Everything is drawn from one ``random.Random(seed)`` and the given day, so the same
-seed and day always give the same rows.
+The day is built for one moment, the company's "now": visits that ended before it are
+completed (with their status history and time sheets), the current ones are on site or
+on the way, a couple are late for a reason the office wrote down, and the queue holds
+the calls taken so far today. Opened at 07:00, 16:20, 21:00 or on a Sunday, it looks
+like that hour of a real shop. Everything is drawn from ``random.Random(seed)`` and the
+moment, so the same seed and moment always give the same rows.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import zipcodes
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from dispatch_app.db.models import (
     Agreement,
     AppSetting,
     AuditEntry,
+    Base,
     Customer,
     CustomerPhone,
     Equipment,
@@ -42,10 +47,12 @@ from dispatch_app.db.models import (
     Technician,
     TechnicianShift,
     TechnicianSkill,
+    TimeEntry,
     Visit,
     VisitTechnician,
     WorkOrder,
 )
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.vocabulary import (
     TRADE_COLOURS,
     LineItemKind,
@@ -58,7 +65,15 @@ from dispatch_app.domain.vocabulary import (
 )
 from dispatch_app.errors import UserFacingError
 
-__all__ = ["DemoError", "DemoSummary", "seed_demo"]
+__all__ = [
+    "DemoError",
+    "DemoMark",
+    "DemoState",
+    "DemoSummary",
+    "demo_state",
+    "rebuild_demo",
+    "seed_demo",
+]
 
 
 class DemoError(UserFacingError):
@@ -83,8 +98,8 @@ class DemoSummary:
 DOWNTOWN = (41.8819, -87.6278)
 SERVICE_RADIUS_KM = 30.0
 HISTORY_DAYS = 14
-# The board is shown as it would look mid-morning, whatever the wall clock says.
-NOTIONAL_NOW = dt.time(11, 0)
+# app_settings key marking a database as the demo: which seed, built for which moment.
+DEMO_SETTING = "demo_company"
 SNAP = dt.timedelta(minutes=15)
 MAX_DRIVE = dt.timedelta(minutes=35)
 MINUTE = dt.timedelta(minutes=1)
@@ -801,6 +816,8 @@ MON_FRI = (0, 1, 2, 3, 4)
 TUE_SAT = (1, 2, 3, 4, 5)
 EARLY = (MON_FRI, "07:00", "15:30")
 DAYTIME = (MON_FRI, "08:00", "17:00")
+# Sunday on call: breakdowns only, until the evening on-call technician takes over.
+ON_CALL_SUNDAY = ((6,), "09:00", "16:00")
 
 TECHNICIANS: tuple[TechSpec, ...] = (
     TechSpec(
@@ -851,7 +868,7 @@ TECHNICIANS: tuple[TechSpec, ...] = (
         "Kevin Tran",
         Trade.HVAC,
         "60638",
-        (DAYTIME,),
+        (DAYTIME, ON_CALL_SUNDAY),
         (("epa-608", 2), ("furnace", 2), ("heat-pump", 1), ("ductwork", 3), ("controls", 2)),
     ),
     # On call: evenings Sunday to Thursday, running past midnight.
@@ -903,7 +920,7 @@ TECHNICIANS: tuple[TechSpec, ...] = (
         "Samir Haddad",
         Trade.PLUMBING,
         "60076",
-        (DAYTIME,),
+        (DAYTIME, ON_CALL_SUNDAY),
         (
             ("drain-cleaning", 4),
             ("water-heater", 3),
@@ -1515,6 +1532,22 @@ NO_SHOW_REASONS = (
     "Tenant refused entry; owner unreachable",
 )
 
+# Why a technician is behind, as the dispatcher noted it ({name}, {minutes}).
+RUNNING_OVER = (
+    "{name} is running over at the job before (more than quoted); customer called, told "
+    "about {minutes} minutes late.",
+    "{name} still on the previous call: the part on the truck was the wrong size. Customer "
+    "told about {minutes} minutes.",
+)
+PARTS_RUNS = (
+    "{name} made a parts run to the supply house on Elston; customer told about {minutes} "
+    "minutes late.",
+    "{name} stuck on the Kennedy after a parts run; called the customer, about {minutes} "
+    "minutes behind.",
+)
+# A waiting visit this long past its window is late on the board (which allows 15).
+LATE_BY = dt.timedelta(minutes=20)
+
 EMERGENCY_HEATING = (
     "No heat — elderly resident, furnace not igniting; house down to 56°F, daughter called it in"
 )
@@ -1737,6 +1770,8 @@ class _Visit:
     shift_starts: dt.datetime | None = None  # the lead's shift that day
     status: str = VisitStatus.UNSCHEDULED
     created_at: dt.datetime | None = None
+    # The time sheet: (from, to, note) for every technician on the visit.
+    worked: list[tuple[dt.datetime, dt.datetime, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -1819,17 +1854,29 @@ def _ceil_to_snap(moment: dt.datetime) -> dt.datetime:
 
 
 class _Planner:
-    """Builds the whole company in memory; ``seed_demo`` then writes it in bulk."""
+    """Builds the whole company in memory; ``seed_demo`` then writes it in bulk.
+
+    ``rng`` draws the company and its schedule; ``moment_rng`` only what depends on the
+    hour (who is running late), so the same day looks the same at 10:00 and at 14:00.
+    """
 
     def __init__(
-        self, rng: random.Random, today: dt.date, tz: ZoneInfo, road_factor: float, speed_kmh: float
+        self,
+        rng: random.Random,
+        moment_rng: random.Random,
+        now: dt.datetime,
+        tz: ZoneInfo,
+        road_factor: float,
+        speed_kmh: float,
     ) -> None:
         self.rng = rng
-        self.today = today
+        self.moment_rng = moment_rng
         self.tz = tz
+        self.now = now.astimezone(dt.UTC)
+        self.today = now.astimezone(tz).date()
+        today = self.today
         self.road_factor = road_factor
         self.speed_kmh = speed_kmh
-        self.now = self._local(today, NOTIONAL_NOW)
         self.heating_season = today.month in (10, 11, 12, 1, 2, 3, 4)
         self.area = _service_area()
         self.jobs = {job.name: job for job in JOB_TYPES}
@@ -2294,8 +2341,11 @@ class _Planner:
                 continue
             cursor, where = free_from.get(tech.index, (span[0], (tech.lat, tech.lon)))
             booked = sum(1 for o in crew_orders if tech.index in o.visits[-1].crew)
-            evening = span[0].astimezone(self.tz).hour >= 15
-            if today:
+            # Evenings and weekends are on call: breakdowns and quick calls.
+            evening = span[0].astimezone(self.tz).hour >= 15 or day.weekday() >= 5
+            if today and day.weekday() >= 5:
+                target = rng.choices((2, 3, 4), (30, 45, 25))[0]
+            elif today:
                 target = rng.choices((3, 4, 5, 6), (15, 35, 35, 15))[0]
             elif booked:
                 target = booked
@@ -2372,15 +2422,14 @@ class _Planner:
         )[0]
 
     def _statuses_today(self) -> None:
-        """Today's visits as the board stands at the notional now."""
+        """Today's visits, and last night's still running, as the board stands at now."""
         by_lead: dict[int, list[_Visit]] = {}
         for order in self.orders:
             for visit in order.visits:
-                if (
-                    visit.crew
-                    and visit.shift_starts is not None
-                    and (visit.shift_starts.astimezone(self.tz).date() == self.today)
-                ):
+                if not visit.crew or visit.shift_starts is None or visit.ends is None:
+                    continue
+                shift_day = visit.shift_starts.astimezone(self.tz).date()
+                if shift_day == self.today or (shift_day < self.today and visit.ends > self.now):
                     by_lead.setdefault(visit.crew[0], []).append(visit)
         order_of = {id(v): o for o in self.orders for v in o.visits}
         for lead in sorted(by_lead):
@@ -2405,6 +2454,59 @@ class _Planner:
                         status = VisitStatus.SCHEDULED
                 visit.status = status
                 order_of[id(visit)].outcome = status
+        self._running_late(by_lead, order_of)
+
+    def _running_late(self, by_lead: dict[int, list[_Visit]], order_of: dict[int, _Order]) -> None:
+        """One or two technicians behind schedule, for a reason the office wrote down.
+
+        A visit the schedule has them on now, whose promised window closed a while ago,
+        is still waiting for them: they ran over at the job before, or went for parts.
+        """
+        rng = self.moment_rng
+        candidates = []
+        for lead in sorted(by_lead):
+            visits = sorted(by_lead[lead], key=lambda v: v.starts or self.now)
+            for previous, visit in zip([None, *visits], visits, strict=False):
+                assert visit.starts is not None and visit.shift_starts is not None
+                if visit.status != VisitStatus.ON_SITE or len(visit.crew) > 1:
+                    continue
+                if order_of[id(visit)].visits[-1] is not visit:
+                    continue
+                local = visit.starts.astimezone(self.tz)
+                promised_by = visit.starts + (60 - local.minute) * MINUTE  # the next hour
+                if promised_by + LATE_BY > self.now:
+                    continue
+                candidates.append((lead, previous, visit, promised_by))
+        for lead, previous, visit, promised_by in rng.sample(candidates, min(2, len(candidates))):
+            assert visit.starts is not None and visit.shift_starts is not None
+            shift_local = visit.shift_starts.astimezone(self.tz)
+            shift_hour = visit.shift_starts - shift_local.minute * MINUTE
+            visit.window = (max(promised_by - 2 * HOUR, shift_hour), promised_by)
+            first_name = self.techs[lead].spec.name.split()[0]
+            behind = (self.now - visit.starts) // MINUTE + rng.randint(10, 25)
+            behind = 5 * round(behind / 5)
+            ran_over = (
+                previous is not None
+                and len(previous.crew) == 1
+                and order_of[id(previous)].visits[-1] is previous
+                and previous.ends is not None
+                and previous.ends > self.now - 90 * MINUTE
+            )
+            if ran_over:
+                assert previous is not None
+                previous.status = VisitStatus.ON_SITE
+                order_of[id(previous)].outcome = VisitStatus.ON_SITE
+                reason = rng.choice(RUNNING_OVER).format(name=first_name, minutes=behind)
+            else:
+                reason = rng.choice(PARTS_RUNS).format(name=first_name, minutes=behind)
+            visit.status = VisitStatus.DISPATCHED
+            order = order_of[id(visit)]
+            order.outcome = VisitStatus.DISPATCHED
+            order.notes.append((self.now - rng.randint(3, 12) * MINUTE, DISPATCHER, reason))
+            for other in by_lead[lead]:  # nobody drives to two places at once
+                if other.status == VisitStatus.EN_ROUTE:
+                    other.status = VisitStatus.DISPATCHED
+                    order_of[id(other)].outcome = VisitStatus.DISPATCHED
 
     def _unassigned_today(self) -> None:
         """Calls still waiting for a technician, and one emergency the dispatcher must place."""
@@ -2434,14 +2536,13 @@ class _Planner:
             used.add(site)
             visit = _Visit(1)
             if n % 3 == 2:
-                # The customer was promised this afternoon; nobody is on it yet.
-                starts = self._local(self.today, dt.time(rng.choice((12, 13, 14)), 0))
+                # The customer was promised a window later today (or tomorrow morning,
+                # asked late in the day); nobody is on it yet.
+                opens_at = self._promise_opens()
+                starts = opens_at + HOUR * rng.choice((0, 1, 2))
                 visit.starts = starts
                 visit.ends = starts + dt.timedelta(minutes=job.minutes)
-                visit.window = (
-                    self._local(self.today, dt.time(12)),
-                    self._local(self.today, dt.time(16)),
-                )
+                visit.window = (opens_at, opens_at + 4 * HOUR)
                 visit.status = VisitStatus.SCHEDULED
             priority = Priority.URGENT if n < urgent else Priority.NORMAL
             self._order(site, job, [visit], priority, VisitStatus.UNSCHEDULED)
@@ -2462,6 +2563,15 @@ class _Planner:
             VisitStatus.UNSCHEDULED,
             EMERGENCY_HEATING if self.heating_season else EMERGENCY_COOLING,
         )
+
+    def _promise_opens(self) -> dt.datetime:
+        """When a four-hour window promised now opens: in two hours' time if that still
+        fits the working day, else at 8:00 the next morning."""
+        local = self.now.astimezone(self.tz)
+        if 6 <= local.hour <= 12:
+            return self._local(self.today, dt.time(local.hour + 2))
+        next_day = self.today + DAY if local.hour > 12 else self.today
+        return self._local(next_day, dt.time(8))
 
     # -- paperwork: intake, status history, notes --
 
@@ -2512,28 +2622,41 @@ class _Planner:
         return taken.replace(second=rng.randint(0, 59))
 
     def _intake_today(self, order: _Order) -> None:
+        """A call still in the queue: taken this morning, or yesterday afternoon, never
+        after now; out of hours the answering service or the web form took it."""
         rng = self.rng
+        local = self.now.astimezone(self.tz)
         if order.priority == Priority.EMERGENCY:
             order.created_at = self.now - 19 * MINUTE
             order.created_by = CALL_TAKERS[0]
             order.requested = (order.created_at, order.created_at + 2 * HOUR)
         else:
-            opened = self._local(self.today, dt.time(7, 5))
-            if rng.random() < 0.3:
-                opened = self._local(self.today - DAY, dt.time(15))
-            order.created_at = opened + rng.randint(0, 200) * MINUTE
+            opens = self._local(self.today, dt.time(7, 5))
+            closes = min(self.now - 5 * MINUTE, self._local(self.today, dt.time(18, 30)))
+            if closes - opens >= 20 * MINUTE and rng.random() >= 0.3:
+                span = (closes - opens) // MINUTE
+                order.created_at = opens + rng.randint(0, span) * MINUTE
+            else:
+                yesterday = self._local(self.today - DAY, dt.time(15))
+                order.created_at = yesterday + rng.randint(0, 200) * MINUTE
             order.created_by = rng.choice(CALL_TAKERS)
             if order.visits[0].window is not None:
                 order.requested = order.visits[0].window
             elif rng.random() < 0.5:
-                day = self.today + DAY * rng.randint(0, 3)
+                first = 0 if local.hour < 10 else 1
+                day = self.today + DAY * rng.randint(first, 3)
                 order.requested = (self._local(day, dt.time(8)), self._local(day, dt.time(12)))
             order.source = rng.choice(
                 (WorkOrderSource.PHONE, WorkOrderSource.PHONE, WorkOrderSource.WEB)
             )
             if order.source == WorkOrderSource.WEB:
                 order.created_by = WEB_BOOKING
+        taken = order.created_at.astimezone(self.tz)
+        weekend = taken.weekday() >= 5
+        if order.created_by in CALL_TAKERS and (taken.hour < 7 or taken.hour >= 19 or weekend):
+            order.created_by = ANSWERING_SERVICE
         order.created_at = order.created_at.replace(second=rng.randint(0, 59))
+        order.created_at = min(order.created_at, self.now - MINUTE)
 
     def _history(self, order: _Order) -> None:
         rng = self.rng
@@ -2605,9 +2728,11 @@ class _Planner:
             arrived = visit.starts + rng.randint(-5, 8) * MINUTE
             arrived = min(max(arrived, en_route + MINUTE), visit.ends - MINUTE, self.now)
             step(arrived, WorkOrderStatus.ON_SITE, lead, n)
+            visit.worked.append((en_route, arrived, "Travel"))
             if target == VisitStatus.ON_SITE:
                 break
             done = max(visit.ends - rng.randint(0, 15) * MINUTE, arrived + MINUTE)
+            visit.worked.append((arrived, done, "On site"))
             last_done = done
             if not final:
                 continue
@@ -2832,19 +2957,27 @@ def seed_demo(
     session: Session,
     *,
     seed: int = 7,
-    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+    clock: Clock = SYSTEM_CLOCK,
     timezone: str = "America/Chicago",
 ) -> DemoSummary:
-    """Fill an empty company with a demo trades shop; the caller commits."""
+    """Fill an empty company with a demo trades shop whose day stands at ``now`` (default:
+    the clock's moment); the caller commits."""
     try:
         tz = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise DemoError(
             f"{timezone!r} is not a known time zone; use a name such as America/Chicago."
         ) from error
+    moment = now if now is not None else clock.now()
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise DemoError("The demo's moment needs a time zone, e.g. 2026-12-04T16:20-06:00.")
+    if not 2001 <= moment.astimezone(tz).year <= 2099:
+        raise DemoError(
+            f"The demo company can be built for a day between 2001 and 2099, "
+            f"not {moment.astimezone(tz):%Y-%m-%d}."
+        )
     _refuse_unless_empty(session)
-    if today is None:
-        today = dt.datetime.now(tz).date()
 
     changed = session.execute(
         update(AppSetting).where(AppSetting.key == "business_timezone").values(value=timezone)
@@ -2855,7 +2988,8 @@ def seed_demo(
 
     planner = _Planner(
         random.Random(seed),
-        today,
+        random.Random(f"{seed}@{moment.astimezone(dt.UTC).isoformat()}"),
+        moment,
         tz,
         _setting(session, "road_factor", 1.3),
         _setting(session, "average_speed_kmh", 40.0),
@@ -2865,6 +2999,15 @@ def seed_demo(
     # The audit trigger saw the seed write made-up history in one go, "now": that is not
     # who changed what, so the demo's history lives in its status rows and notes instead.
     session.execute(delete(AuditEntry))
+    mark = DemoMark(
+        seed=seed,
+        moment=planner.now,
+        timezone=timezone,
+        customers=len(planner.customers),
+        work_orders=len(planner.orders),
+    )
+    session.execute(delete(AppSetting).where(AppSetting.key == DEMO_SETTING))
+    session.add(AppSetting(key=DEMO_SETTING, value=mark.as_json()))
     session.flush()
 
     today_orders = [o for o in planner.orders if o.outcome == VisitStatus.UNSCHEDULED]
@@ -2877,6 +3020,126 @@ def seed_demo(
         visits=sum(len(o.visits) for o in planner.orders),
         unassigned_today=len(today_orders),
         emergencies_today=sum(1 for o in today_orders if o.priority == Priority.EMERGENCY),
+    )
+
+
+# --- The demo database over time -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DemoMark:
+    """What ``app_settings`` remembers of a demo: which seed, built for which moment, and
+    how many customers and work orders it had then (anything more was added since)."""
+
+    seed: int
+    moment: dt.datetime
+    timezone: str
+    customers: int
+    work_orders: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "moment": self.moment.isoformat(),
+            "timezone": self.timezone,
+            "customers": self.customers,
+            "work_orders": self.work_orders,
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> DemoMark | None:
+        try:
+            moment = dt.datetime.fromisoformat(value["moment"])
+            mark = cls(
+                int(value["seed"]),
+                moment,
+                str(value["timezone"]),
+                int(value["customers"]),
+                int(value["work_orders"]),
+            )
+        except (TypeError, KeyError, ValueError):
+            return None
+        return mark if moment.tzinfo is not None else None
+
+
+class DemoState(NamedTuple):
+    mark: DemoMark | None  # None: not the demo company
+    untouched: bool  # nobody has changed anything since it was built
+
+
+def demo_state(session: Session) -> DemoState:
+    """Whether this database holds the demo company, and only what the seeding wrote.
+
+    Every change anyone makes to a work order, its visits, crew, notes, line items, photos
+    or time is in the audit log (which the seeding leaves empty); a customer added without
+    a work order changes the count.
+    """
+    value = session.scalar(select(AppSetting.value).where(AppSetting.key == DEMO_SETTING))
+    mark = DemoMark.from_json(value) if value is not None else None
+    if mark is None:
+        return DemoState(None, False)
+    audited = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+    customers = session.scalar(select(func.count()).select_from(Customer)) or 0
+    orders = session.scalar(select(func.count()).select_from(WorkOrder)) or 0
+    untouched = (audited, customers, orders) == (0, mark.customers, mark.work_orders)
+    return DemoState(mark, untouched)
+
+
+# A demo built this close to now is left as it is: a restart does not rebuild it.
+STILL_NOW = dt.timedelta(minutes=10)
+
+
+def demo_for_now(session: Session, *, clock: Clock = SYSTEM_CLOCK) -> str | None:
+    """``--demo``: the demo company, standing at the clock's moment. Returns a sentence
+    for the user when it cannot be (or was not) brought up to now, else None.
+
+    An empty company gets the demo. A demo nobody has changed is rebuilt for now (same
+    seed: the same customers and technicians, the day as it stands at this hour). A demo
+    someone has worked in is never thrown away: the sentence names the command that
+    rebuilds it. A real company is never touched.
+    """
+    state = demo_state(session)
+    if state.mark is None:
+        if session.scalar(select(func.count()).select_from(Technician)):
+            return None  # a company of its own: --demo has nothing to do here
+        seed_demo(session, clock=clock)
+        return None
+    now = clock.now()
+    if abs(now - state.mark.moment) < STILL_NOW:
+        return None
+    if state.untouched:
+        rebuild_demo(session, clock=clock)
+        return None
+    built = state.mark.moment.astimezone(ZoneInfo(state.mark.timezone))
+    return (
+        f"The demo company shows {built:%a %d %b} as it stood at {built:%H:%M} and has been "
+        f"changed since, so it is kept; to rebuild it for now, close the app and run "
+        f"`python main.py db seed-demo --replace`."
+    )
+
+
+def rebuild_demo(
+    session: Session, *, now: dt.datetime | None = None, clock: Clock = SYSTEM_CLOCK
+) -> DemoSummary:
+    """Replace the demo company with the same one (same seed) built for ``now``.
+
+    Only ever a database that holds the demo: anything else is refused with a sentence,
+    so a real company's data can never be thrown away by this.
+    """
+    state = demo_state(session)
+    if state.mark is None:
+        raise DemoError(
+            "This database does not hold the demo company, so it is not replaced; "
+            "the demo goes into an empty database."
+        )
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in ("app_settings",)]
+    # TRUNCATE, not DELETE: the whole demo goes at once, and rules that keep history from
+    # being deleted row by row stay what they are for a real company.
+    session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    session.execute(text("ALTER SEQUENCE work_order_number_seq RESTART"))
+    session.execute(delete(AppSetting).where(AppSetting.key == DEMO_SETTING))
+    return seed_demo(
+        session, seed=state.mark.seed, now=now, clock=clock, timezone=state.mark.timezone
     )
 
 
@@ -3117,6 +3380,26 @@ def _write(session: Session, plan: _Planner) -> None:
             for k, v in enumerate(o.visits)
         ],
     )
+    # Time sheets, entered under each technician's own login.
+    sheets: dict[str, list[dict[str, Any]]] = {}
+    for n, o in enumerate(orders):
+        for v in o.visits:
+            for tech in v.crew:
+                for started, ended, note in v.worked:
+                    sheets.setdefault(plan.techs[tech].login, []).append(
+                        {
+                            "work_order_id": order_ids[n],
+                            "technician_id": tech_ids[tech],
+                            "started_at": started,
+                            "ended_at": ended,
+                            "note": note,
+                        }
+                    )
+    previous = session.scalar(select(func.current_setting("dispatch.editor", True)))
+    for login in sorted(sheets):
+        session.execute(select(func.set_config("dispatch.editor", login, True)))
+        _insert(session, TimeEntry, sorted(sheets[login], key=lambda r: r["started_at"]))
+    session.execute(select(func.set_config("dispatch.editor", previous or "", True)))
     notes = sorted(
         ((at, n, author, body) for n, o in enumerate(orders) for at, author, body in o.notes),
         key=lambda row: (row[0], row[1]),

@@ -113,9 +113,12 @@ class DispatchApp:
         self.window.show_problem(self.window.tr("Opening the database…"))
         self.database = await open_database(self.options.database, data_dir=self.options.data_dir)
         self.window.set_database(self.database.label)
-        if self.options.demo and self.database.is_empty_company and self.database.embedded:
-            self.window.show_problem(self.window.tr("Creating the demo company…"))
-            await asyncio.to_thread(seed_demo_company, self.database.url)
+        demo_note = None
+        if self.options.demo and self.database.embedded:
+            self.window.show_problem(self.window.tr("Preparing the demo company…"))
+            demo_note = await asyncio.to_thread(
+                prepare_demo_company, self.database.url, self.options.clock
+            )
         self.day = LiveDay(
             self.database.url,
             self.database.sessions,
@@ -132,6 +135,8 @@ class DispatchApp:
         self.window.rangeRequested.connect(self.show_range)
         await self.day.start()
         self.window.statusBar().clearMessage()
+        if demo_note is not None:
+            self.window.show_problem(demo_note)
         self.loaded.set()
 
     async def shutdown(self) -> None:
@@ -347,17 +352,18 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def seed_demo_company(url: str) -> None:
-    """Blocking: fill an empty company with the demo data (runs in a worker thread)."""
+def prepare_demo_company(url: str, clock: Clock) -> str | None:
+    """Blocking (a worker thread): the demo company as it stands at the clock's moment;
+    a sentence to show when it was kept as it is (see ``demo_for_now``)."""
     from sqlalchemy.orm import Session
 
     from dispatch_app.db.engine import make_sync_engine
-    from dispatch_app.services.demo import seed_demo
+    from dispatch_app.services.demo import demo_for_now
 
     engine = make_sync_engine(url)
     try:
         with Session(engine) as session, session.begin():
-            seed_demo(session)
+            return demo_for_now(session, clock=clock)
     finally:
         engine.dispose()
 
