@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from dispatch_app.config import libpq_url
+from tests.companies import small_company
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -211,3 +212,27 @@ def test_seed_demo_fills_an_empty_company_once(db_url, tmp_path) -> None:
     again = run_main("--database-url", db_url, "db", "seed-demo", data_dir=tmp_path)
     assert again.returncode == 2
     assert "only be loaded into an empty database" in one_sentence(again.stderr)
+    rebuilt = run_main(
+        "--database-url",
+        db_url,
+        "db",
+        "seed-demo",
+        "--replace",
+        "--now",
+        "2026-12-04T16:20-06:00",
+        data_dir=tmp_path,
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "Demo company rebuilt" in rebuilt.stdout
+    with psycopg.connect(libpq_url(db_url)) as db:
+        (mark,) = db.execute("SELECT value FROM app_settings WHERE key = 'demo_company'").fetchone()
+    assert mark["moment"] == "2026-12-04T22:20:00+00:00"
+
+
+def test_seed_demo_replace_never_touches_a_real_company(db_url, tmp_path) -> None:
+    small_company(db_url)
+    refused = run_main("--database-url", db_url, "db", "seed-demo", "--replace", data_dir=tmp_path)
+    assert refused.returncode == 2
+    assert "does not hold the demo company" in one_sentence(refused.stderr)
+    with psycopg.connect(libpq_url(db_url)) as db:
+        assert db.execute("SELECT count(*) FROM technicians").fetchone()[0] == 3

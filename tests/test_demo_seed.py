@@ -39,7 +39,14 @@ from dispatch_app.db.models import (
 from dispatch_app.db.scratch import ScratchServer
 from dispatch_app.domain.scheduling import Shift, TimeSpan, first_overlap
 from dispatch_app.domain.vocabulary import Priority, Trade, VisitStatus, WorkOrderStatus
-from dispatch_app.services.demo import DemoError, DemoSummary, seed_demo
+from dispatch_app.services.demo import (
+    DemoError,
+    DemoSummary,
+    demo_for_now,
+    demo_state,
+    rebuild_demo,
+    seed_demo,
+)
 
 TODAY = dt.date(2026, 12, 1)  # a Tuesday
 ZONE = ZoneInfo("America/Chicago")
@@ -553,3 +560,81 @@ def test_refuses_to_seed_twice(demo: tuple[Engine, DemoSummary]) -> None:
 def test_unknown_time_zone_is_one_clear_sentence(sync_engine: Engine) -> None:
     with Session(sync_engine) as session, pytest.raises(DemoError, match="Mars/Olympus"):
         seed_demo(session, now=NOW, timezone="Mars/Olympus")
+
+
+# --- 5. --demo on a demo built earlier ---------------------------------------------------
+
+
+def _mark_moment(engine: Engine) -> dt.datetime:
+    with Session(engine) as session:
+        state = demo_state(session)
+    assert state.mark is not None
+    return state.mark.moment
+
+
+def test_an_untouched_demo_is_rebuilt_for_now(sync_engine: Engine) -> None:
+    from dispatch_app.domain.clock import FixedClock
+
+    morning = DEMO_MOMENTS["friday-07:00"]
+    afternoon = DEMO_MOMENTS["friday-16:20"]
+    _seed(sync_engine, now=morning)
+    with Session(sync_engine) as session:
+        assert demo_state(session).untouched
+        # A restart a few minutes later leaves it alone.
+        assert demo_for_now(session, clock=FixedClock(morning + dt.timedelta(minutes=5))) is None
+        session.commit()
+    assert _mark_moment(sync_engine) == morning
+    with Session(sync_engine) as session:
+        assert demo_for_now(session, clock=FixedClock(afternoon)) is None
+        session.commit()
+    assert _mark_moment(sync_engine) == afternoon
+    late = _check_day_at(sync_engine, afternoon)
+    assert 1 <= len(late) <= 2
+    with Session(sync_engine) as session:
+        numbers = session.scalars(select(WorkOrder.number).order_by(WorkOrder.number)).all()
+    assert numbers[0] == "WO-10001"  # numbered afresh, like a new demo
+
+
+def test_a_demo_someone_worked_in_is_kept_with_the_command_that_rebuilds_it(
+    sync_engine: Engine,
+) -> None:
+    from dispatch_app.domain.clock import FixedClock
+
+    morning = DEMO_MOMENTS["friday-07:00"]
+    _seed(sync_engine, now=morning)
+    with Session(sync_engine) as session:
+        order = session.scalars(select(WorkOrder).order_by(WorkOrder.id)).first()
+        assert order is not None
+        session.add(Note(work_order_id=order.id, author="jsmith", body="Customer called back"))
+        session.commit()
+    before = _dump(sync_engine)
+    with Session(sync_engine) as session:
+        state = demo_state(session)
+        assert state.mark is not None and not state.untouched
+        sentence = demo_for_now(session, clock=FixedClock(DEMO_MOMENTS["sunday-12:00"]))
+        session.commit()
+    assert sentence is not None
+    assert "Fri 04 Dec as it stood at 07:00" in sentence
+    assert "python main.py db seed-demo --replace" in sentence
+    assert _dump(sync_engine) == before  # nothing anyone typed is thrown away
+
+    with Session(sync_engine) as session:
+        rebuild_demo(session, now=DEMO_MOMENTS["sunday-12:00"])
+        session.commit()
+    assert _mark_moment(sync_engine) == DEMO_MOMENTS["sunday-12:00"]
+    _check_day_at(sync_engine, DEMO_MOMENTS["sunday-12:00"])
+
+
+def test_a_real_company_is_never_replaced(sync_engine: Engine) -> None:
+    from dispatch_app.domain.clock import FixedClock
+
+    with Session(sync_engine) as session:
+        session.add(Technician(name="Ava Kowalski", trade="hvac", colour="#1f77b4"))
+        session.commit()
+    before = _dump(sync_engine)
+    with Session(sync_engine) as session:
+        assert demo_for_now(session, clock=FixedClock(NOW)) is None
+        with pytest.raises(DemoError, match="does not hold the demo company"):
+            rebuild_demo(session, now=NOW)
+        session.rollback()
+    assert _dump(sync_engine) == before

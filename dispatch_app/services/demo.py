@@ -1547,6 +1547,7 @@ PARTS_RUNS = (
 )
 # A waiting visit this long past its window is late on the board (which allows 15).
 LATE_BY = dt.timedelta(minutes=20)
+MOST_LATE = dt.timedelta(minutes=75)  # later than this, the dispatcher would have rebooked
 
 EMERGENCY_HEATING = (
     "No heat — elderly resident, furnace not igniting; house down to 56°F, daughter called it in"
@@ -2341,9 +2342,10 @@ class _Planner:
                 continue
             cursor, where = free_from.get(tech.index, (span[0], (tech.lat, tech.lon)))
             booked = sum(1 for o in crew_orders if tech.index in o.visits[-1].crew)
-            # Evenings and weekends are on call: breakdowns and quick calls.
-            evening = span[0].astimezone(self.tz).hour >= 15 or day.weekday() >= 5
-            if today and day.weekday() >= 5:
+            # Evenings and Sundays are on call: breakdowns and quick calls.
+            sunday = day.weekday() == 6
+            evening = span[0].astimezone(self.tz).hour >= 15 or sunday
+            if today and sunday:
                 target = rng.choices((2, 3, 4), (30, 45, 25))[0]
             elif today:
                 target = rng.choices((3, 4, 5, 6), (15, 35, 35, 15))[0]
@@ -2372,7 +2374,9 @@ class _Planner:
                         and dt.timedelta(minutes=j.minutes) <= room
                         and self._weight(j) > 0
                         # After hours: breakdowns and quick calls, no installs.
-                        and (not evening or j.name in BREAKDOWNS or j.minutes <= 60)
+                        and (
+                            not evening or j.name in BREAKDOWNS or (j.minutes <= 60 and not sunday)
+                        )
                     ]
                     if not choices:
                         break
@@ -2474,7 +2478,7 @@ class _Planner:
                     continue
                 local = visit.starts.astimezone(self.tz)
                 promised_by = visit.starts + (60 - local.minute) * MINUTE  # the next hour
-                if promised_by + LATE_BY > self.now:
+                if promised_by + LATE_BY > self.now or self.now - visit.starts > MOST_LATE:
                     continue
                 candidates.append((lead, previous, visit, promised_by))
         for lead, previous, visit, promised_by in rng.sample(candidates, min(2, len(candidates))):
