@@ -29,7 +29,7 @@ from dispatch_app.services.day_board import load_day
 from dispatch_app.services.day_store import DayStore
 from dispatch_app.services.live_day import LiveDay
 from dispatch_app.services.visits import move_visit
-from tests.companies import DAY, TZ, small_company
+from tests.companies import DAY, TZ, clock_at, small_company
 
 
 def at(hour: int, minute: int = 0) -> dt.datetime:
@@ -52,7 +52,11 @@ async def live_client(url: str) -> AsyncIterator[Client]:
     engine = make_async_engine(url)
     states: list[FeedState] = []
     day = LiveDay(
-        url, session_factory(engine), DAY, on_state=lambda state, _since: states.append(state)
+        url,
+        session_factory(engine),
+        DAY,
+        clock=clock_at(7),
+        on_state=lambda state, _since: states.append(state),
     )
     await day.start()
     try:

@@ -56,7 +56,7 @@ class MainWindow(QMainWindow):
         self.board.clock = clock
         self.board.set_models(self.technician_model, self.visit_model)
         self.setCentralWidget(self.board)
-        self.toolbar = BoardToolbar(self)
+        self.toolbar = BoardToolbar(self, clock=clock)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
         self.filters = BoardFilters()
         self.board_actions = BoardActions(self.board, self)

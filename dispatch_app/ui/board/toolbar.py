@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_app.domain.clock import SYSTEM_CLOCK
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.vocabulary import Trade
 from dispatch_app.services.day_board import TechnicianRow, VisitBlock
 
@@ -60,11 +60,12 @@ class BoardToolbar(QToolBar):
     zoomChosen = Signal(int)  # days shown: 1, 3 or 7
     filtersChanged = Signal(object)  # BoardFilters
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, clock: Clock = SYSTEM_CLOCK) -> None:
         super().__init__(self.tr("Board"), parent)
         self.setObjectName("boardToolbar")
         self.setMovable(False)
-        self._today = SYSTEM_CLOCK.now().astimezone().date()  # until the day is known
+        # The clock's date here until the board reports the company's today.
+        self._today = clock.now().astimezone().date()
 
         self.today_button = self._button(self.tr("Today"), self.tr("Show today (Ctrl+T)"))
         self.today_button.setShortcut("Ctrl+T")
