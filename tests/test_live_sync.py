@@ -29,7 +29,7 @@ from dispatch_app.services.day_board import load_day
 from dispatch_app.services.day_store import DayStore
 from dispatch_app.services.live_day import LiveDay
 from dispatch_app.services.visits import move_visit
-from tests.companies import DAY, TZ, small_company
+from tests.companies import DAY, TZ, clock_at, small_company
 
 
 def at(hour: int, minute: int = 0) -> dt.datetime:
@@ -271,6 +271,7 @@ def test_racing_writers_lose_no_update(db_url: str) -> None:
                     try:
                         version = await move_visit(
                             sessions,
+                            clock=clock_at(7),
                             visit_id=target,
                             seen_version=seen_version,
                             starts=starts,
@@ -321,6 +322,7 @@ def test_a_refused_move_says_what_changed_and_who_changed_it(db_url: str) -> Non
                 seen = next(v for v in (await load_day(session, DAY)).visits if v.id == target)
             await move_visit(
                 session_factory(jsmith),
+                clock=clock_at(7),
                 visit_id=target,
                 seen_version=seen.version,
                 starts=at(13),
@@ -329,6 +331,7 @@ def test_a_refused_move_says_what_changed_and_who_changed_it(db_url: str) -> Non
             with pytest.raises(ConflictError) as refused:
                 await move_visit(
                     session_factory(mine),
+                    clock=clock_at(7),
                     visit_id=target,
                     seen_version=seen.version,
                     starts=at(15),
