@@ -226,3 +226,25 @@ def test_one_number_is_one_customer_in_the_database(sync_engine) -> None:
             {"c": second},
         )
     assert refused.value.orig.diag.constraint_name == "uq_customer_phones_number"
+
+
+def test_the_models_name_every_check_constraint_the_migrations_made(sync_engine) -> None:
+    """Alembic does not compare CHECK constraints: their names are compared here."""
+    from sqlalchemy import CheckConstraint
+
+    declared = {
+        str(constraint.name)
+        for table in Base.metadata.tables.values()
+        for constraint in table.constraints
+        if isinstance(constraint, CheckConstraint)
+    }
+    with sync_engine.connect() as db:
+        made = set(
+            db.execute(
+                text(
+                    "SELECT conname FROM pg_constraint c JOIN pg_namespace n "
+                    "ON n.oid = c.connamespace WHERE c.contype = 'c' AND n.nspname = 'public'"
+                )
+            ).scalars()
+        )
+    assert declared == made
