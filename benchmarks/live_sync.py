@@ -50,6 +50,8 @@ from dispatch_app.db.change_feed import ChangeHint, FeedState
 from dispatch_app.db.engine import make_async_engine, make_sync_engine, session_factory
 from dispatch_app.db.models import CHANGE_CHANNEL
 from dispatch_app.db.scratch import ScratchServer
+from dispatch_app.domain.clock import FixedClock
+from dispatch_app.domain.visit_status import FINISHED_STATUSES
 from dispatch_app.services.database import migrate_now
 from dispatch_app.services.day_board import load_day
 from dispatch_app.services.day_store import StoreChange
@@ -387,10 +389,12 @@ def spare_connections(url: str) -> int:
 
 @dataclass
 class Mover:
-    """Round-robin over the day's assigned visits; each goes 15 min out and back again."""
+    """Round-robin over the day's assigned open visits (finished ones stay put); each
+    goes 15 min out and back again."""
 
     visits: list[tuple[int, dt.datetime, dt.datetime]]  # id, starts, ends as seeded
     versions: dict[int, int]
+    clock: FixedClock  # the company's now: that day, so the moves are within reach
     moves: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     turn: int = 0
 
@@ -421,8 +425,11 @@ def seeded_mover(url: str, day: dt.date) -> Mover:
                 snapshot = await load_day(session, day)
         finally:
             await engine.dispose()
-        visits = [(v.id, v.starts, v.ends) for v in snapshot.visits]
-        return Mover(visits, {v.id: v.version for v in snapshot.visits})
+        visits = [
+            (v.id, v.starts, v.ends) for v in snapshot.visits if v.status not in FINISHED_STATUSES
+        ]
+        noon = dt.datetime.combine(day, dt.time(12), tzinfo=snapshot.timezone)
+        return Mover(visits, {v.id: v.version for v in snapshot.visits}, FixedClock(noon))
 
     mover = asyncio.run(the_day())
     if not mover.visits:
@@ -457,7 +464,12 @@ def move_with_dispatch_app(
                 visit_id, seen, starts, ends = mover.next()
                 began = time.monotonic_ns()
                 version = await move_visit(
-                    sessions, visit_id=visit_id, seen_version=seen, starts=starts, ends=ends
+                    sessions,
+                    visit_id=visit_id,
+                    seen_version=seen,
+                    starts=starts,
+                    ends=ends,
+                    clock=mover.clock,
                 )
                 done = time.monotonic_ns()
                 mover.versions[visit_id] = version

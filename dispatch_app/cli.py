@@ -30,13 +30,23 @@ log = logging.getLogger(__name__)
 
 
 def _date(text: str) -> dt.date:
+    """A day of the schedule (``domain/time_bounds``): year 1 or 9999 is refused here,
+    with a sentence, rather than overflowing somewhere later."""
+    from dispatch_app.domain.time_bounds import day_problem
+
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-01") from None
+    problem = day_problem(day)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return day
 
 
 def _moment(text: str) -> dt.datetime:
+    from dispatch_app.domain.time_bounds import moment_problem
+
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
@@ -47,6 +57,9 @@ def _moment(text: str) -> dt.datetime:
         raise argparse.ArgumentTypeError(
             f"{text!r} needs its UTC offset, like 2026-12-04T16:20-06:00"
         )
+    problem = moment_problem(repr(text), moment)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return moment
 
 

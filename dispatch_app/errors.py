@@ -41,6 +41,13 @@ class SchemaAhead(UserFacingError):
     exit_code = 5
 
 
+class UpgradeBlocked(UserFacingError):
+    """The database holds records a new schema rule refuses; they need a person's
+    decision before the upgrade can run (the message names them)."""
+
+    exit_code = 5
+
+
 class DataDirectoryError(UserFacingError):
     """The app's data directory cannot be created or written."""
 

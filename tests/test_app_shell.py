@@ -121,6 +121,7 @@ MOVE_FROM_ANOTHER_PROCESS = """
 import asyncio, datetime as dt, sys
 from zoneinfo import ZoneInfo
 from dispatch_app.db.engine import make_async_engine, session_factory
+from dispatch_app.domain.clock import FixedClock
 from dispatch_app.services.visits import move_visit
 
 async def main(url, visit_id, version):
@@ -128,7 +129,8 @@ async def main(url, visit_id, version):
     starts = dt.datetime(2026, 12, 1, 14, 30, tzinfo=ZoneInfo("America/Chicago"))
     try:
         await move_visit(session_factory(engine), visit_id=visit_id, seen_version=version,
-                         starts=starts, ends=starts + dt.timedelta(hours=1))
+                         starts=starts, ends=starts + dt.timedelta(hours=1),
+                         clock=FixedClock(starts))
     finally:
         await engine.dispose()
 

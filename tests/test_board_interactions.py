@@ -482,3 +482,25 @@ def test_undoing_a_status_walks_back_through_the_allowed_steps(loop, board):
         ("en_route", "dispatched"),
         ("dispatched", "scheduled"),
     ]
+
+
+def test_delete_on_a_completed_visit_says_why_and_changes_nothing(loop, board):
+    first = board.visits[0]
+    with psycopg.connect(libpq_url(board.url)) as db:  # the technician finished it
+        db.execute("UPDATE visits SET status = 'completed' WHERE id = %s", (first,))
+        (number,) = db.execute(
+            "SELECT o.number FROM work_orders o JOIN visits v ON v.work_order_id = o.id "
+            "WHERE v.id = %s",
+            (first,),
+        ).fetchone()
+    pump_until(loop, lambda: board.app.store.visit(first).status == "completed")
+    before = booked(board.url, first)
+    messages: list[str] = []
+    board.app.window.board_actions.problem.connect(messages.append)
+    click(loop, board, board.block_centre(first, "Ava Kowalski"))
+    key(loop, board, Qt.Key.Key_Delete)
+    pump_until(loop, lambda: messages)
+    assert messages == [f"{number}'s visit is completed: reopen it before unassigning it."]
+    until_idle(loop, board)
+    assert booked(board.url, first) == before
+    assert board.app.window.unassigned.model.job_of_visit(first) is None

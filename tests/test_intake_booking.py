@@ -7,6 +7,8 @@ import asyncio
 import dataclasses
 import datetime as dt
 import itertools
+import threading
+import unicodedata
 
 import psycopg
 import pytest
@@ -16,8 +18,15 @@ from hypothesis import strategies as st
 from dispatch_app.config import libpq_url
 from dispatch_app.db.engine import make_async_engine, session_factory
 from dispatch_app.errors import ValidationError
-from dispatch_app.services.intake import Appointment, CallBooking, NewCaller, book_call
-from tests.companies import DAY, TZ, small_company
+from dispatch_app.services.intake import (
+    Appointment,
+    BookedCall,
+    CallBooking,
+    NewCaller,
+    book_call,
+)
+from tests.companies import DAY, TZ, clock_at, small_company
+from tests.lock_waits import wait_for_lock_waiters
 
 
 def at(hour: int, minute: int = 0) -> dt.datetime:
@@ -28,7 +37,7 @@ def run(url: str, booking: CallBooking):
     async def go():
         engine = make_async_engine(url)
         try:
-            return await book_call(session_factory(engine), booking)
+            return await book_call(session_factory(engine), booking, clock=clock_at(6))
         finally:
             await engine.dispose()
 
@@ -138,6 +147,12 @@ BAD = [
     ({"caller": dataclasses.replace(CALLER, phone="555-01")}, "phone"),
     ({"caller": dataclasses.replace(CALLER, phone="(012) 555-0198")}, "phone"),
     ({"caller": dataclasses.replace(CALLER, zip="00000")}, "zip"),
+    # Only the first five characters used to be looked at; all ten were stored.
+    ({"caller": dataclasses.replace(CALLER, zip="60613'); D")}, "zip"),
+    ({"caller": dataclasses.replace(CALLER, zip="60613\x00")}, "zip"),
+    ({"caller": dataclasses.replace(CALLER, zip="60613-12")}, "zip"),
+    ({"caller": dataclasses.replace(CALLER, zip="٦٠٦١٣")}, "zip"),
+    ({"caller": dataclasses.replace(CALLER, street="1060 W Addison\x00")}, "street"),
     ({"caller": dataclasses.replace(CALLER, state="Illinois")}, "state"),
     ({"caller": dataclasses.replace(CALLER, name="")}, "name"),
     ({"caller": dataclasses.replace(CALLER, name="Bob\x07")}, "name"),
@@ -181,6 +196,10 @@ def test_an_unknown_job_type_is_refused(company):
 NUMBERS = itertools.count()
 
 
+def tidy(text: str) -> str:
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -207,7 +226,8 @@ def test_any_text_either_books_completely_or_is_refused_without_a_trace(company,
                 "ON c.id = w.customer_id WHERE w.id = %s",
                 (booked.work_order_id,),
             ).fetchone()
-        assert stored == (name.strip(), description.strip())
+        # Kept as typed, tidied: CRLF made \n, NFC, outer blanks gone.
+        assert stored == (tidy(name), tidy(description))
 
 
 def test_windows_for_a_call_come_from_the_database(company):
@@ -277,3 +297,86 @@ def test_a_friday_afternoon_search_offers_the_next_working_days_in_one_read(comp
     assert (found.first_day, found.last_day) == (dt.date(2026, 12, 4), dt.date(2026, 12, 17))
     assert found.windows[0].span.start == dt.datetime(2026, 12, 8, 8, 0, tzinfo=TZ)
     assert set(found.windows[0].technician_ids) <= set(techs.values())
+
+
+def test_two_csrs_adding_the_same_new_caller_at_once_make_one_customer(company):
+    """Both bookings pass the "number already on file?" look-up before either writes; a
+    gate (a test-only trigger waiting on an advisory lock) holds both at their first
+    insert, so they race exactly there. The database lets one through; the other hears
+    the intake's sentence."""
+    url, *_ = company
+    before = counts(url)
+    callers = [
+        dataclasses.replace(CALLER, name="Zoë Ørsted"),
+        dataclasses.replace(CALLER, name="Zoe Orsted"),
+    ]
+    outcomes: list[object] = []
+
+    def book(caller: NewCaller) -> None:
+        try:
+            outcomes.append(
+                run(url, CallBooking(job_type_id=_job(url), description="Leak", caller=caller))
+            )
+        except Exception as error:  # handed to the test's thread
+            outcomes.append(error)
+
+    with psycopg.connect(libpq_url(url), autocommit=True) as gate:
+        gate.execute(
+            "CREATE FUNCTION test_wait_at_the_gate() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN PERFORM pg_advisory_xact_lock_shared(4242); RETURN NEW; END $$"
+        )
+        gate.execute(
+            "CREATE TRIGGER customers_wait_at_the_gate BEFORE INSERT ON customers "
+            "FOR EACH ROW EXECUTE FUNCTION test_wait_at_the_gate()"
+        )
+        gate.execute("SELECT pg_advisory_lock(4242)")
+        threads = [threading.Thread(target=book, args=(caller,)) for caller in callers]
+        for thread in threads:
+            thread.start()
+        wait_for_lock_waiters(url, 2)  # both checked the number, both wait to write
+        gate.execute("SELECT pg_advisory_unlock(4242)")
+        for thread in threads:
+            thread.join(timeout=60)
+
+    booked = [o for o in outcomes if isinstance(o, BookedCall)]
+    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert (len(booked), len(refused)) == (1, 1), outcomes
+    with psycopg.connect(libpq_url(url)) as db:
+        (winner,) = db.execute(
+            "SELECT c.name FROM customers c JOIN customer_phones p ON p.customer_id = c.id "
+            "WHERE p.number = '+17735550198'"
+        ).fetchone()
+    assert refused[0].fields == {
+        "phone": f"(773) 555-0198 is already {winner}'s number: choose them in the list "
+        "instead of adding them again."
+    }
+    customers, orders, visits = counts(url)
+    assert (customers, orders, visits) == (before[0] + 1, before[1] + 1, before[2] + 1)
+
+
+def _job(url: str) -> int:
+    with psycopg.connect(libpq_url(url)) as db:
+        return db.execute("SELECT id FROM job_types").fetchone()[0]
+
+
+def test_a_zip_plus_four_is_stored_exactly_and_nothing_else_is_a_zip(company):
+    url, _techs, _customer, job_type = company
+    booked = run(
+        url,
+        CallBooking(
+            job_type_id=job_type,
+            description="Leak",
+            caller=dataclasses.replace(CALLER, zip=" 60613-1234 "),
+        ),
+    )
+    with psycopg.connect(libpq_url(url)) as db:
+        assert db.execute(
+            "SELECT zip FROM service_sites WHERE id = %s", (booked.site_id,)
+        ).fetchone() == ("60613-1234",)
+    for junk in ("60613'); D", "6061", "60613-", "60613 1234", "ABCDE"):
+        with (
+            pytest.raises(psycopg.errors.CheckViolation) as refused,
+            psycopg.connect(libpq_url(url)) as db,
+        ):
+            db.execute("UPDATE service_sites SET zip = %s", (junk,))
+        assert refused.value.diag.constraint_name == "ck_service_sites_zip_format"

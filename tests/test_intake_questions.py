@@ -94,6 +94,8 @@ def test_the_catalogue_groups_job_types_by_trade_with_their_questions_in_order(c
         ({"Symptoms": "Smells funny"}, "one of: No heat at all, Short cycling"),
         ({"Symptoms": "Short cycling", "Age of system (years)": "about ten"}, "a number"),
         ({"Symptoms": "Short cycling", "Age of system (years)": "-3"}, "zero or more"),
+        ({"Symptoms": "Short cycling", "Age of system (years)": "1,5"}, "“1,5” is unclear"),
+        ({"Symptoms": "Short cycling", "Age of system (years)": "1_0"}, "is unclear"),
         ({"Symptoms": "Short cycling", "Anyone vulnerable at home?": "maybe"}, "Yes, No"),
     ],
 )
@@ -158,7 +160,8 @@ def test_a_question_without_choices_takes_any_text_but_no_control_characters():
     question = IntakeQuestion("Access notes", QuestionKind.TEXT)
     assert question.problem("Gate code 4412 — dog 🐕 in yard, 李") is None
     assert question.problem("") is None
-    assert "control character" in (question.problem("gate\x00code") or "")
+    assert "NUL" in (question.problem("gate\x00code") or "")
+    assert "control character" in (question.problem("gate\x1b[31mcode") or "")
     assert "limit" in (question.problem("x" * 2_001) or "")
 
 

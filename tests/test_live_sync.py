@@ -275,6 +275,7 @@ def test_racing_writers_lose_no_update(db_url: str) -> None:
                     try:
                         version = await move_visit(
                             sessions,
+                            clock=clock_at(7),
                             visit_id=target,
                             seen_version=seen_version,
                             starts=starts,
@@ -325,6 +326,7 @@ def test_a_refused_move_says_what_changed_and_who_changed_it(db_url: str) -> Non
                 seen = next(v for v in (await load_day(session, DAY)).visits if v.id == target)
             await move_visit(
                 session_factory(jsmith),
+                clock=clock_at(7),
                 visit_id=target,
                 seen_version=seen.version,
                 starts=at(13),
@@ -333,6 +335,7 @@ def test_a_refused_move_says_what_changed_and_who_changed_it(db_url: str) -> Non
             with pytest.raises(ConflictError) as refused:
                 await move_visit(
                     session_factory(mine),
+                    clock=clock_at(7),
                     visit_id=target,
                     seen_version=seen.version,
                     starts=at(15),

@@ -34,10 +34,12 @@ from dispatch_app.services.visits import (
     set_visit_status,
     unschedule_visits,
 )
-from tests.companies import DAY, TZ, small_company
+from tests.companies import DAY, TZ, clock_at, small_company
 
 Sessions = async_sessionmaker[AsyncSession]
 T = TypeVar("T")
+# The company's now for every move here: early on the test day.
+CLOCK = clock_at(6)
 
 STATUSES = [s.value for s in VisitStatus]
 
@@ -295,7 +297,7 @@ def test_a_batch_with_one_stale_visit_moves_nothing(company: Company) -> None:
     before = database(c.url)
 
     with pytest.raises(ConflictError) as refused:
-        run(c.url, lambda s: move_visits(s, moves=batch))
+        run(c.url, lambda s: move_visits(s, clock=CLOCK, moves=batch))
 
     assert re.fullmatch(
         rf"{number_of(c.url, c.urgent)} was changed by postgres at \d\d:\d\d — "
@@ -314,7 +316,7 @@ def test_a_batch_can_change_crews_and_swap_places(company: Company) -> None:
         (c.crewed, at(8), at(10), (c.marcus, c.ava)),
         (c.urgent, at(13), at(14), (c.noor,)),
     )
-    versions = run(c.url, lambda s: move_visits(s, moves=batch))
+    versions = run(c.url, lambda s: move_visits(s, clock=CLOCK, moves=batch))
 
     assert list(versions) == [c.first, c.crewed, c.urgent]
     assert versions == {m.visit_id: m.seen_version + 1 for m in batch}
@@ -330,7 +332,7 @@ def test_visits_in_one_batch_may_not_overlap_each_other(company: Company) -> Non
         c, (c.first, at(15), at(16), (c.noor,)), (c.urgent, at(15, 30), at(17), (c.noor,))
     )
     with pytest.raises(PlacementRefused) as refused:
-        run(c.url, lambda s: move_visits(s, moves=batch))
+        run(c.url, lambda s: move_visits(s, clock=CLOCK, moves=batch))
     assert str(refused.value) == (
         f"{number_of(c.url, c.first)} would overlap {number_of(c.url, c.urgent)} "
         "(15:30–17:00) for Noor Haddad — nothing was moved."
@@ -344,7 +346,7 @@ def test_an_overlap_is_refused_by_the_server_and_nothing_is_written(company: Com
     # Marcus's 13:00 job given to Ava at 09:00, on top of her 08:00–09:30 visit.
     batch = moves(c, (c.urgent, at(9), at(10), (c.ava,)))
     with pytest.raises(PlacementRefused) as refused:
-        run(c.url, lambda s: move_visits(s, moves=batch))
+        run(c.url, lambda s: move_visits(s, clock=CLOCK, moves=batch))
     assert str(refused.value) == (
         f"{number_of(c.url, c.urgent)} would overlap {number_of(c.url, c.first)} "
         "(08:00–09:30) for Ava Kowalski — nothing was moved."
@@ -359,24 +361,37 @@ def test_an_overlap_is_refused_by_the_server_and_nothing_is_written(company: Com
     # Keeping the crew: the crewed visit moved onto Marcus's 13:00 job clashes for him.
     batch = moves(c, (c.crewed, at(12), at(13, 30), None))
     with pytest.raises(PlacementRefused, match="for Marcus Lee — nothing was moved"):
-        run(c.url, lambda s: move_visits(s, moves=batch))
+        run(c.url, lambda s: move_visits(s, clock=CLOCK, moves=batch))
     assert database(c.url) == before
 
 
 def test_touching_visits_and_cancelled_ones_do_not_block(company: Company) -> None:
     c = company
     # 09:30–10:00 between Ava's two visits: end == start on both sides is allowed.
-    run(c.url, lambda s: move_visits(s, moves=moves(c, (c.urgent, at(9, 30), at(10), (c.ava,)))))
+    run(
+        c.url,
+        lambda s: move_visits(
+            s, clock=CLOCK, moves=moves(c, (c.urgent, at(9, 30), at(10), (c.ava,)))
+        ),
+    )
     assert visit(c.url, c.urgent)[0:2] == (at(9, 30), at(10))
 
     sql(c.url, "UPDATE visits SET status = 'cancelled' WHERE id = %s", (c.first,))
-    run(c.url, lambda s: move_visits(s, moves=moves(c, (c.waiting, at(8), at(9), (c.ava,)))))
+    run(
+        c.url,
+        lambda s: move_visits(s, clock=CLOCK, moves=moves(c, (c.waiting, at(8), at(9), (c.ava,)))),
+    )
     assert visit(c.url, c.waiting) == (at(8), at(9), "scheduled", 2, [c.ava])
 
     # A completed visit still held the technician's time.
     sql(c.url, "UPDATE visits SET status = 'completed' WHERE id = %s", (c.crewed,))
     with pytest.raises(PlacementRefused):
-        run(c.url, lambda s: move_visits(s, moves=moves(c, (c.waiting, at(11), at(12), None))))
+        run(
+            c.url,
+            lambda s: move_visits(
+                s, clock=CLOCK, moves=moves(c, (c.waiting, at(11), at(12), None))
+            ),
+        )
 
 
 def test_two_dispatchers_dropping_into_one_slot_at_once_one_wins(company: Company) -> None:
@@ -394,7 +409,7 @@ def test_two_dispatchers_dropping_into_one_slot_at_once_one_wins(company: Compan
 
                 async def drop(engine: Any, move: VisitMove) -> int | PlacementRefused:
                     try:
-                        done = await move_visits(session_factory(engine), moves=[move])
+                        done = await move_visits(session_factory(engine), moves=[move], clock=CLOCK)
                     except PlacementRefused as refused:
                         return refused
                     return done[move.visit_id]
@@ -431,7 +446,12 @@ def test_two_dispatchers_dropping_into_one_slot_at_once_one_wins(company: Compan
 def test_unscheduling_puts_visits_back_in_the_queue_all_or_nothing(company: Company) -> None:
     c = company
     before = database(c.url)
-    run(c.url, lambda s: move_visits(s, moves=moves(c, (c.waiting, at(15), at(16), (c.noor,)))))
+    run(
+        c.url,
+        lambda s: move_visits(
+            s, clock=CLOCK, moves=moves(c, (c.waiting, at(15), at(16), (c.noor,)))
+        ),
+    )
     seen = {c.waiting: version(c.url, c.waiting), c.urgent: version(c.url, c.urgent)}
 
     stale = {**seen, c.urgent: seen[c.urgent] - 1}
@@ -609,7 +629,10 @@ def test_a_stale_status_change_is_a_conflict(company: Company) -> None:
 def test_restoring_into_a_slot_given_away_is_refused(company: Company) -> None:
     c = company
     step(c, c.first, "cancelled", "Customer rescheduled by phone")
-    run(c.url, lambda s: move_visits(s, moves=moves(c, (c.urgent, at(8), at(9), (c.ava,)))))
+    run(
+        c.url,
+        lambda s: move_visits(s, clock=CLOCK, moves=moves(c, (c.urgent, at(8), at(9), (c.ava,)))),
+    )
     before = database(c.url)
     with pytest.raises(PlacementRefused) as refused:
         step(c, c.first, "scheduled")

@@ -46,6 +46,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
+from dispatch_app.domain import text_rules, time_bounds
+from dispatch_app.domain.addresses import STATE_PATTERN, ZIP_PATTERN
 from dispatch_app.domain.vocabulary import (
     LineItemKind,
     Priority,
@@ -74,6 +76,36 @@ APPLICATION_MARKER = "dispatch-board"
 
 # The largest photo a work order takes (a phone camera's JPEG is 2–6 MB).
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
+
+# What the rule triggers (migrations/versions/0005_…) raise; the message is a sentence.
+FINISHED_WORK_SQLSTATE = "RD001"  # a finished visit's time or crew was changed
+KEEP_HISTORY_SQLSTATE = "RD002"  # a work order or visit with a history was deleted
+RULE_SQLSTATES = frozenset({FINISHED_WORK_SQLSTATE, KEEP_HISTORY_SQLSTATE})
+
+# The schedule's reach (``time_bounds``) as SQL literals for CHECK constraints.
+_EARLIEST = f"'{time_bounds.EARLIEST:%Y-%m-%d %H:%M:%S}+00'::timestamp with time zone"
+_LATEST = f"'{time_bounds.LATEST:%Y-%m-%d %H:%M:%S}+00'::timestamp with time zone"
+# The stored answers' JSON may run longer than the characters counted by
+# ``work_orders.MAX_ANSWERS_CHARS`` (quotes and escapes): a ceiling, not the rule.
+MAX_ANSWERS_JSON_CHARS = 50_000
+
+
+def _length(
+    column: str, rule: text_rules.TextRule, *, required: bool, nullable: bool = False
+) -> str:
+    """A text column's length CHECK for one of ``text_rules``' kinds."""
+    if required:
+        return f"length({column}) between 1 and {rule.limit}"
+    check = f"length({column}) <= {rule.limit}"
+    return f"{column} is null or {check}" if nullable else check
+
+
+def _in_range(*columns: str) -> str:
+    """Each of these timestamptz columns is null or within the schedule's reach."""
+    return " and ".join(
+        f"({column} is null or ({column} >= {_EARLIEST} and {column} < {_LATEST}))"
+        for column in columns
+    )
 
 
 class Base(DeclarativeBase):
@@ -153,7 +185,14 @@ class CustomerPhone(Tracked, Base):
 
     __table_args__ = (
         CheckConstraint(r"number ~ '^\+[1-9][0-9]{6,14}$'", name="e164"),
-        Index("ix_customer_phones_number", "number", postgresql_ops={"number": "text_pattern_ops"}),
+        # One number, one customer: two CSRs adding the same new caller at once cannot
+        # both win. The operator class also serves the lookup's prefix search.
+        Index(
+            "uq_customer_phones_number",
+            "number",
+            unique=True,
+            postgresql_ops={"number": "text_pattern_ops"},
+        ),
     )
 
 
@@ -182,6 +221,14 @@ class ServiceSite(Tracked, Base):
     __table_args__ = (
         CheckConstraint("lat is null or lat between -90 and 90", name="lat_range"),
         CheckConstraint("lon is null or lon between -180 and 180", name="lon_range"),
+        CheckConstraint(f"zip ~ '{ZIP_PATTERN}'", name="zip_format"),
+        CheckConstraint(f"state ~ '{STATE_PATTERN}'", name="state_code"),
+        CheckConstraint(_length("label", text_rules.LINE, required=True), name="label_length"),
+        CheckConstraint(_length("street", text_rules.LINE, required=True), name="street_length"),
+        CheckConstraint(_length("city", text_rules.LINE, required=True), name="city_length"),
+        CheckConstraint(
+            _length("access_notes", text_rules.TEXT, required=False), name="access_notes_length"
+        ),
         Index(
             "ix_service_sites_street_lower",
             func.lower(text("street")).label("street_lower"),
@@ -205,6 +252,13 @@ class Equipment(Tracked, Base):
     install_date: Mapped[dt.date | None] = mapped_column(Date)
 
     site: Mapped[ServiceSite] = relationship(back_populates="equipment")
+
+    __table_args__ = (
+        CheckConstraint(_length("kind", text_rules.LINE, required=True), name="kind_length"),
+        CheckConstraint(_length("make", text_rules.LINE, required=False), name="make_length"),
+        CheckConstraint(_length("model", text_rules.LINE, required=False), name="model_length"),
+        CheckConstraint(_length("serial", text_rules.LINE, required=False), name="serial_length"),
+    )
 
 
 class Technician(Tracked, Base):
@@ -434,6 +488,20 @@ class WorkOrder(Tracked, Base):
             "status not in ('cancelled', 'no_show') or coalesce(cancel_reason, '') <> ''",
             name="cancel_needs_reason",
         ),
+        CheckConstraint(
+            _length("description", text_rules.LONG_TEXT, required=False),
+            name="description_length",
+        ),
+        CheckConstraint(
+            _length("cancel_reason", text_rules.SHORT_TEXT, required=False, nullable=True),
+            name="cancel_reason_length",
+        ),
+        CheckConstraint(
+            "jsonb_typeof(answers) = 'array' "
+            f"and length(answers::text) <= {MAX_ANSWERS_JSON_CHARS}",
+            name="answers_shape",
+        ),
+        CheckConstraint(_in_range("requested_start", "requested_end"), name="requested_in_range"),
         Index(
             "ix_work_orders_status_open",
             "status",
@@ -478,6 +546,24 @@ class Visit(Tracked, Base):
             "arrival_window_end is null or arrival_window_end > arrival_window_start",
             name="arrival_window_order",
         ),
+        CheckConstraint(_in_range("starts", "ends"), name="times_in_range"),
+        CheckConstraint(
+            f"ends - starts <= interval '{time_bounds.LONGEST_VISIT.days} days'",
+            name="at_most_a_week",
+        ),
+        CheckConstraint(
+            "(arrival_window_start is null) = (arrival_window_end is null) and "
+            + _in_range("arrival_window_start", "arrival_window_end")
+            + " and arrival_window_end - arrival_window_start <= interval "
+            f"'{time_bounds.LONGEST_ARRIVAL_WINDOW.total_seconds() / 3600:.0f} hours'",
+            name="arrival_window_in_range",
+        ),
+        CheckConstraint(
+            "arrival_window_start - starts between "
+            f"interval '-{time_bounds.ARRIVAL_WINDOW_REACH.days} days' "
+            f"and interval '{time_bounds.ARRIVAL_WINDOW_REACH.days} days'",
+            name="arrival_window_near_visit",
+        ),
         Index("ix_visits_starts", "starts"),
         Index("ix_visits_updated_at", "updated_at"),
     )
@@ -507,6 +593,10 @@ class Note(Tracked, Base):
     author: Mapped[str] = mapped_column(server_default=text("dispatch_editor()"))
     body: Mapped[str]
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(_length("body", text_rules.LONG_TEXT, required=True), name="body_length"),
+    )
 
 
 class LineItem(Tracked, Base):
@@ -562,6 +652,12 @@ class Photo(Tracked, Base):
         ),
         CheckConstraint(f"byte_size between 1 and {MAX_PHOTO_BYTES}", name="byte_size"),
         CheckConstraint("octet_length(data) = byte_size", name="size_matches"),
+        CheckConstraint(
+            _length("filename", text_rules.FILE_NAME, required=True), name="filename_length"
+        ),
+        CheckConstraint(
+            _length("caption", text_rules.SHORT_TEXT, required=False), name="caption_length"
+        ),
     )
 
 
@@ -582,6 +678,8 @@ class TimeEntry(Tracked, Base):
     __table_args__ = (
         CheckConstraint("ended_at > started_at", name="ends_after_starts"),
         CheckConstraint("ended_at - started_at <= interval '24 hours'", name="at_most_a_day"),
+        CheckConstraint(_in_range("started_at", "ended_at"), name="times_in_range"),
+        CheckConstraint(_length("note", text_rules.TEXT, required=False), name="note_length"),
     )
 
 
@@ -595,8 +693,9 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    # RESTRICT: the record of who changed a work order outlives any attempt to delete it.
     work_order_id: Mapped[int | None] = mapped_column(
-        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+        ForeignKey("work_orders.id", ondelete="RESTRICT"), index=True
     )
     table_name: Mapped[str]
     row_id: Mapped[int] = mapped_column(BigInteger)
@@ -612,15 +711,23 @@ class StatusChange(Base):
     __tablename__ = "status_history"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    # RESTRICT: a work order or visit with a history is never deleted (cancel it instead).
     work_order_id: Mapped[int] = mapped_column(
-        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+        ForeignKey("work_orders.id", ondelete="RESTRICT"), index=True
     )
-    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="RESTRICT"))
     from_status: Mapped[str | None]
     to_status: Mapped[str]
     reason: Mapped[str | None]
     changed_by: Mapped[str] = mapped_column(server_default=text("session_user"))
     changed_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(
+            _length("reason", text_rules.SHORT_TEXT, required=False, nullable=True),
+            name="reason_length",
+        ),
+    )
 
 
 # Tables whose rows the screens show: each has the change-notification trigger.

@@ -8,9 +8,9 @@ undo needs): undispatch, reopen, restore.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 
+from dispatch_app.domain.text_rules import SHORT_TEXT, clean_text, text_problem
 from dispatch_app.domain.vocabulary import VisitStatus, WorkOrderStatus
 
 _S = VisitStatus  # short, because the tables below are dense with it
@@ -25,7 +25,16 @@ UNDER_WAY_STATUSES = (_S.DISPATCHED, _S.EN_ROUTE, _S.ON_SITE)
 # Ending a visit without doing the work must say why (the office calls the customer back).
 REASON_REQUIRED = frozenset({_S.CANCELLED, _S.NO_SHOW})
 # Enough for "customer called at 7:40, furnace came back on after a reset"; more is a paste.
-MAX_REASON_CHARS = 500
+MAX_REASON_CHARS = SHORT_TEXT.limit
+
+# A visit in one of these is history: when it was and who went stay as they are, until
+# someone steps it back (reopen, restore). The database holds the same rule.
+FINISHED_STATUSES = frozenset({_S.COMPLETED, _S.CANCELLED, _S.NO_SHOW})
+# Billing has started: a work order's visits no longer change at all, not even by a
+# step back (an invoice is never quietly taken back).
+BILLED_ORDER_STATUSES = frozenset({WorkOrderStatus.INVOICED, WorkOrderStatus.CLOSED})
+# The work order ended without the work: its visits wait for it to be restored.
+ENDED_ORDER_STATUSES = frozenset({WorkOrderStatus.CANCELLED, WorkOrderStatus.NO_SHOW})
 
 # Menu order: the usual next step first, then step-backs, then the ways a visit ends early.
 _NEXT: dict[VisitStatus, tuple[VisitStatus, ...]] = {
@@ -106,13 +115,11 @@ def next_statuses(current: str) -> list[str]:
 
 
 def clean_reason(reason: str | None) -> str | None:
-    """The reason as it is stored: line endings made ``\\n``, outer blanks gone, ``None``
-    when nothing is left."""
+    """The reason as it is stored (see ``text_rules.clean_text``: line endings made
+    ``\\n``, NFC, outer blanks gone), ``None`` when nothing is left."""
     if reason is None:
         return None
-    # A reason pasted from a Windows mail carries CRLF; that is a newline, not junk.
-    cleaned = reason.replace("\r\n", "\n").replace("\r", "\n").strip()
-    return cleaned or None
+    return clean_text(reason) or None
 
 
 def status_problem(current: str, target: str) -> str | None:
@@ -135,24 +142,35 @@ def reason_problem(target: str, reason: str | None) -> str | None:
     """Why ``reason`` cannot go with a change to ``target``, or ``None`` if it can.
 
     A reason is optional except for cancelling and no-shows, but any reason given must
-    be storable text of a sane length.
+    be storable text of a sane length (``text_rules.SHORT_TEXT``).
     """
-    cleaned = clean_reason(reason)
+    cleaned = clean_reason(reason) if isinstance(reason, str) else reason
     if cleaned is None:
         goal = _status(target)
         return _NEEDS_REASON[goal] if goal is not None and goal in REASON_REQUIRED else None
-    if "\x00" in cleaned:
-        return "The reason contains a NUL character; remove it."
-    for char in cleaned:
-        # Control characters (bells, escapes from a terminal paste) print as nothing or
-        # garble the history; lone surrogates cannot be stored as UTF-8 at all.
-        if char not in "\n\t" and unicodedata.category(char) in ("Cc", "Cs"):
-            return (
-                f"The reason contains an invisible control character (U+{ord(char):04X}); "
-                "remove it."
-            )
-    if len(cleaned) > MAX_REASON_CHARS:
-        return f"The reason is {len(cleaned):,} characters long; the limit is {MAX_REASON_CHARS:,}."
+    return text_problem("The reason", reason, SHORT_TEXT)
+
+
+def finished_problem(
+    number: str, visit_status: str, order_status: str | None, doing: str
+) -> str | None:
+    """Why a visit of work order ``number`` cannot be moved, given another crew or taken
+    off the board (``doing``: "moving", "unassigning"…), or ``None`` if it can.
+
+    ``order_status`` is the work order's, when known (the board only knows the visit's).
+    """
+    if order_status in BILLED_ORDER_STATUSES:
+        return f"{number} is already {order_status}; its visits can no longer change."
+    status = _status(visit_status)
+    if status == _S.COMPLETED:
+        return f"{number}'s visit is completed: reopen it before {doing} it."
+    if status == _S.CANCELLED:
+        return f"{number}'s visit is cancelled: restore it before {doing} it."
+    if status == _S.NO_SHOW:
+        return f"{number}'s visit is a no-show: restore it before {doing} it."
+    if order_status in ENDED_ORDER_STATUSES:
+        word = "cancelled" if order_status == WorkOrderStatus.CANCELLED else "a no-show"
+        return f"{number} is {word}: restore it before {doing} its visit."
     return None
 
 

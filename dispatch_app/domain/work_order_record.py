@@ -13,42 +13,53 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dispatch_app.domain.money import CENT, MAX_AMOUNT, AmountError, parse_amount
+from dispatch_app.domain.text_rules import (
+    FILE_NAME,
+    LONG_TEXT,
+    SHORT_TEXT,
+    TEXT,
+    checked_text,
+)
 from dispatch_app.domain.vocabulary import LineItemKind
 from dispatch_app.domain.work_order_status import LABELS as STATUS_LABELS
-from dispatch_app.domain.work_orders import moment_problem, text_problem
+from dispatch_app.domain.work_orders import moment_problem
 
-MAX_NOTE_CHARS = 100_000
-MAX_LINE_DESCRIPTION_CHARS = 500  # the column's CHECK
-MAX_TIME_NOTE_CHARS = 2_000
-MAX_CAPTION_CHARS = 500
-MAX_FILENAME_CHARS = 255
-# numeric(10, 2): eight digits before the point.
-MAX_AMOUNT = decimal.Decimal("99999999.99")
+# What each kind of text on a work order may hold (see ``text_rules``; the columns'
+# CHECK constraints say the same).
+NOTE_TEXT = LONG_TEXT
+LINE_DESCRIPTION_TEXT = SHORT_TEXT
+TIME_NOTE_TEXT = TEXT
+CAPTION_TEXT = SHORT_TEXT
+FILENAME_TEXT = FILE_NAME
+MAX_NOTE_CHARS = NOTE_TEXT.limit
+MAX_LINE_DESCRIPTION_CHARS = LINE_DESCRIPTION_TEXT.limit
+MAX_TIME_NOTE_CHARS = TIME_NOTE_TEXT.limit
+MAX_CAPTION_CHARS = CAPTION_TEXT.limit
+MAX_FILENAME_CHARS = FILENAME_TEXT.limit
 LONGEST_TIME_ENTRY = dt.timedelta(hours=24)
-
-CENT = decimal.Decimal("0.01")
 
 
 # -- amounts ---------------------------------------------------------------------------
 def amount_problem(
     label: str, value: object, *, positive: bool
 ) -> tuple[decimal.Decimal | None, str | None]:
-    """``value`` (a number or the text typed) as an exact amount with at most two decimals,
-    or the sentence saying why not."""
+    """``value`` (the text typed, read by ``money.parse_amount``, or a number from the
+    parts list) as an exact amount with at most two decimals, or the sentence saying
+    why not."""
+    if isinstance(value, str):
+        try:
+            return parse_amount(value, label=label, positive=positive), None
+        except AmountError as error:
+            return None, str(error)
     if isinstance(value, bool):
         return None, f"{label} must be a number."
-    try:
-        if isinstance(value, float):
-            amount = decimal.Decimal(repr(value))
-        elif isinstance(value, str):
-            amount = decimal.Decimal(value.strip().replace(",", "").lstrip("$"))
-        elif isinstance(value, int | decimal.Decimal):
-            amount = decimal.Decimal(value)
-        else:
-            return None, f"{label} must be a number."
-    except decimal.InvalidOperation:
-        shown = str(value)[:20]
-        return None, f"{label} “{shown}” is not a number."
+    if isinstance(value, float):
+        amount = decimal.Decimal(repr(value))
+    elif isinstance(value, int | decimal.Decimal):
+        amount = decimal.Decimal(value)
+    else:
+        return None, f"{label} must be a number."
     if not amount.is_finite():
         return None, f"{label} must be a number."
     if positive and amount <= 0:
@@ -84,8 +95,8 @@ def line_item_errors(
     errors: dict[str, str] = {}
     if kind not in {k.value for k in LineItemKind}:
         errors["kind"] = "A line item is labour or material."
-    problem = text_problem(
-        "The description", description, limit=MAX_LINE_DESCRIPTION_CHARS, required=True
+    text, problem = checked_text(
+        "The description", description, LINE_DESCRIPTION_TEXT, required=True
     )
     if problem:
         errors["description"] = problem
@@ -97,7 +108,7 @@ def line_item_errors(
         errors["unit_price"] = problem
     cleaned = {
         "kind": kind,
-        "description": description.strip() if isinstance(description, str) else description,
+        "description": text,
         "quantity": amount,
         "unit_price": price,
     }
@@ -108,7 +119,8 @@ def line_item_errors(
 def time_entry_errors(
     *, started_at: object, ended_at: object, note: object
 ) -> tuple[tuple[dt.datetime | None, dt.datetime | None], dict[str, str]]:
-    """The entry's start and end as datetimes, and one sentence per field that is wrong."""
+    """The entry's start and end as datetimes, and one sentence per field that is wrong
+    (the note as stored is ``checked_text(…, TIME_NOTE_TEXT)``)."""
     errors: dict[str, str] = {}
     start, problem = moment_problem("The start", started_at)
     if problem:
@@ -121,13 +133,14 @@ def time_entry_errors(
     elif end is None:
         errors["ended_at"] = "Give the time the work ended."
     if start is not None and end is not None and not errors:
-        if end <= start:
+        length = end.astimezone(dt.UTC) - start.astimezone(dt.UTC)
+        if length <= dt.timedelta(0):
             errors["ended_at"] = "The end must be after the start."
-        elif end - start > LONGEST_TIME_ENTRY:
+        elif length > LONGEST_TIME_ENTRY:
             errors["ended_at"] = (
-                f"That is {duration_text(end - start)}; one entry covers at most 24 hours."
+                f"That is {duration_text(length)}; one entry covers at most 24 hours."
             )
-    problem = text_problem("The note", note, limit=MAX_TIME_NOTE_CHARS)
+    _text, problem = checked_text("The note", note, TIME_NOTE_TEXT)
     if problem:
         errors["note"] = problem
     return (start, end), errors

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from dispatch_app.domain import time_bounds
+from dispatch_app.domain.text_rules import LINE, LONG_TEXT, TEXT, checked_text
 from dispatch_app.domain.vocabulary import Priority, WorkOrderSource
 
 # Long enough for a pasted email thread; beyond it, a text is a mistake, not a note.
-MAX_DESCRIPTION_CHARS = 100_000
-# A requested arrival outside these years is a typing slip (2062 for 2026), not a plan.
-EARLIEST_YEAR = 2000
-LATEST_YEAR = 2099
+MAX_DESCRIPTION_CHARS = LONG_TEXT.limit
 
 EDITABLE_FIELDS = (
     "description",
@@ -35,29 +33,6 @@ FIELD_LABELS = {
 }
 
 
-def text_problem(label: str, value: object, *, limit: int, required: bool = False) -> str | None:
-    """Why ``value`` cannot be stored as the text ``label`` names, or ``None``.
-
-    Line breaks and tabs are text; NUL, other control characters (a terminal paste's
-    escapes, a bell) and lone surrogates are not — they print as nothing, garble what
-    others read, or cannot be stored as UTF-8 at all.
-    """
-    if not isinstance(value, str):
-        return f"{label} must be text."
-    if required and not value.strip():
-        return f"{label} is empty."
-    if "\x00" in value:
-        return f"{label} contains a NUL character; remove it."
-    for char in value:
-        if char not in "\n\r\t" and unicodedata.category(char) in ("Cc", "Cs"):
-            return (
-                f"{label} contains an invisible control character (U+{ord(char):04X}); remove it."
-            )
-    if len(value) > limit:
-        return f"{label} is {len(value):,} characters long; the limit is {limit:,}."
-    return None
-
-
 def moment_problem(label: str, value: object) -> tuple[dt.datetime | None, str | None]:
     """``value`` (a zoned datetime, an ISO 8601 text, or ``None``) as a datetime, or the
     sentence saying why it is not a usable moment."""
@@ -71,13 +46,10 @@ def moment_problem(label: str, value: object) -> tuple[dt.datetime | None, str |
             return None, f"{label} “{typed[:40]}” is not a real date and time."
     if not isinstance(value, dt.datetime):
         return None, f"{label} must be a date and time."
-    if value.tzinfo is None or value.utcoffset() is None:
-        return None, f"{label} must carry a time zone."
-    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        return (
-            None,
-            f"{label} is in {value.year}; give a date between {EARLIEST_YEAR} and {LATEST_YEAR}.",
-        )
+    # A requested arrival in 2062 for 2026 is a typing slip, not a plan.
+    problem = time_bounds.moment_problem(label, value)
+    if problem:
+        return None, problem
     return value, None
 
 
@@ -89,12 +61,10 @@ def clean_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, s
     for name in sorted(set(fields) - set(EDITABLE_FIELDS)):
         errors[name] = f"The field {name} cannot be edited here."
     if "description" in fields:
-        problem = text_problem(
-            "The description", fields["description"], limit=MAX_DESCRIPTION_CHARS
-        )
+        text, problem = checked_text("The description", fields["description"], LONG_TEXT)
         if problem:
             errors["description"] = problem
-        cleaned["description"] = fields["description"]
+        cleaned["description"] = text
     if "priority" in fields:
         if fields["priority"] not in {p.value for p in Priority}:
             errors["priority"] = "Priority must be normal, urgent or emergency."
@@ -138,3 +108,48 @@ def clean_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, s
 def field_errors(fields: Mapping[str, Any]) -> dict[str, str]:
     """One sentence per field that cannot be saved as typed; empty when all is well."""
     return clean_fields(fields)[1]
+
+
+# -- the answers given at intake -------------------------------------------------------
+# A job type asks a handful of questions; fifty answers, or twenty thousand characters
+# of them, is a paste gone wrong. (The database's ceiling on the stored JSON is roomier,
+# so what passes here always fits there.)
+MAX_ANSWERS = 50
+MAX_ANSWERS_CHARS = 20_000
+
+
+def clean_answers(
+    answers: Mapping[str, str],
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The answers given (blank ones left out) as stored, ``(question, answer)`` in
+    order, and one sentence per field that cannot be stored (``answer:<question>``, or
+    ``answers`` for all of them together)."""
+    stored: list[tuple[str, str]] = []
+    errors: dict[str, str] = {}
+    for question, answer in answers.items():
+        field = f"answer:{question}"
+        if isinstance(answer, str) and not answer.strip():
+            continue
+        prompt, problem = checked_text("The question", question, LINE, required=True)
+        if problem is None:
+            text, problem = checked_text(f"The answer to “{prompt}”", answer, TEXT)
+        if problem:
+            errors[field] = problem
+        else:
+            stored.append((prompt, text))
+    if len(stored) > MAX_ANSWERS:
+        errors["answers"] = f"{len(stored)} answers were given; a call takes at most {MAX_ANSWERS}."
+    total = sum(len(q) + len(a) for q, a in stored)
+    if total > MAX_ANSWERS_CHARS:
+        errors["answers"] = (
+            f"The answers are {total:,} characters long together; "
+            f"the limit is {MAX_ANSWERS_CHARS:,}."
+        )
+    return stored, errors
+
+
+def description_with_answers(description: str, answers: list[tuple[str, str]]) -> str:
+    """What the technician reads: the problem, then the answers given at intake."""
+    if not answers:
+        return description
+    return description + "\n\n" + "\n".join(f"{q}: {a}" for q, a in answers)

@@ -35,7 +35,9 @@ from dispatch_app.db.models import (
 )
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, today
 from dispatch_app.domain.scheduling import Shift, TimeSpan
+from dispatch_app.domain.time_bounds import day_problem
 from dispatch_app.domain.vocabulary import Priority, VisitStatus, WorkOrderStatus
+from dispatch_app.errors import ValidationError
 
 CLOSED_WORK_ORDER_STATUSES = (
     WorkOrderStatus.COMPLETED,
@@ -223,9 +225,17 @@ async def day_window(
     *,
     clock: Clock = SYSTEM_CLOCK,
 ) -> DayWindow:
-    """``days`` days from ``day`` (default: the clock's today in the business zone)."""
+    """``days`` days from ``day`` (default: the clock's today in the business zone).
+
+    Raises ``ValidationError`` (field ``day``) for a day outside the schedule's years
+    (``time_bounds``): near year 1 or 9999 the day's times cannot even be computed.
+    """
     tz = await business_timezone(session)
-    return DayWindow(day if day is not None else today(clock, tz), tz, days)
+    first = day if day is not None else today(clock, tz)
+    problem = day_problem(first)
+    if problem:
+        raise ValidationError({"day": problem})
+    return DayWindow(first, tz, days)
 
 
 async def load_day(

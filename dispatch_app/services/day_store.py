@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from dispatch_app.db.change_feed import ChangeHint
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
+from dispatch_app.domain.time_bounds import day_problem
+from dispatch_app.errors import ValidationError
 from dispatch_app.services.day_board import (
     BoardSettings,
     DaySnapshot,
@@ -148,6 +150,9 @@ class DayStore:
         """Hold ``days`` business days from ``day`` (None: today) from now on."""
         if days < 1 or days > 31:
             raise ValueError("the board shows between 1 and 31 days")
+        problem = day_problem(day) if day is not None else None
+        if problem:  # refused before it is wanted: the day shown stays as it is
+            raise ValidationError({"day": problem})
         self._wanted_day, self._wanted_days = day, days
         return await self.resync()
 

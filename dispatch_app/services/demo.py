@@ -2899,33 +2899,30 @@ def _last_editor(order: _Order, visit: int) -> str:
 def _stamp_editors(
     session: Session, model: Any, rows: list[tuple[int, str, dict[str, Any]]]
 ) -> None:
-    """Name who created and last changed each row.
+    """Name who created and last changed each row, and give it its final values.
 
     The editor trigger overwrites ``updated_by`` (and ``created_by`` on insert) with the
     session's ``dispatch.editor``, so each person's rows are saved once more under their
-    name; ``creator`` sets ``created_by``, which the trigger leaves alone on update.
+    name, with ``values`` (column → value: a ``created_by``, which the trigger leaves
+    alone on update, or the status the row ends in).
     """
     table = model.__table__
     by_editor: dict[str, list[dict[str, Any]]] = {}
     for row_id, editor, values in rows:
-        by_editor.setdefault(editor, []).append({"row_id": row_id, **values})
+        by_editor.setdefault(editor, []).append(
+            {"row_id": row_id, **{f"new_{column}": value for column, value in values.items()}}
+        )
     previous = session.scalar(select(func.current_setting("dispatch.editor", True)))
     for editor in sorted(by_editor):
         session.execute(select(func.set_config("dispatch.editor", editor, True)))
         params = by_editor[editor]
-        if "creator" in params[0]:
-            session.execute(
-                update(table)
-                .where(table.c.id == bindparam("row_id"))
-                .values(created_by=bindparam("creator")),
-                params,
-            )
-        else:
-            session.execute(
-                update(table)
-                .where(table.c.id.in_([p["row_id"] for p in params]))
-                .values(status=table.c.status)
-            )
+        columns = [key.removeprefix("new_") for key in params[0] if key != "row_id"]
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({column: bindparam(f"new_{column}") for column in columns}),
+            params,
+        )
     session.execute(select(func.set_config("dispatch.editor", previous or "", True)))
 
 
@@ -3327,12 +3324,12 @@ def _write(session: Session, plan: _Planner) -> None:
                 "equipment_id": equipment_ids[o.equipment] if o.equipment is not None else None,
                 "description": o.description,
                 "priority": str(o.priority),
-                "status": str(o.status),
+                # Its history happens below, as it did: booked, visited, then finished.
+                "status": str(WorkOrderStatus.NEW),
                 "source": str(o.source),
                 "requested_start": o.requested[0] if o.requested else None,
                 "requested_end": o.requested[1] if o.requested else None,
                 "created_at": o.created_at,
-                "cancel_reason": o.cancel_reason,
             }
             for o in orders
         ],
@@ -3351,7 +3348,9 @@ def _write(session: Session, plan: _Planner) -> None:
                 "ends": v.ends,
                 "arrival_window_start": v.window[0] if v.window else None,
                 "arrival_window_end": v.window[1] if v.window else None,
-                "status": str(v.status),
+                # Booked first, crewed, and only then finished: the database keeps a
+                # finished visit's crew as it was (see _stamp_editors below).
+                "status": str(VisitStatus.SCHEDULED if v.starts else VisitStatus.UNSCHEDULED),
                 "created_at": v.created_at,
             }
             for order_id, _, v in visit_rows
@@ -3370,16 +3369,12 @@ def _write(session: Session, plan: _Planner) -> None:
     visit_id_of = {
         id(v): visit_id for visit_id, (_, _, v) in zip(visit_ids, visit_rows, strict=True)
     }
-    _stamp_editors(
-        session,
-        WorkOrder,
-        [(order_ids[n], o.steps[-1].by, {"creator": o.created_by}) for n, o in enumerate(orders)],
-    )
+    # Visits before their work orders: an invoiced work order's visits no longer change.
     _stamp_editors(
         session,
         Visit,
         [
-            (visit_id_of[id(v)], _last_editor(o, k), {})
+            (visit_id_of[id(v)], _last_editor(o, k), {"status": str(v.status)})
             for o in orders
             for k, v in enumerate(o.visits)
         ],
@@ -3404,6 +3399,23 @@ def _write(session: Session, plan: _Planner) -> None:
         session.execute(select(func.set_config("dispatch.editor", login, True)))
         _insert(session, TimeEntry, sorted(sheets[login], key=lambda r: r["started_at"]))
     session.execute(select(func.set_config("dispatch.editor", previous or "", True)))
+
+    _stamp_editors(
+        session,
+        WorkOrder,
+        [
+            (
+                order_ids[n],
+                o.steps[-1].by,
+                {
+                    "created_by": o.created_by,
+                    "status": str(o.status),
+                    "cancel_reason": o.cancel_reason,
+                },
+            )
+            for n, o in enumerate(orders)
+        ],
+    )
     notes = sorted(
         ((at, n, author, body) for n, o in enumerate(orders) for at, author, body in o.notes),
         key=lambda row: (row[0], row[1]),

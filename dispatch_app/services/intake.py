@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,8 +35,14 @@ from dispatch_app.db.models import (
     VisitTechnician,
     WorkOrder,
 )
+from dispatch_app.domain import time_bounds
+from dispatch_app.domain.addresses import normalise_state, normalise_zip
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
+from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.domain.geo import Place
+from dispatch_app.domain.money import AmountError, parse_amount
 from dispatch_app.domain.phones import display_phone, normalise_phone
+from dispatch_app.domain.text_rules import LINE, LONG_TEXT, TEXT, checked_text, text_problem
 from dispatch_app.domain.vocabulary import (
     Priority,
     QuestionKind,
@@ -46,15 +51,23 @@ from dispatch_app.domain.vocabulary import (
     WorkOrderSource,
     WorkOrderStatus,
 )
-from dispatch_app.domain.work_orders import field_errors
+from dispatch_app.domain.work_orders import (
+    clean_answers,
+    description_with_answers,
+    field_errors,
+)
 from dispatch_app.errors import UserFacingError, ValidationError
+from dispatch_app.services.day_board import business_timezone
 from dispatch_app.services.map_positions import ZIP_CENTROIDS
 from dispatch_app.services.visits import VisitMove, move_visits
 
-MAX_NAME_CHARS = 200
-MAX_ADDRESS_CHARS = 200
-MAX_ANSWER_CHARS = 2_000
+# What the CSR types, by kind (see ``domain/text_rules``).
+NAME_TEXT = LINE
+ADDRESS_TEXT = LINE
+ANSWER_TEXT = TEXT
 YES_NO = ("Yes", "No")
+# The database's name for "one phone number, one customer".
+UNIQUE_PHONE = "uq_customer_phones_number"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,22 +87,22 @@ class IntakeQuestion:
 
     def problem(self, answer: str) -> str | None:
         """Why ``answer`` cannot stand as the answer, in one sentence (None: it can)."""
-        answer = answer.strip()
+        answer, problem = checked_text(self.prompt, answer, ANSWER_TEXT)
+        if problem:
+            return problem
         if not answer:
             return f"Ask the caller: {self.prompt.rstrip('?')}." if self.required else None
-        text_problem = _text_problem(self.prompt, answer, MAX_ANSWER_CHARS)
-        if text_problem:
-            return text_problem
         offered = self.offered()
         if offered and answer not in offered:
             return f"Answer {self.prompt!r} with one of: {', '.join(offered)}."
         if self.kind is QuestionKind.NUMBER:
-            try:
-                value = float(answer.replace(",", ""))
-            except ValueError:
-                return f"Answer {self.prompt!r} with a number."
-            if value != value or value in (float("inf"), float("-inf")) or value < 0:
+            if answer.lstrip("$").lstrip().startswith(("-", "−")):
                 return f"Answer {self.prompt!r} with a number of zero or more."
+            try:
+                # Read as any amount typed anywhere: 1,500 yes; 1,5 no.
+                parse_amount(answer, label="The answer")
+            except AmountError as error:
+                return str(error)
         return None
 
 
@@ -209,38 +222,48 @@ class BookedCall:
     note: str = ""  # why not, in one sentence
 
 
-def _text_problem(label: str, value: str, limit: int) -> str | None:
-    text = value.strip()
-    if not text:
-        return f"{label} is empty."
-    if len(text) > limit:
-        return f"{label} is {len(text):,} characters long; the limit is {limit:,}."
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in text):
-        return f"{label} contains an invisible control character; remove it."
-    return None
+@dataclass(frozen=True, slots=True)
+class _Address:
+    """An address as it is stored, and where it is."""
+
+    street: str
+    city: str
+    state: str
+    zip: str
+    place: Place | None
 
 
 def _address_problems(
     street: str, city: str, state: str, zip_code: str, *, prefix: str = ""
-) -> tuple[dict[str, str], Place | None]:
-    """Problems with an address (fields named ``prefix + "street"``…), and its place."""
+) -> tuple[dict[str, str], _Address]:
+    """Problems with an address (fields named ``prefix + "street"``…), and the address
+    as stored."""
     problems: dict[str, str] = {}
-    for name, label, value in (("street", "The street", street), ("city", "The city", city)):
-        problem = _text_problem(label, value, MAX_ADDRESS_CHARS)
-        if problem:
-            problems[prefix + name] = problem
-    state = state.strip().upper()
-    if len(state) != 2 or not state.isascii() or not state.isalpha():
-        problems[prefix + "state"] = "The state is its two-letter code, e.g. IL."
-    place = ZIP_CENTROIDS.get(zip_code)
-    if place is None:
-        problems[prefix + "zip"] = f"ZIP code {zip_code.strip()[:10]!r} does not exist."
-    return problems, place
+    street, problem = checked_text("The street", street, ADDRESS_TEXT, required=True)
+    if problem:
+        problems[prefix + "street"] = problem
+    city, problem = checked_text("The city", city, ADDRESS_TEXT, required=True)
+    if problem:
+        problems[prefix + "city"] = problem
+    try:
+        state = normalise_state(state)
+    except ValueError as error:
+        problems[prefix + "state"] = str(error)
+    place = None
+    try:
+        zip_code = normalise_zip(zip_code)
+    except ValueError as error:
+        problems[prefix + "zip"] = str(error)
+    else:
+        place = ZIP_CENTROIDS.get(zip_code)
+        if place is None:
+            problems[prefix + "zip"] = f"ZIP code {zip_code} does not exist."
+    return problems, _Address(street, city, state, zip_code, place)
 
 
 def _caller_problems(caller: NewCaller) -> tuple[dict[str, str], str | None]:
     problems: dict[str, str] = {}
-    problem = _text_problem("The name", caller.name, MAX_NAME_CHARS)
+    problem = text_problem("The name", caller.name, NAME_TEXT, required=True)
     if problem:
         problems["name"] = problem
     phone = None
@@ -251,73 +274,94 @@ def _caller_problems(caller: NewCaller) -> tuple[dict[str, str], str | None]:
     return problems, phone
 
 
-def _appointment_problems(appointment: Appointment) -> dict[str, str]:
-    times = (
-        appointment.starts,
-        appointment.ends,
-        appointment.arrive_from,
-        appointment.arrive_until,
+def _appointment_problems(
+    appointment: Appointment, *, today: dt.date, tz: dt.tzinfo
+) -> dict[str, str]:
+    problem = time_bounds.booking_problem(
+        appointment.starts, appointment.ends, today=today, tz=tz
+    ) or time_bounds.arrival_window_problem(
+        appointment.arrive_from, appointment.arrive_until, appointment.starts
     )
-    if any(moment.tzinfo is None for moment in times):
-        return {"appointment": "The appointment's times must carry a time zone."}
-    if appointment.ends.timestamp() <= appointment.starts.timestamp():
-        return {"appointment": "The visit must end after it starts."}
-    if appointment.arrive_until.timestamp() <= appointment.arrive_from.timestamp():
-        return {"appointment": "The arrival window must end after it starts."}
-    return {}
+    return {"appointment": problem} if problem else {}
 
 
-async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBooking) -> BookedCall:
-    """Write the call as a complete work order; ``ValidationError`` before writing if not."""
+@dataclass(frozen=True, slots=True)
+class _Typed:
+    """The call's texts as they are stored (see ``domain/text_rules``)."""
+
+    description: str  # with the answers, as the technician reads it
+    answers: list[tuple[str, str]]
+    name: str = ""  # a new caller's
+    phone: str | None = None
+    address: _Address | None = None  # a new caller's, or the new site's
+    site_label: str = "Home"
+
+
+async def book_call(
+    sessions: async_sessionmaker[AsyncSession],
+    booking: CallBooking,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+) -> BookedCall:
+    """Write the call as a complete work order; ``ValidationError`` before writing if not.
+
+    ``clock`` says what today is: an appointment is booked within
+    ``time_bounds.BOOKING_HORIZON`` of it.
+    """
     problems = field_errors({"description": booking.description, "priority": booking.priority})
     if booking.source not in {s.value for s in WorkOrderSource}:
         problems["source"] = "The source must be phone, web, referral, repeat or lead."
-    if not booking.description.strip():
+    description, problem = checked_text("The description", booking.description, LONG_TEXT)
+    if not description and not problem:
         problems["description"] = "Say what the problem is: the technician reads this first."
-    for question, answer in booking.answers.items():
-        problem = _text_problem(question, answer, MAX_ANSWER_CHARS) if answer.strip() else None
-        if problem:
-            problems[f"answer:{question}"] = problem
-    phone = None
-    place = None
+    answers, answer_problems = clean_answers(booking.answers)
+    problems |= answer_problems
+    full_description = description_with_answers(description, answers)
+    if "description" not in problems and len(full_description) > LONG_TEXT.limit:
+        problems["description"] = (
+            f"The description with the answers is {len(full_description):,} characters "
+            f"long; the limit is {LONG_TEXT.limit:,}."
+        )
+    typed = _Typed(full_description, answers)
     if (booking.customer_id is None) == (booking.caller is None):
         problems["customer"] = "Choose the customer, or fill in the new caller."
     await asyncio.to_thread(ZIP_CENTROIDS.load)
     if booking.caller is not None:
         caller = booking.caller
         caller_problems, phone = _caller_problems(caller)
-        address_problems, place = _address_problems(
+        address_problems, address = _address_problems(
             caller.street, caller.city, caller.state, caller.zip
         )
         problems |= caller_problems | address_problems
+        name, _problem = checked_text("The name", caller.name, NAME_TEXT)
+        typed = dataclasses.replace(typed, name=name, phone=phone, address=address)
     if booking.new_site is not None:
         new = booking.new_site
         if booking.customer_id is None:
             problems["site"] = "A new address is for a customer already on file."
-        address_problems, place = _address_problems(
+        address_problems, address = _address_problems(
             new.street, new.city, new.state, new.zip, prefix="site_"
         )
         problems |= address_problems
-    if booking.appointment is not None:
-        problems |= _appointment_problems(booking.appointment)
+        label, problem = checked_text("The site's name", new.label, ADDRESS_TEXT)
+        if problem:
+            problems["site_label"] = problem
+        typed = dataclasses.replace(typed, address=address, site_label=label or "Home")
     # The job type's own questions decide what must be asked and what an answer is; read
     # before writing, so every problem of the form comes back at once.
     earlier = None
     async with sessions() as session:
+        if booking.appointment is not None:
+            tz = await business_timezone(session)
+            problems |= _appointment_problems(
+                booking.appointment, today=clock_today(clock, tz), tz=tz
+            )
         if booking.call_id is not None:
             earlier = await _earlier_booking(session, booking.call_id)
-        if phone is not None:
-            owner = await session.scalar(
-                select(Customer.name)
-                .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
-                .where(CustomerPhone.number == phone)
-                .limit(1)
-            )
+        if typed.phone is not None:
+            owner = await _phone_owner(session, typed.phone)
             if owner is not None:
-                problems["phone"] = (
-                    f"{display_phone(phone)} is already {owner}'s number: choose them in the "
-                    "list instead of adding them again."
-                )
+                problems["phone"] = owner
         job_type_found = await session.get(JobType, booking.job_type_id)
         if job_type_found is None or not job_type_found.active:
             problems["job_type"] = "Choose a job type from the list."
@@ -332,13 +376,20 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
                 if problem:
                     problems[f"answer:{row.prompt}"] = problem
     if earlier is not None:  # this call was booked already; its answer was lost
-        return await _assign(sessions, earlier, booking.appointment)
+        return await _assign(sessions, earlier, booking.appointment, clock)
     if problems:
         raise ValidationError(problems)
 
     try:
-        written = await _write_booking(sessions, booking, phone, place)
-    except IntegrityError:
+        written = await _write_booking(sessions, booking, typed)
+    except IntegrityError as error:
+        if _violated(error) == UNIQUE_PHONE and typed.phone is not None:
+            # Another CSR added the same caller a moment ago: their booking stands.
+            async with sessions() as session:
+                owner = await _phone_owner(session, typed.phone)
+            raise ValidationError(
+                {"phone": owner or f"{display_phone(typed.phone)} was just added by someone else."}
+            ) from None
         # The same call written meanwhile by another attempt (a double Enter over a slow
         # link): that booking stands.
         if booking.call_id is None:
@@ -348,7 +399,29 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
         if earlier is None:
             raise
         written = earlier
-    return await _assign(sessions, written, booking.appointment)
+    return await _assign(sessions, written, booking.appointment, clock)
+
+
+async def _phone_owner(session: AsyncSession, phone: str) -> str | None:
+    """The sentence naming whose number ``phone`` already is, or ``None``."""
+    owner = await session.scalar(
+        select(Customer.name)
+        .join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+        .where(CustomerPhone.number == phone)
+        .limit(1)
+    )
+    if owner is None:
+        return None
+    return (
+        f"{display_phone(phone)} is already {owner}'s number: choose them in the "
+        "list instead of adding them again."
+    )
+
+
+def _violated(error: IntegrityError) -> str | None:
+    """The name of the constraint an INSERT broke, as the server reports it."""
+    diagnostics = getattr(error.orig, "diag", None)
+    return getattr(diagnostics, "constraint_name", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,47 +462,26 @@ async def _earlier_booking(session: AsyncSession, call_id: uuid.UUID) -> _Writte
 
 
 async def _write_booking(
-    sessions: async_sessionmaker[AsyncSession],
-    booking: CallBooking,
-    phone: str | None,
-    place: tuple[float, float] | None,
+    sessions: async_sessionmaker[AsyncSession], booking: CallBooking, typed: _Typed
 ) -> _Written:
     async with sessions() as session, session.begin():
         job_type = await session.get(JobType, booking.job_type_id)
         if job_type is None or not job_type.active:  # retired meanwhile
             raise ValidationError({"job_type": "Choose a job type from the list."})
+        address = typed.address
         if booking.caller is not None:
-            caller = booking.caller
-            assert phone is not None and place is not None
-            customer = Customer(name=caller.name.strip())
+            assert typed.phone is not None and address is not None and address.place
+            customer = Customer(name=typed.name)
             session.add(customer)
             await session.flush()
-            session.add(CustomerPhone(customer_id=customer.id, number=phone))
-            site = ServiceSite(
-                customer_id=customer.id,
-                street=caller.street.strip(),
-                city=caller.city.strip(),
-                state=caller.state.strip().upper(),
-                zip=caller.zip.strip()[:10],
-                lat=place[0],
-                lon=place[1],
-            )
+            session.add(CustomerPhone(customer_id=customer.id, number=typed.phone))
+            site = _site(customer.id, address)
             session.add(site)
             await session.flush()
             customer_id, site_id = customer.id, site.id
         elif booking.new_site is not None:  # a returning customer at another address
-            assert booking.customer_id is not None and place is not None
-            new = booking.new_site
-            site = ServiceSite(
-                customer_id=booking.customer_id,
-                label=new.label.strip() or "Home",
-                street=new.street.strip(),
-                city=new.city.strip(),
-                state=new.state.strip().upper(),
-                zip=new.zip.strip()[:10],
-                lat=place[0],
-                lon=place[1],
-            )
+            assert booking.customer_id is not None and address is not None and address.place
+            site = _site(booking.customer_id, address, label=typed.site_label)
             session.add(site)
             await session.flush()
             customer_id, site_id = booking.customer_id, site.id
@@ -451,17 +503,14 @@ async def _write_booking(
             if on_site is None:
                 raise ValidationError({"equipment": "That equipment is not at this site."})
 
-        description = booking.description.strip()
-        answered = [(q, a.strip()) for q, a in booking.answers.items() if a.strip()]
-        if answered:  # the technician reads the answers with the problem
-            description += "\n\n" + "\n".join(f"{q}: {a}" for q, a in answered)
         appointment = booking.appointment
         order = WorkOrder(
             customer_id=customer_id,
             site_id=site_id,
             job_type_id=job_type.id,
-            description=description,
-            answers=[[q, a] for q, a in answered],
+            # The technician reads the answers with the problem.
+            description=typed.description,
+            answers=[[q, a] for q, a in typed.answers],
             equipment_id=booking.equipment_id,
             call_id=booking.call_id,
             priority=booking.priority,
@@ -487,10 +536,25 @@ async def _write_booking(
         )
 
 
+def _site(customer_id: int, address: _Address, *, label: str = "Home") -> ServiceSite:
+    assert address.place is not None
+    return ServiceSite(
+        customer_id=customer_id,
+        label=label,
+        street=address.street,
+        city=address.city,
+        state=address.state,
+        zip=address.zip,
+        lat=address.place[0],
+        lon=address.place[1],
+    )
+
+
 async def _assign(
     sessions: async_sessionmaker[AsyncSession],
     written: _Written,
     appointment: Appointment | None,
+    clock: Clock,
 ) -> BookedCall:
     """Give the booked visit its technician, if the CSR booked one and it has none yet."""
     booked = BookedCall(
@@ -517,6 +581,7 @@ async def _assign(
                     technician_ids=(appointment.technician_id,),
                 )
             ],
+            clock=clock,
         )
     except (UserFacingError, DBAPIError, OSError) as error:
         reason = str(error) if isinstance(error, UserFacingError) else "no answer"

@@ -12,43 +12,56 @@ crew member. Two dispatchers dropping into the same slot at the same moment are 
 line by locking the technicians' rows first, so the second one sees the first one's
 visit and is refused with ``PlacementRefused``.
 
+Finished work stays put: a completed, cancelled or no-show visit, or any visit of an
+invoiced or closed work order, is not moved, given another crew or sent back to the
+queue (``visit_status.finished_problem`` says why in a sentence). A manager corrects one
+by stepping it back first (reopen, restore), then moving it. The database refuses the
+same (the ``dispatch_keep_finished_*`` triggers), for psql and for a race; that refusal
+comes back as the same kind of sentence.
+
 Lock order, kept everywhere here so that two operations never wait on each other in a
 circle: technicians (by id), then visits (by id), then the work order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Case, and_, case, delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from dispatch_app.db.models import (
+    RULE_SQLSTATES,
     StatusChange,
     Technician,
     Visit,
     VisitTechnician,
     WorkOrder,
 )
+from dispatch_app.domain import time_bounds
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
+from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.domain.visit_status import (
+    BILLED_ORDER_STATUSES,
     NOT_BLOCKING_STATUSES,
     REASON_REQUIRED,
     clean_reason,
+    finished_problem,
     reason_problem,
     status_problem,
     work_order_status_after,
 )
-from dispatch_app.domain.vocabulary import VisitStatus, WorkOrderStatus
+from dispatch_app.domain.vocabulary import VisitStatus
 from dispatch_app.errors import ConflictError, PlacementRefused, ValidationError
 from dispatch_app.services.day_board import VisitBlock, business_timezone
 
 _NOT_BLOCKING = sorted(s.value for s in NOT_BLOCKING_STATUSES)
-# Billing has started from these: a visit of such a work order is history, not a plan.
-_BILLED = (WorkOrderStatus.INVOICED.value, WorkOrderStatus.CLOSED.value)
 
 
 @dataclass(frozen=True)
@@ -76,16 +89,24 @@ class VisitMove:
 
 
 async def move_visits(
-    sessions: async_sessionmaker[AsyncSession], *, moves: Sequence[VisitMove]
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    moves: Sequence[VisitMove],
+    clock: Clock = SYSTEM_CLOCK,
 ) -> dict[int, int]:
     """Move several visits at once (a swap, a shifted afternoon), all or nothing.
 
     Returns each visit's new version by visit id. Raises ``ConflictError`` when any of
     them changed since its ``seen_version``, ``PlacementRefused`` when any would then
     overlap another visit of one of its technicians (visits in the batch count at their
-    new times); in both cases nothing is written.
+    new times), ``ValidationError`` (field ``visit``) when one is finished or its new
+    time is out of bounds (``time_bounds.booking_problem``, with ``clock``'s today); in
+    every case nothing is written.
+
+    A visit moved more than ``time_bounds.ARRIVAL_WINDOW_REACH`` away from the window
+    its customer was promised loses that window: the promise was for another day.
     """
-    return await _move(sessions, moves, refuse_overlaps=True)
+    return await _move(sessions, moves, refuse_overlaps=True, clock=clock)
 
 
 async def move_visit(
@@ -97,11 +118,13 @@ async def move_visit(
     ends: dt.datetime,
     technician_ids: Sequence[int] | None = None,
     seen: VisitBlock | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> int:
     """Book the visit at ``starts``–``ends`` (and, if given, for exactly this crew).
 
     Returns the visit's new version. Raises ``ConflictError`` when the visit changed
-    since ``seen_version``, ``ValueError`` for an impossible time span.
+    since ``seen_version``, ``ValueError`` for an impossible time span,
+    ``ValidationError`` as ``move_visits`` does.
 
     Unlike ``move_visits`` this does not refuse an overlap: it keeps the behaviour its
     callers were written against. The board should move through ``move_visits``.
@@ -114,7 +137,7 @@ async def move_visit(
         technician_ids=None if technician_ids is None else tuple(technician_ids),
         seen=seen,
     )
-    versions = await _move(sessions, [move], refuse_overlaps=False)
+    versions = await _move(sessions, [move], refuse_overlaps=False, clock=clock)
     return versions[visit_id]
 
 
@@ -123,23 +146,46 @@ async def _move(
     moves: Sequence[VisitMove],
     *,
     refuse_overlaps: bool,
+    clock: Clock,
 ) -> dict[int, int]:
     ids = [move.visit_id for move in moves]
     if len(set(ids)) != len(ids):
         raise ValueError("a visit can be moved only once in a batch")
     if not moves:
         return {}
-    async with sessions() as session, session.begin():
+    async with _rules_refusal(), sessions() as session, session.begin():
         # Even without the overlap rule: writing a crew row takes a share lock on its
         # technician, so taking theirs later than the visits could deadlock with a batch.
         locked = await _lock_technicians(session, await _crews_after(session, moves))
+        held = await _placements(session, ids)
+        tz = await business_timezone(session)
+        today = clock_today(clock, tz)
         versions: dict[int, int] = {}
         # In visit order, so that two batches sharing visits take their locks alike.
         for move in sorted(moves, key=lambda m: m.visit_id):
+            now = held.get(move.visit_id)
+            if now is None or now.version != move.seen_version:
+                raise await _conflict(session, move.visit_id, "move", move.seen)
+            problem = finished_problem(
+                now.number, now.status, now.order_status, _doing(move, now)
+            ) or time_bounds.booking_problem(
+                move.starts, move.ends, today=today, tz=tz, subject=f"{now.number}'s visit"
+            )
+            if problem:
+                raise ValidationError({"visit": problem})
+            values: dict[str, Any] = {
+                "starts": move.starts,
+                "ends": move.ends,
+                "status": _scheduled_status(),
+            }
+            if now.arrival_window_start is not None and not time_bounds.window_within_reach(
+                now.arrival_window_start, move.starts
+            ):
+                values |= {"arrival_window_start": None, "arrival_window_end": None}
             new_version = await session.scalar(
                 update(Visit)
                 .where(Visit.id == move.visit_id, Visit.version == move.seen_version)
-                .values(starts=move.starts, ends=move.ends, status=_scheduled_status())
+                .values(**values)
                 .returning(Visit.version)
             )
             if new_version is None:
@@ -155,6 +201,75 @@ async def _move(
         return {visit_id: versions[visit_id] for visit_id in ids}
 
 
+@dataclass(frozen=True, slots=True)
+class _Placement:
+    """Where a visit stands now, and its work order's number and status."""
+
+    version: int
+    status: str
+    starts: dt.datetime | None
+    ends: dt.datetime | None
+    arrival_window_start: dt.datetime | None
+    number: str
+    order_status: str
+
+
+async def _placements(session: AsyncSession, visit_ids: Collection[int]) -> dict[int, _Placement]:
+    rows = (
+        await session.execute(
+            select(
+                Visit.id,
+                Visit.version,
+                Visit.status,
+                Visit.starts,
+                Visit.ends,
+                Visit.arrival_window_start,
+                WorkOrder.number,
+                WorkOrder.status.label("order_status"),
+            )
+            .join(WorkOrder, WorkOrder.id == Visit.work_order_id)
+            .where(Visit.id.in_(visit_ids))
+        )
+    ).all()
+    return {
+        row.id: _Placement(
+            row.version,
+            row.status,
+            row.starts,
+            row.ends,
+            row.arrival_window_start,
+            row.number,
+            row.order_status,
+        )
+        for row in rows
+    }
+
+
+def _doing(move: VisitMove, now: _Placement) -> str:
+    """What the move does, in the words a refusal uses ("reopen it before …")."""
+    same_time = (move.starts, move.ends) == (now.starts, now.ends)
+    if same_time and move.technician_ids == ():
+        return "unassigning"
+    if same_time and move.technician_ids is not None:
+        return "reassigning"
+    return "moving"
+
+
+@contextlib.asynccontextmanager
+async def _rules_refusal() -> AsyncIterator[None]:
+    """The database's own refusal of a change to finished work (a race, or a rule this
+    code did not check) as the sentence it carries."""
+    try:
+        yield
+    except DBAPIError as error:
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        if sqlstate not in RULE_SQLSTATES:
+            raise
+        diagnostics = getattr(error.orig, "diag", None)
+        sentence = getattr(diagnostics, "message_primary", None) or str(error.orig)
+        raise ValidationError({"visit": sentence}) from None
+
+
 async def unassign_visit(
     sessions: async_sessionmaker[AsyncSession],
     *,
@@ -162,8 +277,11 @@ async def unassign_visit(
     seen_version: int,
     seen: VisitBlock | None = None,
 ) -> int:
-    """Take the visit off every technician; it waits in the unassigned queue."""
-    async with sessions() as session, session.begin():
+    """Take the visit off every technician; it waits in the unassigned queue.
+
+    Raises ``ValidationError`` (field ``visit``) for finished work, as ``move_visits``."""
+    async with _rules_refusal(), sessions() as session, session.begin():
+        await _refuse_finished(session, [visit_id], {visit_id: seen_version}, "unassigning")
         new_version = await session.scalar(
             update(Visit)
             .where(Visit.id == visit_id, Visit.version == seen_version)
@@ -183,10 +301,12 @@ async def unschedule_visits(
     again (how the board undoes scheduling a job from the queue).
 
     ``seen`` maps visit id to the version the user saw. Returns each visit's new version.
-    Raises ``ConflictError`` when any changed since; nothing is written then.
+    Raises ``ConflictError`` when any changed since, ``ValidationError`` (field
+    ``visit``) when one is finished work; nothing is written then.
     """
     versions: dict[int, int] = {}
-    async with sessions() as session, session.begin():
+    async with _rules_refusal(), sessions() as session, session.begin():
+        await _refuse_finished(session, sorted(seen), seen, "unscheduling")
         for visit_id in sorted(seen):  # visit order, as moves lock them
             new_version = await session.scalar(
                 update(Visit)
@@ -232,7 +352,7 @@ async def set_visit_status(
     ``PlacementRefused`` when a restored visit's time was given to other work meanwhile.
     Nothing is written when any of these is raised.
     """
-    async with sessions() as session, session.begin():
+    async with _rules_refusal(), sessions() as session, session.begin():
         locked: set[int] = set()
         if status == VisitStatus.SCHEDULED:
             # Possibly a restore, which makes the visit hold its crew's time again: take
@@ -262,7 +382,7 @@ async def set_visit_status(
         ).one()
 
         problem = status_problem(visit.status, status)
-        if problem is None and order.status in _BILLED:
+        if problem is None and order.status in BILLED_ORDER_STATUSES:
             problem = f"{order.number} is already {order.status}; its visits can no longer change."
         if problem is not None:
             raise ValidationError({"status": problem})
@@ -310,6 +430,21 @@ async def set_visit_status(
                 .values(status=order_status, cancel_reason=cancel_reason)
             )
         return new_version
+
+
+async def _refuse_finished(
+    session: AsyncSession, visit_ids: Sequence[int], seen: Mapping[int, int], doing: str
+) -> None:
+    """``ValidationError`` if one of the visits is finished work (see the module's
+    docstring); a visit changed since it was seen is left to the write's version check."""
+    held = await _placements(session, visit_ids)
+    for visit_id in visit_ids:
+        now = held.get(visit_id)
+        if now is None or now.version != seen[visit_id]:
+            continue
+        problem = finished_problem(now.number, now.status, now.order_status, doing)
+        if problem:
+            raise ValidationError({"visit": problem})
 
 
 async def _crews_after(session: AsyncSession, moves: Iterable[VisitMove]) -> set[int]:

@@ -47,11 +47,13 @@ from dispatch_app.db.models import (
     WorkOrder,
 )
 from dispatch_app.domain import visit_status
+from dispatch_app.domain.text_rules import checked_text
 from dispatch_app.domain.vocabulary import LineItemKind, VisitStatus, WorkOrderStatus
 from dispatch_app.domain.work_order_record import (
-    MAX_CAPTION_CHARS,
-    MAX_FILENAME_CHARS,
-    MAX_NOTE_CHARS,
+    CAPTION_TEXT,
+    FILENAME_TEXT,
+    NOTE_TEXT,
+    TIME_NOTE_TEXT,
     audit_line,
     line_item_errors,
     line_total,
@@ -60,7 +62,6 @@ from dispatch_app.domain.work_order_record import (
 )
 from dispatch_app.domain.work_order_status import LABELS as STATUS_LABELS
 from dispatch_app.domain.work_order_status import REASON_REQUIRED, status_problem
-from dispatch_app.domain.work_orders import text_problem
 from dispatch_app.errors import ConflictError, ValidationError
 from dispatch_app.services.day_board import business_timezone
 from dispatch_app.services.work_orders import read_work_order_fields
@@ -696,16 +697,14 @@ async def add_note(
     sessions: async_sessionmaker[AsyncSession], *, work_order_id: int, body: str
 ) -> int:
     """Add a note signed with the editor's name and the time; returns its id."""
-    problem = text_problem("The note", body, limit=MAX_NOTE_CHARS, required=True)
+    body, problem = checked_text("The note", body, NOTE_TEXT, required=True)
     if problem:
         raise ValidationError({"body": problem})
     async with sessions() as session, session.begin():
         await _open_order(session, work_order_id, what="the note was not added")
         return int(
             await session.scalar(
-                insert(Note)
-                .values(work_order_id=work_order_id, body=body.strip())
-                .returning(Note.id)
+                insert(Note).values(work_order_id=work_order_id, body=body).returning(Note.id)
             )
             or 0
         )
@@ -779,14 +778,14 @@ async def attach_photo(
     Refused with one sentence (``ValidationError`` field ``photo`` or ``caption``) when it
     is empty, larger than ``MAX_PHOTO_BYTES``, or not a decodable JPEG/PNG/WebP/GIF.
     """
-    name = os.path.basename(filename.replace("\\", "/")) if isinstance(filename, str) else ""
-    problem = text_problem("The file name", name, limit=MAX_FILENAME_CHARS, required=True)
+    typed = os.path.basename(filename.replace("\\", "/")) if isinstance(filename, str) else ""
+    name, problem = checked_text("The file name", typed, FILENAME_TEXT, required=True)
     if problem:
         raise ValidationError({"photo": problem})
     problem = photo_size_problem(name, len(data), MAX_PHOTO_BYTES)
     if problem:
         raise ValidationError({"photo": problem})
-    problem = text_problem("The caption", caption, limit=MAX_CAPTION_CHARS)
+    caption, problem = checked_text("The caption", caption, CAPTION_TEXT)
     if problem:
         raise ValidationError({"caption": problem})
     facts = await asyncio.to_thread(inspect_photo, data, name)
@@ -804,7 +803,7 @@ async def attach_photo(
                     height=facts.height,
                     data=data,
                     thumbnail=facts.thumbnail,
-                    caption=caption.strip(),
+                    caption=caption,
                 )
                 .returning(Photo.id)
             )
@@ -862,6 +861,7 @@ async def add_time_entry(
     (start, end), errors = time_entry_errors(started_at=started_at, ended_at=ended_at, note=note)
     if errors:
         raise ValidationError(errors)
+    note, _problem = checked_text("The note", note, TIME_NOTE_TEXT)
     async with sessions() as session, session.begin():
         known = await session.scalar(select(Technician.id).where(Technician.id == technician_id))
         if known is None:
@@ -875,7 +875,7 @@ async def add_time_entry(
                     technician_id=technician_id,
                     started_at=start,
                     ended_at=end,
-                    note=note.strip(),
+                    note=note,
                 )
                 .returning(TimeEntry.id)
             )

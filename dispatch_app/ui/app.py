@@ -192,6 +192,8 @@ class DispatchApp:
         async def read() -> None:
             try:
                 await store.show(day, days)
+            except UserFacingError as error:  # a day outside the schedule's years
+                self.window.show_problem(str(error))
             except (DBAPIError, OSError) as error:
                 log.warning("could not read the days asked for: %s", error)
                 self.window.show_problem(

@@ -31,6 +31,7 @@ from dispatch_app.domain.visit_status import (
     LABELS,
     REASON_REQUIRED,
     STEP_BACK_LABELS,
+    finished_problem,
     next_statuses,
     way_back,
 )
@@ -294,6 +295,13 @@ class BoardActions(QObject):
         if self._busy:
             self.problem.emit(self.tr("Still saving the last change — try again in a moment."))
             return
+        # Finished work stays where it happened (the operation and the database say so
+        # too; this only spares a round trip).
+        for visit in visits:
+            problem = finished_problem(visit.number, visit.status, None, "unassigning")
+            if problem:
+                self.problem.emit(problem)
+                return
         before = [Placing.of(v) for v in visits]
         after = [dataclasses.replace(p, technician_ids=()) for p in before]
         names = ", ".join(v.number for v in visits)
@@ -459,7 +467,7 @@ class BoardActions(QObject):
         untimed = [p for p in placings if p.starts is None or p.ends is None]
         written: dict[int, int] = {}
         if timed:
-            written |= await move_visits(self.sessions, moves=timed)
+            written |= await move_visits(self.sessions, moves=timed, clock=self.view.clock)
         if untimed:
             written |= await unschedule_visits(
                 self.sessions, seen={p.visit_id: versions[p.visit_id] for p in untimed}

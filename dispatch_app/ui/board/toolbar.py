@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
+from dispatch_app.domain.time_bounds import FIRST_DAY, LAST_DAY
 from dispatch_app.domain.vocabulary import Trade
 from dispatch_app.services.day_board import TechnicianRow, VisitBlock
 
@@ -80,6 +81,11 @@ class BoardToolbar(QToolBar):
         self.date_edit.setObjectName("boardDate")
         self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("ddd d MMM yyyy")
+        # The schedule's years (domain/time_bounds.py): the picker offers no other day.
+        self.date_edit.setDateRange(
+            QDate(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day),
+            QDate(LAST_DAY.year, LAST_DAY.month, LAST_DAY.day),
+        )
         self.date_edit.dateChanged.connect(self._date_edited)
         self.addWidget(self.date_edit)
         self.addSeparator()

@@ -876,7 +876,7 @@ class CallIntake(QDialog):
         self.save_button.setEnabled(False)
         self.busyChanged.emit(True)
         try:
-            done = await book_call(self.sessions, booking)
+            done = await book_call(self.sessions, booking, clock=self.clock)
         except ValidationError as invalid:
             self._show_errors(invalid.fields)
         except UserFacingError as error:
