@@ -151,7 +151,8 @@ def _use_pyside6() -> None:
 
 
 def run_map_window(options: MapWindowOptions) -> int:
-    """Open the window and follow the day until it closes; the process exit code."""
+    """Open the window and follow the day until it closes; the process exit code, or
+    the exception that ended the feed (re-raised once the window is gone)."""
     _use_pyside6()
     import webview
 
@@ -249,6 +250,6 @@ def run_map_window(options: MapWindowOptions) -> int:
         os.unlink(page.name)
     feed.emit({"event": "closed"})
     if failure:
-        log.error("the map window's feed failed: %s", failure[0])
-        return 1
+        # The command line says it in one sentence (a refused login, a lost server).
+        raise failure[0]
     return 0

@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from dispatch_app.domain.ids import is_row_id
 from dispatch_app.domain.vocabulary import Priority, WorkOrderSource
 
 # Long enough for a pasted email thread; beyond it, a text is a mistake, not a note.
@@ -105,9 +106,7 @@ def clean_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, s
         cleaned["source"] = fields["source"]
     if "equipment_id" in fields:
         equipment = fields["equipment_id"]
-        if equipment is not None and (
-            not isinstance(equipment, int) or isinstance(equipment, bool) or equipment <= 0
-        ):
+        if equipment is not None and not is_row_id(equipment):
             errors["equipment_id"] = "Choose the equipment from the site's list."
         cleaned["equipment_id"] = equipment
     for name in ("requested_start", "requested_end"):

@@ -16,6 +16,7 @@ from dispatch_app.db.models import JobType, JobTypeSkill, ServiceSite, Skill
 from dispatch_app.domain.availability import ArrivalWindow, WindowPlan, arrival_windows
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, local_now
 from dispatch_app.domain.dispatch_rules import BookedVisit
+from dispatch_app.domain.ids import is_row_id, require_row_id
 from dispatch_app.errors import ValidationError
 from dispatch_app.services.day_board import (
     board_settings,
@@ -44,6 +45,10 @@ async def windows_for_call(
     caller not yet saved)."""
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"windows are offered for 1 to {MAX_DAYS} days")
+    if not is_row_id(job_type_id):
+        raise ValidationError({"job_type": "Choose a job type from the list."})
+    if site_id is not None:
+        require_row_id(site_id, "site")
     async with sessions() as session:
         job_type = await session.get(JobType, job_type_id)
         if job_type is None:

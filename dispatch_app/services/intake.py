@@ -37,6 +37,7 @@ from dispatch_app.db.models import (
     WorkOrder,
 )
 from dispatch_app.domain.geo import Place
+from dispatch_app.domain.ids import is_row_id
 from dispatch_app.domain.phones import display_phone, normalise_phone
 from dispatch_app.domain.vocabulary import (
     Priority,
@@ -51,6 +52,9 @@ from dispatch_app.errors import UserFacingError, ValidationError
 from dispatch_app.services.map_positions import ZIP_CENTROIDS
 from dispatch_app.services.visits import VisitMove, move_visits
 
+NOT_ON_FILE = "That customer is no longer on file; look the caller up again."
+NO_SUCH_SITE = "That customer has no such site."
+EQUIPMENT_ELSEWHERE = "That equipment is not at this site."
 MAX_NAME_CHARS = 200
 MAX_ADDRESS_CHARS = 200
 MAX_ANSWER_CHARS = 2_000
@@ -282,6 +286,15 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
     place = None
     if (booking.customer_id is None) == (booking.caller is None):
         problems["customer"] = "Choose the customer, or fill in the new caller."
+    elif booking.customer_id is not None and not is_row_id(booking.customer_id):
+        problems["customer"] = NOT_ON_FILE
+    if booking.site_id is not None and not is_row_id(booking.site_id):
+        problems["site"] = NO_SUCH_SITE
+    if booking.equipment_id is not None and not is_row_id(booking.equipment_id):
+        problems["equipment"] = EQUIPMENT_ELSEWHERE
+    technician = booking.appointment.technician_id if booking.appointment else None
+    if technician is not None and not is_row_id(technician):
+        problems["appointment"] = "Choose the technician from the offered windows."
     await asyncio.to_thread(ZIP_CENTROIDS.load)
     if booking.caller is not None:
         caller = booking.caller
@@ -318,7 +331,15 @@ async def book_call(sessions: async_sessionmaker[AsyncSession], booking: CallBoo
                     f"{display_phone(phone)} is already {owner}'s number: choose them in the "
                     "list instead of adding them again."
                 )
-        job_type_found = await session.get(JobType, booking.job_type_id)
+        if (
+            "customer" not in problems
+            and booking.customer_id is not None
+            and await _customer_row(session, booking.customer_id) is None
+        ):
+            problems["customer"] = NOT_ON_FILE
+        job_type_found = None
+        if is_row_id(booking.job_type_id):
+            job_type_found = await session.get(JobType, booking.job_type_id)
         if job_type_found is None or not job_type_found.active:
             problems["job_type"] = "Choose a job type from the list."
         else:
@@ -362,6 +383,17 @@ class _Written:
     customer_id: int
     site_id: int
     assigned: bool
+
+
+async def _customer_row(
+    session: AsyncSession, customer_id: int, *, lock: bool = False
+) -> int | None:
+    """The customer's id if they are on file; with ``lock``, they stay until the
+    transaction ends (a key-share lock: their own edits are not held up)."""
+    query = select(Customer.id).where(Customer.id == customer_id)
+    if lock:
+        query = query.with_for_update(key_share=True)
+    return await session.scalar(query)
 
 
 async def _earlier_booking(session: AsyncSession, call_id: uuid.UUID) -> _Written | None:
@@ -419,6 +451,10 @@ async def _write_booking(
             customer_id, site_id = customer.id, site.id
         elif booking.new_site is not None:  # a returning customer at another address
             assert booking.customer_id is not None and place is not None
+            # Held until the site is written: a customer deleted since the form was
+            # checked is said so, not met as a foreign-key violation.
+            if await _customer_row(session, booking.customer_id, lock=True) is None:
+                raise ValidationError({"customer": NOT_ON_FILE})
             new = booking.new_site
             site = ServiceSite(
                 customer_id=booking.customer_id,
@@ -440,7 +476,7 @@ async def _write_booking(
                 query = query.where(ServiceSite.id == booking.site_id)
             found = await session.scalar(query.order_by(ServiceSite.id).limit(1))
             if found is None:
-                raise ValidationError({"site": "That customer has no such site."})
+                raise ValidationError({"site": NO_SUCH_SITE})
             customer_id, site_id = booking.customer_id, found
         if booking.equipment_id is not None:
             on_site = await session.scalar(
@@ -449,7 +485,7 @@ async def _write_booking(
                 )
             )
             if on_site is None:
-                raise ValidationError({"equipment": "That equipment is not at this site."})
+                raise ValidationError({"equipment": EQUIPMENT_ELSEWHERE})
 
         description = booking.description.strip()
         answered = [(q, a.strip()) for q, a in booking.answers.items() if a.strip()]

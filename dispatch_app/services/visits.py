@@ -34,6 +34,7 @@ from dispatch_app.db.models import (
     VisitTechnician,
     WorkOrder,
 )
+from dispatch_app.domain.ids import require_row_id, require_row_ids, require_version
 from dispatch_app.domain.visit_status import (
     NOT_BLOCKING_STATUSES,
     REASON_REQUIRED,
@@ -65,6 +66,10 @@ class VisitMove:
     seen: VisitBlock | None = None
 
     def __post_init__(self) -> None:
+        require_row_id(self.visit_id, "visit")
+        require_version(self.seen_version, "visit")
+        if self.technician_ids is not None:
+            require_row_ids(self.technician_ids, "technician")
         if self.starts.tzinfo is None or self.ends.tzinfo is None:
             raise ValueError("visit times must carry a time zone")
         if self.ends <= self.starts:
@@ -163,6 +168,8 @@ async def unassign_visit(
     seen: VisitBlock | None = None,
 ) -> int:
     """Take the visit off every technician; it waits in the unassigned queue."""
+    require_row_id(visit_id, "visit")
+    require_version(seen_version, "visit")
     async with sessions() as session, session.begin():
         new_version = await session.scalar(
             update(Visit)
@@ -185,6 +192,9 @@ async def unschedule_visits(
     ``seen`` maps visit id to the version the user saw. Returns each visit's new version.
     Raises ``ConflictError`` when any changed since; nothing is written then.
     """
+    for visit_id, version in seen.items():
+        require_row_id(visit_id, "visit")
+        require_version(version, "visit")
     versions: dict[int, int] = {}
     async with sessions() as session, session.begin():
         for visit_id in sorted(seen):  # visit order, as moves lock them
@@ -232,6 +242,8 @@ async def set_visit_status(
     ``PlacementRefused`` when a restored visit's time was given to other work meanwhile.
     Nothing is written when any of these is raised.
     """
+    require_row_id(visit_id, "visit")
+    require_version(seen_version, "visit")
     async with sessions() as session, session.begin():
         locked: set[int] = set()
         if status == VisitStatus.SCHEDULED:

@@ -47,6 +47,7 @@ from dispatch_app.db.models import (
     WorkOrder,
 )
 from dispatch_app.domain import visit_status
+from dispatch_app.domain.ids import is_row_id, require_row_id, require_version
 from dispatch_app.domain.vocabulary import LineItemKind, VisitStatus, WorkOrderStatus
 from dispatch_app.domain.work_order_record import (
     MAX_CAPTION_CHARS,
@@ -267,6 +268,7 @@ async def load_record(
     sessions: async_sessionmaker[AsyncSession], work_order_id: int
 ) -> WorkOrderRecord:
     """Everything the editor shows about one work order; ``ConflictError`` if it is gone."""
+    require_row_id(work_order_id, "work order")
     async with sessions() as session, session.begin():
         # One snapshot: the tabs never disagree with each other.
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
@@ -531,6 +533,7 @@ async def search_parts(
 
 async def load_photo(sessions: async_sessionmaker[AsyncSession], *, photo_id: int) -> PhotoFile:
     """One photo's full bytes (for the full view); ``ConflictError`` if it was removed."""
+    require_row_id(photo_id, "photo")
     async with sessions() as session:
         row = (
             await session.execute(
@@ -555,6 +558,7 @@ async def _open_order(
 ) -> str:
     """Share-lock the work order for this transaction (so it cannot be invoiced or
     deleted under the write); returns its number."""
+    require_row_id(work_order_id, "work order")
     row = (
         await session.execute(
             select(WorkOrder.number, WorkOrder.status)
@@ -613,6 +617,9 @@ async def add_material(
     description: str | None = None,
 ) -> int:
     """Add a part from the parts list; its name and price are the list's unless given."""
+    require_row_id(work_order_id, "work order")
+    if not is_row_id(part_id):
+        raise ValidationError({"part": "That part is no longer in the parts list."})
     async with sessions() as session, session.begin():
         part = await session.scalar(select(Part).where(Part.id == part_id))
         if part is None or not part.active:
@@ -648,6 +655,8 @@ async def update_line_item(
     unit_price: object = None,
 ) -> int:
     """Change a line item's description, quantity or price; returns its new version."""
+    require_row_id(line_item_id, "line item")
+    require_version(seen_version, "line item")
     async with sessions() as session, session.begin():
         item = await session.scalar(select(LineItem).where(LineItem.id == line_item_id))
         if item is None:
@@ -682,6 +691,7 @@ async def update_line_item(
 async def remove_line_item(
     sessions: async_sessionmaker[AsyncSession], *, line_item_id: int
 ) -> None:
+    require_row_id(line_item_id, "line item")
     async with sessions() as session, session.begin():
         order_id = await session.scalar(
             select(LineItem.work_order_id).where(LineItem.id == line_item_id)
@@ -843,6 +853,7 @@ async def attach_photo_file(
 
 
 async def remove_photo(sessions: async_sessionmaker[AsyncSession], *, photo_id: int) -> None:
+    require_row_id(photo_id, "photo")
     async with sessions() as session, session.begin():
         await session.execute(delete(Photo).where(Photo.id == photo_id))
 
@@ -863,7 +874,11 @@ async def add_time_entry(
     if errors:
         raise ValidationError(errors)
     async with sessions() as session, session.begin():
-        known = await session.scalar(select(Technician.id).where(Technician.id == technician_id))
+        known = None
+        if is_row_id(technician_id):
+            known = await session.scalar(
+                select(Technician.id).where(Technician.id == technician_id)
+            )
         if known is None:
             raise ValidationError({"technician": "Choose the technician from the list."})
         await _open_order(session, work_order_id, what="the time was not added", billed_ok=False)
@@ -886,6 +901,7 @@ async def add_time_entry(
 async def remove_time_entry(
     sessions: async_sessionmaker[AsyncSession], *, time_entry_id: int
 ) -> None:
+    require_row_id(time_entry_id, "time entry")
     async with sessions() as session, session.begin():
         order_id = await session.scalar(
             select(TimeEntry.work_order_id).where(TimeEntry.id == time_entry_id)
@@ -913,6 +929,7 @@ async def change_status(
     Cancelling (or a no-show) ends the work order's open visits the same way, so the
     board stops showing work nobody will do. Nothing is written when refused.
     """
+    require_row_id(work_order_id, "work order")
     problem = status_problem(seen_status, status)
     if problem is not None:
         raise ValidationError({"status": problem})
