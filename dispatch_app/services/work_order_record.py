@@ -17,6 +17,8 @@ import datetime as dt
 import decimal
 import io
 import os
+import stat
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,8 +70,16 @@ from dispatch_app.services.work_orders import read_work_order_fields
 
 # Thumbnails fit in this square: sharp in a grid of ~180 px tiles on a high-DPI screen.
 THUMBNAIL_SIDE = 256
-# Beyond this many pixels a "photo" is a decompression bomb, not a camera picture.
-MAX_PHOTO_PIXELS = 100_000_000
+# A phone's largest ordinary pictures are its 48 or 50 megapixel mode and panoramas of
+# up to 63 megapixels; beyond 64 a "photo" is a scan, a render or a decompression bomb
+# (a 32 KB PNG can claim 10,000 x 10,000 pixels and take over 600 MB to check). The size is
+# read from the file's header and refused before a single pixel is decoded.
+MAX_PHOTO_PIXELS = 64_000_000
+# The same limit for anything Pillow opens in this process: above twice it, opening
+# raises instead of decoding. (Between once and twice it warns; ``inspect_photo``
+# refuses those itself, so the warning would only be noise on the console.)
+Image.MAX_IMAGE_PIXELS = MAX_PHOTO_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 AUDIT_LIMIT = 1000
 PHOTO_TYPES = {
     "JPEG": "image/jpeg",
@@ -733,11 +743,15 @@ class PhotoFacts:
 def inspect_photo(data: bytes, filename: str) -> PhotoFacts:
     """Decode the whole picture (a renamed text file or a cut-off JPEG fails here) and
     make its thumbnail. Blocking: call it in a worker thread. Raises ``ValidationError``.
+
+    ``Image.open`` reads only the header: the kind and the size are checked there, and
+    a picture larger than ``MAX_PHOTO_PIXELS`` is refused before anything is decoded.
     """
 
     def refuse(sentence: str) -> ValidationError:
         return ValidationError({"photo": sentence})
 
+    most = f"{MAX_PHOTO_PIXELS // 1_000_000} megapixels"
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format or ""
@@ -750,7 +764,7 @@ def inspect_photo(data: bytes, filename: str) -> PhotoFacts:
             if width * height > MAX_PHOTO_PIXELS:
                 raise refuse(
                     f"{filename} is {width:,} × {height:,} pixels; a photo can have at most "
-                    f"{MAX_PHOTO_PIXELS // 1_000_000} million."
+                    f"{most}. Send a smaller copy (most phones can share a reduced size)."
                 )
             image.load()  # decodes every byte: a truncated file fails here
             upright = ImageOps.exif_transpose(image)
@@ -766,7 +780,11 @@ def inspect_photo(data: bytes, filename: str) -> PhotoFacts:
                 thumb.save(out, "JPEG", quality=85, optimize=True)
     except ValidationError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # over twice the limit: Pillow refused to open it
+        raise refuse(
+            f"{filename} has far more pixels than a photo can have (at most {most})."
+        ) from None
+    except UnidentifiedImageError:
         raise refuse(f"{filename} is not a picture (it could not be read as an image).") from None
     except (OSError, ValueError, SyntaxError) as error:
         # Pillow says "image file is truncated", "broken data stream", …
@@ -823,18 +841,50 @@ async def attach_photo(
 
 
 def _read_photo_file(path: Path) -> bytes:
+    """The file's bytes, if it is an ordinary file on disk no larger than a photo may be.
+
+    A folder, a device (``/dev/zero`` never ends), a pipe (it would wait forever for a
+    writer) or a socket is refused from its ``stat`` before it is opened, and again on
+    the opened file (it may have been swapped meanwhile). A system file whose listed
+    size is not its content (``/proc/self/environ`` lists 0 bytes) is refused too. At
+    most ``MAX_PHOTO_BYTES`` + 1 bytes are ever read.
+    """
+    name = path.name or str(path)
     try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise ValidationError({"photo": f"{path.name} is a folder, not a photo."})
-        problem = photo_size_problem(path.name, size, MAX_PHOTO_BYTES)
-        if problem:  # said before reading: a 2 GB video is not loaded to be refused
-            raise ValidationError({"photo": problem})
-        return path.read_bytes()
+        _refuse_unless_regular(name, os.stat(path).st_mode)
+        # Non-blocking: a pipe put in its place since cannot hold the open up.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        descriptor = os.open(path, flags)
+        with os.fdopen(descriptor, "rb") as file:
+            listed = os.fstat(file.fileno())
+            _refuse_unless_regular(name, listed.st_mode)
+            problem = photo_size_problem(name, listed.st_size, MAX_PHOTO_BYTES)
+            if problem and listed.st_size:  # said before reading: a 2 GB video stays put
+                raise ValidationError({"photo": problem})
+            data = file.read(MAX_PHOTO_BYTES + 1)
     except OSError as error:
         raise ValidationError(
-            {"photo": f"{path.name} could not be read ({error.strerror or error})."}
+            {"photo": f"{name} could not be read ({error.strerror or error})."}
         ) from None
+    if len(data) != listed.st_size:
+        if listed.st_size == 0:
+            raise ValidationError(
+                {"photo": f"{name} is not a file on disk but a system file; attach a photo."}
+            )
+        raise ValidationError(
+            {"photo": f"{name} changed while it was read; attach it again once it is saved."}
+        )
+    return data
+
+
+def _refuse_unless_regular(name: str, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise ValidationError({"photo": f"{name} is a folder, not a photo."})
+    raise ValidationError(
+        {"photo": f"{name} is not a file (it is a device, a pipe or a socket); attach a photo."}
+    )
 
 
 async def attach_photo_file(
