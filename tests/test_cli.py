@@ -270,6 +270,21 @@ def test_a_malformed_geocoder_url_is_one_sentence_before_anything_is_sent(
     assert "Looking up" not in result.stdout
 
 
+def test_tiles_that_are_not_a_tile_server_are_one_sentence(db_url, tmp_path) -> None:
+    result = run_main(
+        "--database-url",
+        db_url,
+        "map-window",
+        "--windowed",
+        "--tiles",
+        "javascript:alert(document.cookie)//{z}/{x}/{y}",
+        data_dir=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "neither an http(s) address" in last_words(result)
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
