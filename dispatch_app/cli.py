@@ -24,7 +24,12 @@ from sqlalchemy import Connection
 
 from dispatch_app import APP_NAME, __version__
 from dispatch_app.config import DatabaseChoice, choose_database, data_dir, describe_url
-from dispatch_app.errors import ConfigurationError, DataDirectoryError, UserFacingError
+from dispatch_app.errors import (
+    ConfigurationError,
+    DataDirectoryError,
+    UnexpectedError,
+    UserFacingError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +76,20 @@ def _size(text: str) -> tuple[int, int]:
     if not (320 <= width <= 10000 and 240 <= height <= 10000):
         raise argparse.ArgumentTypeError(f"{text!r} is outside 320x240 … 10000x10000")
     return width, height
+
+
+# A run a day at the public geocoder's one lookup a second: a few hours, not weeks.
+MAX_GEOCODE_LIMIT = 10_000
+
+
+def _site_limit(text: str) -> int:
+    try:
+        limit = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= limit <= MAX_GEOCODE_LIMIT:
+        raise argparse.ArgumentTypeError(f"{text} is outside 1 … {MAX_GEOCODE_LIMIT:,}")
+    return limit
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,7 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a Nominatim-compatible search URL (default: the geocoder_url setting)",
     )
     geocode.add_argument(
-        "--limit", type=int, default=100, help="sites to look up at most (default 100)"
+        "--limit",
+        type=_site_limit,
+        default=100,
+        help=f"sites to look up at most, 1 to {MAX_GEOCODE_LIMIT:,} (default 100)",
     )
     return parser
 
@@ -288,12 +310,30 @@ def run_watch_command(choice: DatabaseChoice) -> int:
 
 def run_geocode_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
     from dispatch_app.db.engine import make_sync_engine
-    from dispatch_app.services.geocoding import geocode_sites, geocoder_url
+    from dispatch_app.services.geocoding import (
+        check_geocoder_url,
+        geocode_sites,
+        geocoder_server,
+        geocoder_url,
+    )
 
+    if args.url is not None:  # a malformed --url is said before any database is opened
+        check_geocoder_url(args.url, origin="--url")
     with checked_database(choice) as url:
         engine = make_sync_engine(url)
         try:
-            report = geocode_sites(engine, geocoder_url(engine, args.url), limit=max(1, args.limit))
+            geocoder = geocoder_url(engine, args.url)
+
+            def announce(count: int) -> None:
+                # Said before any address leaves, so a changed setting cannot go unseen.
+                server = geocoder_server(geocoder)
+                if count == 0:
+                    print(f"Every site has a position; nothing was sent to {server}.")
+                else:
+                    sites = "1 site" if count == 1 else f"{count} sites"
+                    print(f"Looking up {sites} with {server}…", flush=True)
+
+            report = geocode_sites(engine, geocoder, limit=args.limit, announce=announce)
         finally:
             engine.dispose()
     print(report)
@@ -323,22 +363,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    choice: DatabaseChoice | None = None
     try:
         choice = choose_database(args.database_url)
-        if args.command == "db":
-            return run_db_command(args, choice)
-        if args.command == "watch":
-            return run_watch_command(choice)
-        if args.command == "map-window":
-            return run_map_window_command(args, choice)
-        if args.command == "geocode-sites":
-            return run_geocode_command(args, choice)
-        return run_gui_command(args, choice)
-    except UserFacingError as error:
-        print(f"{APP_NAME}: {error}", file=sys.stderr)
-        return error.exit_code
+        return run_command(args, choice)
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        failure = user_facing(error, choice, verbose=args.verbose)
+        print(f"{APP_NAME}: {failure}", file=sys.stderr)
+        return failure.exit_code
+
+
+def run_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
+    if args.command == "db":
+        return run_db_command(args, choice)
+    if args.command == "watch":
+        return run_watch_command(choice)
+    if args.command == "map-window":
+        return run_map_window_command(args, choice)
+    if args.command == "geocode-sites":
+        return run_geocode_command(args, choice)
+    return run_gui_command(args, choice)
+
+
+def user_facing(
+    error: Exception, choice: DatabaseChoice | None, *, verbose: bool = False
+) -> UserFacingError:
+    """The sentence for any failure of a command. The database's refusals and lost
+    connections are said as such; anything else is a failure nobody wrote a sentence
+    for, and its traceback goes to the log (shown with ``-v``), never to the user."""
+    if isinstance(error, UserFacingError):
+        return error
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    from dispatch_app.db.engine import explain_connection_error, explain_permission_error
+
+    url = (choice.url if choice is not None else None) or ""
+    if isinstance(error, (DBAPIError, psycopg.Error)):
+        denied = explain_permission_error(error, url)
+        if denied is not None:
+            return denied
+        original = error.orig if isinstance(error, DBAPIError) else error
+        if isinstance(original, psycopg.OperationalError):  # the server went away
+            return explain_connection_error(error, url)
+    log.info("unexpected failure", exc_info=error)
+    said = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+    what = f"{type(error).__name__}: {said}" if said else type(error).__name__
+    where = "the details are logged above" if verbose else "run it again with -v for the details"
+    return UnexpectedError(f"Something went wrong that the app did not expect ({what}); {where}.")
 
 
 def run_gui_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:

@@ -9,6 +9,7 @@ portable installs), else the platform's per-user data folder.
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +50,9 @@ def normalise_url(url: str, *, origin: str = "the database URL") -> str:
     """A SQLAlchemy URL on the psycopg 3 driver, from any spelling a user may paste.
 
     Accepts ``postgresql://``, ``postgres://`` and ``postgresql+psycopg://``; refuses
-    anything else with one sentence naming where the URL came from.
+    anything else with one sentence naming where the URL came from: another scheme, a
+    host or port that cannot be one (``[::1`` without its bracket, a space, port 99999),
+    a control character anywhere (``%00`` too, once decoded), no database name.
     """
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -61,7 +64,7 @@ def normalise_url(url: str, *, origin: str = "the database URL") -> str:
         text = "postgresql://" + text.removeprefix("postgres://")
     try:
         parsed = make_url(text)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number ("[::1/db")
         raise ConfigurationError(
             f"The database URL from {origin} is not a URL like "
             "postgresql://user@host:5432/dispatch."
@@ -71,12 +74,36 @@ def normalise_url(url: str, *, origin: str = "the database URL") -> str:
             f"The database URL from {origin} is for {parsed.get_backend_name()!r}; "
             "this app needs PostgreSQL (postgresql://user@host:5432/dispatch)."
         )
+    parts = [parsed.username, parsed.password, parsed.host, parsed.database]
+    for value in parsed.query.values():
+        parts.extend([value] if isinstance(value, str) else value)
+    if any(_invisible(str(part)) for part in parts if part is not None):
+        raise ConfigurationError(
+            f"The database URL from {origin} contains an invisible control character; "
+            "type it again."
+        )
+    if parsed.host is not None and (
+        not parsed.host or any(char.isspace() or char in "[]/\\@?#" for char in parsed.host)
+    ):
+        raise ConfigurationError(
+            f"The database URL from {origin} names the host {parsed.host!r}, which is not a "
+            "host name or address (an IPv6 address goes in brackets: "
+            "postgresql://user@[::1]/dispatch)."
+        )
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise ConfigurationError(
+            f"The database URL from {origin} names port {parsed.port}; a port is 1 to 65535."
+        )
     if not parsed.database:
         raise ConfigurationError(
             f"The database URL from {origin} names no database "
             "(add it after the host, e.g. postgresql://user@host:5432/dispatch)."
         )
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def _invisible(text: str) -> bool:
+    return any(unicodedata.category(char) in ("Cc", "Cs") for char in text)
 
 
 def libpq_url(sqlalchemy_url: str) -> str:

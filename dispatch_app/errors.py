@@ -13,6 +13,19 @@ class UserFacingError(Exception):
     exit_code = 2
 
 
+class UnexpectedError(UserFacingError):
+    """A failure nobody wrote a sentence for (a bug, or something unforeseen): the user
+    reads that much and where the details are; the traceback goes to the log."""
+
+    exit_code = 1
+
+
+class OutputFailed(UserFacingError):
+    """What a command prints could not be written (a full disk, a closed terminal)."""
+
+    exit_code = 1
+
+
 class ConfigurationError(UserFacingError):
     """A setting, command-line option or environment variable is malformed."""
 
@@ -72,6 +85,17 @@ class ConflictError(UserFacingError):
     def __init__(self, message: str, *, current: dict[str, object] | None = None) -> None:
         super().__init__(message)
         self.current = current
+
+
+class NoSuchRecord(ConflictError):
+    """An id names no row: it never existed (an id no table can hold, such as 2**63), or
+    the row is gone. ``current`` is ``None``, as for a row someone else deleted."""
+
+
+class PermissionDenied(UserFacingError):
+    """The database refused this login something its roles are not granted."""
+
+    exit_code = 9
 
 
 class ValidationError(UserFacingError):

@@ -100,14 +100,24 @@ class MapFeed:
             await day.stop()
             await engine.dispose()
 
+    def page_reloading(self) -> None:
+        """The window is loading the page again (another tile server): wait for it, then
+        send every marker afresh. Call on the feed's loop."""
+        self.page_ready.clear()
+        if self.live_map is not None:
+            self.live_map.scene.mark_all_dirty()
+        if self._flush_wanted is not None:
+            self._flush_wanted.set()
+
     async def _push_updates(self, live_map: LiveMap, stop: asyncio.Event) -> None:
         assert self._flush_wanted is not None
-        ready = await asyncio.to_thread(self.page_ready.wait, PAGE_TIMEOUT_S)
-        if not ready:
-            self.emit({"event": "error", "message": "the map page did not load"})
-            stop.set()
-            return
         while not stop.is_set():
+            if not self.page_ready.is_set():
+                ready = await asyncio.to_thread(self.page_ready.wait, PAGE_TIMEOUT_S)
+                if not ready:
+                    self.emit({"event": "error", "message": "the map page did not load"})
+                    stop.set()
+                    return
             await self._flush_wanted.wait()
             self._flush_wanted.clear()
             if stop.is_set():
@@ -151,7 +161,8 @@ def _use_pyside6() -> None:
 
 
 def run_map_window(options: MapWindowOptions) -> int:
-    """Open the window and follow the day until it closes; the process exit code."""
+    """Open the window and follow the day until it closes; the process exit code, or
+    the exception that ended the feed (re-raised once the window is gone)."""
     _use_pyside6()
     import webview
 
@@ -168,21 +179,39 @@ def run_map_window(options: MapWindowOptions) -> int:
         if options.tiles
         else TileSource.for_workstation(None)
     )
-    html = map_page_html(
-        tiles, qt_bridge=False, labels=map_labels(), style=map_style(), base_url=resources_url()
-    )
+
+    def page_html(source: TileSource) -> str:
+        return map_page_html(
+            source,
+            qt_bridge=False,
+            labels=map_labels(),
+            style=map_style(),
+            base_url=resources_url(),
+        )
+
     window: Any = None
 
     def run_script(script: str) -> Any:
         return window.evaluate_js(script)
 
     def company_settings(settings: MapSettings) -> None:
+        nonlocal tiles
         if options.tiles or not settings.tile_url:
             return  # the workstation's own tiles win
         chosen = TileSource.for_workstation(settings.tile_url, settings.tile_attribution)
-        window.evaluate_js(
-            f"dispatchMap.setTiles({json.dumps(chosen.url)}, {json.dumps(chosen.attribution)})"
-        )
+        if chosen == tiles:
+            return
+        same_server = (chosen.server, chosen.folder) == (tiles.server, tiles.folder)
+        tiles = chosen
+        if same_server:
+            window.evaluate_js(
+                f"dispatchMap.setTiles({json.dumps(chosen.url)}, {json.dumps(chosen.attribution)})"
+            )
+            return
+        # The page's policy names the one server it may load tiles from: write it anew.
+        Path(page.name).write_text(page_html(chosen), encoding="utf-8")
+        feed.page_reloading()
+        window.load_url(Path(page.name).as_uri())
 
     feed = MapFeed(options, run_script, on_settings=company_settings)
     # Loaded from a file, not as a string: a page given as a string has no origin, and
@@ -191,7 +220,7 @@ def run_map_window(options: MapWindowOptions) -> int:
         "w", encoding="utf-8", prefix="dispatch-map-", suffix=".html", delete=False
     )
     with page:
-        page.write(html)
+        page.write(page_html(tiles))
     window = webview.create_window(
         "Dispatch Board — Map",
         url=Path(page.name).as_uri(),
@@ -249,6 +278,6 @@ def run_map_window(options: MapWindowOptions) -> int:
         os.unlink(page.name)
     feed.emit({"event": "closed"})
     if failure:
-        log.error("the map window's feed failed: %s", failure[0])
-        return 1
+        # The command line says it in one sentence (a refused login, a lost server).
+        raise failure[0]
     return 0

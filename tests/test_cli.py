@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -236,3 +238,184 @@ def test_seed_demo_replace_never_touches_a_real_company(db_url, tmp_path) -> Non
     assert "does not hold the demo company" in one_sentence(refused.stderr)
     with psycopg.connect(libpq_url(db_url)) as db:
         assert db.execute("SELECT count(*) FROM technicians").fetchone()[0] == 3
+
+
+# -- every path ends in one sentence ------------------------------------------------------
+def last_words(result: subprocess.CompletedProcess[str]) -> str:
+    """The one sentence a command ended with: no traceback anywhere on stderr."""
+    assert "Traceback" not in result.stderr, result.stderr
+    return one_sentence(result.stderr)
+
+
+@pytest.mark.parametrize(
+    ("command", "url", "words"),
+    [
+        (["db", "current"], "postgresql://jsmith@[::1/dispatch", "is not a URL"),
+        (["db", "upgrade"], "postgresql://jsmith@db.office:http/dispatch", "is not a URL"),
+        (["watch"], "postgresql://jsmith@exa mple.com/dispatch", "not a host name"),
+        (["map-window"], "postgresql://jsmith@127.0.0.1:99999/dispatch", "a port is 1 to 65535"),
+        (["geocode-sites"], "postgresql://postgres@127.0.0.1/dis%00patch", "control character"),
+        (["db", "seed-demo"], "ftp://jsmith@db.office/dispatch", "needs PostgreSQL"),
+        (["--screenshot", "x.png"], "postgresql://jsmith@[fe80::1/dispatch", "is not a URL"),
+    ],
+    ids=["ipv6-bracket", "port-word", "space", "port-range", "nul", "scheme", "gui"],
+)
+def test_a_malformed_database_url_is_one_sentence_on_every_command(
+    command, url, words, tmp_path
+) -> None:
+    result = run_main("--database-url", url, *command, data_dir=tmp_path, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert words in last_words(result)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--url", "http://exa mple.com/search"], "contains a space"),
+        (["--url", "http://[::1/search"], "is not a URL"),
+        (["--url", "https://jsmith:hunter2@geo.example.com/search"], "user name or password"),
+        (["--url", "file:///etc/passwd"], "must start with http"),
+        (["--url", "https:///search"], "names no server"),
+        (["--url", "http://geo.example.com:99999/search"], "is not a URL"),
+    ],
+    ids=["space", "ipv6-bracket", "credentials", "file", "no-host", "port"],
+)
+def test_a_malformed_geocoder_url_is_one_sentence_before_anything_is_sent(
+    args, words, db_url, tmp_path
+) -> None:
+    from tests.companies import small_company
+    from tests.test_geocoding import add_unplaced_sites
+
+    small_company(db_url)
+    add_unplaced_sites(db_url, ["1 Known St"])  # something that could be sent
+    result = run_main("--database-url", db_url, "geocode-sites", *args, data_dir=tmp_path)
+    assert result.returncode == 2, result.stderr
+    sentence = last_words(result)
+    assert words in sentence and "hunter2" not in sentence
+    assert "Looking up" not in result.stdout
+
+
+def test_tiles_that_are_not_a_tile_server_are_one_sentence(db_url, tmp_path) -> None:
+    result = run_main(
+        "--database-url",
+        db_url,
+        "map-window",
+        "--windowed",
+        "--tiles",
+        "javascript:alert(document.cookie)//{z}/{x}/{y}",
+        data_dir=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "neither an http(s) address" in last_words(result)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--day", "9999-12-31"], "is outside the schedule"),
+        (["--now", "0001-01-01T00:00+00:00"], "give a date between 2000 and 2099"),
+        (["db", "seed-demo", "--today", "9999-12-31"], "is outside the schedule"),
+        (["geocode-sites", "--limit", "9223372036854775808"], "outside 1"),
+    ],
+    ids=["day", "now", "seed-today", "limit"],
+)
+def test_options_out_of_range_are_refused_by_the_parser(args, words, tmp_path) -> None:
+    result = run_main(*args, data_dir=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert words in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def login_without_grants(db_url: str) -> Iterator[str]:
+    """``db_url`` as a throwaway LOGIN role that was granted nothing; the role is
+    dropped afterwards (roles belong to the server, so its name says it is a test's)."""
+    from sqlalchemy.engine import make_url
+
+    role = f"dispatch_scratch_{uuid.uuid4().hex[:10]}"
+    server = make_url(db_url)
+    admin = libpq_url(server.set(database="postgres").render_as_string(hide_password=False))
+    with psycopg.connect(admin, autocommit=True) as db:
+        db.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        with psycopg.connect(libpq_url(db_url), autocommit=True) as db:
+            db.execute(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"')
+        url = server.set(username=role, password=None).render_as_string(hide_password=False)
+        try:
+            psycopg.connect(libpq_url(url)).close()
+        except psycopg.OperationalError as error:  # a server that wants passwords
+            pytest.skip(f"cannot log in as a new role here: {error}")
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as db:
+            # Its sessions first (a command that outlived its test), then the role.
+            db.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                (role,),
+            )
+            db.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["db", "current"],
+        ["db", "upgrade"],
+        ["db", "seed-demo"],
+        ["watch"],
+        ["map-window", "--windowed"],
+        ["geocode-sites", "--url", "http://127.0.0.1:9/search"],
+        ["--screenshot", "x.png"],
+    ],
+    ids=lambda command: " ".join(command),
+)
+def test_a_login_without_grants_is_told_to_ask_for_them(
+    command, login_without_grants, tmp_path
+) -> None:
+    result = run_main("--database-url", login_without_grants, *command, data_dir=tmp_path)
+    assert result.returncode == 9, result.stderr
+    sentence = last_words(result)
+    role = login_without_grants.split("://", 1)[1].split("@", 1)[0]
+    assert f"refused {role} (permission denied" in sentence
+    assert "grant this login access" in sentence
+
+
+def run_into_a_full_disk(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """``main.py`` with its output going to a disk that is full (``/dev/full``)."""
+    with open("/dev/full", "w") as full:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), *args],
+            cwd=ROOT,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            env={**os.environ, "DISPATCH_DATA_DIR": str(data_dir)},
+        )
+
+
+needs_a_full_disk = pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+
+
+@needs_a_full_disk
+def test_an_unexpected_failure_is_one_sentence_pointing_at_verbose(db_url, tmp_path) -> None:
+    """Output to a full disk: nothing foresaw it, and the user still reads one sentence
+    (with -v, the traceback goes to the log)."""
+    result = run_into_a_full_disk("--database-url", db_url, "db", "current", data_dir=tmp_path)
+    assert result.returncode == 1
+    sentence = last_words(result)
+    assert "did not expect (OSError: [Errno 28] No space left on device)" in sentence
+    assert "again with -v" in sentence
+    verbose = run_into_a_full_disk(
+        "-v", "--database-url", db_url, "db", "current", data_dir=tmp_path
+    )
+    assert verbose.returncode == 1
+    assert "Traceback" in verbose.stderr and "logged above" in verbose.stderr
+
+
+@needs_a_full_disk
+def test_watch_stops_with_a_sentence_when_its_output_cannot_be_written(db_url, tmp_path) -> None:
+    result = run_into_a_full_disk("--database-url", db_url, "watch", data_dir=tmp_path)
+    assert result.returncode == 1
+    assert "could not be written (No space left on device)" in last_words(result)

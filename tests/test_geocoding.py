@@ -11,9 +11,11 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from dispatch_app.cli import main
 from dispatch_app.config import libpq_url
+from dispatch_app.db.engine import make_sync_engine
 from dispatch_app.services.geocoding import geocode_sites, parse_position
 from tests.companies import small_company
 
@@ -26,7 +28,10 @@ ANSWERS: dict[str, bytes] = {
 
 
 class _StandIn(http.server.BaseHTTPRequestHandler):
+    heard: list[str] = []  # every request, in order
+
     def do_GET(self) -> None:
+        type(self).heard.append(self.path)
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         street = query["q"][0].split(",")[0]
         if street == "5 Broken Way":
@@ -44,6 +49,7 @@ class _StandIn(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def geocoder() -> Iterator[str]:
+    _StandIn.heard = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StandIn)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -104,3 +110,53 @@ def test_without_a_geocoder_the_command_says_so(db_url, capsys):
 )
 def test_nonsense_answers_are_not_positions(body):
     assert parse_position(body) is None
+
+
+def test_the_command_names_the_server_before_it_sends_anything(db_url, geocoder, capsys):
+    small_company(db_url)
+    add_unplaced_sites(db_url, ["1 Known St", "2 Nowhere Rd"])
+    announced: list[tuple[int, int]] = []
+    engine = make_sync_engine(db_url)
+    try:
+        geocode_sites(
+            engine,
+            geocoder,
+            pause_s=0,
+            announce=lambda count: announced.append((count, len(_StandIn.heard))),
+        )
+    finally:
+        engine.dispose()
+    assert announced == [(2, 0)]  # told first, while the geocoder had heard nothing
+    assert len(_StandIn.heard) == 2
+
+    # From the command line: "2 Nowhere Rd" is still unplaced, and one more site.
+    add_unplaced_sites(db_url, ["1 Known St"])
+    assert main(["--database-url", db_url, "geocode-sites", "--url", geocoder]) == 0
+    first, *_ = capsys.readouterr().out.splitlines()
+    server = geocoder.rsplit("/", 1)[0]
+    assert first == f"Looking up 2 sites with {server}…"
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ("gopher://geo.example.com/search", "must start with http"),
+        ("http://geo example.com/search", "contains a space"),
+        ("https://admin:s3cret@geo.example.com/search", "user name or password"),
+    ],
+)
+def test_a_geocoder_setting_that_is_not_a_plain_web_address_is_refused(
+    db_url, capsys, setting, words
+):
+    small_company(db_url)
+    add_unplaced_sites(db_url, ["1 Known St"])
+    with psycopg.connect(libpq_url(db_url)) as db:
+        db.execute(
+            "INSERT INTO app_settings (key, value) VALUES ('geocoder_url', %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (Jsonb(setting),),
+        )
+    assert main(["--database-url", db_url, "geocode-sites"]) == 2
+    out, err = capsys.readouterr()
+    assert words in err and "from the geocoder_url setting" in err
+    assert "s3cret" not in err and "Looking up" not in out

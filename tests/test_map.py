@@ -7,20 +7,26 @@ holds through JavaScript, as a person's screen would show it.
 
 from __future__ import annotations
 
+import http.server
 import json
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
+from PySide6.QtCore import QUrl
 from PySide6.QtGui import QColor, QImage
 
 from dispatch_app.config import libpq_url
 from dispatch_app.ui.map.dock import MapDock
+from dispatch_app.ui.map.page import MAP_RESOURCES
 from tests.companies import clock_at, small_company
 from tests.qt_app import options_for, pump_until, wait_for
 
@@ -356,3 +362,187 @@ def test_the_page_skips_records_without_a_usable_position(loop, qtbot):
     )
     assert (counts["technicians"], counts["visits"]) == (0, 1)
     assert errors(dock) == []
+
+
+# -- what the settings may not do ---------------------------------------------------------
+# A credit that, shown as HTML, would run a script: mark the page, and read a local file.
+HOSTILE_CREDIT = (
+    "<img src=x onerror=\"window.pwned = true; document.title = 'pwned'; "
+    "fetch('file:///etc/hostname').then(r => r.text()).then(t => window.stolen = t)\">"
+    " Tiles & data © Example Co"
+)
+
+
+def set_setting(url: str, key: str, value: object) -> None:
+    with psycopg.connect(libpq_url(url)) as db:
+        db.execute(
+            "INSERT INTO app_settings (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, Jsonb(value)),
+        )
+
+
+def settle_images(loop, dock: MapDock) -> None:
+    """Wait until an image put into the page after everything else has failed to load:
+    by then the browser has dealt with every image element before it (an injected
+    ``onerror`` would have run)."""
+    evaluate(
+        loop,
+        dock,
+        "(function () { var probe = new Image();"
+        " probe.onerror = probe.onload = function () { window.probeDone = true; };"
+        " probe.src = 'no-such-image.png'; return true; })()",
+    )
+    evaluate_until(loop, dock, "window.probeDone === true", bool)
+
+
+def test_a_hostile_tile_credit_is_shown_as_text_and_never_runs(
+    loop, start, db_url, tmp_path, settings_dir
+):
+    placed_company(db_url)
+    set_setting(db_url, "map_tile_attribution", HOSTILE_CREDIT)
+    app, task = start(options_for(db_url, tmp_path))
+    wait_for(loop, app.loaded, task)
+    dock = app.window.map
+    wait_for_map(loop, dock, 3, 4)
+    credit = evaluate_until(
+        loop,
+        dock,
+        "document.querySelector('.leaflet-control-attribution').textContent",
+        lambda text: "Example Co" in (text or ""),
+    )
+    assert HOSTILE_CREDIT in credit  # every character shown as typed
+    assert evaluate(loop, dock, "document.querySelectorAll('.leaflet-control img').length") == 0
+    settle_images(loop, dock)
+    assert evaluate(loop, dock, "[window.pwned === undefined, document.title]") == [True, ""]
+    assert evaluate(loop, dock, "window.stolen === undefined") is True
+
+
+def lone_map(qtbot, tiles) -> SimpleNamespace:
+    """A map view on its own, shaped like a dock for ``evaluate``."""
+    from dispatch_app.ui.map.view import MapView
+
+    view = MapView(tiles)
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    return SimpleNamespace(view=view)
+
+
+def test_a_credit_written_into_the_first_page_does_not_run_either(loop, qtbot):
+    """The wall display writes the company's credit into the page it first loads."""
+    from dispatch_app.ui.map.page import TileSource
+
+    dock = lone_map(qtbot, TileSource.from_setting(None, HOSTILE_CREDIT))
+    pump_until(loop, lambda: dock.view.is_ready)
+    credit = evaluate(
+        loop, dock, "document.querySelector('.leaflet-control-attribution').textContent"
+    )
+    assert HOSTILE_CREDIT in credit
+    settle_images(loop, dock)
+    assert evaluate(loop, dock, "window.pwned === undefined") is True
+
+
+class _Listener(http.server.BaseHTTPRequestHandler):
+    heard: list[str] = []
+
+    def do_GET(self) -> None:
+        type(self).heard.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[str]]]:
+    """A server on this machine that records every request it hears."""
+    _Listener.heard = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Listener)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", _Listener.heard
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+ESCAPES = """
+(function () {
+  function settle(name, promise) {
+    promise.then(function () { window.tried[name] = 'reached'; },
+                 function () { window.tried[name] = 'refused'; });
+  }
+  window.tried = {};
+  settle('local file', fetch('file:///etc/hostname'));
+  settle('other server', fetch('%(other)s/fetch'));
+  var image = new Image();
+  image.onload = function () { window.tried.image = 'reached'; };
+  image.onerror = function () { window.tried.image = 'refused'; };
+  image.src = '%(other)s/image.png';
+  var frame = document.createElement('iframe');
+  frame.src = '%(other)s/frame';
+  document.body.appendChild(frame);
+  return true;
+})()
+"""
+
+
+def test_the_map_page_reaches_only_its_own_files_and_the_tile_server(loop, qtbot, listener):
+    """Even a script that did run in the page could not read local files or send
+    anything to a server other than the tile server."""
+    from dispatch_app.ui.map.page import TileSource
+
+    other, heard = listener
+    dock = lone_map(qtbot, TileSource.from_setting("https://tiles.example.invalid/{z}/{x}/{y}.png"))
+    pump_until(loop, lambda: dock.view.is_ready)
+    evaluate(loop, dock, ESCAPES % {"other": other})
+    tried = evaluate_until(loop, dock, "window.tried", lambda tried: len(tried) == 3, timeout=30)
+    assert tried == {"local file": "refused", "other server": "refused", "image": "refused"}
+    settle_images(loop, dock)  # after the frame too
+    assert heard == []
+
+    # Behind the page's policy, the view's own guard: a page without any policy, loaded
+    # into the same view, reaches no server but the tile server either.
+    from dispatch_app.ui.map.page import resources_url
+
+    loads = dock.view.load_count
+    dock.view.setHtml(f'<img src="{other}/unguarded.png">', QUrl(resources_url()))
+    pump_until(loop, lambda: dock.view.load_count > loads)
+    pump_until(loop, lambda: any(other in url for url in dock.view.guard.refused))
+    assert heard == []
+
+
+def test_a_tile_setting_that_is_not_a_tile_server_is_refused() -> None:
+    from dispatch_app.errors import ConfigurationError
+    from dispatch_app.ui.map.page import OSM_TILES, TileSource, request_allowed
+
+    for setting in (
+        "javascript:alert(1)//{z}/{x}/{y}",
+        "data:text/html,<script>alert(1)</script>",
+        "https://user:pw@tiles.example.com/{z}/{x}/{y}.png",
+        "https://exa mple.com/{z}/{x}/{y}.png",
+        "https://{evil}/{z}/{x}/{y}.png",
+    ):
+        with pytest.raises(ConfigurationError):
+            TileSource.from_setting(setting)
+    # A company setting that cannot be used leaves OpenStreetMap in place.
+    assert TileSource.for_workstation("javascript:alert(1)").url == OSM_TILES
+
+    tiles = TileSource.from_setting("https://{s}.tiles.example.com/{z}/{x}/{y}.png")
+    assert tiles.server == "https://*.tiles.example.com"
+    assert request_allowed(tiles, "https://a.tiles.example.com/3/1/2.png")
+    assert not request_allowed(tiles, "https://evil.example.com/3/1/2.png")
+    assert not request_allowed(tiles, "http://a.tiles.example.com/3/1/2.png")
+    assert not request_allowed(tiles, "https://a.b.tiles.example.com/3/1/2.png")
+    assert not request_allowed(tiles, "file:///etc/hostname")
+    assert request_allowed(tiles, (MAP_RESOURCES / "leaflet" / "leaflet.js").as_uri())
+    assert not request_allowed(tiles, (MAP_RESOURCES / ".." / "secret").as_uri())
+    local = TileSource.from_setting("/srv/tiles")
+    assert local.server is None
+    assert request_allowed(local, "file:///srv/tiles/3/1/2.png")
+    assert not request_allowed(local, "file:///srv/tiles-secret/3/1/2.png")
+    assert not request_allowed(local, "https://tile.openstreetmap.org/3/1/2.png")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from dispatch_app.config import libpq_url
 from tests.test_map import placed_company
@@ -113,6 +114,44 @@ def test_map_window_follows_the_feed_and_stops_cleanly(db_url: str) -> None:
 
         assert window.stop() == 0
         window.until(lambda e: e["event"] == "closed")
+        assert not any(e["event"] == "error" for e in window.seen)
+    finally:
+        window.kill()
+
+
+def test_the_wall_page_shows_the_credit_as_text_under_its_policy() -> None:
+    """The wall display's page is the dock's: the company's credit escaped, and only the
+    page's own scripts may run (pywebview needs eval for its bridge, not inline code)."""
+    from dispatch_app.ui.map.page import TileSource, map_page_html
+    from tests.test_map import HOSTILE_CREDIT
+
+    page = map_page_html(
+        TileSource.from_setting(None, HOSTILE_CREDIT), qt_bridge=False, labels={}, style={}
+    )
+    assert "<img" not in page and 'onerror=\\"' not in page
+    policy = page.split('http-equiv="Content-Security-Policy" content="', 1)[1].split('"', 1)[0]
+    scripts = next(part for part in policy.split("; ") if part.startswith("script-src"))
+    assert "'nonce-" in scripts and "'unsafe-inline'" not in scripts
+    assert "img-src data: https://tile.openstreetmap.org" in policy
+    assert "connect-src 'none'" in policy
+
+
+def test_another_tile_server_loads_the_wall_page_again_with_every_marker(
+    db_url: str, tmp_path: Path
+) -> None:
+    placed_company(db_url)
+    window = MapWindowProcess(db_url)
+    try:
+        window.until(lambda e: e["event"] == "ready")
+        with psycopg.connect(libpq_url(db_url)) as other:
+            other.execute(
+                "INSERT INTO app_settings (key, value) VALUES ('map_tile_url', %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (Jsonb(str(tmp_path / "tiles")),),
+            )
+        again = window.until(lambda e: e["event"] == "update" and len(e["moved_technicians"]) == 3)
+        assert (again["technicians"], again["visits"]) == (3, 4)
+        assert window.stop() == 0
         assert not any(e["event"] == "error" for e in window.seen)
     finally:
         window.kill()

@@ -10,8 +10,15 @@ import datetime as dt
 import decimal
 import io
 import itertools
+import json
+import os
+import struct
+import subprocess
+import sys
 import unicodedata
+import zlib
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
@@ -513,6 +520,117 @@ def test_a_file_too_large_is_refused_before_it_is_read(company, tmp_path) -> Non
         lambda s: wo.attach_photo_file(s, work_order_id=order, path=tmp_path / "gone.jpg"),
     )
     assert "gone.jpg could not be read" in refusal.fields["photo"]
+
+
+def flat_png(path: Path, width: int, height: int, *, bits: int = 8, colour: int = 2) -> Path:
+    """A PNG of one flat colour, written a row at a time: a few hundred kilobytes on disk
+    however many pixels its header claims, and never that many pixels in memory here."""
+    channels = {0: 1, 2: 3}[colour]
+    row = b"\0" + b"\0" * ((width * channels * bits + 7) // 8)
+    squeeze = zlib.compressobj(9)
+    data = b"".join(squeeze.compress(row) for _ in range(height)) + squeeze.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, bits, colour, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def ten_thousand_square(tmp_path_factory) -> Path:
+    """10,000 × 10,000 pixels (100 megapixels, 300 MB decoded) in a small file."""
+    return flat_png(tmp_path_factory.mktemp("photos") / "flat.png", 10_000, 10_000)
+
+
+def test_a_picture_larger_than_a_phone_makes_is_refused_from_its_header(
+    company, ten_thousand_square
+) -> None:
+    url, order = company["url"], company["order"]
+    assert ten_thousand_square.stat().st_size < MAX_PHOTO_BYTES
+    refusal = refused(
+        url,
+        order,
+        lambda s: wo.attach_photo_file(s, work_order_id=order, path=ten_thousand_square),
+    )
+    assert refusal.fields["photo"].startswith(
+        "flat.png is 10,000 × 10,000 pixels; a photo can have at most 64 megapixels."
+    )
+
+
+MEASURE_INSPECTION = """
+import json, resource, sys
+from pathlib import Path
+from dispatch_app.errors import ValidationError
+from dispatch_app.services.work_order_record import inspect_photo
+data = Path(sys.argv[1]).read_bytes()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    inspect_photo(data, "flat.png")
+    said = None
+except ValidationError as refusal:
+    said = refusal.fields["photo"]
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"said": said, "grew_kb": after - before}))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss in kilobytes is Linux's")
+def test_refusing_a_huge_picture_never_decodes_it(ten_thousand_square) -> None:
+    """Checked in a fresh process, whose peak memory is its own: decoding the picture
+    would take 300 MB; refusing it from its header takes next to nothing."""
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE_INSPECTION, str(ten_thousand_square)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    measured = json.loads(result.stdout)
+    assert "10,000 × 10,000 pixels" in measured["said"]
+    assert measured["grew_kb"] < 32 * 1024, measured
+
+
+def test_a_decompression_bomb_far_past_the_limit_is_refused(company, tmp_path) -> None:
+    url, order = company["url"], company["order"]
+    bomb = flat_png(tmp_path / "bomb.png", 30_000, 30_000, bits=1, colour=0)  # 900 megapixels
+    refusal = refused(url, order, lambda s: wo.attach_photo_file(s, work_order_id=order, path=bomb))
+    assert refusal.fields["photo"] == (
+        "bomb.png has far more pixels than a photo can have (at most 64 megapixels)."
+    )
+
+
+def _fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "pipe.jpg"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux devices and /proc")
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda tmp: Path("/dev/zero"), "zero is not a file (it is a device, a pipe or a socket)"),
+        (lambda tmp: Path("/dev/urandom"), "urandom is not a file"),
+        (_fifo, "pipe.jpg is not a file (it is a device, a pipe or a socket)"),
+        (lambda tmp: tmp, "is a folder, not a photo"),
+        (lambda tmp: Path("/proc/self/environ"), "environ is not a file on disk but a system file"),
+    ],
+    ids=["dev-zero", "dev-urandom", "fifo", "folder", "proc-environ"],
+)
+def test_only_an_ordinary_file_is_attached(company, tmp_path, make, words) -> None:
+    url, order = company["url"], company["order"]
+    path = make(tmp_path)
+    refusal = refused(url, order, lambda s: wo.attach_photo_file(s, work_order_id=order, path=path))
+    assert words in refusal.fields["photo"]
 
 
 # -- time entries ----------------------------------------------------------------------

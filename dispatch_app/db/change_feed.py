@@ -27,6 +27,7 @@ import psycopg
 from dispatch_app.config import libpq_url
 from dispatch_app.db.engine import APPLICATION_NAME, connect_args
 from dispatch_app.db.models import CHANGE_CHANNEL
+from dispatch_app.domain.ids import is_row_id, is_version
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +62,24 @@ class ChangeHint:
     def parse(cls, payload: str) -> ChangeHint | None:
         try:
             data = json.loads(payload)
-            return cls(
+            hint = cls(
                 str(data["table"]),
                 int(data["id"]),
                 str(data["op"]),
                 None if data.get("version") is None else int(data["version"]),
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
+            hint = None
+        # Any login may NOTIFY on the channel: an id no row can have would only make
+        # the re-read fail ("bigint out of range").
+        if (
+            hint is None
+            or not is_row_id(hint.id)
+            or not (hint.version is None or is_version(hint.version))
+        ):
             log.warning("ignoring malformed change hint %r", payload[:200])
             return None
+        return hint
 
 
 def feed_connect_args(url: str) -> dict[str, Any]:

@@ -11,9 +11,10 @@ import getpass
 import re
 from typing import Any
 
+import psycopg
 from sqlalchemy import create_engine
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from dispatch_app.config import describe_url
-from dispatch_app.errors import DatabaseUnreachable
+from dispatch_app.errors import DatabaseUnreachable, PermissionDenied, UserFacingError
 
 CONNECT_TIMEOUT_S = 5
 APPLICATION_NAME = "dispatch-board"
@@ -86,8 +87,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def explain_connection_error(error: BaseException, url: str) -> DatabaseUnreachable:
-    """One sentence for a failed connection: which server, and what it said."""
+def explain_connection_error(error: BaseException, url: str) -> UserFacingError:
+    """One sentence for a failed connection: which server, and what it said.
+
+    A login the server let in but that may not read the tables (no role granted yet)
+    is ``PermissionDenied``, not "unreachable": the fix is a grant, not a network.
+    """
+    denied = explain_permission_error(error, url)
+    if denied is not None:
+        return denied
     where = describe_url(url)
     original = error.orig if isinstance(error, DBAPIError) and error.orig else error
     detail = (
@@ -109,3 +117,20 @@ def explain_connection_error(error: BaseException, url: str) -> DatabaseUnreacha
     else:
         reason = detail
     return DatabaseUnreachable(f"Cannot open the database at {where}: {reason}.")
+
+
+def explain_permission_error(error: BaseException, url: str) -> PermissionDenied | None:
+    """``PermissionDenied`` naming the login and what it may not touch, when ``error`` is
+    PostgreSQL's "permission denied" (SQLSTATE 42501); ``None`` for any other error."""
+    original = error.orig if isinstance(error, DBAPIError) and error.orig else error
+    if not isinstance(original, psycopg.errors.InsufficientPrivilege):
+        return None
+    detail = str(original).strip().splitlines()[0] if str(original).strip() else "permission denied"
+    try:
+        login = make_url(url).username or "this login"
+    except (ArgumentError, ValueError):
+        login = "this login"
+    return PermissionDenied(
+        f"The database at {describe_url(url)} refused {login} ({detail}); ask whoever "
+        "manages the server to grant this login access to the dispatch database."
+    )

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dispatch_app.domain import time_bounds
+from dispatch_app.domain.ids import is_row_id
 from dispatch_app.domain.text_rules import LINE, LONG_TEXT, TEXT, checked_text
 from dispatch_app.domain.vocabulary import Priority, WorkOrderSource
 
@@ -75,9 +76,7 @@ def clean_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, s
         cleaned["source"] = fields["source"]
     if "equipment_id" in fields:
         equipment = fields["equipment_id"]
-        if equipment is not None and (
-            not isinstance(equipment, int) or isinstance(equipment, bool) or equipment <= 0
-        ):
+        if equipment is not None and not is_row_id(equipment):
             errors["equipment_id"] = "Choose the equipment from the site's list."
         cleaned["equipment_id"] = equipment
     for name in ("requested_start", "requested_end"):

@@ -25,6 +25,7 @@ from dispatch_app.domain.availability import (
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, local_now, today
 from dispatch_app.domain.dispatch_rules import BookedVisit, TechnicianProfile
 from dispatch_app.domain.geo import DriveEstimate
+from dispatch_app.domain.ids import is_row_id, require_row_id
 from dispatch_app.errors import ValidationError
 from dispatch_app.services.day_board import (
     DayWindow,
@@ -64,6 +65,10 @@ async def _read_call_facts(
 ) -> _CallFacts:
     """The job type, the site and every technician's shifts and visits over ``days``
     days, in one session: a fortnight costs the same few queries as a day."""
+    if not is_row_id(job_type_id):
+        raise ValidationError({"job_type": "Choose a job type from the list."})
+    if site_id is not None:
+        require_row_id(site_id, "site")
     async with sessions() as session:
         job_type = await session.get(JobType, job_type_id)
         if job_type is None:

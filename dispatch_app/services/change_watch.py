@@ -5,6 +5,9 @@ prints too: ``{"event": "listening"}`` once connected, ``{"event": "disconnect"}
 ``{"event": "reconnect"}``, and after every
 reconnect ``{"event": "resync", "rows": N}`` preceded by one line per row changed while
 the feed was away (``"op": "resync"``; rows deleted meanwhile cannot be listed).
+
+Output that cannot be written ends the watch: a reader that went away (``watch | head``)
+quietly, a full disk with one sentence.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy import text
 from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState, stop_feed
 from dispatch_app.db.engine import make_async_engine
 from dispatch_app.db.models import VERSIONED_TABLES
+from dispatch_app.errors import OutputFailed
 
 # Transactions stamp ``updated_at`` when they start, not when they commit: look back
 # this far so a long transaction that committed while we were away is not missed.
@@ -35,6 +39,8 @@ class Watcher:
         self._engine = make_async_engine(url, pool_size=1)
         self._since: dt.datetime | None = None
         self._resyncs: set[asyncio.Task[None]] = set()
+        self._stop = asyncio.Event()
+        self.output_error: OSError | None = None
         self.feed = ChangeFeed(
             url,
             on_hints=self._print_hints,
@@ -43,8 +49,15 @@ class Watcher:
         )
 
     def _emit(self, record: dict[str, object]) -> None:
-        self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._out.flush()
+        if self.output_error is not None:
+            return
+        try:
+            self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._out.flush()
+        except OSError as error:
+            # Not the feed's trouble: left to it, it would reconnect and fail forever.
+            self.output_error = error
+            self._stop.set()
 
     def _print_hints(self, hints: list[ChangeHint]) -> None:
         for hint in hints:
@@ -83,11 +96,15 @@ class Watcher:
         self._emit({"event": "resync", "rows": rows})
 
     async def run(self, until: asyncio.Event | None = None) -> None:
+        """Print until ``until`` is set or the output cannot be written."""
         stop = until or asyncio.Event()
         task = asyncio.ensure_future(self.feed.run())
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._stop.wait())]
         try:
-            await stop.wait()
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            for wait in waits:
+                wait.cancel()
             await stop_feed(self.feed, task)
             for pending in list(self._resyncs):
                 pending.cancel()
@@ -98,7 +115,7 @@ class Watcher:
 def watch(url: str) -> int:
     """Print the feed until interrupted (Ctrl+C or SIGTERM); exit code 0."""
 
-    async def main() -> None:
+    async def main() -> OSError | None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         installed: list[signal.Signals] = []
@@ -108,14 +125,22 @@ def watch(url: str) -> int:
                 installed.append(signum)
             except (NotImplementedError, RuntimeError):  # Windows: Ctrl+C raises instead
                 pass
+        watcher = Watcher(url)
         try:
-            await Watcher(url).run(stop)
+            await watcher.run(stop)
         finally:
             for signum in installed:
                 loop.remove_signal_handler(signum)
+        return watcher.output_error
 
     if sys.platform == "win32":  # psycopg's async mode needs a selector loop there
         asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())  # type: ignore[attr-defined]
+    failure = None
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        failure = asyncio.run(main())
+    if failure is not None and not isinstance(failure, BrokenPipeError):
+        raise OutputFailed(
+            f"The change feed could not be written ({failure.strerror or failure}); "
+            "the watch stopped."
+        )
     return 0

@@ -29,6 +29,7 @@ from dispatch_app.db.models import (
 )
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.clock import today as clock_today
+from dispatch_app.domain.ids import require_row_id
 from dispatch_app.domain.phones import display_phone
 from dispatch_app.domain.vocabulary import WorkOrderStatus
 from dispatch_app.errors import ConflictError
@@ -109,6 +110,7 @@ async def customer_history(
     sessions: async_sessionmaker[AsyncSession], customer_id: int, *, clock: Clock = SYSTEM_CLOCK
 ) -> CustomerHistory:
     """Everything the intake shows about one customer, read in one session."""
+    require_row_id(customer_id, "customer")
     async with sessions() as session:
         customer = await session.get(Customer, customer_id)
         if customer is None:

@@ -17,7 +17,7 @@ import json
 import logging
 import math
 import time
-import urllib.error
+import unicodedata
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -53,22 +53,65 @@ class GeocodeReport:
 
 
 def geocoder_url(engine: Engine, override: str | None = None) -> str:
-    """The search endpoint to use; one sentence if none is configured or it is not http(s)."""
-    url = override
-    if url is None:
-        with Session(engine) as session:
-            value = session.scalar(
-                select(AppSetting.value).where(AppSetting.key == GEOCODER_SETTING)
-            )
-        url = value if isinstance(value, str) and value.strip() else None
-    if url is None:
+    """The search endpoint to use, checked (``check_geocoder_url``); one sentence if none
+    is configured or it is not a plain http(s) address."""
+    if override is not None:
+        return check_geocoder_url(override, origin="--url")
+    with Session(engine) as session:
+        value = session.scalar(select(AppSetting.value).where(AppSetting.key == GEOCODER_SETTING))
+    if not (isinstance(value, str) and value.strip()):
         raise ConfigurationError(
             "No geocoder is configured: set geocoder_url in app_settings or pass --url. "
             "Without one, sites are placed at their ZIP code's centre."
         )
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise ConfigurationError(f"The geocoder URL {url!r} must start with http:// or https://.")
-    return url
+    return check_geocoder_url(value, origin=f"the {GEOCODER_SETTING} setting")
+
+
+def check_geocoder_url(url: str, *, origin: str) -> str:
+    """``url`` trimmed, if it is an http(s) address with a host and nothing hidden in it.
+
+    Site addresses go wherever this points, so it is refused with one sentence when it
+    has another scheme, no host, a space or control character, a user name or password
+    (a credential in a setting every workstation reads), or a port that cannot be one.
+    """
+    text = url.strip()
+    shown = repr(text[:80])
+    if any(char.isspace() or unicodedata.category(char) in ("Cc", "Cs") for char in text):
+        raise ConfigurationError(
+            f"The geocoder URL {shown} from {origin} contains a space or an invisible "
+            "character; a URL has neither (spaces are written %20)."
+        )
+    try:
+        parts = urllib.parse.urlsplit(text)
+        port = parts.port  # reading it checks it: "Port out of range"
+    except ValueError:
+        raise ConfigurationError(
+            f"The geocoder URL {shown} from {origin} is not a URL like "
+            "https://nominatim.example.com/search."
+        ) from None
+    if parts.scheme not in ("http", "https"):
+        raise ConfigurationError(
+            f"The geocoder URL {shown} from {origin} must start with http:// or https://."
+        )
+    if not parts.hostname:
+        raise ConfigurationError(
+            f"The geocoder URL {shown} from {origin} names no server "
+            "(https://nominatim.example.com/search)."
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ConfigurationError(
+            f"The geocoder URL from {origin} carries a user name or password; "
+            "use a geocoder that needs none in its address."
+        )
+    if port == 0:
+        raise ConfigurationError(f"The geocoder URL {shown} from {origin} names port 0.")
+    return text
+
+
+def geocoder_server(url: str) -> str:
+    """The server a checked geocoder URL sends to, as the user should read it."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def parse_position(body: bytes) -> tuple[float, float] | None:
@@ -93,11 +136,13 @@ def geocode_sites(
     limit: int = 100,
     pause_s: float = DEFAULT_PAUSE_S,
     fetch: Callable[[str], bytes] | None = None,
+    announce: Callable[[int], None] | None = None,
 ) -> GeocodeReport:
     """Look up sites that have no position yet (at most ``limit``) and store what is found.
 
-    A site the geocoder does not know, or answers with nonsense for, keeps no position
-    (the ZIP centre stays in use); nothing is ever written half.
+    ``announce`` hears how many sites will be looked up before any address is sent. A
+    site the geocoder does not know, or answers with nonsense for, keeps no position (the
+    ZIP centre stays in use); nothing is ever written half.
     """
     get = fetch or _fetch
     with Session(engine) as session:
@@ -113,6 +158,8 @@ def geocode_sites(
             .order_by(ServiceSite.id)
             .limit(limit)
         ).all()
+    if announce is not None:
+        announce(len(sites))
     placed = not_found = failed = 0
     for index, (site_id, street, city, state, zip_code) in enumerate(sites):
         if index and pause_s:
@@ -123,7 +170,7 @@ def geocode_sites(
         separator = "&" if "?" in url else "?"
         try:
             body = get(f"{url}{separator}{query}")
-        except (OSError, urllib.error.URLError) as error:
+        except (OSError, ValueError) as error:  # URLError is an OSError, InvalidURL a ValueError
             log.warning("geocoding site %s failed: %s", site_id, error)
             failed += 1
             continue

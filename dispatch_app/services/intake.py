@@ -40,6 +40,7 @@ from dispatch_app.domain.addresses import normalise_state, normalise_zip
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.domain.geo import Place
+from dispatch_app.domain.ids import is_row_id
 from dispatch_app.domain.money import AmountError, parse_amount
 from dispatch_app.domain.phones import display_phone, normalise_phone
 from dispatch_app.domain.text_rules import LINE, LONG_TEXT, TEXT, checked_text, text_problem
@@ -65,6 +66,9 @@ from dispatch_app.services.visits import VisitMove, move_visits
 NAME_TEXT = LINE
 ADDRESS_TEXT = LINE
 ANSWER_TEXT = TEXT
+NOT_ON_FILE = "That customer is no longer on file; look the caller up again."
+NO_SUCH_SITE = "That customer has no such site."
+EQUIPMENT_ELSEWHERE = "That equipment is not at this site."
 YES_NO = ("Yes", "No")
 # The database's name for "one phone number, one customer".
 UNIQUE_PHONE = "uq_customer_phones_number"
@@ -325,6 +329,15 @@ async def book_call(
     typed = _Typed(full_description, answers)
     if (booking.customer_id is None) == (booking.caller is None):
         problems["customer"] = "Choose the customer, or fill in the new caller."
+    elif booking.customer_id is not None and not is_row_id(booking.customer_id):
+        problems["customer"] = NOT_ON_FILE
+    if booking.site_id is not None and not is_row_id(booking.site_id):
+        problems["site"] = NO_SUCH_SITE
+    if booking.equipment_id is not None and not is_row_id(booking.equipment_id):
+        problems["equipment"] = EQUIPMENT_ELSEWHERE
+    technician = booking.appointment.technician_id if booking.appointment else None
+    if technician is not None and not is_row_id(technician):
+        problems["appointment"] = "Choose the technician from the offered windows."
     await asyncio.to_thread(ZIP_CENTROIDS.load)
     if booking.caller is not None:
         caller = booking.caller
@@ -362,7 +375,15 @@ async def book_call(
             owner = await _phone_owner(session, typed.phone)
             if owner is not None:
                 problems["phone"] = owner
-        job_type_found = await session.get(JobType, booking.job_type_id)
+        if (
+            "customer" not in problems
+            and booking.customer_id is not None
+            and await _customer_row(session, booking.customer_id) is None
+        ):
+            problems["customer"] = NOT_ON_FILE
+        job_type_found = None
+        if is_row_id(booking.job_type_id):
+            job_type_found = await session.get(JobType, booking.job_type_id)
         if job_type_found is None or not job_type_found.active:
             problems["job_type"] = "Choose a job type from the list."
         else:
@@ -437,6 +458,17 @@ class _Written:
     assigned: bool
 
 
+async def _customer_row(
+    session: AsyncSession, customer_id: int, *, lock: bool = False
+) -> int | None:
+    """The customer's id if they are on file; with ``lock``, they stay until the
+    transaction ends (a key-share lock: their own edits are not held up)."""
+    query = select(Customer.id).where(Customer.id == customer_id)
+    if lock:
+        query = query.with_for_update(key_share=True)
+    return await session.scalar(query)
+
+
 async def _earlier_booking(session: AsyncSession, call_id: uuid.UUID) -> _Written | None:
     row = (
         await session.execute(
@@ -481,6 +513,10 @@ async def _write_booking(
             customer_id, site_id = customer.id, site.id
         elif booking.new_site is not None:  # a returning customer at another address
             assert booking.customer_id is not None and address is not None and address.place
+            # Held until the site is written: a customer deleted since the form was
+            # checked is said so, not met as a foreign-key violation.
+            if await _customer_row(session, booking.customer_id, lock=True) is None:
+                raise ValidationError({"customer": NOT_ON_FILE})
             site = _site(booking.customer_id, address, label=typed.site_label)
             session.add(site)
             await session.flush()
@@ -492,7 +528,7 @@ async def _write_booking(
                 query = query.where(ServiceSite.id == booking.site_id)
             found = await session.scalar(query.order_by(ServiceSite.id).limit(1))
             if found is None:
-                raise ValidationError({"site": "That customer has no such site."})
+                raise ValidationError({"site": NO_SUCH_SITE})
             customer_id, site_id = booking.customer_id, found
         if booking.equipment_id is not None:
             on_site = await session.scalar(
@@ -501,7 +537,7 @@ async def _write_booking(
                 )
             )
             if on_site is None:
-                raise ValidationError({"equipment": "That equipment is not at this site."})
+                raise ValidationError({"equipment": EQUIPMENT_ELSEWHERE})
 
         appointment = booking.appointment
         order = WorkOrder(

@@ -47,6 +47,7 @@ from dispatch_app.db.models import (
 from dispatch_app.domain import time_bounds
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.clock import today as clock_today
+from dispatch_app.domain.ids import require_row_id, require_row_ids, require_version
 from dispatch_app.domain.visit_status import (
     BILLED_ORDER_STATUSES,
     NOT_BLOCKING_STATUSES,
@@ -78,6 +79,10 @@ class VisitMove:
     seen: VisitBlock | None = None
 
     def __post_init__(self) -> None:
+        require_row_id(self.visit_id, "visit")
+        require_version(self.seen_version, "visit")
+        if self.technician_ids is not None:
+            require_row_ids(self.technician_ids, "technician")
         if self.starts.tzinfo is None or self.ends.tzinfo is None:
             raise ValueError("visit times must carry a time zone")
         if self.ends <= self.starts:
@@ -280,6 +285,8 @@ async def unassign_visit(
     """Take the visit off every technician; it waits in the unassigned queue.
 
     Raises ``ValidationError`` (field ``visit``) for finished work, as ``move_visits``."""
+    require_row_id(visit_id, "visit")
+    require_version(seen_version, "visit")
     async with _rules_refusal(), sessions() as session, session.begin():
         await _refuse_finished(session, [visit_id], {visit_id: seen_version}, "unassigning")
         new_version = await session.scalar(
@@ -304,6 +311,9 @@ async def unschedule_visits(
     Raises ``ConflictError`` when any changed since, ``ValidationError`` (field
     ``visit``) when one is finished work; nothing is written then.
     """
+    for visit_id, version in seen.items():
+        require_row_id(visit_id, "visit")
+        require_version(version, "visit")
     versions: dict[int, int] = {}
     async with _rules_refusal(), sessions() as session, session.begin():
         await _refuse_finished(session, sorted(seen), seen, "unscheduling")
@@ -352,6 +362,8 @@ async def set_visit_status(
     ``PlacementRefused`` when a restored visit's time was given to other work meanwhile.
     Nothing is written when any of these is raised.
     """
+    require_row_id(visit_id, "visit")
+    require_version(seen_version, "visit")
     async with _rules_refusal(), sessions() as session, session.begin():
         locked: set[int] = set()
         if status == VisitStatus.SCHEDULED:

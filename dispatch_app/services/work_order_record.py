@@ -17,6 +17,8 @@ import datetime as dt
 import decimal
 import io
 import os
+import stat
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +49,7 @@ from dispatch_app.db.models import (
     WorkOrder,
 )
 from dispatch_app.domain import visit_status
+from dispatch_app.domain.ids import is_row_id, require_row_id, require_version
 from dispatch_app.domain.text_rules import checked_text
 from dispatch_app.domain.vocabulary import LineItemKind, VisitStatus, WorkOrderStatus
 from dispatch_app.domain.work_order_record import (
@@ -68,8 +71,16 @@ from dispatch_app.services.work_orders import read_work_order_fields
 
 # Thumbnails fit in this square: sharp in a grid of ~180 px tiles on a high-DPI screen.
 THUMBNAIL_SIDE = 256
-# Beyond this many pixels a "photo" is a decompression bomb, not a camera picture.
-MAX_PHOTO_PIXELS = 100_000_000
+# A phone's largest ordinary pictures are its 48 or 50 megapixel mode and panoramas of
+# up to 63 megapixels; beyond 64 a "photo" is a scan, a render or a decompression bomb
+# (a 32 KB PNG can claim 10,000 x 10,000 pixels and take over 600 MB to check). The size is
+# read from the file's header and refused before a single pixel is decoded.
+MAX_PHOTO_PIXELS = 64_000_000
+# The same limit for anything Pillow opens in this process: above twice it, opening
+# raises instead of decoding. (Between once and twice it warns; ``inspect_photo``
+# refuses those itself, so the warning would only be noise on the console.)
+Image.MAX_IMAGE_PIXELS = MAX_PHOTO_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 AUDIT_LIMIT = 1000
 PHOTO_TYPES = {
     "JPEG": "image/jpeg",
@@ -268,6 +279,7 @@ async def load_record(
     sessions: async_sessionmaker[AsyncSession], work_order_id: int
 ) -> WorkOrderRecord:
     """Everything the editor shows about one work order; ``ConflictError`` if it is gone."""
+    require_row_id(work_order_id, "work order")
     async with sessions() as session, session.begin():
         # One snapshot: the tabs never disagree with each other.
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
@@ -532,6 +544,7 @@ async def search_parts(
 
 async def load_photo(sessions: async_sessionmaker[AsyncSession], *, photo_id: int) -> PhotoFile:
     """One photo's full bytes (for the full view); ``ConflictError`` if it was removed."""
+    require_row_id(photo_id, "photo")
     async with sessions() as session:
         row = (
             await session.execute(
@@ -556,6 +569,7 @@ async def _open_order(
 ) -> str:
     """Share-lock the work order for this transaction (so it cannot be invoiced or
     deleted under the write); returns its number."""
+    require_row_id(work_order_id, "work order")
     row = (
         await session.execute(
             select(WorkOrder.number, WorkOrder.status)
@@ -614,6 +628,9 @@ async def add_material(
     description: str | None = None,
 ) -> int:
     """Add a part from the parts list; its name and price are the list's unless given."""
+    require_row_id(work_order_id, "work order")
+    if not is_row_id(part_id):
+        raise ValidationError({"part": "That part is no longer in the parts list."})
     async with sessions() as session, session.begin():
         part = await session.scalar(select(Part).where(Part.id == part_id))
         if part is None or not part.active:
@@ -649,6 +666,8 @@ async def update_line_item(
     unit_price: object = None,
 ) -> int:
     """Change a line item's description, quantity or price; returns its new version."""
+    require_row_id(line_item_id, "line item")
+    require_version(seen_version, "line item")
     async with sessions() as session, session.begin():
         item = await session.scalar(select(LineItem).where(LineItem.id == line_item_id))
         if item is None:
@@ -683,6 +702,7 @@ async def update_line_item(
 async def remove_line_item(
     sessions: async_sessionmaker[AsyncSession], *, line_item_id: int
 ) -> None:
+    require_row_id(line_item_id, "line item")
     async with sessions() as session, session.begin():
         order_id = await session.scalar(
             select(LineItem.work_order_id).where(LineItem.id == line_item_id)
@@ -722,11 +742,15 @@ class PhotoFacts:
 def inspect_photo(data: bytes, filename: str) -> PhotoFacts:
     """Decode the whole picture (a renamed text file or a cut-off JPEG fails here) and
     make its thumbnail. Blocking: call it in a worker thread. Raises ``ValidationError``.
+
+    ``Image.open`` reads only the header: the kind and the size are checked there, and
+    a picture larger than ``MAX_PHOTO_PIXELS`` is refused before anything is decoded.
     """
 
     def refuse(sentence: str) -> ValidationError:
         return ValidationError({"photo": sentence})
 
+    most = f"{MAX_PHOTO_PIXELS // 1_000_000} megapixels"
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format or ""
@@ -739,7 +763,7 @@ def inspect_photo(data: bytes, filename: str) -> PhotoFacts:
             if width * height > MAX_PHOTO_PIXELS:
                 raise refuse(
                     f"{filename} is {width:,} × {height:,} pixels; a photo can have at most "
-                    f"{MAX_PHOTO_PIXELS // 1_000_000} million."
+                    f"{most}. Send a smaller copy (most phones can share a reduced size)."
                 )
             image.load()  # decodes every byte: a truncated file fails here
             upright = ImageOps.exif_transpose(image)
@@ -755,7 +779,11 @@ def inspect_photo(data: bytes, filename: str) -> PhotoFacts:
                 thumb.save(out, "JPEG", quality=85, optimize=True)
     except ValidationError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # over twice the limit: Pillow refused to open it
+        raise refuse(
+            f"{filename} has far more pixels than a photo can have (at most {most})."
+        ) from None
+    except UnidentifiedImageError:
         raise refuse(f"{filename} is not a picture (it could not be read as an image).") from None
     except (OSError, ValueError, SyntaxError) as error:
         # Pillow says "image file is truncated", "broken data stream", …
@@ -812,18 +840,50 @@ async def attach_photo(
 
 
 def _read_photo_file(path: Path) -> bytes:
+    """The file's bytes, if it is an ordinary file on disk no larger than a photo may be.
+
+    A folder, a device (``/dev/zero`` never ends), a pipe (it would wait forever for a
+    writer) or a socket is refused from its ``stat`` before it is opened, and again on
+    the opened file (it may have been swapped meanwhile). A system file whose listed
+    size is not its content (``/proc/self/environ`` lists 0 bytes) is refused too. At
+    most ``MAX_PHOTO_BYTES`` + 1 bytes are ever read.
+    """
+    name = path.name or str(path)
     try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise ValidationError({"photo": f"{path.name} is a folder, not a photo."})
-        problem = photo_size_problem(path.name, size, MAX_PHOTO_BYTES)
-        if problem:  # said before reading: a 2 GB video is not loaded to be refused
-            raise ValidationError({"photo": problem})
-        return path.read_bytes()
+        _refuse_unless_regular(name, os.stat(path).st_mode)
+        # Non-blocking: a pipe put in its place since cannot hold the open up.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        descriptor = os.open(path, flags)
+        with os.fdopen(descriptor, "rb") as file:
+            listed = os.fstat(file.fileno())
+            _refuse_unless_regular(name, listed.st_mode)
+            problem = photo_size_problem(name, listed.st_size, MAX_PHOTO_BYTES)
+            if problem and listed.st_size:  # said before reading: a 2 GB video stays put
+                raise ValidationError({"photo": problem})
+            data = file.read(MAX_PHOTO_BYTES + 1)
     except OSError as error:
         raise ValidationError(
-            {"photo": f"{path.name} could not be read ({error.strerror or error})."}
+            {"photo": f"{name} could not be read ({error.strerror or error})."}
         ) from None
+    if len(data) != listed.st_size:
+        if listed.st_size == 0:
+            raise ValidationError(
+                {"photo": f"{name} is not a file on disk but a system file; attach a photo."}
+            )
+        raise ValidationError(
+            {"photo": f"{name} changed while it was read; attach it again once it is saved."}
+        )
+    return data
+
+
+def _refuse_unless_regular(name: str, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise ValidationError({"photo": f"{name} is a folder, not a photo."})
+    raise ValidationError(
+        {"photo": f"{name} is not a file (it is a device, a pipe or a socket); attach a photo."}
+    )
 
 
 async def attach_photo_file(
@@ -842,6 +902,7 @@ async def attach_photo_file(
 
 
 async def remove_photo(sessions: async_sessionmaker[AsyncSession], *, photo_id: int) -> None:
+    require_row_id(photo_id, "photo")
     async with sessions() as session, session.begin():
         await session.execute(delete(Photo).where(Photo.id == photo_id))
 
@@ -863,7 +924,11 @@ async def add_time_entry(
         raise ValidationError(errors)
     note, _problem = checked_text("The note", note, TIME_NOTE_TEXT)
     async with sessions() as session, session.begin():
-        known = await session.scalar(select(Technician.id).where(Technician.id == technician_id))
+        known = None
+        if is_row_id(technician_id):
+            known = await session.scalar(
+                select(Technician.id).where(Technician.id == technician_id)
+            )
         if known is None:
             raise ValidationError({"technician": "Choose the technician from the list."})
         await _open_order(session, work_order_id, what="the time was not added", billed_ok=False)
@@ -886,6 +951,7 @@ async def add_time_entry(
 async def remove_time_entry(
     sessions: async_sessionmaker[AsyncSession], *, time_entry_id: int
 ) -> None:
+    require_row_id(time_entry_id, "time entry")
     async with sessions() as session, session.begin():
         order_id = await session.scalar(
             select(TimeEntry.work_order_id).where(TimeEntry.id == time_entry_id)
@@ -913,6 +979,7 @@ async def change_status(
     Cancelling (or a no-show) ends the work order's open visits the same way, so the
     board stops showing work nobody will do. Nothing is written when refused.
     """
+    require_row_id(work_order_id, "work order")
     problem = status_problem(seen_status, status)
     if problem is not None:
         raise ValidationError({"status": problem})

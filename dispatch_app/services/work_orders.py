@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.db.models import Equipment, WorkOrder
+from dispatch_app.domain.ids import require_row_id, require_version
 from dispatch_app.domain.work_orders import EDITABLE_FIELDS, clean_fields
 from dispatch_app.errors import ConflictError, ValidationError
 from dispatch_app.services.day_board import business_timezone
@@ -44,6 +45,7 @@ async def load_work_order(
     sessions: async_sessionmaker[AsyncSession], work_order_id: int
 ) -> dict[str, Any]:
     """The editable fields of a work order, with its number, version and last editor."""
+    require_row_id(work_order_id, "work order")
     async with sessions() as session:
         current = await read_work_order_fields(session, work_order_id)
     if current is None:
@@ -59,6 +61,8 @@ async def save_work_order(
     fields: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Write ``fields`` if the work order is still at ``seen_version``; returns it as saved."""
+    require_row_id(work_order_id, "work order")
+    require_version(seen_version, "work order")
     values, errors = clean_fields(fields)
     if errors:
         raise ValidationError(errors)

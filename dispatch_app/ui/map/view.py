@@ -3,6 +3,11 @@
 The page is loaded once (``load_count`` says how often it really was); after that the
 application only runs JavaScript in it. ``MapPage`` keeps the page's console messages,
 so a broken script shows up in the log and in tests instead of as an empty map.
+
+The page may reach its own bundled files and the tile server, nothing else:
+``MapRequestGuard`` refuses every other request (``page.request_allowed``), the page
+may not read local files by script nor navigate away, and its Content-Security-Policy
+(``page.content_security_policy``) says the same inside the engine.
 """
 
 from __future__ import annotations
@@ -14,13 +19,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWebChannel import QWebChannel
-from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile, QWebEngineSettings
+from PySide6.QtWebEngineCore import (
+    QWebEnginePage,
+    QWebEngineProfile,
+    QWebEngineSettings,
+    QWebEngineUrlRequestInfo,
+    QWebEngineUrlRequestInterceptor,
+)
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
 from dispatch_app import APP_NAME, __version__
-from dispatch_app.ui.map.page import TileSource, map_labels, map_page_html, map_style, resources_url
+from dispatch_app.ui.map.page import (
+    TileSource,
+    map_labels,
+    map_page_html,
+    map_style,
+    request_allowed,
+    resources_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +70,22 @@ class MapPage(QWebEnginePage):
     def _count_load(self, _ok: bool) -> None:
         self.load_count += 1
 
+    def acceptNavigationRequest(
+        self, url: QUrl | str, kind: QWebEnginePage.NavigationType, is_main_frame: bool
+    ) -> bool:
+        """Only the page's own load; a link (the tile server's credit) opens in the
+        browser, and nothing else may take the map's place."""
+        address = QUrl(url)
+        if kind == QWebEnginePage.NavigationType.NavigationTypeLinkClicked:
+            if address.scheme() in ("http", "https"):
+                QDesktopServices.openUrl(address)
+            return False
+        return (
+            address.scheme() == "data"
+            or (not is_main_frame and address.scheme() == "about")
+            or kind == QWebEnginePage.NavigationType.NavigationTypeReload
+        )
+
     def javaScriptConsoleMessage(self, level: Level, message: str, line: int, source: str) -> None:
         entry = ConsoleMessage(level, message, line, source)
         self.console.append(entry)
@@ -59,6 +94,26 @@ class MapPage(QWebEnginePage):
             log.warning("map page: %s (%s:%d)", message, source, line)
         else:
             log.debug("map page: %s", message)
+
+
+class MapRequestGuard(QWebEngineUrlRequestInterceptor):
+    """Refuses every request of the map page but its own files and the tile server's.
+
+    ``refused`` keeps the last refusals (for the log and the tests)."""
+
+    def __init__(self, tiles: TileSource, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.tiles = tiles
+        self.refused: list[str] = []
+
+    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
+        url = info.requestUrl().toString()
+        if request_allowed(self.tiles, url):
+            return
+        info.block(True)
+        self.refused.append(url[:300])
+        del self.refused[:-50]
+        log.warning("map page: refused a request to %s", url[:300])
 
 
 class MapBridge(QObject):
@@ -101,10 +156,10 @@ class MapView(QWebEngineView):
         super().__init__(parent)
         self.map_page = MapPage(_profile(), self)
         self.setPage(self.map_page)
-        settings = self.map_page.settings()
-        # The page is a local file; tiles come from a tile server or a local folder.
-        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, True)
-        settings.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls, True)
+        # Kept here: the page does not own its interceptor, and Python would collect it.
+        self.guard = MapRequestGuard(tiles, self)
+        self.map_page.setUrlRequestInterceptor(self.guard)
+        self._allow(tiles)
         # The map never takes the keyboard: a dispatcher who clicks a marker and then
         # presses Ctrl+Z means the board's undo, which the web page would swallow.
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -134,14 +189,33 @@ class MapView(QWebEngineView):
         return True
 
     def set_tiles(self, tiles: TileSource) -> None:
-        """Use other tiles without reloading the page."""
+        """Use other tiles: in place from the same server, else by loading the page
+        again (its Content-Security-Policy names the one server it may load from)."""
         if tiles == self.tiles:
             return
+        same_server = (tiles.server, tiles.folder) == (self.tiles.server, self.tiles.folder)
         self.tiles = tiles
         self._html = map_page_html(
             tiles, qt_bridge=True, labels=map_labels(), style=map_style()
-        )  # for a reload after a renderer crash
-        self.run(f"dispatchMap.setTiles({_js(tiles.url)}, {_js(tiles.attribution)})")
+        )  # for a reload after a renderer crash, too
+        self._allow(tiles)
+        if same_server and self.is_ready:
+            self.run(f"dispatchMap.setTiles({_js(tiles.url)}, {_js(tiles.attribution)})")
+        else:
+            self._load_again()
+
+    def _allow(self, tiles: TileSource) -> None:
+        """What the page may reach: its bundled files, and the tiles."""
+        self.guard.tiles = tiles
+        settings = self.map_page.settings()
+        attribute = QWebEngineSettings.WebAttribute
+        # The page is local content. Remote tiles need remote access, and the guard
+        # keeps it to the one tile server. File access it needs for its own Leaflet
+        # (and a tile folder): the guard keeps it to those folders, and the page's
+        # policy forbids reading any file or URL by script (connect-src 'none').
+        settings.setAttribute(attribute.LocalContentCanAccessRemoteUrls, tiles.server is not None)
+        settings.setAttribute(attribute.LocalContentCanAccessFileUrls, True)
+        settings.setAttribute(attribute.LocalStorageEnabled, False)
 
     def _loaded(self, ok: bool) -> None:
         proxy = self.focusProxy()  # the widget Qt WebEngine renders into, made on load
@@ -159,6 +233,9 @@ class MapView(QWebEngineView):
         # The page's scripts and markers died with the renderer: load it again, and the
         # dock sends every marker afresh.
         log.warning("the map's renderer ended (%s, %d); loading the map again", status, code)
+        self._load_again()
+
+    def _load_again(self) -> None:
         self.is_ready = False
         self.setHtml(self._html, QUrl(resources_url()))
         self.reloaded.emit()
