@@ -5,15 +5,13 @@ weeks of daily backups by itself."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from dispatch_app.db import migrate
 from dispatch_app.db.dump import dump_database, read_dump
 from dispatch_app.db.embedded import EmbeddedServer
 from dispatch_app.db.engine import make_sync_engine
+from dispatch_app.db.models import CHANGE_CHANNEL
 from dispatch_app.db.scratch import ScratchServer
 from dispatch_app.errors import BackupError
 from dispatch_app.services.backup import daily_backup
@@ -95,20 +94,25 @@ def test_backup_change_restore_gives_back_what_was_saved(company: str, tmp_path:
     change_the_company(company)
     assert contents(company) != saved
 
-    restored = run_main(
-        "--database-url",
-        company,
-        "db",
-        "restore",
-        "--replace",
-        "--yes",
-        str(backup),
-        data_dir=tmp_path,
-    )
+    with psycopg.connect(libpq_url(company), autocommit=True) as workstation:
+        workstation.execute(f"LISTEN {CHANGE_CHANNEL}")
+        restored = run_main(
+            "--database-url",
+            company,
+            "db",
+            "restore",
+            "--replace",
+            "--yes",
+            str(backup),
+            data_dir=tmp_path,
+        )
+        hints = [json.loads(n.payload) for n in workstation.notifies(timeout=5, stop_after=1)]
 
     assert restored.returncode == 0, restored.stderr
     assert "Restored office.dump" in restored.stdout
     assert contents(company) == saved
+    # Every workstation hears of it, and reads its whole day again (app_settings does that).
+    assert hints == [{"table": "app_settings", "id": 0, "op": "restore"}]
     # What the restore replaced was saved first, and is itself a backup.
     saved_before = list((tmp_path / "backups").glob("dispatch-*-before-restore.dump"))
     assert len(saved_before) == 1
@@ -395,23 +399,6 @@ def test_a_backup_that_fails_names_no_password(tmp_path: Path) -> None:
 
 
 # -- the embedded database ---------------------------------------------------------------
-
-
-@pytest.fixture
-def embedded_dir() -> Iterator[Path]:
-    """A data folder the embedded server's account can reach (not under tmp_path, which a
-    concurrent pytest session may close to other accounts)."""
-    folder = Path(tempfile.mkdtemp(prefix="dsb"))
-    try:
-        yield folder / "data"
-    finally:
-        for process in psutil.process_iter(["name", "cmdline"]):
-            if (process.info["name"] or "").startswith("postgres") and any(
-                arg.startswith(str(folder)) for arg in process.info["cmdline"] or []
-            ):
-                with suppress(psutil.Error):
-                    process.kill()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.slow
