@@ -139,3 +139,29 @@ def test_restore_from_the_file_menu_brings_the_backup_back_onto_the_board(
     saved_before = list((embedded_dir / "backups").glob("*-before-restore.dump"))
     assert len(saved_before) == 1
     assert not task.done()
+
+
+@pytest.mark.slow
+def test_a_daily_backup_that_fails_is_said_and_the_app_goes_on(
+    loop, start, embedded_dir, settings_dir
+) -> None:
+    embedded_dir.mkdir(parents=True)
+    (embedded_dir / "backups").write_text("a file where the backups folder should be")
+    app, task = start(
+        GuiOptions(
+            database=DatabaseChoice(None, "embedded"),
+            data_dir=embedded_dir,
+            size=QSize(1400, 800),
+            day=DAY,
+            clock=clock_at(7),
+        )
+    )
+    wait_for(loop, app.loaded, task)
+    assert app.daily_backup is not None
+    pump_until(loop, app.daily_backup.done)
+
+    message = app.window.statusBar().currentMessage()
+    assert "Today's automatic backup was not made" in message
+    assert str(embedded_dir / "backups") in message
+    assert not task.done()
+    assert app.window.backups.backup_action.isEnabled()
