@@ -3,8 +3,9 @@
     python -m benchmarks.startup [--runs 5]
 
 Measures the embedded server's start on a fresh and on an existing data folder, its
-stop, migrating an empty database to head, loading the demo company's day, and the
-whole ``main.py --screenshot`` process on the demo company (start → PNG written).
+stop, migrating an empty database to head, loading the demo company's day, backing the
+demo company up (the daily backup at start) and restoring it into an empty database,
+and the whole ``main.py --screenshot`` process on the demo company (start → PNG written).
 Everything runs in throwaway folders and databases. The last line is one JSON object.
 """
 
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 from dispatch_app.db.embedded import EmbeddedServer
 from dispatch_app.db.engine import make_async_engine, make_sync_engine, session_factory
 from dispatch_app.db.scratch import ScratchServer
+from dispatch_app.services.backup import back_up, restore_backup
 from dispatch_app.services.database import migrate_now
 from dispatch_app.services.day_board import load_day
 from dispatch_app.services.demo import seed_demo
@@ -80,6 +82,29 @@ async def load_day_ms(url: str, runs: int) -> float:
     return ms(statistics.median(times))
 
 
+def backup_figures(scratch: ScratchServer, url: str) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        began = time.perf_counter()
+        dump = back_up(url, Path(folder) / "demo.dump")
+        backed_up = time.perf_counter() - began
+        with scratch.database() as empty:
+            began = time.perf_counter()
+            restore_backup(
+                empty,
+                dump,
+                replace=False,
+                embedded=False,
+                safety_folder=Path(folder),
+                moment=dt.datetime(2026, 12, 1, 18, tzinfo=dt.UTC),
+            )
+            restored = time.perf_counter() - began
+    return {
+        "backup_demo_ms": ms(backed_up),
+        "backup_demo_kb": round(dump.size_bytes / 1000, 1),
+        "restore_demo_into_empty_ms": ms(restored),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -101,6 +126,7 @@ def main() -> None:
             figures["seed_demo_ms"] = ms(time.perf_counter() - began)
             engine.dispose()
             figures["load_day_ms"] = asyncio.run(load_day_ms(url, args.runs))
+            figures.update(backup_figures(scratch, url))
 
             shots = []
             with tempfile.TemporaryDirectory() as folder:

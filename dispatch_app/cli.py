@@ -2,6 +2,7 @@
 
     python main.py [--database-url URL] [--demo] [--screenshot PATH]
     python main.py db upgrade | db current | db seed-demo [--seed N]
+    python main.py db backup [PATH] | db restore PATH [--replace [--yes]]
     python main.py watch
     python main.py map-window [--windowed] [--tiles URL_OR_FOLDER]
 
@@ -24,6 +25,7 @@ from sqlalchemy import Connection
 
 from dispatch_app import APP_NAME, __version__
 from dispatch_app.config import DatabaseChoice, choose_database, data_dir, describe_url
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, FixedClock
 from dispatch_app.errors import (
     ConfigurationError,
     DataDirectoryError,
@@ -157,6 +159,29 @@ def build_parser() -> argparse.ArgumentParser:
         default="America/Chicago",
         help="the demo company's time zone (default America/Chicago)",
     )
+    backup = db_commands.add_parser(
+        "backup", help="save the whole database to a file (PostgreSQL's custom format)"
+    )
+    backup.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        metavar="PATH",
+        help="the file, or a folder for dispatch-YYYY-MM-DD.dump (default: the data "
+        "folder's backups/ for the embedded database, else the current folder)",
+    )
+    restore = db_commands.add_parser(
+        "restore", help="put a backup into the database (an empty one, unless --replace)"
+    )
+    restore.add_argument("path", type=Path, metavar="PATH", help="a file made by db backup")
+    restore.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the company the database holds (asks first; a copy is saved)",
+    )
+    restore.add_argument(
+        "--yes", action="store_true", help="with --replace: do not ask (for scripts)"
+    )
     commands.add_parser("watch", help="print every committed change as a JSON line, until Ctrl+C")
     map_window = commands.add_parser(
         "map-window", help="the live map full-screen in a window of its own (wall display)"
@@ -239,9 +264,91 @@ def connected(url: str) -> Iterator[Connection]:
         engine.dispose()
 
 
+def _clock(args: argparse.Namespace) -> Clock:
+    return FixedClock(args.now) if args.now else SYSTEM_CLOCK
+
+
+def run_backup_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
+    from dispatch_app.services.backup import (
+        back_up,
+        backup_sentence,
+        backups_folder,
+        new_backup_path,
+    )
+
+    moment = _clock(args).now().astimezone()  # the day on this computer's calendar
+    with database_url(choice) as url:
+        if args.path is None:
+            folder = backups_folder(writable_data_dir()) if choice.embedded else Path.cwd()
+            target = new_backup_path(folder, moment)
+        elif args.path.is_dir():
+            target = new_backup_path(args.path, moment)
+        else:
+            target = args.path
+        dump = back_up(url, target)
+        print(backup_sentence(url, dump, embedded=choice.embedded))
+    return 0
+
+
+def run_restore_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
+    from dispatch_app.services.backup import (
+        RestoreRefused,
+        backups_folder,
+        company_contents,
+        database_name,
+        open_backup,
+        restore_backup,
+        sentence_start,
+    )
+
+    moment = _clock(args).now().astimezone()
+    dump = open_backup(args.path)  # a file that is no backup is refused before anything
+    safety_folder = backups_folder(writable_data_dir())
+    with database_url(choice) as url:
+        where = database_name(url, embedded=choice.embedded)
+        before = company_contents(url)
+        if before.ours and not before.empty and args.replace and not args.yes:
+            question = (
+                f"{sentence_start(where)} holds {before.describe()}. Replace all of it with "
+                f"the backup {dump.path.name} (made {dump.created})? What it holds now is "
+                f"saved in {safety_folder} first."
+            )
+            if not sys.stdin.isatty():
+                raise RestoreRefused(
+                    f"{sentence_start(where)} holds {before.describe()}, and there is no "
+                    "terminal to ask before replacing it; add --yes to replace it anyway."
+                )
+            if not _asked_yes(question):
+                print("Nothing was restored.")
+                return 1
+        report = restore_backup(
+            url,
+            dump,
+            replace=args.replace,
+            embedded=choice.embedded,
+            safety_folder=safety_folder,
+            moment=moment,
+        )
+    print(report.sentence())
+    return 0
+
+
+def _asked_yes(question: str) -> bool:
+    try:
+        answer = input(f"{question} Type yes to replace it: ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in {"y", "yes"}
+
+
 def run_db_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
     from dispatch_app.db import migrate
     from dispatch_app.services.database import migrate_now
+
+    if args.db_command == "backup":
+        return run_backup_command(args, choice)
+    if args.db_command == "restore":
+        return run_restore_command(args, choice)
 
     with database_url(choice) as url:
         where = "the embedded database" if choice.embedded else describe_url(url)
@@ -424,7 +531,6 @@ def run_gui_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
     directory = writable_data_dir()
     from PySide6.QtCore import QSize
 
-    from dispatch_app.domain.clock import SYSTEM_CLOCK, FixedClock
     from dispatch_app.ui.app import GuiOptions, run_gui
 
     size = QSize(*args.size) if args.size else (QSize(1600, 900) if args.screenshot else None)
@@ -435,6 +541,6 @@ def run_gui_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
         screenshot=args.screenshot,
         size=size,
         day=args.day,
-        clock=FixedClock(args.now) if args.now else SYSTEM_CLOCK,
+        clock=_clock(args),
     )
     return run_gui(options)

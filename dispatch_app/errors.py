@@ -120,3 +120,9 @@ class PlacementRefused(UserFacingError):
         self.visit_id = visit_id
         self.other_visit_id = other_visit_id
         self.technician_id = technician_id
+
+
+class BackupError(UserFacingError):
+    """A backup could not be written, or a backup file could not be read or restored."""
+
+    exit_code = 10

@@ -9,8 +9,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 import asyncio
+import contextlib
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
+import psutil
 import pytest
 import qasync
 from PySide6.QtCore import QEventLoop, QSettings
@@ -68,6 +73,24 @@ def sync_engine(db_url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def embedded_dir() -> Iterator[Path]:
+    """A data folder for an embedded server, which as root runs as an account that must
+    reach it: not under tmp_path, which a concurrent pytest session may close to others.
+    Servers left running in it are killed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="dse"))
+    try:
+        yield folder / "data"
+    finally:
+        for process in psutil.process_iter(["name", "cmdline"]):
+            if (process.info["name"] or "").startswith("postgres") and any(
+                arg.startswith(f"{folder}{os.sep}") for arg in process.info["cmdline"] or []
+            ):
+                with contextlib.suppress(psutil.Error):
+                    process.kill()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

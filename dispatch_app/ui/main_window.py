@@ -13,6 +13,7 @@ from dispatch_app.db.change_feed import FeedState
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.services.day_store import DayStore, StoreChange
+from dispatch_app.ui.backup import BackupActions
 from dispatch_app.ui.board.actions import BoardActions
 from dispatch_app.ui.board.day_view import DayBoardView
 from dispatch_app.ui.board.models import TechnicianModel, VisitModel
@@ -95,10 +96,18 @@ class MainWindow(QMainWindow):
         quit_action = QAction(self.tr("&Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
+        self.backups = BackupActions(self)
+        self.backups.done.connect(lambda text: self.statusBar().showMessage(text, 30_000))
+        self.backups.failed.connect(self.show_problem)
         file_menu = self.menuBar().addMenu(self.tr("&File"))
+        file_menu.setObjectName("fileMenu")
         file_menu.addAction(self.new_call_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.backups.backup_action)
+        file_menu.addAction(self.backups.restore_action)
+        file_menu.addSeparator()
         file_menu.addAction(quit_action)
+        self.file_menu = file_menu
         edit_menu = self.menuBar().addMenu(self.tr("&Edit"))
         edit_menu.addAction(self.board_actions.undo_action)
         edit_menu.addAction(self.board_actions.redo_action)
