@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QMessageBox
 
 from dispatch_app.config import DatabaseChoice
 from dispatch_app.domain.clock import Clock
@@ -27,8 +28,22 @@ def options_for(url: str, data_dir, clock: Clock | None = None) -> GuiOptions:
 
 
 def finish(loop: asyncio.AbstractEventLoop, app: DispatchApp, task: asyncio.Task[int]) -> int:
+    """Close the app as a user does; if it asks about unsaved work, discard it."""
     app.window.close()
+    question = app.window.quit_question
+    if not task.done() and question is not None and question.isVisible():
+        discard(question)
     return loop.run_until_complete(asyncio.wait_for(task, 30))
+
+
+def discard(question: QMessageBox) -> None:
+    """Press the destructive choice ("Discard and quit", "Remove"…) of a question."""
+    (button,) = [
+        b
+        for b in question.buttons()
+        if question.buttonRole(b) == QMessageBox.ButtonRole.DestructiveRole
+    ]
+    button.click()
 
 
 def wait_for(loop: asyncio.AbstractEventLoop, event: asyncio.Event, task: asyncio.Task) -> None:

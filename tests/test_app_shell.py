@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import re
+import signal
 
 import psycopg
 from PySide6.QtCore import QSize
@@ -12,10 +14,10 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from dispatch_app.config import DatabaseChoice, libpq_url
 from dispatch_app.db.change_feed import FeedState
-from dispatch_app.ui.app import GuiOptions
+from dispatch_app.ui.app import GuiOptions, listen_for_stop_signals
 from dispatch_app.ui.board.models import StartTimeRole, VersionRole
 from tests.companies import DAY, TZ, small_company
-from tests.qt_app import finish, options_for, pump_until, wait_for
+from tests.qt_app import act, finish, options_for, pump_until, wait_for
 
 
 def test_window_shows_the_days_technicians_and_visits(loop, start, db_url, tmp_path, settings_dir):
@@ -223,3 +225,64 @@ def test_the_status_bar_follows_the_connection(loop, start, db_url, tmp_path, se
     assert re.fullmatch(r"Reconnecting since \d\d:\d\d", shown[0])
     assert app.window.live_label.property("feedState") == "live"
     assert finish(loop, app, task) == 0
+
+
+# -- ending the app: Ctrl+C and SIGTERM close it the way its window does ----------------------
+def _app_with_a_note_being_written(loop, start, db_url, tmp_path, qtbot):
+    small_company(db_url)
+    app, task = start(options_for(db_url, tmp_path))
+    wait_for(loop, app.live, task)
+    editor = app.open_work_order(app.window.visit_model.visit(0).work_order_id)
+    pump_until(loop, lambda: editor.record is not None)
+    notes = editor.show_tab("notes")
+    act(loop, lambda: qtbot.keyClicks(notes.new_note, "Gate code 4471"))
+    return app, task, editor
+
+
+def test_ctrl_c_asks_once_when_someone_is_there_and_again_means_it(
+    loop, start, db_url, tmp_path, settings_dir, qtbot
+):
+    app, task, editor = _app_with_a_note_being_written(loop, start, db_url, tmp_path, qtbot)
+    app.attended = True  # started from a terminal, on a screen
+    stop_listening = listen_for_stop_signals(loop, app.on_signal)
+    try:
+        for _attempt in range(2):  # going back, then Ctrl+C again asks again
+            os.kill(os.getpid(), signal.SIGINT)
+            pump_until(loop, lambda: app.window.quit_question is not None)
+            question = app.window.quit_question
+            pump_until(loop, question.isVisible)
+            assert f"• {editor.record.number}: a note being written" in question.informativeText()
+            act(loop, question.button(QMessageBox.StandardButton.Cancel).click)
+            assert not task.done() and editor.notes.new_note.toPlainText() == "Gate code 4471"
+            app.window.quit_question = None
+        os.kill(os.getpid(), signal.SIGINT)
+        pump_until(loop, lambda: app.window.quit_question is not None)
+        os.kill(os.getpid(), signal.SIGINT)  # a second Ctrl+C while asked: quit
+        assert loop.run_until_complete(asyncio.wait_for(task, 30)) == 128 + signal.SIGINT
+    finally:
+        stop_listening()
+
+
+def test_sigterm_with_nobody_to_ask_quits_without_asking(
+    loop, start, db_url, tmp_path, settings_dir, qtbot
+):
+    app, task, _editor = _app_with_a_note_being_written(loop, start, db_url, tmp_path, qtbot)
+    assert not app.attended  # offscreen, and no terminal on stdin under pytest
+    stop_listening = listen_for_stop_signals(loop, app.on_signal)
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert loop.run_until_complete(asyncio.wait_for(task, 30)) == 128 + signal.SIGTERM
+        assert app.window.quit_question is None  # nothing was asked
+    finally:
+        stop_listening()
+
+
+def test_closing_with_nothing_unsaved_asks_nothing(loop, start, db_url, tmp_path, settings_dir):
+    small_company(db_url)
+    app, task = start(options_for(db_url, tmp_path))
+    wait_for(loop, app.live, task)
+    editor = app.open_work_order(app.window.visit_model.visit(0).work_order_id)
+    pump_until(loop, lambda: editor.record is not None)
+    act(loop, app.window.quit_action.trigger)
+    assert loop.run_until_complete(asyncio.wait_for(task, 30)) == 0
+    assert app.window.quit_question is None

@@ -47,6 +47,7 @@ def test_back_up_from_the_file_menu(loop, start, db_url, tmp_path, settings_dir)
         "newCall",
         "backUp",
         "restore",
+        "quit",
     ]
     assert backups.backup_action.isEnabled()
     # A shared database belongs to every workstation: its administrator restores it.

@@ -8,20 +8,21 @@ checks on the database would fail.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 
 import psycopg
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from dispatch_app.config import libpq_url
 from dispatch_app.db.engine import make_async_engine, session_factory
 from dispatch_app.services.map_positions import ZIP_CENTROIDS
 from dispatch_app.ui.intake.window import CallIntake
 from tests.companies import MOMENTS, TZ, clock_at_moment, small_company
-from tests.qt_app import act, options_for, pump_until, wait_for
+from tests.qt_app import act, discard, options_for, pump_until, wait_for
 
 # The goal the issue sets for a returning customer, problem description aside.
 MAX_RETURNING_KEYS = 30
@@ -101,6 +102,7 @@ def running(loop, start, db_url, tmp_path, settings_dir, company, moment):
     wait_for(loop, app.live, task)
     act(loop, app.window.activateWindow)
     pump_until(loop, lambda: QApplication.activeWindow() == app.window)
+    app.task = task  # type: ignore[attr-defined]
     return app
 
 
@@ -299,6 +301,35 @@ def test_closing_a_call_with_something_typed_asks_first(loop, qtbot, running) ->
     assert intake.lookup.text() == "Jos"
     keys.press(Qt.Key.Key_Escape)  # a second time means it
     pump_until(loop, lambda: not intake.isVisible())
+
+
+def test_quitting_with_a_call_half_taken_asks_naming_the_caller(loop, qtbot, running) -> None:
+    keys = Keyboard(loop, qtbot)
+    intake = open_intake(loop, keys, running)
+    keys.type("3125550124")
+    pump_until(loop, lambda: intake.matches.count() == 2)
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: intake.customer is not None)
+    keys.type("drain")
+    assert intake.unsaved_work() == ["New call: a call from Josefina Ortiz, not booked yet"]
+    # Ctrl+Q from the intake: the app asks, naming the call; going back keeps it all.
+    keys.press(Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    question = running.window.quit_question
+    pump_until(loop, lambda: question is not None and question.isVisible())
+    assert "• New call: a call from Josefina Ortiz, not booked yet" in question.informativeText()
+    act(loop, question.button(QMessageBox.StandardButton.Cancel).click)
+    assert intake.isVisible() and intake.customer.name == "Josefina Ortiz"
+    assert intake.job_type.search.text() == "drain"
+
+    # Closed (hidden, its typing kept for F2), the call still counts when quitting.
+    act(loop, intake.close)
+    act(loop, intake.close)  # the second close means it
+    pump_until(loop, lambda: not intake.isVisible())
+    act(loop, running.window.close)
+    question = running.window.quit_question
+    assert question.isVisible() and "Josefina Ortiz" in question.informativeText()
+    act(loop, lambda: discard(question))
+    assert loop.run_until_complete(asyncio.wait_for(running.task, 30)) == 0
 
 
 def test_a_lost_server_keeps_the_call_and_enter_again_books_it_once(

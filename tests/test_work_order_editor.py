@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import psycopg
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
@@ -12,7 +14,7 @@ from dispatch_app.config import libpq_url
 from dispatch_app.db.engine import make_async_engine, session_factory
 from dispatch_app.ui.workorder.editor import WorkOrderEditor
 from tests.companies import small_company
-from tests.qt_app import act, finish, options_for, pump_until, wait_for
+from tests.qt_app import act, discard, finish, options_for, pump_until, wait_for
 
 # QTest types ASCII only; the non-ASCII part arrives as an input method would put it.
 TYPED = " Customer says it rattles, ask for the side door"
@@ -160,14 +162,153 @@ def test_an_untouched_editor_follows_other_workstations(loop, db_url, opened) ->
     assert finish(loop, app, task) == 0
 
 
-def test_closing_with_unsaved_changes_asks_first(loop, qtbot, db_url, opened) -> None:
+def test_closing_with_unsaved_changes_asks_every_time_until_discarded(
+    loop, qtbot, db_url, opened
+) -> None:
     app, editor, work_order, task = opened
     act(loop, lambda: qtbot.keyClicks(editor.description, TYPED))
+    typed = editor.description.toPlainText()
+    number = editor.record.number
+    for close in (editor.close, lambda: qtbot.keyClick(editor, Qt.Key.Key_Escape)):
+        act(loop, close)
+        box = editor.close_question
+        assert box is not None and box.isVisible()
+        assert f"{number}: changes to the details not saved" in box.informativeText()
+        cancel = box.button(QMessageBox.StandardButton.Cancel)
+        assert box.defaultButton() is cancel  # Enter keeps the work
+        act(loop, cancel.click)
+        # Going back keeps everything, and the next close asks again.
+        assert editor.isVisible() and editor.description.toPlainText() == typed
     act(loop, editor.close)
-    assert editor.isVisible() and "unsaved changes" in editor.banner.text()
-    act(loop, editor.close)  # a second Close means it
+    act(loop, lambda: discard(editor.close_question))
     assert not editor.isVisible()
     pump_until(loop, lambda: work_order not in app.editors)
+    assert database_row(db_url, work_order)[0] != typed
+    assert finish(loop, app, task) == 0
+
+
+def _type_note(loop, qtbot, editor) -> str:
+    act(loop, lambda: qtbot.keyClicks(editor.show_tab("notes").new_note, "Gate code 4471"))
+    return editor.notes.new_note.toPlainText()
+
+
+def _type_labour(loop, qtbot, editor) -> str:
+    items = editor.show_tab("lineItems")
+    act(loop, lambda: qtbot.keyClicks(items.labour_description, "Diagnose no heat"))
+    return items.labour_description.text()
+
+
+def _type_labour_rate(loop, qtbot, editor) -> str:
+    rate = editor.show_tab("lineItems").labour_rate
+    act(loop, lambda: rate.selectAll())
+    act(loop, lambda: qtbot.keyClicks(rate, "120"))
+    return rate.text()
+
+
+def _type_material_price(loop, qtbot, editor) -> str:
+    price = editor.show_tab("lineItems").material_price
+    act(loop, lambda: qtbot.keyClicks(price, "24.50"))
+    return price.text()
+
+
+def _type_time_note(loop, qtbot, editor) -> str:
+    act(loop, lambda: qtbot.keyClicks(editor.show_tab("time").note, "travel from the shop"))
+    return editor.time.note.text()
+
+
+def _change_time_start(loop, qtbot, editor) -> str:
+    started = editor.show_tab("time").started
+    act(loop, lambda: started.setDateTime(started.dateTime().addSecs(-1800)))
+    return started.dateTime().toString()
+
+
+def _type_reason(loop, qtbot, editor) -> str:
+    pump_until(loop, lambda: editor.badge.status == "scheduled")
+    act(loop, editor.status_button.action_for("cancelled").trigger)
+    reason = editor.reason_dialog.reason
+    act(loop, lambda: qtbot.keyClicks(reason, "Customer sold the house"))
+    return reason.toPlainText()
+
+
+def _shown(editor) -> list[str]:
+    tab = editor.tabs.currentWidget()
+    return [
+        editor.notes.new_note.toPlainText(),
+        editor.line_items.labour_description.text(),
+        editor.line_items.labour_rate.text(),
+        editor.line_items.material_price.text(),
+        editor.time.note.text(),
+        editor.time.started.dateTime().toString(),
+        editor.reason_dialog.reason.toPlainText() if editor.reason_dialog else "",
+        str(tab.objectName()),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typing", "named"),
+    [
+        (_type_note, "a note being written"),
+        (_type_labour, "labour being entered"),
+        (_type_labour_rate, "labour being entered"),
+        (_type_material_price, "a material being entered"),
+        (_type_time_note, "a time entry being entered"),
+        (_change_time_start, "a time entry being entered"),
+        (_type_reason, "a reason being written (Cancel WO-"),
+    ],
+    ids=["note", "labour", "labour rate", "material", "time note", "time start", "reason"],
+)
+def test_typing_in_any_tab_is_unsaved_work_and_quitting_asks(
+    loop, qtbot, db_url, opened, typing, named
+) -> None:
+    app, editor, work_order, task = opened
+    number = editor.record.number
+    assert editor.unsaved_work() == [] and app.unsaved_work() == []
+    typed = typing(loop, qtbot, editor)
+    assert any(line.startswith(f"{number}: {named}") for line in editor.unsaved_work())
+    shown = _shown(editor)
+
+    # Closing the editor asks, and so does quitting the app (the File menu's Quit).
+    act(loop, editor.close)
+    assert editor.close_question.isVisible()
+    assert named in editor.close_question.informativeText()
+    act(loop, editor.close_question.button(QMessageBox.StandardButton.Cancel).click)
+    act(loop, app.window.quit_action.trigger)
+    question = app.window.quit_question
+    assert question is not None and question.isVisible()
+    assert f"• {number}: {named}" in question.informativeText()
+    assert question.defaultButton() is question.button(QMessageBox.StandardButton.Cancel)
+    act(loop, question.button(QMessageBox.StandardButton.Cancel).click)
+    pump_until(loop, lambda: editor.tasks.idle())
+    # Nothing was closed and nothing typed is gone.
+    assert not task.done() and app.window.isVisible() and editor.isVisible()
+    assert _shown(editor) == shown and typed in shown
+    assert app.editors[work_order] is editor
+
+    act(loop, app.window.close)
+    act(loop, lambda: discard(app.window.quit_question))
+    assert loop.run_until_complete(asyncio.wait_for(task, 30)) == 0
+
+
+def test_a_photo_still_being_attached_is_unsaved_work(
+    loop, qtbot, db_url, opened, tmp_path
+) -> None:
+    from tests.work_order_data import picture
+
+    app, editor, _work_order, task = opened
+    path = tmp_path / "condenser.jpg"
+    path.write_bytes(picture("JPEG", (800, 600)))
+    with psycopg.connect(libpq_url(db_url)) as slow:
+        slow.execute("LOCK TABLE photos IN ACCESS EXCLUSIVE MODE")  # the write has to wait
+        drop_files(loop, editor.show_tab("photos"), [path])
+        pump_until(loop, lambda: editor.photos.attaching)
+        number = editor.record.number
+        assert editor.unsaved_work() == [f"{number}: photos still being attached (condenser.jpg)"]
+        act(loop, app.window.close)
+        question = app.window.quit_question
+        assert "condenser.jpg" in question.informativeText()
+        act(loop, question.button(QMessageBox.StandardButton.Cancel).click)
+    pump_until(loop, lambda: len(editor.photos.photos()) == 1)
+    assert editor.unsaved_work() == []
     assert finish(loop, app, task) == 0
 
 

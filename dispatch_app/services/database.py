@@ -3,7 +3,9 @@
 ``open_database`` is what every entry point calls. It never migrates a shared server
 (``python main.py db upgrade`` does); the private embedded server is the app's own, so
 it is migrated on start. Blocking work (starting a server, Alembic) runs in a worker
-thread so a GUI event loop keeps turning.
+thread so a GUI event loop keeps turning. An app ended while that work runs (Ctrl+C
+during the start) waits for the thread, then stops the server it started: this process
+may be the server's last owner, and a server nobody owns would run on for ever.
 
 Threading contract: the coroutines here touch no widgets; call them from the event loop.
 """
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -32,6 +36,26 @@ from dispatch_app.db.migrate import SchemaState
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+
+async def run_to_the_end(function: Callable[[], T]) -> T:
+    """Run blocking ``function`` in a worker thread and wait for it to finish even when
+    cancelled: a thread cannot be stopped, and what it did (started a server, say) must
+    be known before it can be undone. A cancellation is raised once the thread is done."""
+    work = asyncio.ensure_future(asyncio.to_thread(function))
+    cancelled = False
+    while not work.done():
+        try:
+            await asyncio.wait([work])
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not work.cancelled() and work.exception() is not None:
+            log.info("ended while %s failed: %s", function, work.exception())
+        raise asyncio.CancelledError
+    return work.result()
+
 
 @dataclass
 class CompanyDatabase:
@@ -49,16 +73,13 @@ class CompanyDatabase:
         await self.engine.dispose()
 
     async def close(self) -> None:
-        await self.engine.dispose()
-        if self.embedded is not None:
-            server, self.embedded = self.embedded, None
-            await asyncio.to_thread(server.stop)
-
-
-def _start_embedded(data_dir: Path) -> tuple[EmbeddedServer, str]:
-    server = EmbeddedServer(data_dir)
-    url = server.start()
-    return server, url
+        """Let go of the database; stop the embedded server if no other app uses it."""
+        try:
+            await self.engine.dispose()
+        finally:
+            if self.embedded is not None:
+                server, self.embedded = self.embedded, None
+                await run_to_the_end(server.stop)
 
 
 def migrate_now(url: str) -> SchemaState:
@@ -76,12 +97,13 @@ async def open_database(choice: DatabaseChoice, *, data_dir: Path) -> CompanyDat
     """Open the chosen database or raise a ``UserFacingError`` saying why not."""
     embedded = None
     if choice.url is None:
-        embedded, url = await asyncio.to_thread(_start_embedded, data_dir)
+        embedded = EmbeddedServer(data_dir)
         label = "Embedded database"
         try:
-            await asyncio.to_thread(migrate_now, url)
+            url = await run_to_the_end(embedded.start)
+            await run_to_the_end(lambda: migrate_now(url))
         except BaseException:
-            await asyncio.to_thread(embedded.stop)
+            await run_to_the_end(embedded.stop)  # nothing to stop if it never started
             raise
     else:
         url = choice.url
@@ -95,14 +117,10 @@ async def open_database(choice: DatabaseChoice, *, data_dir: Path) -> CompanyDat
                 await connection.execute(text("SELECT count(*) FROM technicians"))
             ).scalar_one()
     except (OperationalError, DBAPIError, OSError) as error:
-        await engine.dispose()
-        if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
+        await _let_go(engine, embedded)
         raise explain_connection_error(error, url) from None
     except BaseException:
-        await engine.dispose()
-        if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
+        await _let_go(engine, embedded)
         raise
     log.info("opened %s", label)
     return CompanyDatabase(
@@ -113,3 +131,12 @@ async def open_database(choice: DatabaseChoice, *, data_dir: Path) -> CompanyDat
         embedded=embedded,
         is_empty_company=technicians == 0,
     )
+
+
+async def _let_go(engine: AsyncEngine, embedded: EmbeddedServer | None) -> None:
+    """After a failed or cancelled open: drop the engine, stop the server we started."""
+    try:
+        await engine.dispose()
+    finally:
+        if embedded is not None:
+            await run_to_the_end(embedded.stop)

@@ -3,6 +3,11 @@
 ``run_gui`` owns the order of things: window first (so the user sees the app at once),
 then the database opened off the GUI thread, then the day loaded, then the change feed
 that keeps it live. One ``boot()`` opens what lives long; ``shutdown()`` closes it.
+
+The app ends the way its window closes, whether by the close box, File ▸ Quit, Ctrl+Q,
+Ctrl+C in the terminal or SIGTERM: unsaved work is asked about first (when a person is
+there to answer), then everything is closed in order and the embedded server stopped if
+this was its last user — also when the app is ended while it is still starting.
 """
 
 from __future__ import annotations
@@ -11,13 +16,15 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QByteArray, QSettings, QSize
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 from sqlalchemy.exc import DBAPIError
 
@@ -59,6 +66,11 @@ RECORD_TABLES = frozenset(
     }
 )
 LIVE_WAIT_S = 5
+# The signals that end the app as its window's close box does (Ctrl+C, `kill`, logout).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Where the event loop cannot watch signals itself (Windows), Python gets a moment this
+# often to run its handler: Qt's loop otherwise never hands control back for it.
+SIGNAL_POLL_MS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +94,20 @@ class DispatchApp:
         self.database: CompanyDatabase | None = None
         self.day: LiveDay | None = None
         self._closing = False
+        # Whether a person watches the window and can answer "discard unsaved work?" when
+        # the app is told to stop by a signal; else a signal quits without asking.
+        self.attended = someone_can_answer()
+        self.ended_by: signal.Signals | None = None  # the signal the app is ending on
         self.editors: dict[int, WorkOrderEditor] = {}  # open editors by work order id
+        self.window.unsaved_work = self.unsaved_work
         self.window.workOrderRequested.connect(self.open_work_order)
         self.intake: CallIntake | None = None
         self.window.callRequested.connect(self.open_intake)
         self.settings = QSettings()
         self.loaded = asyncio.Event()
         self._closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
+        closed = self._closed
+        self.window.closing.connect(lambda: _resolve(closed))
         self.live = asyncio.Event()
         self._range_task: asyncio.Task[None] | None = None
         self.daily_backup: asyncio.Task[None] | None = None
@@ -96,17 +115,17 @@ class DispatchApp:
     # -- lifecycle ----------------------------------------------------------------------
     async def run(self) -> int:
         closed = self._closed
-        self.window.closing.connect(lambda: _resolve(closed))
         self.window.restore_layout(self.settings)
         if self.options.size is not None:
             self.window.resize(self.options.size)
         self.window.show()
         try:
-            await self.boot()
+            if not await self._boot_unless_closed():
+                return self.exit_code()
             if self.options.screenshot is not None:
                 return await self.take_screenshot(self.options.screenshot)
             await closed
-            return 0
+            return self.exit_code()
         except UserFacingError as error:
             return await self.fail(error)
         except (DBAPIError, OSError) as error:
@@ -115,6 +134,24 @@ class DispatchApp:
             return await self.fail(explain_connection_error(error, url))
         finally:
             await self.shutdown()
+
+    async def _boot_unless_closed(self) -> bool:
+        """Boot, unless the app is closed first (Ctrl+C while the server starts): then
+        the boot is cancelled, which undoes what it began. True when booted."""
+        boot = asyncio.ensure_future(self.boot())
+        await asyncio.wait([boot, self._closed], return_when=asyncio.FIRST_COMPLETED)
+        if boot.done():
+            boot.result()  # its failure is the app's
+            return True
+        boot.cancel()
+        await asyncio.wait([boot])
+        if not boot.cancelled() and boot.exception() is not None:
+            log.info("closed while starting, which then failed: %s", boot.exception())
+        return False
+
+    def exit_code(self) -> int:
+        """0 for a close, or 128 + the signal the app was ended by (as a shell reports)."""
+        return 128 + self.ended_by if self.ended_by is not None else 0
 
     async def boot(self) -> None:
         self.window.show_problem(self.window.tr("Opening the database…"))
@@ -156,13 +193,15 @@ class DispatchApp:
             self.daily_backup = asyncio.ensure_future(self._make_daily_backup(self.database.url))
         if demo_note is not None:
             self.window.show_problem(demo_note)
+        log.info("the board is loaded")
         self.loaded.set()
 
     async def shutdown(self) -> None:
         self._closing = True  # from here on, hints and requests start nothing new
-        # F2 is application-wide: a window left behind (a failed start) must not keep it,
-        # or a later main window in the same process would find it ambiguous.
+        # F2 and Ctrl+Q are application-wide: a window left behind (a failed start) must not
+        # keep them, or a later main window in the same process would find them ambiguous.
         self.window.new_call_action.setEnabled(False)
+        self.window.quit_action.setEnabled(False)
         if self.intake is not None and self.intake.isVisible():
             self.settings.setValue(INTAKE_GEOMETRY_KEY, self.intake.saveGeometry())
         self.window.save_layout(self.settings)
@@ -248,6 +287,37 @@ class DispatchApp:
                 self.window.show_problem(
                     self.window.tr("Could not refresh: the database did not answer.")
                 )
+
+    # -- ending -----------------------------------------------------------------------
+    def unsaved_work(self) -> list[str]:
+        """Everything quitting would throw away, one readable line each, window by window."""
+        work = [line for editor in self.editors.values() for line in editor.unsaved_work()]
+        if self.intake is not None:
+            work.extend(self.intake.unsaved_work())
+        return work
+
+    def on_signal(self, signum: int) -> None:
+        """Ctrl+C or SIGTERM: close as the window's close box does. With unsaved work and a
+        person there, ask once; a second signal while asking, or nobody to ask, quits
+        without asking (still stopping everything in order)."""
+        received = signal.Signals(signum)
+        if self._closed.done():
+            log.info("%s while already stopping", received.name)
+            return
+        log.info("%s: closing", received.name)
+        self.ended_by = received
+        question = self.window.quit_question
+        if not self.attended or (question is not None and question.isVisible()):
+            self.window.quit_without_asking()
+            return
+        self.window.close()
+        question = self.window.quit_question
+        if question is not None and question.isVisible():
+            question.finished.connect(self._asked_after_signal)
+
+    def _asked_after_signal(self, _result: int) -> None:
+        if not self._closed.done():  # the user went back to work: a later close is a close
+            self.ended_by = None
 
     # -- data -------------------------------------------------------------------------
     def show_range(self, day: dt.date | None, days: int) -> None:
@@ -437,8 +507,56 @@ def prepare_demo_company(url: str, clock: Clock) -> str | None:
         engine.dispose()
 
 
+def someone_can_answer() -> bool:
+    """Whether a person can answer a question the app asks when a signal tells it to stop:
+    it was started from a terminal, on a screen (not offscreen)."""
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    return interactive and QGuiApplication.platformName() not in ("offscreen", "minimal")
+
+
+def listen_for_stop_signals(
+    loop: asyncio.AbstractEventLoop, handler: Callable[[int], None]
+) -> Callable[[], None]:
+    """Call ``handler(signum)`` on the event loop for Ctrl+C and SIGTERM; returns the undo.
+
+    Python runs a signal handler only when the interpreter gets control, and Qt's event
+    loop, busy in C++, never hands it over for that (so Ctrl+C did nothing). On Unix the
+    selector loop watches signals itself: its wake-up pipe wakes Qt like any socket. On
+    Windows (no ``add_signal_handler``) a timer lets Python in now and then instead.
+    """
+    try:
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, handler, signum)
+    except NotImplementedError:
+        pass
+    else:
+
+        def remove() -> None:
+            for signum in STOP_SIGNALS:
+                loop.remove_signal_handler(signum)
+
+        return remove
+
+    def on_signal(signum: int, _frame: object) -> None:
+        loop.call_soon_threadsafe(handler, signum)
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
+    wake_up = QTimer()
+    wake_up.timeout.connect(lambda: None)
+    wake_up.start(SIGNAL_POLL_MS)
+
+    def restore() -> None:
+        wake_up.stop()
+        for signum, handler_before in previous.items():
+            # None: a handler set outside Python, which cannot be put back; the default is.
+            signal.signal(signum, signal.SIG_DFL if handler_before is None else handler_before)
+
+    return restore
+
+
 def run_gui(options: GuiOptions) -> int:
-    """Run the desktop app until its window closes; returns the process exit code."""
+    """Run the desktop app until its window closes (or Ctrl+C / SIGTERM closes it);
+    returns the process exit code."""
     QApplication.setApplicationName(APP_NAME)
     QApplication.setOrganizationName(ORGANIZATION)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -450,7 +568,12 @@ def run_gui(options: GuiOptions) -> int:
     controller = DispatchApp(options)
     try:
         with loop:
-            return loop.run_until_complete(controller.run())
+            # Before anything starts: from here on a signal ends the app in order.
+            stop_listening = listen_for_stop_signals(loop, controller.on_signal)
+            try:
+                return loop.run_until_complete(controller.run())
+            finally:
+                stop_listening()
     finally:
         asyncio.set_event_loop(None)
 

@@ -55,12 +55,21 @@ def muted(text: str = "") -> QLabel:
 
 
 def confirm(
-    parent: QWidget, text: str, action: str, then: Callable[[], None], *, name: str = "confirm"
+    parent: QWidget,
+    text: str,
+    action: str,
+    then: Callable[[], None],
+    *,
+    name: str = "confirm",
+    details: str = "",
 ) -> QMessageBox:
-    """Ask before something others will see go (a photo, a line item); ``then`` runs only
-    on yes. Window-modal and not blocking: the event loop, and the app, keep running."""
+    """Ask before something goes (a photo, a line item, typed work); ``then`` runs only
+    on yes, and Cancel is the default. ``details`` (what exactly would go) shows under the
+    question. Window-modal and not blocking: the event loop, and the app, keep running."""
     box = QMessageBox(QMessageBox.Icon.Question, parent.window().windowTitle(), text, parent=parent)
     box.setObjectName(name)
+    if details:
+        box.setInformativeText(details)
     yes = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)

@@ -1,12 +1,16 @@
-"""The main window: the board in the centre, docks around it, the connection below."""
+"""The main window: the board in the centre, docks around it, the connection below.
+
+Closing it quits the app; while any window holds unsaved work it asks first, naming it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QWidget
 
 from dispatch_app import APP_NAME
 from dispatch_app.db.change_feed import FeedState
@@ -19,6 +23,7 @@ from dispatch_app.ui.board.day_view import DayBoardView
 from dispatch_app.ui.board.models import TechnicianModel, VisitModel
 from dispatch_app.ui.board.toolbar import BoardFilters, BoardToolbar
 from dispatch_app.ui.details.panel import DetailsDock
+from dispatch_app.ui.forms import confirm
 from dispatch_app.ui.map.dock import MapDock
 from dispatch_app.ui.queue.dock import UnassignedDock
 from dispatch_app.ui.resources import icon
@@ -36,7 +41,7 @@ LIVE_STYLE = {
 
 
 class MainWindow(QMainWindow):
-    closing = Signal()  # the user closed the window; the app shuts down
+    closing = Signal()  # the window closes (nothing unsaved, or the user said discard): quit
     storeApplied = Signal()  # a store change has reached every view
     workOrderRequested = Signal(int)  # work order id: the user wants to open it
     liveStateChanged = Signal(str)  # the status bar's live-updates text, as shown
@@ -50,6 +55,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(icon("app"))
         self.store: DayStore | None = None
+        # What every window of the app holds unsaved (the app tells; see DispatchApp).
+        self.unsaved_work: Callable[[], list[str]] = list
+        self.quit_question: QMessageBox | None = None
+        self._quitting_anyway = False
         self.technician_model = TechnicianModel(self)
         self.visit_model = VisitModel(self)
 
@@ -94,8 +103,13 @@ class MainWindow(QMainWindow):
         self.toolbar.insertAction(first, self.new_call_action)
         self.toolbar.insertSeparator(first)
         quit_action = QAction(self.tr("&Quit"), self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
+        quit_action.setObjectName("quit")
+        # Ctrl+Q on every platform (Windows has no standard quit key), from any window.
+        quit_action.setShortcut(QKeySequence(Qt.Modifier.CTRL | Qt.Key.Key_Q))
+        quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        quit_action.triggered.connect(self.close)  # the same road as the window's close box
+        self.addAction(quit_action)
+        self.quit_action = quit_action
         self.backups = BackupActions(self)
         self.backups.done.connect(lambda text: self.statusBar().showMessage(text, 30_000))
         self.backups.failed.connect(self.show_problem)
@@ -234,5 +248,39 @@ class MainWindow(QMainWindow):
         settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        work = [] if self._quitting_anyway else self.unsaved_work()
+        self._quitting_anyway = False  # one "discard" covers one close
+        if work:
+            event.ignore()
+            self.ask_before_quitting(work)
+            return
         self.closing.emit()
+        if self.quit_question is not None:
+            self.quit_question.close()  # answered by the quitting itself
         super().closeEvent(event)
+
+    def ask_before_quitting(self, work: list[str]) -> QMessageBox:
+        """Ask whether to throw ``work`` away and quit; nothing closes until the user says
+        so (Cancel, the default, keeps everything as it is)."""
+        question = self.quit_question
+        if question is not None and question.isVisible():
+            question.raise_()
+            question.activateWindow()
+            return question
+        self.raise_()
+        self.activateWindow()
+        question = confirm(
+            self,
+            self.tr("Quit {0}? This work is not saved:").format(APP_NAME),
+            self.tr("Discard and quit"),
+            self.quit_without_asking,
+            name="quitQuestion",
+            details="\n".join(f"• {line}" for line in work),
+        )
+        self.quit_question = question
+        return question
+
+    def quit_without_asking(self) -> None:
+        """Close now, whatever is unsaved (the user chose to, or nobody is there to ask)."""
+        self._quitting_anyway = True
+        self.close()

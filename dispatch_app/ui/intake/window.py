@@ -476,6 +476,17 @@ class CallIntake(QDialog):
             or any(line.text().strip() for line in self.site_inputs.values())
         )
 
+    def unsaved_work(self) -> list[str]:
+        """What quitting would throw away, as one readable line (empty when nothing is)."""
+        if not self.has_typing():
+            return []
+        caller = self.customer.name if self.customer is not None else self.lookup.text().strip()
+        if not caller:
+            caller = self.caller_inputs["name"].text().strip()
+        if caller:
+            return [self.tr("New call: a call from {0}, not booked yet").format(caller)]
+        return [self.tr("New call: a call not booked yet")]
+
     # -- the caller ----------------------------------------------------------------------------
     def _lookup_typed(self, text: str) -> None:
         if self.customer is not None:  # typing again means another caller

@@ -9,6 +9,9 @@ and a conflicting edit offers the three ways out — reload theirs, reapply mine
 copy mine. The other tabs write as soon as their button is pressed; a refused write
 shows its sentence beside that tab's inputs and keeps what was typed there.
 
+Closing asks first while anything is unsaved — the form, or input typed in any tab
+(``unsaved_work`` names each); the app asks the same before it quits.
+
 Everything shown comes from one ``load_record`` and is read again when the change feed
 reports a change to the work order or anything of it (``refresh_soon``); the form only
 follows when the user has not typed in it.
@@ -29,6 +32,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
@@ -46,6 +50,7 @@ from dispatch_app.errors import ConflictError, DatabaseUnreachable, ValidationEr
 from dispatch_app.services.work_order_record import WorkOrderRecord, change_status, load_record
 from dispatch_app.services.work_orders import save_work_order
 from dispatch_app.ui import theme
+from dispatch_app.ui.forms import confirm
 from dispatch_app.ui.tasks import WindowTasks
 from dispatch_app.ui.workorder.common import BANNER_STYLE, ERROR_STYLE, MUTED_STYLE
 from dispatch_app.ui.workorder.details import DetailsForm, form_view
@@ -90,7 +95,8 @@ class WorkOrderEditor(QDialog):
         self._theirs: dict[str, Any] | None = None
         self._version = 0
         self._number = ""
-        self._closing_anyway = False
+        self._closing_anyway = False  # the user chose to discard: the next close goes through
+        self.close_question: QMessageBox | None = None
         self.tasks = WindowTasks("work order editor")
         # Loads and saves queue up rather than overlap: a second Save waits its turn.
         self._one_at_a_time = asyncio.Lock()
@@ -561,17 +567,44 @@ class WorkOrderEditor(QDialog):
             self._reason_dialog = None
 
     # -- closing ------------------------------------------------------------------------------
+    def unsaved_work(self) -> list[str]:
+        """What closing would throw away, one readable line each ("WO-10023: a note being
+        written"): the form's changes and whatever is typed in any tab or the reason asked."""
+        found = []
+        if self.is_dirty():
+            found.append(self.tr("changes to the details not saved"))
+        for tab in (self.line_items, self.notes, self.photos, self.time):
+            found.extend(tab.typed_input())
+        dialog = self._reason_dialog
+        if dialog is not None and dialog.isVisible() and dialog.reason.toPlainText().strip():
+            found.append(self.tr("a reason being written ({0})").format(dialog.windowTitle()))
+        number = self._number or self.tr("Work order")
+        return [f"{number}: {what}" for what in found]
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.is_dirty() and not self._closing_anyway:
-            event.ignore()
-            self._say(
-                self.tr(
-                    "You have unsaved changes. Save them, or press Close again to discard them."
-                )
-            )
-            self._closing_anyway = True  # a second Close means it
+        work = [] if self._closing_anyway else self.unsaved_work()
+        self._closing_anyway = False  # one "discard" covers one close, never a later one
+        if not work:
+            super().closeEvent(event)
             return
-        super().closeEvent(event)
+        event.ignore()
+        if self.close_question is not None and self.close_question.isVisible():
+            self.close_question.raise_()
+            return
+        self.close_question = confirm(
+            self,
+            self.tr("Close {0} and throw away what is not saved?").format(
+                self._number or self.tr("this work order")
+            ),
+            self.tr("Discard and close"),
+            self._close_anyway,
+            name="closeQuestion",
+            details="\n".join(f"• {line}" for line in work),
+        )
+
+    def _close_anyway(self) -> None:
+        self._closing_anyway = True
+        self.close()
 
     def keyPressEvent(self, event: Any) -> None:
         # Escape would close the dialog past the unsaved-changes check: route it there.

@@ -62,6 +62,10 @@ ItemRole = Qt.ItemDataRole.UserRole  # the LineItemRow of a row
 
 COLUMNS = ("kind", "sku", "description", "quantity", "unit_price", "total")
 EDITABLE = {"description", "quantity", "unit_price"}
+# What the adding forms offer before anything is typed.
+LABOUR_HOURS = "1"
+LABOUR_RATE = "95.00"
+MATERIAL_QUANTITY = "1"
 NUMERIC = {"quantity", "unit_price", "total"}
 
 
@@ -233,9 +237,9 @@ class LineItemsTab(QWidget):
         self.labour_description = QLineEdit()
         self.labour_description.setObjectName("labourDescription")
         self.labour_description.setPlaceholderText(self.tr("e.g. Diagnose and repair"))
-        self.labour_hours = QLineEdit("1")
+        self.labour_hours = QLineEdit(LABOUR_HOURS)
         self.labour_hours.setObjectName("labourHours")
-        self.labour_rate = QLineEdit("95.00")
+        self.labour_rate = QLineEdit(LABOUR_RATE)
         self.labour_rate.setObjectName("labourRate")
         self.add_labour_button = QPushButton(self.tr("Add labour"))
         self.add_labour_button.setObjectName("addLabour")
@@ -263,7 +267,7 @@ class LineItemsTab(QWidget):
         self.part_list.setMinimumHeight(150)
         self.part_list.setAlternatingRowColors(True)
         self.part_list.setStyleSheet("QListWidget#partList::item { padding: 4px 2px; }")
-        self.material_quantity = QLineEdit("1")
+        self.material_quantity = QLineEdit(MATERIAL_QUANTITY)
         self.material_quantity.setObjectName("materialQuantity")
         self.material_price = QLineEdit()
         self.material_price.setObjectName("materialPrice")
@@ -332,6 +336,28 @@ class LineItemsTab(QWidget):
         self.material_total.setText(self.tr("Materials {0}").format(money(material)))
         self.total.setText(self.tr("Total {0}").format(money(total)))
 
+    def typed_input(self) -> list[str]:
+        """What is typed here and not saved yet, in a few words each."""
+        found = []
+        if (
+            self.labour_description.text().strip()
+            or self.labour_hours.text().strip() != LABOUR_HOURS
+            or self.labour_rate.text().strip() != LABOUR_RATE
+        ):
+            found.append(self.tr("labour being entered"))
+        if (
+            self.material_price.text().strip()
+            or self.material_quantity.text().strip() != MATERIAL_QUANTITY
+        ):
+            found.append(self.tr("a material being entered"))
+        if self.table.state() == QAbstractItemView.State.EditingState:
+            found.append(self.tr("a line item being edited"))
+        edited = {item_id for item_id, _column in self.model.pending}
+        for item in self.model.items:
+            if item.id in edited:
+                found.append(self.tr("a change to “{0}” not saved").format(item.description))
+        return found
+
     # -- the parts list ----------------------------------------------------------------------
     def search_now(self) -> None:
         self._search_serial += 1
@@ -395,7 +421,7 @@ class LineItemsTab(QWidget):
             )
             if done:
                 self.labour_description.clear()
-                self.labour_hours.setText("1")
+                self.labour_hours.setText(LABOUR_HOURS)
         finally:
             self.add_labour_button.setEnabled(True)
 
@@ -421,7 +447,7 @@ class LineItemsTab(QWidget):
                 show_errors=lambda errors: self._show_errors(self.material_errors, errors),
             )
             if done:
-                self.material_quantity.setText("1")
+                self.material_quantity.setText(MATERIAL_QUANTITY)
                 self.material_price.clear()
         finally:
             self.add_material_button.setEnabled(True)

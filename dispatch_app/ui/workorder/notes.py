@@ -127,6 +127,10 @@ class NotesTab(QWidget):
                 found.append((card.note.author, card.note.body))
         return found
 
+    def typed_input(self) -> list[str]:
+        """What is typed here and not saved yet, in a few words each."""
+        return [self.tr("a note being written")] if self.new_note.toPlainText().strip() else []
+
     def add(self) -> None:
         self.host.spawn(self._add())
 

@@ -230,6 +230,13 @@ class PhotosTab(QWidget):
             item.setSelected(photo.id in selected)
         self._update_empty()
 
+    def typed_input(self) -> list[str]:
+        """Photos still on their way into the database (closing would cut them off)."""
+        if not self.attaching:
+            return []
+        names = ", ".join(sorted(Path(p).name for p in self.attaching))
+        return [self.tr("photos still being attached ({0})").format(names)]
+
     def photos(self) -> list[PhotoThumb]:
         return [self.grid.item(i).data(PhotoRole) for i in range(self.grid.count())]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from PySide6.QtCore import QDateTime
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -118,6 +119,28 @@ class TimeTab(QWidget):
         self.add_button.clicked.connect(self.add)
         self.remove_button.clicked.connect(self.remove_selected)
         self._times_set = False
+        # What the form offered (start, end), and whether the user picked the technician:
+        # anything else in the form is the user's own typing.
+        self._offered: tuple[QDateTime, QDateTime] | None = None
+        self._technician_picked = False
+        self.technician.activated.connect(self._pick_technician)
+
+    def _pick_technician(self, _index: int) -> None:
+        self._technician_picked = True
+
+    def _offer_current(self) -> None:
+        self._offered = (self.started.dateTime(), self.ended.dateTime())
+        self._technician_picked = False
+
+    def typed_input(self) -> list[str]:
+        """A time entry begun in the form and not added yet."""
+        changed_times = self._offered is not None and self._offered != (
+            self.started.dateTime(),
+            self.ended.dateTime(),
+        )
+        if self.note.text().strip() or changed_times or self._technician_picked:
+            return [self.tr("a time entry being entered")]
+        return []
 
     def show_record(self, record: WorkOrderRecord) -> None:
         self._record = record
@@ -141,6 +164,7 @@ class TimeTab(QWidget):
                 start = end - dt.timedelta(hours=1)
             set_wall_time(self.started, start, record.timezone)
             set_wall_time(self.ended, end, record.timezone)
+            self._offer_current()
 
         self.entries = record.time_entries
         self.table.setRowCount(len(self.entries))
@@ -190,6 +214,7 @@ class TimeTab(QWidget):
             )
             if done:
                 self.note.clear()
+                self._offer_current()  # the times stay as a start for the next entry
         finally:
             self.add_button.setEnabled(True)
 
