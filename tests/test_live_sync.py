@@ -175,8 +175,8 @@ def test_a_live_day_keeps_its_start_up_objects_out_of_full_collections(db_url: s
 
     async def scenario() -> None:
         async with live_client(db_url):
-            assert gc.get_freeze_count() > 10_000
-            assert len(gc.get_objects(generation=2)) < gc.get_freeze_count()
+            # Modules and mapped classes alone are well over this.
+            assert gc.get_freeze_count() > 50_000
 
     asyncio.run(scenario())
 
