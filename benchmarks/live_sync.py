@@ -7,9 +7,17 @@ Seeds the demo company in a throwaway database, starts N client processes that e
 the real ChangeFeed + DayStore on asyncio, and commits ``--moves`` visit moves through
 ``move_visit`` at a steady pace. Each client stamps the moment its store holds a new
 version; the latency is that stamp minus the moment the writer's commit returned
-(CLOCK_MONOTONIC is system-wide, so stamps compare across processes). A second phase
-measures bare LISTEN/NOTIFY on the same channel with N plain psycopg listener processes
-and plain UPDATE commits, which is the floor under our layers.
+(``time.perf_counter_ns``: CLOCK_MONOTONIC on Linux, QueryPerformanceCounter on Windows,
+both system-wide, so stamps compare across processes). A second phase measures bare
+LISTEN/NOTIFY on the same channel with N plain psycopg listener processes and plain
+UPDATE commits, which is the floor under our layers.
+
+Where the time goes: the clients pass a trace to their ``LiveDay``, which stamps every
+hint at each stage — the loop saw the listener's socket readable, the feed handed the
+hint over, the store's read for it started, its rows came back, the store applied them —
+and the report gives each stage's share, over all deliveries and over the slowest 1 %.
+Beside it, what a stall would need: each client's CPU per change, how long it waited
+for a CPU (Linux schedstat), and its longest garbage-collector pause.
 
 ``--server private`` runs on a private embedded server sized for 2N connections (each
 client holds two), for when the usual server has too few to spare. The last line of the
@@ -23,6 +31,7 @@ import asyncio
 import bisect
 import contextlib
 import datetime as dt
+import gc
 import json
 import math
 import os
@@ -67,7 +76,16 @@ GRACE_S = 10.0
 TERMINATE_WAIT_S = 5.0
 ROOT = Path(__file__).resolve().parents[1]
 
-Record = tuple[int, int, int]  # visit id, version, time.monotonic_ns()
+Record = tuple[int, int, int]  # visit id, version, time.perf_counter_ns()
+
+# The trace's stages in order; each row of the breakdown is the step into one of them.
+STAGES: tuple[tuple[str, str], ...] = (
+    ("readable", "commit → socket readable"),
+    ("handed", "readable → hint handed over"),
+    ("reading", "handed → store read starts"),
+    ("fetched", "read starts → rows back"),
+    ("applied", "rows back → store applied"),
+)
 
 
 # -- figures --------------------------------------------------------------------------
@@ -244,33 +262,48 @@ async def store_client(url: str, day: dt.date) -> None:
     """One workstation: the app's own ``LiveDay`` wiring, timed from the outside."""
     applied: list[Record] = []
     hinted: list[Record] = []
+    stages: dict[str, list[Record]] = {stage: [] for stage, _ in STAGES}
     refreshes: list[tuple[int, int, int]] = []  # apply_hints called, returned, hints
     errors: list[str] = []
+    pauses: list[tuple[int, int]] = []  # garbage collections: generation, ns
 
     def on_change(change: StoreChange) -> None:
-        now = time.monotonic_ns()
+        now = time.perf_counter_ns()
         for visit in change.visits_upserted:
             applied.append((visit.id, visit.version, now))
 
     def on_hints(hints: list[ChangeHint]) -> None:
-        now = time.monotonic_ns()
+        now = time.perf_counter_ns()
         hinted.extend((h.id, h.version or 0, now) for h in hints if h.table == "visits")
 
+    def trace(stage: str, hints: Sequence[ChangeHint], at: int) -> None:
+        stages[stage].extend(
+            (h.id, h.version, at) for h in hints if h.table == "visits" and h.version is not None
+        )
+
+    collecting: list[int] = []
+
+    def on_collection(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collecting[:] = [time.perf_counter_ns()]
+        elif collecting:
+            pauses.append((info["generation"], time.perf_counter_ns() - collecting[0]))
+
     engine = make_async_engine(url)
-    live = LiveDay(url, session_factory(engine), day, on_hints=on_hints)
+    live = LiveDay(url, session_factory(engine), day, on_hints=on_hints, trace=trace)
     store = live.store
     apply_hints = store.apply_hints
 
     async def timed_apply(hints: Iterable[ChangeHint]) -> StoreChange:
         batch = list(hints)
-        called = time.monotonic_ns()
+        called = time.perf_counter_ns()
         try:
             return await apply_hints(batch)
         except Exception as error:  # a lost refresh shows as missing versions
             errors.append(repr(error)[:200])
             raise
         finally:
-            refreshes.append((called, time.monotonic_ns(), len(batch)))
+            refreshes.append((called, time.perf_counter_ns(), len(batch)))
 
     store.apply_hints = timed_apply  # type: ignore[method-assign]
     store.subscribe(on_change)
@@ -279,10 +312,14 @@ async def store_client(url: str, day: dt.date) -> None:
         while live.feed.state != FeedState.LIVE:
             await asyncio.sleep(0.005)
         cpu_at_ready = time.process_time()
+        waited_at_ready = cpu_wait_ns()
+        gc.callbacks.append(on_collection)
         print("ready", flush=True)
         line = await stdin_line_future(asyncio.get_running_loop())
         if not line:
             return  # the parent is gone
+        cpu_s = time.process_time() - cpu_at_ready
+        waited = cpu_wait_ns()
         order = json.loads(line)
         final = {int(k): v for k, v in order["final"].items()}
         deadline = time.monotonic() + order["grace_s"]
@@ -296,17 +333,32 @@ async def store_client(url: str, day: dt.date) -> None:
                     "pid": os.getpid(),
                     "applied": applied,
                     "hinted": hinted,
+                    "stages": stages,
                     "refreshes": refreshes,
                     "errors": errors,
                     "connects": live.feed.connects,
-                    "cpu_s": time.process_time() - cpu_at_ready,
+                    "cpu_s": cpu_s,
+                    "cpu_wait_s": None
+                    if waited is None or waited_at_ready is None
+                    else (waited - waited_at_ready) / 1e9,
+                    "gc_pauses": pauses,
                 }
             ),
             flush=True,
         )
     finally:
+        gc.callbacks[:] = [c for c in gc.callbacks if c is not on_collection]
         await live.stop()
         await engine.dispose()
+
+
+def cpu_wait_ns() -> int | None:
+    """How long this process has waited, runnable, for a CPU (Linux only)."""
+    try:
+        with open("/proc/self/schedstat") as stats:
+            return int(stats.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 # -- the raw listener (a child process) ------------------------------------------------
@@ -326,7 +378,7 @@ def raw_listener(url: str, max_s: float) -> None:
         while time.monotonic() < deadline:
             seen = len(received)
             for notify in connection.notifies(timeout=0.1):
-                received.append((notify.payload, time.monotonic_ns()))
+                received.append((notify.payload, time.perf_counter_ns()))
             # Parsed only between waits, so the stamps carry no parsing.
             for payload, _ in received[seen:]:
                 hint = ChangeHint.parse(payload)
@@ -462,7 +514,7 @@ def move_with_dispatch_app(
             for _ in range(count):
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
                 visit_id, seen, starts, ends = mover.next()
-                began = time.monotonic_ns()
+                began = time.perf_counter_ns()
                 version = await move_visit(
                     sessions,
                     visit_id=visit_id,
@@ -471,7 +523,7 @@ def move_with_dispatch_app(
                     ends=ends,
                     clock=mover.clock,
                 )
-                done = time.monotonic_ns()
+                done = time.perf_counter_ns()
                 mover.versions[visit_id] = version
                 commits.append((visit_id, version, done))
                 durations.append(done - began)
@@ -492,13 +544,13 @@ def move_with_plain_sql(
     with psycopg.connect(libpq_url(url), autocommit=True) as db:
         for _ in pacing(count, interval_s):
             visit_id, seen, starts, ends = mover.next()
-            began = time.monotonic_ns()
+            began = time.perf_counter_ns()
             row = db.execute(
                 "UPDATE visits SET starts = %s, ends = %s WHERE id = %s AND version = %s "
                 "RETURNING version",
                 (starts, ends, visit_id, seen),
             ).fetchone()
-            done = time.monotonic_ns()
+            done = time.perf_counter_ns()
             if row is None:
                 raise RuntimeError(f"visit {visit_id} changed under the benchmark")
             mover.versions[visit_id] = row[0]
@@ -637,6 +689,58 @@ def refresh_service_ms(refreshes: Sequence[Sequence[int]]) -> list[float]:
     return service
 
 
+def stage_breakdown(store: Phase) -> list[str]:
+    """Per step of the path, its latency over every delivery and its share of the slowest
+    1 %: where the p99 goes."""
+    steps: list[list[float]] = [[] for _ in STAGES]
+    totals: list[float] = []
+    stamped = 0
+    for result in store.reports:
+        reached = [first_holding(store.commits, result["stages"][stage]) for stage, _ in STAGES]
+        for at in zip(*reached, strict=True):
+            if any(t is None for t in at):
+                continue
+            stamped += 1
+            previous = 0.0
+            for step, t in zip(steps, at, strict=True):
+                assert t is not None
+                step.append(ms(t) - previous)
+                previous = ms(t)
+            totals.append(previous)
+    lines = [
+        f"where the time goes: ms per step, over {stamped}/{store.expected} deliveries stamped "
+        "at every stage; the last columns are the slowest 1 % (commit → applied ≥ its p99)",
+        f"{'step':32s} {'p50':>7s} {'p90':>7s} {'p99':>7s} {'max':>7s}   "
+        f"{'slow 1 %':>8s} {'share':>6s}",
+    ]
+    if not totals:
+        return lines
+    tail_from = percentile(totals, 0.99)
+    tail = [i for i, total in enumerate(totals) if total >= tail_from]
+    tail_total = statistics.fmean(totals[i] for i in tail)
+    for (_, name), step in zip(STAGES, steps, strict=True):
+        tail_mean = statistics.fmean(step[i] for i in tail)
+        lines.append(
+            f"{name:32s} {fmt(percentile(step, 0.5))} {fmt(percentile(step, 0.9))} "
+            f"{fmt(percentile(step, 0.99))} {fmt(max(step))}   {fmt(tail_mean, 8)} "
+            f"{tail_mean / tail_total if tail_total else math.nan:6.0%}"
+        )
+    lines.append(
+        f"{'commit → store applied':32s} {fmt(percentile(totals, 0.5))} "
+        f"{fmt(percentile(totals, 0.9))} {fmt(percentile(totals, 0.99))} {fmt(max(totals))}   "
+        f"{fmt(tail_total, 8)}"
+    )
+    pauses = [ns for r in store.reports for _, ns in r["gc_pauses"]]
+    full = [ns for r in store.reports for gen, ns in r["gc_pauses"] if gen == 2]
+    waits = [r["cpu_wait_s"] for r in store.reports if r["cpu_wait_s"] is not None]
+    lines.append(
+        f"clients: {len(pauses)} garbage collections, {len(full)} of them full "
+        f"(longest {ms(max(full, default=0)):.1f} ms); waited for a CPU "
+        f"{statistics.fmean(waits) if waits else math.nan:.2f} s each on average"
+    )
+    return lines
+
+
 def fmt(value: float, width: int = 7) -> str:
     return f"{'-':>{width}}" if math.isnan(value) else f"{value:{width}.1f}"
 
@@ -656,7 +760,11 @@ def report(args: argparse.Namespace, server: str, store: Phase, raw: Phase) -> d
     print(f"load     {store.cpu.describe()}")
     print()
     print(f"{args.clients} client processes, each a ChangeFeed + DayStore on asyncio:")
-    print("client      pid  p50 ms  p99 ms  max ms   received  hint p50  refreshes  refresh ms")
+    print(
+        "client      pid  p50 ms  p99 ms  max ms   received  hint p50  refreshes  refresh ms"
+        "  cpu ms/chg  cpu wait s  gc max ms"
+    )
+    changes = len(store.commits) + args.warmup
     hint_latencies: list[float] = []
     for index, (result, latencies) in enumerate(zip(store.reports, store.latencies, strict=True)):
         got = [ms(x) for x in latencies if x is not None]
@@ -671,6 +779,9 @@ def report(args: argparse.Namespace, server: str, store: Phase, raw: Phase) -> d
             f"{fmt(percentile(got, 0.99))} {fmt(max(got, default=math.nan))} "
             f"{len(got):5d}/{len(latencies):<5d} {fmt(percentile(hints, 0.5), 8)}  "
             f"{len(result['refreshes']):9d}  {fmt(statistics.fmean(service or [math.nan]), 10)}"
+            f"  {fmt(1000 * result['cpu_s'] / changes, 10)}"
+            f"  {fmt(math.nan if result['cpu_wait_s'] is None else result['cpu_wait_s'], 10)}"
+            f"  {fmt(max((ms(ns) for _, ns in result['gc_pauses']), default=0.0), 9)}"
             f"{extra}"
         )
     received = store.received()
@@ -683,10 +794,15 @@ def report(args: argparse.Namespace, server: str, store: Phase, raw: Phase) -> d
     print(
         f"  p50/p99/max: commit returned → the store holds that version (or a newer one);\n"
         f"  received: held within {args.grace_s:g} s of the last commit;\n"
-        f"  hint p50: commit returned → the feed hands the hint over (after its 4 ms frame), "
+        f"  hint p50: commit returned → the feed hands the hint over, "
         f"p99 {percentile(hint_latencies, 0.99):.1f} ms over all;\n"
-        f"  refresh ms: mean time apply_hints took once it could start (refreshes queue)"
+        f"  refresh ms: mean time apply_hints took once it could start (refreshes queue);\n"
+        f"  cpu ms/chg: the client's CPU time per committed change (warm-up included);\n"
+        f"  cpu wait s: time runnable but waiting for a CPU; gc max ms: longest collection"
     )
+    print()
+    for line in stage_breakdown(store):
+        print(line)
     print()
     raw_received = raw.received()
     raw_p50, raw_p99 = percentile(raw_received, 0.5), percentile(raw_received, 0.99)

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import re
 import signal
+from collections.abc import Callable
 
 import psycopg
 from PySide6.QtCore import QSize
@@ -70,6 +71,39 @@ def test_another_workstations_change_appears_without_refresh(
         )
     wait_for(loop, shown, task)
     assert "Zoë Åberg" in [t.name for t in app.store.technicians]
+    assert finish(loop, app, task) == 0
+
+
+def test_a_notification_that_is_not_a_hint_leaves_the_board_live(
+    loop, start, db_url, tmp_path, settings_dir
+):
+    from tests.test_live_sync import shift_visit_now, visit_ids
+
+    small_company(db_url)
+    first, second = visit_ids(db_url)[:2]
+    app, task = start(options_for(db_url, tmp_path))
+    wait_for(loop, app.live, task)
+    shown: list[str] = []
+    app.window.liveStateChanged.connect(shown.append)
+
+    def moved(visit: int) -> Callable[[], bool]:
+        version = app.store.version_of(visit)
+        return lambda: app.store.version_of(visit) == version + 1
+
+    # Held through the feed, or through the day's read after connecting; once it is
+    # held, that read is over and only the feed can bring the next move.
+    first_moved = moved(first)
+    shift_visit_now(db_url, first, 15)
+    pump_until(loop, first_moved)
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as other:
+        other.execute("""NOTIFY dispatch_changes, '{"table":"visits","id":1e999,"op":"update"}'""")
+        other.execute("NOTIFY dispatch_changes, 'not even JSON'")
+    second_moved = moved(second)
+    shift_visit_now(db_url, second, 15)
+    pump_until(loop, second_moved)
+    assert shown == []  # never left Live, never needed to
+    assert app.window.live_label.property("feedState") == FeedState.LIVE.value
+    assert app.feed.connects == 1
     assert finish(loop, app, task) == 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import os
 import re
 import signal
@@ -167,6 +168,19 @@ def test_a_change_reaches_the_store_and_stale_hints_cost_nothing(db_url: str) ->
             old = ChangeHint("visits", first, "update", before.version)
             assert not await client.store.apply_hints([old])
             assert client.store.refreshes == refreshes  # no query for a hint already held
+
+    asyncio.run(scenario())
+
+
+def test_a_live_day_keeps_its_start_up_objects_out_of_full_collections(db_url: str) -> None:
+    """A full collection walking every module and mapped class stalled every workstation
+    at once (benchmarks.live_sync); after start-up it walks only what came since."""
+    small_company(db_url)
+
+    async def scenario() -> None:
+        async with live_client(db_url):
+            # Modules and mapped classes alone are well over this.
+            assert gc.get_freeze_count() > 50_000
 
     asyncio.run(scenario())
 

@@ -6,6 +6,15 @@ pool, re-issues LISTEN after every connect, checks the server is alive when it h
 quiet, and reconnects with backoff. Notifications sent while disconnected are lost, so
 every (re)connect is reported through ``on_connected`` and the reader resyncs.
 
+Any login may ``NOTIFY dispatch_changes`` with any text, so a payload is trusted only
+when every field is what the trigger sends; anything else is dropped with a log line
+(a few a minute at most). Whatever else goes wrong while listening — a bug, a reader's
+callback that raises — leaves the Live state and reconnects like a lost connection
+would, so the status bar never says Live over a feed that has stopped.
+
+Notifications are read by a reader callback on the connection's socket: the loop runs
+it as soon as the socket is readable, and it hands the hints over there and then.
+
 Threading contract: ``run()`` is a coroutine for the app's event loop; its callbacks are
 called on that loop (the GUI thread under qasync) and must not block.
 """
@@ -17,7 +26,8 @@ import contextlib
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -26,8 +36,7 @@ import psycopg
 
 from dispatch_app.config import libpq_url
 from dispatch_app.db.engine import APPLICATION_NAME, connect_args
-from dispatch_app.db.models import CHANGE_CHANNEL
-from dispatch_app.domain.ids import is_row_id, is_version
+from dispatch_app.db.models import CHANGE_CHANNEL, NOTIFYING_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +58,56 @@ QUIET_CHECK_S = 1.5
 LIVENESS_TIMEOUT_S = 2.0
 # Failed reconnects before the state reads "offline" rather than "reconnecting".
 OFFLINE_AFTER_ATTEMPTS = 3
+# A connection that ended by an unexpected error sooner than this after connecting does
+# not reset the backoff, so a fault that recurs at once cannot hammer the server.
+STEADY_S = 30.0
+
+# What a trigger's hint can hold: ids are bigint identities, versions int4 counters.
+HINT_OPS = frozenset({"insert", "update", "delete"})
+HINT_TABLES = frozenset(NOTIFYING_TABLES)
+BIGINT_MAX = 2**63 - 1
+INT4_MAX = 2**31 - 1
+# A trigger's hint is under 120 characters; a longer payload is not one of ours, and is
+# never parsed (8,000 characters of nested brackets would exhaust the JSON parser).
+MAX_HINT_CHARS = 500
+
+# Latency tracing, off unless asked for (``benchmarks.live_sync``): called with a stage
+# name, the hints that reached it and ``time.perf_counter_ns()`` when they did. The
+# feed's stages are "readable" (the loop saw the socket readable) and "handed" (parsed
+# and given to ``on_hints``); the day store adds its own.
+HintTrace = Callable[[str, Sequence["ChangeHint"], int], None]
+
+
+class IgnoredPayloads:
+    """One warning per ignored payload, but at most ``burst`` a minute: a flood of junk
+    NOTIFYs must not fill the disk. The next line allowed says how many went unlogged."""
+
+    def __init__(self, burst: int = 5, period_s: float = 60.0) -> None:
+        self._burst = burst
+        self._period_s = period_s
+        self._window_began = -period_s
+        self._logged = 0
+        self.unlogged = 0
+
+    def __call__(self, payload: str, reason: str) -> None:
+        now = time.monotonic()
+        if now - self._window_began >= self._period_s:
+            self._window_began, self._logged = now, 0
+        if self._logged >= self._burst:
+            self.unlogged += 1
+            return
+        self._logged += 1
+        unlogged, self.unlogged = self.unlogged, 0
+        log.warning(
+            "ignoring a change hint that is not one of ours (%s): %r%s",
+            reason,
+            payload[:80],
+            f"; {unlogged} more ignored without a line" if unlogged else "",
+        )
+
+
+# One for the process: junk arrives on every feed alike.
+ignored_payloads = IgnoredPayloads()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,26 +119,50 @@ class ChangeHint:
 
     @classmethod
     def parse(cls, payload: str) -> ChangeHint | None:
-        try:
-            data = json.loads(payload)
-            hint = cls(
-                str(data["table"]),
-                int(data["id"]),
-                str(data["op"]),
-                None if data.get("version") is None else int(data["version"]),
-            )
-        except (ValueError, KeyError, TypeError, AttributeError):
-            hint = None
-        # Any login may NOTIFY on the channel: an id no row can have would only make
-        # the re-read fail ("bigint out of range").
-        if (
-            hint is None
-            or not is_row_id(hint.id)
-            or not (hint.version is None or is_version(hint.version))
-        ):
-            log.warning("ignoring malformed change hint %r", payload[:200])
+        """The hint in ``payload``, or None (and a rate-limited log line) for anything a
+        trigger would not have sent. Never raises."""
+        hint = _read_hint(payload)
+        if isinstance(hint, str):
+            ignored_payloads(payload, hint)
             return None
         return hint
+
+
+def _read_hint(payload: str) -> ChangeHint | str:
+    """The hint, or why the payload is not one."""
+    if len(payload) > MAX_HINT_CHARS:
+        return f"{len(payload)} characters"
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError):
+        return "not JSON"
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    table, row_id, op, version = (data.get(k) for k in ("table", "id", "op", "version"))
+    if not isinstance(table, str) or table not in HINT_TABLES:
+        return "unknown table"
+    if not isinstance(op, str) or op not in HINT_OPS:
+        return "unknown operation"
+    # ``type(...) is int``: JSON true is a Python bool, 1e999 a float (inf).
+    if type(row_id) is not int or not 1 <= row_id <= BIGINT_MAX:
+        return "id is not a row id"
+    if version is not None and (type(version) is not int or not 1 <= version <= INT4_MAX):
+        return "version is not a row version"
+    return ChangeHint(table, row_id, op, version)
+
+
+class _Payloads:
+    """Notification payloads psycopg read itself, waiting to be handed over."""
+
+    def __init__(self) -> None:
+        self._payloads: list[str] = []
+
+    def keep(self, notify: psycopg.Notify) -> None:
+        self._payloads.append(notify.payload)
+
+    def take(self) -> list[str]:
+        payloads, self._payloads = self._payloads, []
+        return payloads
 
 
 def feed_connect_args(url: str) -> dict[str, Any]:
@@ -105,20 +188,20 @@ class ChangeFeed:
         on_state: Callable[[FeedState, dt.datetime], None],
         on_connected: Callable[[], None] | None = None,
         quiet_check_s: float = QUIET_CHECK_S,
-        frame_s: float = 0.0,
         max_backoff_s: float = 5.0,
+        trace: HintTrace | None = None,
     ) -> None:
         self._url = libpq_url(url)
         self._on_hints = on_hints
         self._on_state = on_state
         self._on_connected = on_connected
         self._quiet_check_s = quiet_check_s
-        self._frame_s = frame_s
         self._max_backoff_s = max_backoff_s
-        self._pending: list[ChangeHint] = []
-        self._flush_handle: asyncio.TimerHandle | None = None
+        self._trace = trace
         self._stopping = False
         self._stop_event = asyncio.Event()
+        self._ended: asyncio.Future[None] | None = None  # the current connection's end
+        self._heard = 0.0  # loop time the server last said anything
         self.state = FeedState.CONNECTING
         self.since = dt.datetime.now().astimezone()
         self.backend_pid: int | None = None  # the listener's server process, for operators
@@ -129,81 +212,145 @@ class ChangeFeed:
             self.state = state
             if since is not None or state in (FeedState.LIVE, FeedState.CONNECTING):
                 self.since = since or dt.datetime.now().astimezone()
-            self._on_state(state, self.since)
+            try:
+                self._on_state(state, self.since)
+            except Exception:  # a listener's fault; the state itself has changed
+                log.exception("a change feed state listener failed")
 
     async def run(self) -> None:
-        """Listen until ``stop()``; survives server restarts and dropped connections."""
+        """Listen until ``stop()``; survives server restarts, dropped connections and any
+        error while listening (each leaves Live, then reconnects with backoff)."""
+        loop = asyncio.get_running_loop()
         backoff = 0.1
         failures = 0
+        crashes = 0  # unexpected errors in a row
+        connected_at = loop.time()
         while not self._stopping:
             try:
                 async with await psycopg.AsyncConnection.connect(
                     self._url, autocommit=True, **feed_connect_args(self._url)
                 ) as connection:
+                    # Notifications psycopg reads with a query's answer (LISTEN's own, the
+                    # liveness check's) come through here rather than the socket reader.
+                    by_psycopg = _Payloads()
+                    connection.add_notify_handler(by_psycopg.keep)
                     await connection.execute(f"LISTEN {CHANGE_CHANNEL}")
                     self.backend_pid = connection.info.backend_pid
                     self.connects += 1
+                    connected_at = loop.time()
                     failures, backoff = 0, 0.1
                     self._set_state(FeedState.LIVE)
                     # Whatever was sent while we were away is lost: readers resync now.
                     if self._on_connected is not None:
                         self._on_connected()
-                    await self._listen(connection)
-            except (psycopg.Error, OSError, TimeoutError) as error:
+                    await self._listen(connection, by_psycopg)
+            except Exception as error:
                 if self._stopping:
                     break
                 failures += 1
-                log.info("change feed lost its connection: %s", str(error).strip()[:200])
+                if isinstance(error, (psycopg.Error, OSError, TimeoutError)):
+                    log.info("change feed lost its connection: %s", str(error).strip()[:200])
+                    delay = backoff
+                else:
+                    log.exception("change feed stopped by an error; reconnecting")
+                    if loop.time() - connected_at >= STEADY_S:
+                        crashes = 0
+                    crashes += 1
+                    delay = max(backoff, min(0.1 * 2**crashes, self._max_backoff_s))
                 if failures == 1:
                     self._set_state(FeedState.RECONNECTING, dt.datetime.now().astimezone())
                 elif failures >= OFFLINE_AFTER_ATTEMPTS:
                     self._set_state(FeedState.OFFLINE)
                 # Sleep, but wake at once for stop().
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop_event.wait(), backoff)
+                    await asyncio.wait_for(self._stop_event.wait(), delay)
                 backoff = min(backoff * 2, self._max_backoff_s)
         self._set_state(FeedState.STOPPED)
 
-    async def _listen(self, connection: psycopg.AsyncConnection) -> None:
+    async def _listen(
+        self, connection: psycopg.AsyncConnection[Any], by_psycopg: _Payloads
+    ) -> None:
+        """Read hints off the socket until the connection ends or the feed stops; a quiet
+        server is asked whether it is still there."""
         loop = asyncio.get_running_loop()
-        last_heard = loop.time()
-        while not self._stopping:
-            # ``notifies(timeout=)`` bounds the whole batch, not the silence: wait only for
-            # what is left of the quiet period, so a busy feed costs no probes.
-            left = self._quiet_check_s - (loop.time() - last_heard)
-            async for notify in connection.notifies(timeout=max(0.05, left)):
-                last_heard = loop.time()
-                hint = ChangeHint.parse(notify.payload)
-                if hint is not None:
-                    self._queue(hint)
-            if loop.time() - last_heard >= self._quiet_check_s:
-                # Quiet for a while: make sure the server is still there.
+        pgconn = connection.pgconn
+        socket = pgconn.socket
+        encoding = connection.info.encoding
+        ended: asyncio.Future[None] = loop.create_future()
+        self._ended = ended
+        self._heard = loop.time()
+
+        def take(read_at: int) -> None:
+            """Hand over what psycopg read and what libpq holds parsed (a query's last
+            packet can carry notifications that nobody has asked libpq for yet)."""
+            payloads = by_psycopg.take()
+            while (notify := pgconn.notifies()) is not None:
+                payloads.append(notify.extra.decode(encoding, "replace"))
+            self._hand_over(payloads, read_at)
+
+        def readable() -> None:
+            # Runs inside the loop's own socket check: no task switch between the socket
+            # turning readable and the reader holding its hints.
+            at = time.perf_counter_ns()
+            try:
+                pgconn.consume_input()  # raises once the server has gone
+                self._heard = loop.time()
+                take(at)
+            except Exception as error:  # ends this connection; run() reconnects
+                loop.remove_reader(socket)
+                if not ended.done():
+                    ended.set_exception(error)
+
+        take(time.perf_counter_ns())
+        loop.add_reader(socket, readable)
+        try:
+            while not self._stopping:
+                left = self._quiet_check_s - (loop.time() - self._heard)
+                if left > 0:
+                    await asyncio.wait([ended], timeout=left)
+                    if ended.done():
+                        ended.result()  # the connection's error, if it ended by one
+                        return
+                    continue
+                # Quiet for a while: make sure the server is still there. psycopg waits
+                # on the socket itself meanwhile.
+                loop.remove_reader(socket)
+                at = time.perf_counter_ns()
                 await _probe(connection)
-                last_heard = loop.time()
+                self._heard = loop.time()
+                take(at)
+                loop.add_reader(socket, readable)
+        finally:
+            self._ended = None
+            if ended.done() and not ended.cancelled():
+                ended.exception()  # raised above, or moot now that the feed stops
+            # A connection the liveness check closed gave its socket up already, and the
+            # number may belong to another connection by now.
+            if not connection.closed:
+                loop.remove_reader(socket)
 
-    def _queue(self, hint: ChangeHint) -> None:
-        self._pending.append(hint)
-        if self._flush_handle is None:
-            # Hints already read from the socket in this pass go out together; a burst
-            # that keeps coming is collapsed further by the store's queue.
-            loop = asyncio.get_running_loop()
-            self._flush_handle = loop.call_later(self._frame_s, self._flush)
-
-    def _flush(self) -> None:
-        self._flush_handle = None
-        hints, self._pending = coalesce(self._pending), []
-        if hints:
-            self._on_hints(hints)
+    def _hand_over(self, payloads: list[str], readable_at: int) -> None:
+        """Parse what was read and give it to the reader at once, as one batch."""
+        if not payloads:
+            return
+        hints = [hint for payload in payloads if (hint := ChangeHint.parse(payload)) is not None]
+        if not hints:
+            return
+        hints = coalesce(hints)
+        trace = self._trace
+        if trace is not None:
+            trace("readable", hints, readable_at)
+            trace("handed", hints, time.perf_counter_ns())
+        self._on_hints(hints)
 
     def stop(self) -> None:
         self._stopping = True
         self._stop_event.set()
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
 
 
-async def _probe(connection: psycopg.AsyncConnection) -> None:
+async def _probe(connection: psycopg.AsyncConnection[Any]) -> None:
     """``SELECT 1``, or ``TimeoutError`` after ``LIVENESS_TIMEOUT_S``.
 
     A timed-out probe closes the connection outright: cancelling the query politely

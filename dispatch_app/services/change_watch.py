@@ -7,7 +7,10 @@ reconnect ``{"event": "resync", "rows": N}`` preceded by one line per row change
 the feed was away (``"op": "resync"``; rows deleted meanwhile cannot be listed).
 
 Output that cannot be written ends the watch: a reader that went away (``watch | head``)
-quietly, a full disk with one sentence.
+quietly, a full disk with one sentence. The resync after a server restart reads on a
+fresh connection (the pool's died with the server) and tries again until it succeeds, so
+a restart costs no lines; a later reconnect's resync waits for it and covers the same
+ground.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import signal
 import sys
 from typing import TextIO
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState, stop_feed
 from dispatch_app.db.engine import make_async_engine
@@ -30,6 +35,12 @@ from dispatch_app.errors import OutputFailed
 # Transactions stamp ``updated_at`` when they start, not when they commit: look back
 # this far so a long transaction that committed while we were away is not missed.
 RESYNC_MARGIN = dt.timedelta(minutes=5)
+# A resync that fails (the server is still starting, say) is tried again after this,
+# doubling up to the longest wait.
+RESYNC_RETRY_S = 0.2
+RESYNC_RETRY_MAX_S = 5.0
+
+log = logging.getLogger(__name__)
 
 
 class Watcher:
@@ -37,9 +48,11 @@ class Watcher:
         self._url = url
         self._out = out
         self._engine = make_async_engine(url, pool_size=1)
-        self._since: dt.datetime | None = None
+        self._since: dt.datetime | None = None  # server time of the last good resync
+        self._resync_lock = asyncio.Lock()  # one resync at a time, in order
         self._resyncs: set[asyncio.Task[None]] = set()
-        self._stop = asyncio.Event()
+        self._stopping = False
+        self._stop = asyncio.Event()  # the output cannot be written: end the watch
         self.output_error: OSError | None = None
         self.feed = ChangeFeed(
             url,
@@ -54,9 +67,9 @@ class Watcher:
         try:
             self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
             self._out.flush()
-        except OSError as error:
+        except (OSError, ValueError) as error:  # ValueError: our stdout was closed
             # Not the feed's trouble: left to it, it would reconnect and fail forever.
-            self.output_error = error
+            self.output_error = error if isinstance(error, OSError) else BrokenPipeError()
             self._stop.set()
 
     def _print_hints(self, hints: list[ChangeHint]) -> None:
@@ -70,30 +83,61 @@ class Watcher:
             self._emit({"event": "offline", "since": since.isoformat(timespec="seconds")})
 
     def _on_connected(self) -> None:
-        self._emit({"event": "reconnect" if self.feed.connects > 1 else "listening"})
-        task = asyncio.ensure_future(self._resync())
+        after_outage = self.feed.connects > 1
+        self._emit({"event": "reconnect" if after_outage else "listening"})
+        task = asyncio.ensure_future(self._resync(after_outage=after_outage))
         self._resyncs.add(task)
-        task.add_done_callback(self._resyncs.discard)
+        task.add_done_callback(self._resync_done)
 
-    async def _resync(self) -> None:
+    def _resync_done(self, task: asyncio.Task[None]) -> None:
+        self._resyncs.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("resync failed", exc_info=task.exception())
+
+    async def _resync(self, *, after_outage: bool) -> None:
+        """Print what changed since the last resync; retried until it gets through."""
+        async with self._resync_lock:
+            if after_outage:
+                # The pool's connection died with the server (or may have): start afresh.
+                await self._engine.dispose()
+            delay = RESYNC_RETRY_S
+            while not self._stopping:
+                try:
+                    now, rows = await self._changed_since(self._since)
+                except (DBAPIError, OSError) as error:
+                    log.info("resync failed, trying again: %s", str(error).strip()[:200])
+                    await self._engine.dispose()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, RESYNC_RETRY_MAX_S)
+                    continue
+                first, self._since = self._since is None, now
+                if not first:  # on the first connect nothing was missed
+                    for table, row_id, version in rows:
+                        self._emit(
+                            {"table": table, "id": row_id, "op": "resync", "version": version}
+                        )
+                    self._emit({"event": "resync", "rows": len(rows)})
+                return
+
+    async def _changed_since(
+        self, since: dt.datetime | None
+    ) -> tuple[dt.datetime, list[tuple[str, int, int]]]:
+        """The server's now, and every row updated since ``since`` (less a margin)."""
+        rows: list[tuple[str, int, int]] = []
         async with self._engine.connect() as connection:
             now = (await connection.execute(text("SELECT now()"))).scalar_one()
-            previous, self._since = self._since, now
-            if previous is None:
-                return  # first connect: nothing was missed
-            rows = 0
+            if since is None:
+                return now, rows
             for table in VERSIONED_TABLES:
                 result = await connection.execute(
                     text(
                         f"SELECT id, version FROM {table} WHERE updated_at >= :since "
                         "ORDER BY updated_at, id"
                     ),
-                    {"since": previous - RESYNC_MARGIN},
+                    {"since": since - RESYNC_MARGIN},
                 )
-                for row_id, version in result:
-                    rows += 1
-                    self._emit({"table": table, "id": row_id, "op": "resync", "version": version})
-        self._emit({"event": "resync", "rows": rows})
+                rows += [(table, row_id, version) for row_id, version in result]
+        return now, rows
 
     async def run(self, until: asyncio.Event | None = None) -> None:
         """Print until ``until`` is set or the output cannot be written."""
@@ -103,6 +147,7 @@ class Watcher:
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self._stopping = True
             for wait in waits:
                 wait.cancel()
             await stop_feed(self.feed, task)

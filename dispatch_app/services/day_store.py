@@ -15,12 +15,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from dispatch_app.db.change_feed import ChangeHint
+from dispatch_app.db.change_feed import ChangeHint, HintTrace
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.time_bounds import day_problem
 from dispatch_app.errors import ValidationError
@@ -90,9 +91,13 @@ class DayStore:
         day: dt.date | None = None,
         *,
         clock: Clock = SYSTEM_CLOCK,
+        trace: HintTrace | None = None,
     ) -> None:
         self._sessions = sessions
         self.clock = clock
+        # Latency tracing (see change_feed.HintTrace): "reading" when a refresh for the
+        # hints starts, "fetched" when its rows are back, "applied" once merged and told.
+        self._trace = trace
         self._engine: AsyncEngine = sessions.kw["bind"]
         self._reading: AsyncConnection | None = None
         self._wanted_day = day
@@ -174,23 +179,30 @@ class DayStore:
             hints, self._queued = self._queued, []
             if not hints:
                 return StoreChange()
+            self._traced("reading", hints)
             try:
-                return await self._read_hinted(hints)
+                change = await self._read_hinted(hints)
             except Exception:
                 # The hints are spent: whatever they named must be read again later.
                 self._stale = True
                 raise
+            self._traced("applied", hints)
+            return change
+
+    def _traced(self, stage: str, hints: Sequence[ChangeHint]) -> None:
+        if self._trace is not None:
+            self._trace(stage, hints, time.perf_counter_ns())
 
     async def _read_hinted(self, hints: list[ChangeHint]) -> StoreChange:
         if self._stale:
-            return await self._read_whole_day()
+            return await self._read_whole_day(hints)
         visit_ids: set[int] = set()
         work_orders: set[int] = set()
         links: set[int] = set()
         technicians_dirty = False
         for hint in hints:
             if hint.table in WHOLE_DAY_TABLES:
-                return await self._read_whole_day()
+                return await self._read_whole_day(hints)
             if hint.table == "visits":
                 held = self.version_of(hint.id)
                 if (
@@ -213,7 +225,7 @@ class DayStore:
         if not (visit_ids or work_orders or links or technicians_dirty):
             return StoreChange()
         if technicians_dirty or self._state.window is None:
-            return await self._read_whole_day()
+            return await self._read_whole_day(hints)
         window = self._state.window
         connection = await self._reader()
         try:
@@ -225,6 +237,7 @@ class DayStore:
         except Exception:
             await self.close()  # a broken connection is not reused
             raise
+        self._traced("fetched", hints)
         technicians = self._state.technicians
         return self._apply(
             window,
@@ -259,7 +272,7 @@ class DayStore:
                 await connection.exec_driver_sql("RESET plan_cache_mode")
                 await connection.close()
 
-    async def _read_whole_day(self) -> StoreChange:
+    async def _read_whole_day(self, hints: Sequence[ChangeHint] = ()) -> StoreChange:
         async with self._sessions() as session:
             window = await day_window(
                 session, self._wanted_day, self._wanted_days, clock=self.clock
@@ -268,6 +281,8 @@ class DayStore:
             technicians = await fetch_technicians(session, window)
             rows = await fetch_visit_rows(await session.connection(), window)
         self._stale = False
+        if hints:
+            self._traced("fetched", hints)
         return self._apply(
             window, technicians, rows.on_board, rows.waiting, visit_scope=None, settings=settings
         )
