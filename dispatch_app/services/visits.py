@@ -34,21 +34,19 @@ from dispatch_app.db.models import (
     VisitTechnician,
     WorkOrder,
 )
+from dispatch_app.domain.statuses import VISIT_NOT_BLOCKING, WORK_ORDER_BILLED, sql_values
 from dispatch_app.domain.visit_status import (
-    NOT_BLOCKING_STATUSES,
     REASON_REQUIRED,
     clean_reason,
     reason_problem,
     status_problem,
     work_order_status_after,
 )
-from dispatch_app.domain.vocabulary import VisitStatus, WorkOrderStatus
+from dispatch_app.domain.vocabulary import VisitStatus
 from dispatch_app.errors import ConflictError, PlacementRefused, ValidationError
 from dispatch_app.services.day_board import VisitBlock, business_timezone
 
-_NOT_BLOCKING = sorted(s.value for s in NOT_BLOCKING_STATUSES)
-# Billing has started from these: a visit of such a work order is history, not a plan.
-_BILLED = (WorkOrderStatus.INVOICED.value, WorkOrderStatus.CLOSED.value)
+_NOT_BLOCKING = sql_values(VISIT_NOT_BLOCKING)
 
 
 @dataclass(frozen=True)
@@ -262,7 +260,7 @@ async def set_visit_status(
         ).one()
 
         problem = status_problem(visit.status, status)
-        if problem is None and order.status in _BILLED:
+        if problem is None and order.status in WORK_ORDER_BILLED:
             problem = f"{order.number} is already {order.status}; its visits can no longer change."
         if problem is not None:
             raise ValidationError({"status": problem})
@@ -295,7 +293,7 @@ async def set_visit_status(
                 changed_by=func.dispatch_editor(),
             )
         )
-        if visit.status in NOT_BLOCKING_STATUSES:
+        if visit.status in VISIT_NOT_BLOCKING:
             await _refuse_overlaps(session, [visit_id], locked, "the visit was not restored")
 
         siblings = await session.scalars(
