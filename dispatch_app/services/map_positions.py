@@ -600,9 +600,7 @@ class MapScene:
         spot = technician_spot(placed, home, self._reported.get(row.id), self._window.starts)
         if spot is None:
             return None
-        status = self.technician_status(technician_id)
-        assert status is not None
-        self._note_status_due(row)
+        status = self._status_noted(row)
         return {
             "id": row.id,
             "name": row.name,
@@ -619,17 +617,22 @@ class MapScene:
             "route": self._route(home, placed),
         }
 
-    def _note_status_due(self, row: TechnicianRow) -> None:
-        """Remember the next moment the clock alone may change the row's status: a shift
-        edge, a waiting visit's start, or midnight at either end of the days shown."""
+    def _status_noted(self, row: TechnicianRow) -> TechnicianStatus:
+        """The technician's status now, remembering the next moment the clock alone may
+        change it: a shift edge, a waiting visit's start, or midnight at either end of
+        the days shown."""
         now, window = self._now(), self._window
         assert now is not None and window is not None
+        visits = self._technician_visits(row.id)
         stamp = now.timestamp()
-        moments = status_changes(row.working, self._technician_visits(row.id))
+        moments = status_changes(row.working, visits)
         moments += [window.starts.timestamp(), window.ends.timestamp()]
         later = [moment for moment in moments if moment > stamp]
         if later:
             self._status_due[row.id] = min(later)
+        return technician_status(
+            row.working, visits, now, first_day=window.day, last_day=window.dates[-1]
+        )
 
     def _route(
         self, home: Place | None, placed: Iterable[tuple[VisitBlock, Place | None]]
