@@ -5,9 +5,10 @@ The view turns the pointer or a key into times and rows; the planner turns those
 stops the gesture outright. It reads the board's ``RowIndex`` and writes nothing: the
 verdict is drawn while the user drags and handed to the board's actions on the drop.
 
-One crew rule serves drags, arrow keys and drops from the queue: the visit's crew
-member in the row the gesture started from is swapped for the technician of the target
-row, and the rest of the crew stay (``swap_crew``).
+One crew rule serves drags and arrow keys alike: the visit's crew member in the row
+the gesture started from is swapped for the technician of the target row, and the rest
+of the crew stay (``swap_crew``); a job dropped from the queue goes to the technician of
+the row it is dropped on.
 """
 
 from __future__ import annotations
