@@ -49,6 +49,7 @@ from PySide6.QtCore import QEvent, QEventLoop, QTimer, qVersion
 from PySide6.QtWidgets import QApplication
 
 from benchmarks.board import BoardDay, load_board_day, visit_block
+from dispatch_app.domain.clock import Clock, FixedClock
 from dispatch_app.domain.vocabulary import Priority
 from dispatch_app.services.day_board import (
     BoardSettings,
@@ -77,6 +78,7 @@ class BenchDay:
     technicians: tuple[TechnicianRow, ...]
     held: dict[int, VisitBlock]
     waiting: list[UnassignedJob]
+    clock: Clock  # the dataset's day at noon: technicians are mid-shift
 
     def visits(self) -> list[VisitBlock]:
         return sorted(self.held.values(), key=lambda v: (v.starts, v.id))
@@ -227,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             board_day.technicians,
             {v.id: v for v in board_day.visits},
             waiting,
+            FixedClock(dt.datetime.combine(board_day.day, dt.time(12), board_day.timezone)),
         )
 
     # Tiles from a folder that is not there: no network, and the same on every machine.

@@ -9,6 +9,7 @@ import math
 
 import pytest
 
+from dispatch_app.domain.clock import Clock
 from dispatch_app.domain.geo import DriveEstimate
 from dispatch_app.services.day_board import BoardSettings, DayWindow, TechnicianRow, VisitBlock
 from dispatch_app.services.day_store import StoreChange
@@ -20,7 +21,7 @@ from dispatch_app.services.map_positions import (
     technician_spot,
     valid_place,
 )
-from tests.companies import DAY, TZ
+from tests.companies import DAY, TZ, clock_at
 
 HOME = (41.80, -87.60)
 SITE_A = (41.94, -87.67)
@@ -80,6 +81,7 @@ class Day:
     held: list[VisitBlock]
     window: DayWindow = dataclasses.field(default_factory=lambda: DayWindow(DAY, TZ))
     settings: BoardSettings = dataclasses.field(default_factory=BoardSettings)
+    clock: Clock = dataclasses.field(default_factory=lambda: clock_at(7))
 
     def visits(self) -> list[VisitBlock]:
         return sorted(self.held, key=lambda v: (v.starts, v.id))

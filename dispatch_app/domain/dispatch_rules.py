@@ -20,6 +20,8 @@ from enum import StrEnum
 
 from dispatch_app.domain.geo import DriveEstimate, Place
 from dispatch_app.domain.scheduling import TimeSpan
+from dispatch_app.domain.statuses import VISIT_FINISHED, VISIT_LABELS
+from dispatch_app.domain.vocabulary import VisitStatus
 
 
 class Severity(StrEnum):
@@ -45,8 +47,8 @@ _SEVERITY = {
     Rule.FINISHED: Severity.REFUSE,
 }
 
-# Visits whose place in the day is history: they happened (or will not) where they are.
-_FINISHED = {"completed": "completed", "cancelled": "cancelled", "no_show": "a no-show"}
+# "WO-10023 is a no-show": the one finished status that reads with an article.
+_FINISHED_WORDS: dict[str, str] = {VisitStatus.NO_SHOW: "a no-show"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +126,9 @@ def check_placement(
 
 def finished_finding(label: str, status: str) -> Finding | None:
     """A completed, cancelled or no-show visit is not re-planned by dragging it."""
-    word = _FINISHED.get(status)
-    if word is None:
+    if status not in VISIT_FINISHED:
         return None
+    word = _FINISHED_WORDS.get(status) or VISIT_LABELS[status].lower()
     return _finding(Rule.FINISHED, f"{label} is {word}; it stays where it is on the board.")
 
 

@@ -10,31 +10,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from dispatch_app.domain.statuses import (
+    VISIT_ENDED_EARLY,
+    VISIT_FINISHED,
+    VISIT_LABELS,
+    VISIT_OPEN,
+    VISIT_UNDER_WAY,
+    WORK_ORDER_BILLED,
+    WORK_ORDER_ENDED_EARLY,
+)
 from dispatch_app.domain.text_rules import SHORT_TEXT, clean_text, text_problem
 from dispatch_app.domain.vocabulary import VisitStatus, WorkOrderStatus
 
 _S = VisitStatus  # short, because the tables below are dense with it
 
-# Statuses in which the visit still has work ahead of it.
-OPEN_STATUSES = frozenset({_S.UNSCHEDULED, _S.SCHEDULED, _S.DISPATCHED, _S.EN_ROUTE, _S.ON_SITE})
-# A visit in one of these no longer holds its technicians' time.
-NOT_BLOCKING_STATUSES = frozenset({_S.CANCELLED, _S.NO_SHOW})
-# The work order takes these over from its visit as they happen.
-UNDER_WAY_STATUSES = (_S.DISPATCHED, _S.EN_ROUTE, _S.ON_SITE)
-
 # Ending a visit without doing the work must say why (the office calls the customer back).
-REASON_REQUIRED = frozenset({_S.CANCELLED, _S.NO_SHOW})
+REASON_REQUIRED = VISIT_ENDED_EARLY
 # Enough for "customer called at 7:40, furnace came back on after a reset"; more is a paste.
 MAX_REASON_CHARS = SHORT_TEXT.limit
 
 # A visit in one of these is history: when it was and who went stay as they are, until
 # someone steps it back (reopen, restore). The database holds the same rule.
-FINISHED_STATUSES = frozenset({_S.COMPLETED, _S.CANCELLED, _S.NO_SHOW})
+FINISHED_STATUSES = VISIT_FINISHED
 # Billing has started: a work order's visits no longer change at all, not even by a
 # step back (an invoice is never quietly taken back).
-BILLED_ORDER_STATUSES = frozenset({WorkOrderStatus.INVOICED, WorkOrderStatus.CLOSED})
+BILLED_ORDER_STATUSES = WORK_ORDER_BILLED
 # The work order ended without the work: its visits wait for it to be restored.
-ENDED_ORDER_STATUSES = frozenset({WorkOrderStatus.CANCELLED, WorkOrderStatus.NO_SHOW})
+ENDED_ORDER_STATUSES = WORK_ORDER_ENDED_EARLY
 
 # Menu order: the usual next step first, then step-backs, then the ways a visit ends early.
 _NEXT: dict[VisitStatus, tuple[VisitStatus, ...]] = {
@@ -50,16 +52,7 @@ _NEXT: dict[VisitStatus, tuple[VisitStatus, ...]] = {
 }
 
 # The words a person reads for each status.
-LABELS: dict[str, str] = {
-    _S.UNSCHEDULED: "Unscheduled",
-    _S.SCHEDULED: "Scheduled",
-    _S.DISPATCHED: "Dispatched",
-    _S.EN_ROUTE: "En route",
-    _S.ON_SITE: "On site",
-    _S.COMPLETED: "Completed",
-    _S.CANCELLED: "Cancelled",
-    _S.NO_SHOW: "No-show",
-}
+LABELS = VISIT_LABELS
 
 # The step-backs have names of their own in the trade (and on the menu).
 STEP_BACK_LABELS: dict[tuple[str, str], str] = {
@@ -188,10 +181,10 @@ def work_order_status_after(changed_to: str, visit_statuses: Iterable[str]) -> s
     if any visit was, else cancelled or a no-show; otherwise it follows the furthest
     open visit (only unbooked ones left: it is new work waiting for a time again).
     """
-    if changed_to in UNDER_WAY_STATUSES:
+    if changed_to in VISIT_UNDER_WAY:
         return WorkOrderStatus(changed_to).value
     statuses = {VisitStatus(s) for s in visit_statuses}
-    open_ones = statuses & OPEN_STATUSES
+    open_ones = statuses & VISIT_OPEN
     if not open_ones:
         if _S.COMPLETED in statuses:
             return WorkOrderStatus.COMPLETED.value

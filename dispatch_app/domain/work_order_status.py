@@ -9,6 +9,8 @@ needs when a button was pressed too early.
 
 from __future__ import annotations
 
+from dispatch_app.domain.statuses import WORK_ORDER_ENDED_EARLY, WORK_ORDER_LABELS
+
 # A reason is checked the same way for a visit and its work order (same words, same
 # limits), so the two never disagree about what can be stored.
 from dispatch_app.domain.visit_status import reason_problem
@@ -16,10 +18,8 @@ from dispatch_app.domain.vocabulary import WorkOrderStatus
 
 _W = WorkOrderStatus  # short, because the table below is dense with it
 
-# Statuses with work still ahead: a work order can be cancelled from any of them.
-OPEN_STATUSES = frozenset({_W.NEW, _W.SCHEDULED, _W.DISPATCHED, _W.EN_ROUTE, _W.ON_SITE})
 # Ending a work order without the work done must say why (the office calls back).
-REASON_REQUIRED = frozenset({_W.CANCELLED, _W.NO_SHOW})
+REASON_REQUIRED = WORK_ORDER_ENDED_EARLY
 
 # In menu order: the usual next step, the skips the visits allow, the step-backs, and the
 # ways a work order ends early.
@@ -39,18 +39,7 @@ _NEXT: dict[WorkOrderStatus, tuple[WorkOrderStatus, ...]] = {
     _W.NO_SHOW: (_W.NEW, _W.SCHEDULED),
 }
 
-LABELS: dict[str, str] = {
-    _W.NEW: "New",
-    _W.SCHEDULED: "Scheduled",
-    _W.DISPATCHED: "Dispatched",
-    _W.EN_ROUTE: "En route",
-    _W.ON_SITE: "On site",
-    _W.COMPLETED: "Completed",
-    _W.INVOICED: "Invoiced",
-    _W.CLOSED: "Closed",
-    _W.CANCELLED: "Cancelled",
-    _W.NO_SHOW: "No-show",
-}
+LABELS = WORK_ORDER_LABELS
 
 
 def _status(value: str) -> WorkOrderStatus | None:

@@ -26,6 +26,7 @@ from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, local_now, today
 from dispatch_app.domain.dispatch_rules import BookedVisit, TechnicianProfile
 from dispatch_app.domain.geo import DriveEstimate
 from dispatch_app.domain.ids import is_row_id, require_row_id
+from dispatch_app.domain.statuses import VISIT_NOT_BLOCKING
 from dispatch_app.errors import ValidationError
 from dispatch_app.services.day_board import (
     DayWindow,
@@ -34,7 +35,7 @@ from dispatch_app.services.day_board import (
     fetch_technicians,
     fetch_visit_rows,
 )
-from dispatch_app.services.placement import NOT_BLOCKING, booked_of, drive_estimate, profile_of
+from dispatch_app.services.placement import booked_of, drive_estimate, profile_of
 
 MAX_DAYS = 14  # how far ahead a CSR is offered windows
 WANTED_WINDOWS = 9  # one key each in the intake: Alt+1 … Alt+9
@@ -95,7 +96,7 @@ async def _read_call_facts(
         rows = await fetch_visit_rows(await session.connection(), window)
     booked: dict[int, list[BookedVisit]] = {t.id: [] for t in technicians}
     for visit in rows.on_board:
-        if visit.status in NOT_BLOCKING:
+        if visit.status in VISIT_NOT_BLOCKING:
             continue
         for tech_id in visit.technician_ids:
             booked.setdefault(tech_id, []).append(booked_of(visit))

@@ -31,17 +31,11 @@ from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.domain.ids import require_row_id
 from dispatch_app.domain.phones import display_phone
-from dispatch_app.domain.vocabulary import WorkOrderStatus
+from dispatch_app.domain.statuses import WORK_ORDER_DONE, WORK_ORDER_FINISHED
 from dispatch_app.errors import ConflictError
 from dispatch_app.services.day_board import business_timezone
 
 PAST_JOBS_SHOWN = 15
-_FINISHED = (
-    WorkOrderStatus.COMPLETED.value,
-    WorkOrderStatus.INVOICED.value,
-    WorkOrderStatus.CLOSED.value,
-)
-_ENDED_EARLY = (WorkOrderStatus.CANCELLED.value, WorkOrderStatus.NO_SHOW.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +127,8 @@ async def customer_history(
             )
         ).all()
     today = clock_today(clock, tz)
-    open_jobs = [j for j in jobs if j.status not in _FINISHED + _ENDED_EARLY]
-    past = [j for j in jobs if j.status in _FINISHED + _ENDED_EARLY]
+    open_jobs = [j for j in jobs if j.status not in WORK_ORDER_FINISHED]
+    past = [j for j in jobs if j.status in WORK_ORDER_FINISHED]
     open_jobs.sort(key=lambda j: (j.when is None, j.when or dt.datetime.min.replace(tzinfo=tz)))
     past.sort(key=lambda j: (j.when is not None, j.when), reverse=True)
     return CustomerHistory(
@@ -148,7 +142,9 @@ async def customer_history(
         open_jobs=tuple(open_jobs),
         past_jobs=tuple(past[:PAST_JOBS_SHOWN]),
         past_job_count=len(past),
-        lifetime_total=sum((j.total for j in past if j.status in _FINISHED), decimal.Decimal(0)),
+        lifetime_total=sum(
+            (j.total for j in past if j.status in WORK_ORDER_DONE), decimal.Decimal(0)
+        ),
         agreements=tuple(
             AgreementSummary(
                 a.name,

@@ -19,19 +19,13 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
 from dispatch_app.db.models import Customer, CustomerPhone, ServiceSite, WorkOrder
-from dispatch_app.domain.vocabulary import WorkOrderStatus
+from dispatch_app.domain.statuses import WORK_ORDER_FINISHED, sql_values
 
 # What a phone number may hold besides digits while it is being typed.
 _PHONE_TYPING = re.compile(r"^[\s()+.\-\d]+$")
 MIN_NAME_CHARS = 2  # one letter matches a twentieth of the book: wait for the second
 MAX_TYPED_CHARS = 200
-_CLOSED = [
-    WorkOrderStatus.COMPLETED.value,
-    WorkOrderStatus.INVOICED.value,
-    WorkOrderStatus.CLOSED.value,
-    WorkOrderStatus.CANCELLED.value,
-    WorkOrderStatus.NO_SHOW.value,
-]
+_CLOSED = sql_values(WORK_ORDER_FINISHED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,18 +35,11 @@ from dispatch_app.db.models import (
 )
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, today
 from dispatch_app.domain.scheduling import Shift, TimeSpan
+from dispatch_app.domain.statuses import VISIT_FINISHED, WORK_ORDER_FINISHED, sql_values
 from dispatch_app.domain.time_bounds import day_problem
-from dispatch_app.domain.vocabulary import Priority, VisitStatus, WorkOrderStatus
+from dispatch_app.domain.vocabulary import Priority
 from dispatch_app.errors import ValidationError
 
-CLOSED_WORK_ORDER_STATUSES = (
-    WorkOrderStatus.COMPLETED,
-    WorkOrderStatus.INVOICED,
-    WorkOrderStatus.CLOSED,
-    WorkOrderStatus.CANCELLED,
-    WorkOrderStatus.NO_SHOW,
-)
-FINISHED_VISIT_STATUSES = (VisitStatus.CANCELLED, VisitStatus.NO_SHOW, VisitStatus.COMPLETED)
 PRIORITY_RANK = {Priority.EMERGENCY: 0, Priority.URGENT: 1, Priority.NORMAL: 2}
 
 
@@ -69,6 +62,12 @@ class TechnicianRow:
     home: tuple[float, float] | None = None
     # The last GPS report (lat, lon, when), for the map; None until an integration sends one.
     reported: tuple[float, float, dt.datetime] | None = None
+
+    @property
+    def working(self) -> tuple[TimeSpan, ...]:
+        """The spans they work in the window, in time order (a row made with ``shift``
+        alone has that)."""
+        return self.shifts or ((self.shift,) if self.shift else ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,8 +313,8 @@ class VisitRows:
     waiting: tuple[UnassignedJob, ...]
 
 
-_CLOSED = [s.value for s in CLOSED_WORK_ORDER_STATUSES]
-_FINISHED = [s.value for s in FINISHED_VISIT_STATUSES]
+_CLOSED = sql_values(WORK_ORDER_FINISHED)
+_FINISHED = sql_values(VISIT_FINISHED)
 
 # The crew as [[technician_id, visit_technicians.id], ...], in the order it was formed.
 _CREW = (

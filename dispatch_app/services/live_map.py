@@ -7,7 +7,10 @@ Both map windows use it — the main window's map dock (Qt) and the wall-display
 Reported GPS positions live on the technicians' rows but not in the day store's rows, so
 the map reads them itself (one small query), after the first day read and whenever a
 store change says a technician row changed, which is what a GPS report does. Reads never
-overlap: changes that arrive during one ask for one more read after it.
+overlap: changes that arrive during one ask for one more read after it. A quiet day
+still moves on: every ``STATUS_CHECK_S`` the map asks whether the clock has changed what
+a technician is doing (a shift ended, a visit's start passed), as the board's name
+column does.
 
 Threading contract: methods and coroutines for one asyncio event loop (the GUI's, under
 qasync, or the wall display's own thread); ZIP centroids load in a worker thread. No Qt.
@@ -33,6 +36,7 @@ from dispatch_app.services.map_positions import (
 log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 5.0
+STATUS_CHECK_S = 30.0  # as often as the board redraws its now-line
 
 
 class LiveMap:
@@ -50,6 +54,7 @@ class LiveMap:
         self._work: set[asyncio.Task[None]] = set()
         self._loading_centroids = False
         self._stopped = False
+        self._clock_check: asyncio.Task[None] | None = None
 
     def apply(self, change: StoreChange, source: DaySource) -> None:
         """Follow a store change; ``request_flush`` is called when the page should hear.
@@ -68,7 +73,15 @@ class LiveMap:
         if self.scene.needs_centroids and not self._loading_centroids:
             self._loading_centroids = True
             self._spawn(self._load_centroids())
+        if self._clock_check is None:
+            self._clock_check = asyncio.ensure_future(self._follow_the_clock())
         self._request_flush()
+
+    async def _follow_the_clock(self) -> None:
+        while not self._stopped:
+            await asyncio.sleep(STATUS_CHECK_S)
+            if self.scene.statuses_due():
+                self._request_flush()
 
     async def _load_centroids(self) -> None:
         try:
@@ -94,10 +107,14 @@ class LiveMap:
     def stop(self) -> None:
         """Start nothing new (reads under way finish by themselves)."""
         self._stopped = True
+        if self._clock_check is not None:
+            self._clock_check.cancel()
 
     async def aclose(self) -> None:
         """Stop, and wait for reads under way (cancelling any that overstay)."""
         self.stop()
+        if self._clock_check is not None:
+            await asyncio.gather(self._clock_check, return_exceptions=True)
         pending = set(self._work)
         if pending:
             _done, late = await asyncio.wait(pending, timeout=STOP_GRACE_S)

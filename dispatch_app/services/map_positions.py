@@ -16,7 +16,11 @@ Positions, best first:
   integration (``technicians.reported_*``) wins when it is newer than that.
 
 Distances and drive times in the popups come from ``domain.geo.DriveEstimate`` with the
-company's road factor and speed, exactly as the board's rules use them.
+company's road factor and speed, exactly as the board's rules use them; what a
+technician is doing comes from ``domain.statuses.technician_status`` at the day
+source's clock, exactly as the board's name column says it. A status can change with
+the clock alone (a shift ends, a visit's start passes): ``statuses_due`` says when one
+has, and the next update carries it.
 
 Threading contract: everything here runs on the app's event loop except
 ``ZipCentroids.load``, which is blocking and meant for a worker thread. No Qt here.
@@ -32,7 +36,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from dispatch_app.domain.clock import Clock, local_now
 from dispatch_app.domain.geo import DriveEstimate, Place
+from dispatch_app.domain.statuses import (
+    VISIT_FINISHED,
+    Activity,
+    TechnicianStatus,
+    status_changes,
+    technician_status,
+)
 from dispatch_app.domain.vocabulary import Priority, VisitStatus
 from dispatch_app.services.day_board import (
     BoardSettings,
@@ -184,34 +196,6 @@ def technician_spot(
     return best
 
 
-class TechnicianStatus:
-    """What a technician is doing, as far as today's visits say (for the popup)."""
-
-    ON_SITE = "on_site"
-    EN_ROUTE = "en_route"
-    NEXT = "next"  # a visit is still ahead today
-    DONE = "done"  # every visit today is finished
-    FREE = "free"  # on shift, nothing booked
-    OFF = "off"  # not on shift today
-
-
-_FINISHED = frozenset({VisitStatus.COMPLETED, VisitStatus.CANCELLED, VisitStatus.NO_SHOW})
-
-
-def technician_status(row: TechnicianRow, day_visits: Sequence[VisitBlock]) -> tuple[str, int]:
-    """The technician's status and the visit it is about (0 for none)."""
-    for status in (VisitStatus.ON_SITE, VisitStatus.EN_ROUTE):
-        for visit in day_visits:
-            if visit.status == status:
-                return str(status), visit.id
-    ahead = [v for v in day_visits if v.status not in _FINISHED]
-    if ahead:
-        return TechnicianStatus.NEXT, ahead[0].id
-    if day_visits:
-        return TechnicianStatus.DONE, 0
-    return (TechnicianStatus.FREE if row.shift is not None else TechnicianStatus.OFF), 0
-
-
 def initials(name: str) -> str:
     parts = [part for part in name.split() if part[:1].isalpha()]
     return "".join(part[0].upper() for part in parts[:2]) or "?"
@@ -223,6 +207,9 @@ class DaySource(Protocol):
 
     @property
     def window(self) -> DayWindow | None: ...
+
+    @property
+    def clock(self) -> Clock: ...  # the company's now, for what technicians are doing
 
     @property
     def settings(self) -> BoardSettings: ...
@@ -282,6 +269,7 @@ class MapScene:
     def __init__(self, centroids: ZipCentroids = ZIP_CENTROIDS) -> None:
         self._centroids = centroids
         self._window: DayWindow | None = None
+        self._clock: Clock | None = None
         self._drive = DriveEstimate()
         self._technicians: dict[int, TechnicianRow] = {}
         self._visits: dict[int, VisitBlock] = {}
@@ -298,11 +286,14 @@ class MapScene:
         self._unplaced = (0, 0)
         # Some site has no coordinates: its ZIP centroid is wanted (``ZipCentroids.load``).
         self._needs_centroids = False
+        # Per technician, when the status last sent may change with the clock alone.
+        self._status_due: dict[int, float] = {}
 
     # -- what the store says ----------------------------------------------------------
     def load(self, source: DaySource) -> None:
         """Take the whole day from ``source`` (first load, or another day shown)."""
         self._window = source.window
+        self._clock = source.clock
         self._drive = drive_estimate(source.settings)
         self._technicians = {row.id: row for row in source.technicians}
         self._visits = {}
@@ -377,11 +368,26 @@ class MapScene:
         self._dirty_technicians = set(self._technicians)
         self._dirty_visits = set(self._visits) | set(self._waiting)
 
+    def statuses_due(self) -> bool:
+        """Whether the clock has moved past a moment at which some technician's status
+        may have changed since it was sent (the next update carries the new one)."""
+        now = self._now()
+        if now is None:
+            return False
+        stamp = now.timestamp()
+        return any(due <= stamp for due in self._status_due.values())
+
     # -- what the page is told --------------------------------------------------------
     def take_update(self) -> MapUpdate:
         """Everything that differs from what the page holds; the page then holds it."""
         update = MapUpdate(reset=self._reset)
         self._reset = False
+        now = self._now()
+        if now is not None:
+            stamp = now.timestamp()
+            self._dirty_technicians.update(
+                tech_id for tech_id, due in self._status_due.items() if due <= stamp
+            )
         dirty_visits, self._dirty_visits = self._dirty_visits, set()
         dirty_technicians, self._dirty_technicians = self._dirty_technicians, set()
         # A visit that moved, changed status or crew changes its technicians' routes too.
@@ -428,13 +434,37 @@ class MapScene:
         return visit.technician_ids[0] if visit is not None and visit.technician_ids else 0
 
     def visit_to_select(self, technician_id: int) -> int:
-        """The visit that stands for a technician on the board: current, else next, else
-        the last of the day; 0 when they have none."""
+        """The visit that stands for a technician on the board: the one they are at or on
+        the way to, else the first still open, else the last of the day; 0 when they
+        have none."""
         day = self._day_visits(technician_id)
         if not day:
             return 0
-        _status, visit_id = technician_status(self._technicians[technician_id], day)
-        return visit_id or day[-1].id
+        status = self.technician_status(technician_id)
+        if status is not None and status.activity in (Activity.ON_SITE, Activity.EN_ROUTE):
+            return status.visit_id
+        ahead = [v for v in day if v.status not in VISIT_FINISHED]
+        return ahead[0].id if ahead else day[-1].id
+
+    def technician_status(self, technician_id: int) -> TechnicianStatus | None:
+        """What the technician is doing now, as their marker says (None: not on the map's
+        day)."""
+        row = self._technicians.get(technician_id)
+        window, now = self._window, self._now()
+        if row is None or window is None or now is None:
+            return None
+        return technician_status(
+            row.working,
+            self._technician_visits(technician_id),
+            now,
+            first_day=window.day,
+            last_day=window.dates[-1],
+        )
+
+    def _now(self) -> dt.datetime | None:
+        if self._clock is None or self._window is None:
+            return None
+        return local_now(self._clock, self._window.timezone)
 
     @staticmethod
     def _diff(
@@ -544,6 +574,11 @@ class MapScene:
             "waiting": True,
         }
 
+    def _technician_visits(self, technician_id: int) -> list[VisitBlock]:
+        """All the technician's visits the scene holds (the whole window), in time order."""
+        visits = (self._visits[v] for v in self._crews.get(technician_id, ()) if v in self._visits)
+        return sorted(visits, key=lambda v: (v.starts.timestamp(), v.id))
+
     def _day_visits(self, technician_id: int) -> list[VisitBlock]:
         """The technician's visits on the window's first day, in time order."""
         window = self._window
@@ -556,6 +591,7 @@ class MapScene:
 
     def _technician_record(self, technician_id: int) -> JsonRecord | None:
         row = self._technicians.get(technician_id)
+        self._status_due.pop(technician_id, None)
         if row is None or self._window is None:
             return None
         day = self._day_visits(technician_id)
@@ -564,7 +600,7 @@ class MapScene:
         spot = technician_spot(placed, home, self._reported.get(row.id), self._window.starts)
         if spot is None:
             return None
-        status, status_visit = technician_status(row, day)
+        status = self._status_noted(row)
         return {
             "id": row.id,
             "name": row.name,
@@ -575,11 +611,28 @@ class MapScene:
             "lat": spot.place[0],
             "lon": spot.place[1],
             "source": spot.source,
-            "status": status,
-            "statusVisit": status_visit,
+            "status": status.activity.value,
+            "statusText": status.text,
             "home": list(home) if home is not None else None,
             "route": self._route(home, placed),
         }
+
+    def _status_noted(self, row: TechnicianRow) -> TechnicianStatus:
+        """The technician's status now, remembering the next moment the clock alone may
+        change it: a shift edge, a waiting visit's start, or midnight at either end of
+        the days shown."""
+        now, window = self._now(), self._window
+        assert now is not None and window is not None
+        visits = self._technician_visits(row.id)
+        stamp = now.timestamp()
+        moments = status_changes(row.working, visits)
+        moments += [window.starts.timestamp(), window.ends.timestamp()]
+        later = [moment for moment in moments if moment > stamp]
+        if later:
+            self._status_due[row.id] = min(later)
+        return technician_status(
+            row.working, visits, now, first_day=window.day, last_day=window.dates[-1]
+        )
 
     def _route(
         self, home: Place | None, placed: Iterable[tuple[VisitBlock, Place | None]]

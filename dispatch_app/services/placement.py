@@ -23,7 +23,7 @@ from dispatch_app.domain.dispatch_rules import (
 )
 from dispatch_app.domain.geo import DriveEstimate
 from dispatch_app.domain.scheduling import TimeSpan, later
-from dispatch_app.domain.vocabulary import VisitStatus
+from dispatch_app.domain.statuses import VISIT_NOT_BLOCKING
 from dispatch_app.services.day_board import (
     BoardSettings,
     SkillLevels,
@@ -31,9 +31,6 @@ from dispatch_app.services.day_board import (
     UnassignedJob,
     VisitBlock,
 )
-
-# Visits that no longer hold a technician's time.
-NOT_BLOCKING = frozenset({VisitStatus.CANCELLED.value, VisitStatus.NO_SHOW.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +140,7 @@ def check_moves(
             booked = [
                 booked_of(v)
                 for v in visits_of.get(tech_id, ())
-                if v.id not in moving and v.status not in NOT_BLOCKING
+                if v.id not in moving and v.status not in VISIT_NOT_BLOCKING
             ]
             booked += [
                 BookedVisit(other.visit_id, other.label, other.span, other.place)

@@ -48,9 +48,8 @@ from dispatch_app.domain import time_bounds
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.domain.ids import require_row_id, require_row_ids, require_version
+from dispatch_app.domain.statuses import VISIT_NOT_BLOCKING, WORK_ORDER_BILLED, sql_values
 from dispatch_app.domain.visit_status import (
-    BILLED_ORDER_STATUSES,
-    NOT_BLOCKING_STATUSES,
     REASON_REQUIRED,
     clean_reason,
     finished_problem,
@@ -62,7 +61,7 @@ from dispatch_app.domain.vocabulary import VisitStatus
 from dispatch_app.errors import ConflictError, PlacementRefused, ValidationError
 from dispatch_app.services.day_board import VisitBlock, business_timezone
 
-_NOT_BLOCKING = sorted(s.value for s in NOT_BLOCKING_STATUSES)
+_NOT_BLOCKING = sql_values(VISIT_NOT_BLOCKING)
 
 
 @dataclass(frozen=True)
@@ -394,7 +393,7 @@ async def set_visit_status(
         ).one()
 
         problem = status_problem(visit.status, status)
-        if problem is None and order.status in BILLED_ORDER_STATUSES:
+        if problem is None and order.status in WORK_ORDER_BILLED:
             problem = f"{order.number} is already {order.status}; its visits can no longer change."
         if problem is not None:
             raise ValidationError({"status": problem})
@@ -427,7 +426,7 @@ async def set_visit_status(
                 changed_by=func.dispatch_editor(),
             )
         )
-        if visit.status in NOT_BLOCKING_STATUSES:
+        if visit.status in VISIT_NOT_BLOCKING:
             await _refuse_overlaps(session, [visit_id], locked, "the visit was not restored")
 
         siblings = await session.scalars(

@@ -50,8 +50,9 @@ from dispatch_app.db.models import (
 )
 from dispatch_app.domain import visit_status
 from dispatch_app.domain.ids import is_row_id, require_row_id, require_version
+from dispatch_app.domain.statuses import VISIT_OPEN, WORK_ORDER_BILLED, sql_values
 from dispatch_app.domain.text_rules import checked_text
-from dispatch_app.domain.vocabulary import LineItemKind, VisitStatus, WorkOrderStatus
+from dispatch_app.domain.vocabulary import LineItemKind, VisitStatus
 from dispatch_app.domain.work_order_record import (
     CAPTION_TEXT,
     FILENAME_TEXT,
@@ -88,8 +89,6 @@ PHOTO_TYPES = {
     "WEBP": "image/webp",
     "GIF": "image/gif",
 }
-# Billing has started: what was done and charged can no longer change.
-_BILLED = (WorkOrderStatus.INVOICED.value, WorkOrderStatus.CLOSED.value)
 
 
 # -- what the editor reads -------------------------------------------------------------
@@ -579,7 +578,7 @@ async def _open_order(
     ).one_or_none()
     if row is None:
         raise ConflictError(f"The work order was deleted by someone else — {what}.")
-    if not billed_ok and row.status in _BILLED:
+    if not billed_ok and row.status in WORK_ORDER_BILLED:
         raise ValidationError(
             {
                 "work_order": f"{row.number} is {STATUS_LABELS[row.status].lower()}; "
@@ -996,7 +995,7 @@ async def change_status(
                     select(Visit.id, Visit.status)
                     .where(
                         Visit.work_order_id == work_order_id,
-                        Visit.status.in_([s.value for s in visit_status.OPEN_STATUSES]),
+                        Visit.status.in_(sql_values(VISIT_OPEN)),
                     )
                     .order_by(Visit.id)
                     .with_for_update()

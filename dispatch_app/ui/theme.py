@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
+from dispatch_app.domain.statuses import VISIT_LABELS
 from dispatch_app.domain.vocabulary import Priority, VisitStatus, WorkOrderSource
 
 # Fill colours for visit blocks; chosen to stay readable with dark text all day long.
@@ -27,16 +28,7 @@ STATUS_EDGE = {
     VisitStatus.CANCELLED: QColor("#c0504d"),
     VisitStatus.NO_SHOW: QColor("#c0504d"),
 }
-STATUS_LABEL = {
-    VisitStatus.UNSCHEDULED: "Unscheduled",
-    VisitStatus.SCHEDULED: "Scheduled",
-    VisitStatus.DISPATCHED: "Dispatched",
-    VisitStatus.EN_ROUTE: "En route",
-    VisitStatus.ON_SITE: "On site",
-    VisitStatus.COMPLETED: "Completed",
-    VisitStatus.CANCELLED: "Cancelled",
-    VisitStatus.NO_SHOW: "No-show",
-}
+STATUS_LABEL = VISIT_LABELS
 PRIORITY_COLOUR = {
     Priority.NORMAL: QColor("#6c757d"),
     Priority.URGENT: QColor("#e67e22"),

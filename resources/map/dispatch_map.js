@@ -154,11 +154,9 @@
     });
   }
 
+  // The words the board's name column shows (domain/statuses.py makes them for both).
   function technicianStatusText(record) {
-    var visit = visits[record.statusVisit];
-    var number = visit ? visit.record.number : "";
-    var text = label("status_" + record.status, record.status);
-    return number ? text + " " + number : text;
+    return record.statusText;
   }
 
   function technicianPopup(id) {

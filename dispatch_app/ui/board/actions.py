@@ -44,7 +44,8 @@ from dispatch_app.services.visits import (
     set_visit_status,
     unschedule_visits,
 )
-from dispatch_app.ui.board.day_view import DayBoardView, Verdict
+from dispatch_app.ui.board.day_view import DayBoardView
+from dispatch_app.ui.board.planner import Verdict
 
 log = logging.getLogger(__name__)
 

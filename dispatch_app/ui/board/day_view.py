@@ -1,9 +1,10 @@
 """The dispatch board: one row per technician, visits as blocks in time, drag to plan.
 
-The view reads the technician and visit models, asks ``RowLayout`` where rows are and
-the ``TimeGrid`` where times are, and hands drawing to ``BoardPainter``. A gesture
-(drag, resize, arrow key, drop from the queue, Delete) becomes ``PlannedMove`` values
-checked against the dispatch rules while the user moves; the view never writes: it
+The view is the Qt side of the board: it follows the technician and visit models into
+its ``RowIndex`` (who has what when), asks ``RowLayout`` where rows are, the
+``TimeGrid`` where times are and ``BlockLayout`` where blocks are, hands drawing to
+``BoardPainter`` and turns the pointer and keys into times and rows for the
+``MovePlanner``, whose verdict it shows while the user moves. The view never writes: it
 emits ``movesRequested`` / ``unassignRequested`` and the board's actions do the rest.
 Only the rows in view are painted, so hundreds of technicians cost a screenful.
 """
@@ -14,7 +15,6 @@ import dataclasses
 import datetime as dt
 import enum
 import math
-from bisect import insort
 from collections.abc import Callable, Iterable
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -47,33 +47,26 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QRubberBand, QWidget
 
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, local_now
-from dispatch_app.domain.dispatch_rules import Finding, Severity, snap
-from dispatch_app.domain.scheduling import later
+from dispatch_app.domain.statuses import TechnicianStatus
 from dispatch_app.services.day_board import (
     BoardSettings,
     TechnicianRow,
     UnassignedJob,
     VisitBlock,
 )
-from dispatch_app.services.placement import PlannedMove, check_moves, drive_estimate
+from dispatch_app.services.placement import PlannedMove, drive_estimate
 from dispatch_app.ui import theme
 from dispatch_app.ui.board.fitting import FittingRows
 from dispatch_app.ui.board.grid import TimeGrid
-from dispatch_app.ui.board.lanes import Lane
+from dispatch_app.ui.board.layout import BLOCK_HEIGHT, BLOCK_TOP, BlockLayout, BlockPart, Box
 from dispatch_app.ui.board.models import TechnicianModel, VisitModel
-from dispatch_app.ui.board.painter import (
-    EDGE_GRIP,
-    GUTTER_WIDTH,
-    BoardPainter,
-    Ghost,
-    PaintState,
-)
-from dispatch_app.ui.board.rows import HEADER_HEIGHT, ROW_HEIGHT, RowLayout
+from dispatch_app.ui.board.painter import BoardPainter, Ghost, PaintState
+from dispatch_app.ui.board.planner import Edge, MovePlanner, Verdict, block_of_job
+from dispatch_app.ui.board.row_index import DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR, RowIndex
+from dispatch_app.ui.board.rows import GUTTER_WIDTH, HEADER_HEIGHT, ROW_HEIGHT, RowLayout
 from dispatch_app.ui.queue.model import VISIT_MIME
 
 MIN_HOUR_WIDTH = {1: 100.0, 3: 12.0, 7: 5.0}  # per zoom (days shown): readable blocks
-DEFAULT_FIRST_HOUR = 7
-DEFAULT_LAST_HOUR = 18
 
 
 class Gesture(enum.Enum):
@@ -86,25 +79,11 @@ class Gesture(enum.Enum):
     QUEUE_DROP = enum.auto()  # a job from the queue hovers over the board
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Verdict:
-    """The rules' answer for a planned change, for painting and for the drop."""
-
-    moves: tuple[PlannedMove, ...]
-    findings: tuple[Finding, ...]
-    problem: str = ""  # a gesture the board cannot turn into moves at all
-    seen: tuple[VisitBlock, ...] = ()  # the blocks as the user saw them when planning
-
-    @property
-    def level(self) -> str:
-        if self.problem or any(f.severity == Severity.REFUSE for f in self.findings):
-            return "refuse"
-        return "ask" if self.findings else "ok"
-
-    def message(self) -> str:
-        if self.problem:
-            return self.problem
-        return "\n".join(f.message for f in self.findings)
+_GESTURE_OF = {
+    BlockPart.BODY: Gesture.MOVE,
+    BlockPart.START: Gesture.RESIZE_START,
+    BlockPart.END: Gesture.RESIZE_END,
+}
 
 
 @dataclasses.dataclass(slots=True)
@@ -143,11 +122,11 @@ class DayBoardView(QAbstractScrollArea):
         self._technicians: TechnicianModel | None = None
         self._visit_model: VisitModel | None = None
         self.rows = RowLayout()
-        self._by_id: dict[int, TechnicianRow] = {}
-        self._visits_by_row: dict[int, list[VisitBlock]] = {}  # technician id → visits
-        self._placed: dict[int, VisitBlock] = {}  # visit id → the version indexed above
-        self._hours: tuple[int, int] | None = None  # the hours shown, recomputed on change
+        self.index = RowIndex()
         self._selected: list[int] = []  # in selection order; the last one is current
+        # The row the current visit was picked in (a crew's block is in several): arrow
+        # keys move it out of that row. None: the crew's lead's row.
+        self._current_row: int | None = None
         self.current_technician = 0  # the row last asked for by show_technician
         self._anchor = 0  # where a Shift-click range starts
         self._matches: frozenset[int] | None = None
@@ -171,7 +150,6 @@ class DayBoardView(QAbstractScrollArea):
         self._scrolled_to: tuple[dt.date, int] | None = None
         self.painter = BoardPainter(self.font())
         # Worked out for painting and kept until what they come from changes.
-        self._lanes: dict[int, Lane] = {}  # technician id → their visits, ready to draw
         self._grid_key: tuple[object, ...] | None = None
         self._grid_base: TimeGrid | None = None  # the scale, unscrolled
         self._grid: TimeGrid | None = None  # the scale at the current scroll
@@ -205,7 +183,7 @@ class DayBoardView(QAbstractScrollArea):
     def set_day(self, day: dt.date, timezone: ZoneInfo, days: int = 1) -> None:
         if (day, timezone, days) != (self._day, self._timezone, self._days):
             self._day, self._timezone, self._days = day, timezone, days
-            self._hours = None
+            self.index.set_day(day, timezone, days)
             self._update_scrollbars()
             self.viewport().update()
 
@@ -223,7 +201,12 @@ class DayBoardView(QAbstractScrollArea):
         return list(self.rows.rows)
 
     def visits_in_row(self, technician_id: int) -> list[VisitBlock]:
-        return list(self._visits_by_row.get(technician_id, []))
+        return list(self.index.visits_of(technician_id))
+
+    def technician_status(self, technician_id: int) -> TechnicianStatus | None:
+        """What the technician's row says they are doing now (None: not on the board)."""
+        now = local_now(self.clock, self._timezone or ZoneInfo("UTC"))
+        return self.index.status_of(technician_id, now)
 
     def set_row_filter(self, keep: Callable[[TechnicianRow], bool] | None) -> None:
         """Show only the technicians ``keep`` accepts (trade, skill)."""
@@ -245,23 +228,15 @@ class DayBoardView(QAbstractScrollArea):
     def _technicians_changed(self, *_args: object) -> None:
         assert self._technicians is not None
         self.rows.set_technicians(self._technicians.technicians())
-        self._by_id = {t.id: t for t in self.rows.all_technicians()}
-        self._hours = None
+        self.index.set_technicians(self.rows.all_technicians())
         self._update_scrollbars()
         self.viewport().update()
 
     def _visits_reset(self) -> None:
         assert self._visit_model is not None
-        self._hours = None
-        self._visits_by_row, self._placed, self._lanes = {}, {}, {}
-        for visit in self._visit_model.visits():
-            self._placed[visit.id] = visit
-            for tech in visit.technician_ids:
-                self._visits_by_row.setdefault(tech, []).append(visit)
-        for visits in self._visits_by_row.values():  # one sort per row, not one per visit
-            visits.sort(key=_start_order)
+        self.index.reset(self._visit_model.visits())
         self._update_scrollbars()
-        kept = [v for v in self._selected if v in self._placed]
+        kept = [v for v in self._selected if v in self.index]
         if kept != self._selected:
             self._set_selection(kept)
         self.viewport().update()
@@ -293,37 +268,16 @@ class DayBoardView(QAbstractScrollArea):
             self._refresh_drag()  # the rules may say something else now
 
     def _place(self, visit: VisitBlock) -> set[int]:
-        self._placed[visit.id] = visit
-        self._forget_hours_if_outside(visit)
-        for tech in visit.technician_ids:
-            insort(self._visits_by_row.setdefault(tech, []), visit, key=_start_order)
-            self._lanes.pop(tech, None)
-        return set(visit.technician_ids)
+        hours_known = self.index.hours_known
+        touched = self.index.place(visit)
+        if hours_known and not self.index.hours_known:
+            # Outside the hours shown: the scale changes and everything moves.
+            self._update_scrollbars()
+            self.viewport().update()
+        return touched
 
     def _unplace(self, visit_id: int) -> set[int]:
-        old = self._placed.pop(visit_id, None)
-        if old is None:
-            return set()
-        for tech in old.technician_ids:
-            self._visits_by_row[tech] = [
-                v for v in self._visits_by_row.get(tech, []) if v.id != visit_id
-            ]
-            self._lanes.pop(tech, None)
-        return set(old.technician_ids)
-
-    def _forget_hours_if_outside(self, visit: VisitBlock) -> None:
-        if self._hours is None or self._day is None or self._timezone is None:
-            return
-        first, last = self._hours
-        local_start = visit.starts.astimezone(self._timezone)
-        local_end = visit.ends.astimezone(self._timezone)
-        if local_start.hour < first or (
-            local_end.hour + (1 if local_end.minute else 0) > last
-            and local_end.date() == local_start.date()
-        ):
-            self._hours = None
-            self._update_scrollbars()
-            self.viewport().update()  # the scale changes: everything moves
+        return self.index.unplace(visit_id)
 
     def _update_rows(self, technician_ids: set[int]) -> None:
         """Repaint only the rows of these technicians."""
@@ -337,26 +291,32 @@ class DayBoardView(QAbstractScrollArea):
 
     # -- selection ----------------------------------------------------------------------
     def selected_visits(self) -> list[VisitBlock]:
-        return [self._placed[v] for v in self._selected if v in self._placed]
+        found = (self.index.visit(v) for v in self._selected)
+        return [visit for visit in found if visit is not None]
 
     def current_visit(self) -> VisitBlock | None:
-        return self._placed.get(self._selected[-1]) if self._selected else None
+        return self.index.visit(self._selected[-1]) if self._selected else None
 
-    def select_visit(self, visit_id: int) -> None:
-        self._set_selection([visit_id] if visit_id else [])
+    def select_visit(self, visit_id: int, row: int | None = None) -> None:
+        """Make ``visit_id`` the only selected visit (0: none), as picked in ``row``."""
+        self._set_selection([visit_id] if visit_id else [], row)
         self._anchor = visit_id
 
     def select_visits(self, visit_ids: list[int]) -> None:
-        self._set_selection([v for v in visit_ids if v in self._placed])
+        self._set_selection([v for v in visit_ids if v in self.index])
 
-    def _set_selection(self, visit_ids: list[int]) -> None:
+    def _set_selection(self, visit_ids: list[int], row: int | None = None) -> None:
+        current = self._selected[-1] if self._selected else 0
+        now_current = visit_ids[-1] if visit_ids else 0
+        if row is not None and now_current:
+            self._current_row = row
+        elif now_current != current:
+            self._current_row = None
         if visit_ids == self._selected:
             return
-        current = self._selected[-1] if self._selected else 0
         self._selected = visit_ids
         self.viewport().update()
         self.selectionChanged.emit()
-        now_current = visit_ids[-1] if visit_ids else 0
         if now_current != current:
             self.visitSelected.emit(now_current)
 
@@ -377,7 +337,7 @@ class DayBoardView(QAbstractScrollArea):
         return True
 
     def ensure_visible(self, visit_id: int) -> None:
-        visit = self._placed.get(visit_id)
+        visit = self.index.visit(visit_id)
         if visit is None:
             return
         row = self.rows.index_of(visit.technician_ids[0]) if visit.technician_ids else None
@@ -396,44 +356,6 @@ class DayBoardView(QAbstractScrollArea):
             bar.setValue(int(bar.value() + x - GUTTER_WIDTH - 80))
 
     # -- geometry ---------------------------------------------------------------------
-    def _hour_range(self) -> tuple[int, int]:
-        """From an hour before the first shift or visit to an hour after the last one,
-        in local hours of the day (the same for every day shown)."""
-        if self._hours is not None:
-            return self._hours
-        assert self._timezone is not None and self._day is not None
-        tz = self._timezone
-        spans = [(v.starts, v.ends) for v in self._placed.values()]
-        for row in self.rows.all_technicians():
-            # A night shift that began the evening before says nothing about this morning.
-            spans += [
-                (s.start, s.end)
-                for s in row.shifts or ((row.shift,) if row.shift else ())
-                if s.start.astimezone(tz).date() >= self._day
-            ]
-        if not spans:
-            self._hours = (DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR)
-            return self._hours
-        first, last = 24, 0
-        for start, end in spans:
-            local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-            if local_start.date() < self._day:
-                continue  # running since the night before: it shows from the edge
-            first = min(first, local_start.hour)
-            # Hours past the start day's midnight: work running into the night stretches
-            # that day's piece (to 25:00 for a shift ending at 00:30) rather than making
-            # every day start at midnight.
-            end_hour = (local_end.date() - local_start.date()).days * 24 + local_end.hour
-            last = max(last, end_hour + (1 if local_end.minute or local_end.second else 0))
-        if first > last:  # only work from the night before
-            first, last = DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR
-        first = max(0, first - 1)
-        last = min(first + 24, max(last, first + 1) + 1)  # one day's piece: at most 24 h
-        if last - first < 6:  # a nearly empty day still reads as a day
-            last = first + 6
-        self._hours = (first, last)
-        return self._hours
-
     def _hour_width(self, hours: float) -> float:
         timeline = max(1, self.viewport().width() - GUTTER_WIDTH)
         floor = MIN_HOUR_WIDTH.get(self._days, MIN_HOUR_WIDTH[7])
@@ -447,7 +369,7 @@ class DayBoardView(QAbstractScrollArea):
             assert tz is not None
             first, last, days = DEFAULT_FIRST_HOUR, DEFAULT_LAST_HOUR, [day]
         else:
-            first, last = self._hour_range()
+            first, last = self.index.hour_range()
             tz = self._timezone
             days = [self._day + dt.timedelta(days=n) for n in range(self._days)]
         width = self._hour_width((last - first) * len(days))
@@ -493,7 +415,7 @@ class DayBoardView(QAbstractScrollArea):
         starts = [
             s.start
             for r in self.rows.all_technicians()
-            for s in r.shifts or ((r.shift,) if r.shift else ())
+            for s in r.working
             if s.start.astimezone(self._timezone).date() >= self._day
         ]
         target = (
@@ -530,45 +452,57 @@ class DayBoardView(QAbstractScrollArea):
                 x = round(grid.x_of(now))
                 viewport.update(QRect(x - 6, HEADER_HEIGHT, 13, 6 + max(0, dy)))
 
-    def _row_visits(self, technician_id: int) -> list[VisitBlock]:
-        return self._visits_by_row.get(technician_id, [])
+    def block_layout(self) -> BlockLayout:
+        """Where blocks are at the current scale and scroll (what is drawn is what is hit)."""
+        return BlockLayout(self.grid(), drive_estimate(self._settings))
 
-    def block_rect(self, visit_id: int, technician_id: int | None = None) -> QRectF | None:
-        """Where a visit's block lies in the viewport (in the given technician's row)."""
-        visit = self._placed.get(visit_id)
+    def block_box(self, visit_id: int, technician_id: int | None = None) -> Box | None:
+        """Where a visit's block is drawn in the viewport (in the given technician's row,
+        else its first row shown), without its outline; None when it is not drawn."""
+        visit = self.index.visit(visit_id)
         if visit is None:
             return None
         techs = [technician_id] if technician_id is not None else list(visit.technician_ids)
-        grid = self.grid()
+        layout = self.block_layout()
         scroll = self.verticalScrollBar().value()
         for tech in techs:
             row = self.rows.index_of(tech)
             if row is None or tech not in visit.technician_ids:
                 continue
-            top = self.rows.top_of(row, scroll)
-            x0 = max(grid.left, grid.x_of(visit.starts))
-            x1 = min(grid.right, grid.x_of(visit.ends))
-            return QRectF(x0 + 1.5, top + 4, max(2.0, x1 - x0 - 3), ROW_HEIGHT - 14)
+            return layout.box_of(self.index.lane(tech), visit_id, self.rows.top_of(row, scroll))
         return None
+
+    def block_rect(self, visit_id: int, technician_id: int | None = None) -> QRectF | None:
+        """``block_box`` as a ``QRectF``."""
+        box = self.block_box(visit_id, technician_id)
+        return QRectF(box.left, box.top, box.width, box.height) if box is not None else None
+
+    def visit_at(self, position: QPointF) -> VisitBlock | None:
+        """The visit whose block is drawn at ``position`` (None: no block there)."""
+        hit = self._hit(position)
+        return hit[0] if hit is not None else None
 
     def _hit(self, position: QPointF) -> tuple[VisitBlock, int, Gesture] | None:
         """The block under ``position``, the row's technician, and what a drag there does."""
         if position.x() < GUTTER_WIDTH:
             return None
-        row = self.rows.row_at(position.y(), self.verticalScrollBar().value())
+        scroll = self.verticalScrollBar().value()
+        row = self.rows.row_at(position.y(), scroll)
         if row is None:
             return None
         tech = self.rows.rows[row].id
-        for visit in reversed(self._row_visits(tech)):
-            rect = self.block_rect(visit.id, tech)
-            if rect is not None and rect.adjusted(-2, 0, 2, 0).contains(position):
-                if rect.width() > 3 * EDGE_GRIP:
-                    if position.x() <= rect.left() + EDGE_GRIP:
-                        return visit, tech, Gesture.RESIZE_START
-                    if position.x() >= rect.right() - EDGE_GRIP:
-                        return visit, tech, Gesture.RESIZE_END
-                return visit, tech, Gesture.MOVE
-        return None
+        lane = self.index.lane(tech)
+        found = self.block_layout().hit(
+            lane,
+            self.rows.top_of(row, scroll),
+            position.x(),
+            position.y(),
+            frozenset(self._selected),
+        )
+        if found is None:
+            return None
+        index, part = found
+        return lane.visits[index], tech, _GESTURE_OF[part]
 
     def technician_at(self, position: QPointF) -> TechnicianRow | None:
         row = self.rows.row_at(position.y(), self.verticalScrollBar().value())
@@ -588,8 +522,8 @@ class DayBoardView(QAbstractScrollArea):
         if drag is not None and drag.verdict is not None:
             ghosts = []
             for move in drag.verdict.moves:
-                visit = self._placed.get(move.visit_id) or (
-                    _visit_of_job(drag.job, move) if drag.job else None
+                visit = self.index.visit(move.visit_id) or (
+                    block_of_job(drag.job, move) if drag.job else None
                 )
                 if visit is None:
                     continue
@@ -617,12 +551,6 @@ class DayBoardView(QAbstractScrollArea):
         fitting = self._fits.of(rows, move.required_skills, move.starts, move.ends)
         self._fitting = (rows, key, fitting)
         return fitting
-
-    def _lane(self, technician_id: int) -> Lane:
-        lane = self._lanes.get(technician_id)
-        if lane is None:
-            lane = self._lanes[technician_id] = Lane(self._row_visits(technician_id))
-        return lane
 
     def _message(self, state: PaintState, grid: TimeGrid) -> tuple[QPointF, str, str] | None:
         """Where the drag's message goes, what it says, and the verdict's level."""
@@ -732,7 +660,7 @@ class DayBoardView(QAbstractScrollArea):
                 Qt.ClipOperation.IntersectClip,
             )
             for row, top in visible:
-                lane = self._lane(row.id)
+                lane = self.index.lane(row.id)
                 artist.lane_background(painter, grid, row, top, state)
                 artist.lane(painter, grid, lane, top, state)
                 artist.lane_overlay(painter, grid, row, top, state)
@@ -750,7 +678,7 @@ class DayBoardView(QAbstractScrollArea):
             painter.restore()
         if low < GUTTER_WIDTH:
             for row, top in visible:
-                artist.gutter(painter, row, top, self._lane(row.id), state.now, grid)
+                artist.gutter(painter, row, top, self.index.lane(row.id), state.now, grid)
         if dirty.top() < HEADER_HEIGHT:
             artist.header(painter, grid, width, self._title(), low, high)
         if not self.rows.rows:
@@ -773,75 +701,36 @@ class DayBoardView(QAbstractScrollArea):
         return f"{self._day:%d %b} – {last:%d %b %Y}"
 
     # -- planning moves -----------------------------------------------------------------
-    def _snap(self, moment: dt.datetime) -> dt.datetime:
-        assert self._timezone is not None
-        return snap(moment, self._settings.snap_minutes, self._timezone)
-
-    def verdict_for(
-        self, moves: list[PlannedMove], problem: str = "", seen: list[VisitBlock] | None = None
-    ) -> Verdict:
-        """What the dispatch rules say about ``moves`` against the board as it stands."""
-        saw = tuple(seen or ())
-        if problem or not moves or self._timezone is None:
-            return Verdict(tuple(moves), (), problem, saw)
-        findings = check_moves(
-            moves, self._by_id, self._visits_by_row, self._settings, self._timezone
-        )
-        return Verdict(tuple(moves), tuple(findings), "", saw)
+    def planner(self) -> MovePlanner:
+        """Plans gestures against the board as it stands now."""
+        return MovePlanner(self.index, self._settings, self._timezone)
 
     def _plan_drag(self, position: QPointF) -> Verdict:
         drag = self._drag
         assert drag is not None and drag.visit is not None and drag.grab_time is not None
-        grid = self.grid()
-        grabbed = drag.visit
-        if drag.gesture in (Gesture.RESIZE_START, Gesture.RESIZE_END):
-            at = self._snap(grid.time_at(position.x()))
-            shortest = dt.timedelta(minutes=self._settings.snap_minutes)
-            if drag.gesture == Gesture.RESIZE_END:
-                ends = max(at, grabbed.starts + shortest)
-                move = PlannedMove.of_visit(grabbed, ends=ends)
-            else:
-                starts = min(at, grabbed.ends - shortest)
-                move = PlannedMove.of_visit(grabbed, starts=starts)
-            return self.verdict_for([move])
-        # Moving: the grabbed block's start follows the cursor, snapped; the rest keep
-        # their distance to it.
-        delta = grid.time_at(position.x()) - drag.grab_time
-        new_start = self._snap(later(grabbed.starts, delta))
-        offset = new_start.timestamp() - grabbed.starts.timestamp()
-        target = self.technician_at(position)
-        selection = list(drag.selection) or [grabbed]
-        problem = ""
-        moves = []
-        for visit in selection:
-            crew = visit.technician_ids
-            if target is not None and target.id != drag.row_technician:
-                if drag.row_technician not in crew:
-                    problem = self.tr("Visits of different technicians move in time only.")
-                    crew = visit.technician_ids
-                elif target.id in crew:
-                    problem = self.tr("{0} is already on {1}.").format(target.name, visit.number)
-                else:
-                    crew = tuple(target.id if t == drag.row_technician else t for t in crew)
-            moves.append(
-                PlannedMove.of_visit(
-                    visit,
-                    starts=later(visit.starts, dt.timedelta(seconds=offset)),
-                    ends=later(visit.ends, dt.timedelta(seconds=offset)),
-                    technician_ids=crew,
-                )
-            )
-        return self.verdict_for(moves, problem, selection)
+        pointer_at = self.grid().time_at(position.x())
+        if drag.gesture == Gesture.RESIZE_END:
+            return self.planner().resize(drag.visit, Edge.END, pointer_at)
+        if drag.gesture == Gesture.RESIZE_START:
+            return self.planner().resize(drag.visit, Edge.START, pointer_at)
+        return self.planner().move(
+            drag.selection,
+            grabbed=drag.visit,
+            from_row=drag.row_technician,
+            grabbed_at=drag.grab_time,
+            pointer_at=pointer_at,
+            target=self.technician_at(position),
+        )
 
     def _plan_queue_drop(self, position: QPointF) -> Verdict:
         drag = self._drag
         assert drag is not None and drag.job is not None
-        target = self.technician_at(position)
-        if target is None or position.x() < GUTTER_WIDTH:
-            return Verdict((), (), self.tr("Drop on a technician's row."))
-        starts = self._snap(self.grid().time_at(position.x()))
-        move = PlannedMove.of_job(drag.job, starts=starts, technician_ids=(target.id,))
-        return self.verdict_for([move])
+        over_names = position.x() < GUTTER_WIDTH
+        return self.planner().queue_drop(
+            drag.job,
+            pointer_at=self.grid().time_at(position.x()),
+            target=None if over_names else self.technician_at(position),
+        )
 
     def _refresh_drag(self) -> None:
         drag = self._drag
@@ -865,7 +754,7 @@ class DayBoardView(QAbstractScrollArea):
             if event.button() == Qt.MouseButton.RightButton:
                 hit = self._hit(position)
                 if hit is not None and hit[0].id not in self._selected:
-                    self.select_visit(hit[0].id)
+                    self.select_visit(hit[0].id, hit[1])
             return
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         hit = self._hit(position)
@@ -887,15 +776,15 @@ class DayBoardView(QAbstractScrollArea):
                 chosen.remove(visit.id)
             else:
                 chosen.append(visit.id)
-            self._set_selection(chosen)
+            self._set_selection(chosen, tech if chosen and chosen[-1] == visit.id else None)
             return
-        if modifiers & Qt.KeyboardModifier.ShiftModifier and self._anchor in self._placed:
+        if modifiers & Qt.KeyboardModifier.ShiftModifier and self._anchor in self.index:
             self._select_range(self._anchor, visit.id, tech)
             return
         if visit.id not in self._selected:
-            self.select_visit(visit.id)
+            self.select_visit(visit.id, tech)
         else:  # keep the group, make this one current
-            self._set_selection([v for v in self._selected if v != visit.id] + [visit.id])
+            self._set_selection([v for v in self._selected if v != visit.id] + [visit.id], tech)
         self._drag = _Drag(
             Gesture.PRESSED,
             position,
@@ -908,15 +797,14 @@ class DayBoardView(QAbstractScrollArea):
 
     def _select_range(self, first_id: int, last_id: int, tech: int) -> None:
         """Shift-click: every visit of the row between the anchor and the clicked one."""
-        row = self._row_visits(tech)
-        ids = [v.id for v in row]
+        ids = [v.id for v in self.index.visits_of(tech)]
         if first_id not in ids:
-            self._set_selection([last_id])
+            self._set_selection([last_id], tech)
             return
         a, b = sorted((ids.index(first_id), ids.index(last_id)))
         chosen = ids[a : b + 1]
         chosen.remove(last_id)
-        self._set_selection([*chosen, last_id])
+        self._set_selection([*chosen, last_id], tech)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         position = event.position()
@@ -957,15 +845,18 @@ class DayBoardView(QAbstractScrollArea):
 
     def _select_in(self, band: QRectF) -> None:
         scroll = self.verticalScrollBar().value()
+        area = Box(band.left(), band.top(), band.width(), band.height())
+        layout = self.block_layout()
         chosen = []
         for index in self.rows.visible(scroll, self.viewport().height()):
-            top = self.rows.top_of(index, scroll) + 4  # where the row's blocks begin
-            if max(top, band.top()) >= min(top + ROW_HEIGHT - 14, band.bottom()):
+            top = self.rows.top_of(index, scroll)
+            blocks_top = top + BLOCK_TOP
+            if max(blocks_top, band.top()) >= min(blocks_top + BLOCK_HEIGHT, band.bottom()):
                 continue  # the band does not reach this row's blocks
-            tech = self.rows.rows[index].id
-            for visit in self._row_visits(tech):
-                rect = self.block_rect(visit.id, tech)
-                if rect is not None and rect.intersects(band) and visit.id not in chosen:
+            lane = self.index.lane(self.rows.rows[index].id)
+            for number, visit in enumerate(lane.visits):
+                box = layout.box(lane, number, top)
+                if box is not None and box.intersects(area) and visit.id not in chosen:
                     chosen.append(visit.id)
         self._set_selection(chosen)
 
@@ -986,17 +877,14 @@ class DayBoardView(QAbstractScrollArea):
         verdict = drag.verdict
         if verdict is None or not verdict.moves:
             return
-        before = {v.id: (v.starts, v.ends, v.technician_ids) for v in drag.selection}
-        unchanged = all(
-            before.get(m.visit_id) == (m.starts, m.ends, m.technician_ids) for m in verdict.moves
-        )
-        if not unchanged:  # dropped where it was: a click, not a change
+        if verdict.changes():  # dropped where it was: a click, not a change
+            self._follow(drag.row_technician, self.technician_at(drag.last or drag.press), verdict)
             self.movesRequested.emit(verdict)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         hit = self._hit(event.position())
         if hit is not None:
-            self.select_visit(hit[0].id)
+            self.select_visit(hit[0].id, hit[1])
             self._open_selected()
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
@@ -1004,7 +892,7 @@ class DayBoardView(QAbstractScrollArea):
         if hit is None:
             return
         if hit[0].id not in self._selected:
-            self.select_visit(hit[0].id)
+            self.select_visit(hit[0].id, hit[1])
         self.contextMenuRequested.emit(hit[0], event.globalPos())
 
     # -- the queue drags jobs in ----------------------------------------------------------
@@ -1089,32 +977,23 @@ class DayBoardView(QAbstractScrollArea):
         if not selection:
             return
         current = selection[-1]
-        moves, problem = [], ""
-        row_tech = current.technician_ids[0]
-        index = self.rows.index_of(row_tech)
+        crew = current.technician_ids
+        from_row = self._current_row if self._current_row in crew else crew[0]
         target = None
-        if rows and index is not None and 0 <= index + rows < len(self.rows):
+        if rows:
+            index = self.rows.index_of(from_row)
+            if index is None or not 0 <= index + rows < len(self.rows):
+                return  # already the first or last row
             target = self.rows.rows[index + rows]
-        elif rows:
-            return  # already the first or last row
-        for visit in selection:
-            crew = visit.technician_ids
-            if target is not None:
-                if row_tech not in crew:
-                    problem = self.tr("Visits of different technicians move in time only.")
-                elif target.id in crew:
-                    problem = self.tr("{0} is already on {1}.").format(target.name, visit.number)
-                else:
-                    crew = tuple(target.id if t == row_tech else t for t in crew)
-            moves.append(
-                PlannedMove.of_visit(
-                    visit,
-                    starts=later(visit.starts, by),
-                    ends=later(visit.ends, by),
-                    technician_ids=crew,
-                )
-            )
-        self.movesRequested.emit(self.verdict_for(moves, problem, selection))
+        verdict = self.planner().keys(selection, by=by, from_row=from_row, target=target)
+        self._follow(from_row, target, verdict)
+        self.movesRequested.emit(verdict)
+
+    def _follow(self, from_row: int, target: TechnicianRow | None, verdict: Verdict) -> None:
+        """The current visit goes to ``target``'s row: the next arrow key moves it from
+        there (a refused move leaves it where it was)."""
+        if target is not None and target.id != from_row and verdict.level != "refuse":
+            self._current_row = target.id
 
     def _open_selected(self) -> None:
         visit = self.current_visit()
@@ -1122,33 +1001,4 @@ class DayBoardView(QAbstractScrollArea):
             self.workOrderRequested.emit(visit.work_order_id)
 
 
-def _start_order(visit: VisitBlock) -> tuple[float, int]:
-    """A row's visits in time order (as instants: right across a daylight-saving change)."""
-    return visit.starts.timestamp(), visit.id
-
-
-def _visit_of_job(job: UnassignedJob | None, move: PlannedMove) -> VisitBlock | None:
-    """A block to draw for a queue job being dropped."""
-    if job is None:
-        return None
-    return VisitBlock(
-        id=job.visit_id,
-        work_order_id=job.work_order_id,
-        number=job.number,
-        technician_ids=move.technician_ids,
-        starts=move.starts,
-        ends=move.ends,
-        status="scheduled",
-        priority=job.priority,
-        job_type=job.job_type,
-        customer=job.customer,
-        city=job.city,
-        arrival_window=None,
-        lat=job.lat,
-        lon=job.lon,
-        version=job.version,
-        required_skills=job.required_skills,
-    )
-
-
-__all__ = ["VISIT_MIME", "DayBoardView", "Verdict"]
+__all__ = ["VISIT_MIME", "DayBoardView"]

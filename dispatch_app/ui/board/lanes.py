@@ -2,30 +2,31 @@
 instants, block texts and drive legs worked out once when the lane changes, not again
 in every frame.
 
-The view keeps one ``Lane`` per technician and drops it when a visit of that row is
-placed or removed; the next paint builds a new one. Times are POSIX seconds, so the
+The row index keeps one ``Lane`` per technician and drops it when a visit of that row
+is placed or removed; the next paint builds a new one. No Qt. Times are POSIX seconds, so the
 order and the gaps are right across a daylight-saving change.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dispatch_app.domain.geo import DriveEstimate
-from dispatch_app.domain.vocabulary import Priority, VisitStatus
+from dispatch_app.domain.statuses import (
+    VISIT_FINISHED,
+    VISIT_NOT_BLOCKING,
+    VISIT_WAITING,
+    clock_text,
+)
+from dispatch_app.domain.vocabulary import Priority
 from dispatch_app.services.day_board import VisitBlock
 from dispatch_app.ui.board.grid import DayPiece, TimeGrid
 
 # A visit still waiting for its technician this long after its window closed is late.
 LATE_GRACE_S = 15 * 60
-WAITING_STATUSES = frozenset({VisitStatus.SCHEDULED.value, VisitStatus.DISPATCHED.value})
-FINISHED = frozenset(
-    {VisitStatus.COMPLETED.value, VisitStatus.CANCELLED.value, VisitStatus.NO_SHOW.value}
-)
-NOT_DRIVEN = frozenset({VisitStatus.CANCELLED.value, VisitStatus.NO_SHOW.value})
 EMERGENCY = Priority.EMERGENCY.value
 
 # Room left and right of a lane's blocks for what reaches past their edges: the
@@ -33,11 +34,6 @@ EMERGENCY = Priority.EMERGENCY.value
 MARGIN = 2
 
 _tokens = itertools.count(1)
-
-
-def clock(moment: dt.datetime) -> str:
-    """``HH:MM`` of ``moment``; f"{t:%H:%M}" goes through strftime, slow under PySide."""
-    return f"{moment.hour:02d}:{moment.minute:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +53,15 @@ def face_of(visit: VisitBlock) -> Face:
     window = visit.arrival_window
     if window:
         tz = visit.starts.tzinfo
-        when = f"arrive {clock(window.start.astimezone(tz))}–{clock(window.end.astimezone(tz))}"
+        start, end = window.start.astimezone(tz), window.end.astimezone(tz)
+        when = f"arrive {clock_text(start)}–{clock_text(end)}"
     else:
-        when = f"{clock(visit.starts)}–{clock(visit.ends)}"
+        when = f"{clock_text(visit.starts)}–{clock_text(visit.ends)}"
     return Face(
         visit.id,
         visit.status,
         visit.priority == EMERGENCY,
-        visit.status in FINISHED,
+        visit.status in VISIT_FINISHED,
         visit.job_type,
         f"{visit.customer} · {visit.city}",
         f"{visit.number} · {when}",
@@ -99,7 +96,7 @@ class LaneGeometry:
 class Lane:
     """One technician's visits, ordered by start, with what painting them needs."""
 
-    def __init__(self, visits: list[VisitBlock]) -> None:
+    def __init__(self, visits: Sequence[VisitBlock]) -> None:
         self.token = next(_tokens)  # a new lane is new content for every cache keyed on it
         self.visits = list(visits)
         self.starts = [v.starts.timestamp() for v in visits]
@@ -110,7 +107,7 @@ class Lane:
         self.late_after = [
             (
                 (v.arrival_window.end.timestamp() if v.arrival_window else start) + LATE_GRACE_S
-                if v.status in WAITING_STATUSES
+                if v.status in VISIT_WAITING
                 else math.inf
             )
             for v, start in zip(visits, self.starts, strict=True)
@@ -119,7 +116,7 @@ class Lane:
         self.booked_seconds = sum(
             end - start
             for v, start, end in zip(visits, self.starts, self.ends, strict=True)
-            if v.status not in NOT_DRIVEN
+            if v.status not in VISIT_NOT_BLOCKING
         )
         self._geometry: LaneGeometry | None = None
         self._drives: tuple[DriveEstimate, list[tuple[int, int, float]]] | None = None
@@ -182,7 +179,7 @@ class Lane:
         drives = []
         previous: int | None = None
         for index, visit in enumerate(self.visits):
-            if visit.status in NOT_DRIVEN:
+            if visit.status in VISIT_NOT_BLOCKING:
                 continue
             if previous is not None:
                 before = self.visits[previous]

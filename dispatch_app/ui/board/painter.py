@@ -1,7 +1,8 @@
 """Painting the board: lanes, visit blocks, drive gaps, the gutter, the header, ghosts.
 
-The view decides what is where (rows, grid, drag state); this object only draws, so a
-new look is a change here and nowhere else.
+The view decides what is where (rows, grid, drag state) and ``layout`` where each
+block is, to the fraction of a pixel, for drawing and pointing alike; this object only
+draws, so a new look is a change here and nowhere else.
 
 A frame must stay within a few milliseconds with hundreds of blocks on screen, so what
 costs text layout or antialiased outlines is drawn once into an image and copied from
@@ -35,24 +36,24 @@ from PySide6.QtGui import (
 )
 
 from dispatch_app.domain.geo import DriveEstimate
-from dispatch_app.domain.vocabulary import Priority, VisitStatus
+from dispatch_app.domain.statuses import Activity, TechnicianStatus, clock_text, status_changes
+from dispatch_app.domain.vocabulary import Priority
 from dispatch_app.services.day_board import TechnicianRow, VisitBlock
 from dispatch_app.ui import theme
 from dispatch_app.ui.board.grid import TimeGrid
-from dispatch_app.ui.board.lanes import (
-    MARGIN,
-    WAITING_STATUSES,
-    DriveLeg,
-    Face,
-    Lane,
-    LaneGeometry,
-    clock,
+from dispatch_app.ui.board.lanes import MARGIN, DriveLeg, Face, Lane, LaneGeometry
+from dispatch_app.ui.board.layout import (
+    BLOCK_HEIGHT,
+    BLOCK_TOP,
+    LaneFrame,
+    block_extent,
+    ghost_box,
+    outline_width,
+    placed,
 )
 from dispatch_app.ui.board.render_cache import RenderCache
-from dispatch_app.ui.board.rows import HEADER_HEIGHT, ROW_HEIGHT
-
-GUTTER_WIDTH = 250
-EDGE_GRIP = 6  # pixels at each end of a block that resize it instead of moving it
+from dispatch_app.ui.board.row_index import row_status
+from dispatch_app.ui.board.rows import GUTTER_WIDTH, HEADER_HEIGHT, ROW_HEIGHT
 
 OK_COLOUR = QColor("#2e9d57")
 ASK_COLOUR = QColor("#d9960b")
@@ -64,8 +65,6 @@ DRIVE_SHORT = QColor("#c0504d")
 FADED = QColor(255, 255, 255, 165)
 BADGE = QColor("#e8ecf1")
 EMERGENCY_COLOUR = theme.PRIORITY_COLOUR[Priority.EMERGENCY]
-ON_SITE = VisitStatus.ON_SITE.value
-EN_ROUTE = VisitStatus.EN_ROUTE.value
 
 # Pens used in every frame, built once.
 GRID_PEN = QPen(theme.GRID, 1)
@@ -73,16 +72,9 @@ DRIVE_PEN = QPen(DRIVE, 2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
 DRIVE_SHORT_PEN = QPen(DRIVE_SHORT, 2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap)
 TARGET_PEN = QPen(theme.SELECTION, 1.5, Qt.PenStyle.DashLine)
 
-BLOCK_TOP = 4  # a block's top edge below its row's
-BLOCK_HEIGHT = ROW_HEIGHT - 14
-# When the timeline sits at a fractional x, a lane's image is drawn at that offset
-# within a pixel, to this precision: fine enough that text lands on the same pixels.
-SUBPIXEL = 1024
-
 LANE_BUDGET = 96 * 1024 * 1024  # a screenful of lanes many times over, even at 4K
 GUTTER_BUDGET = 24 * 1024 * 1024  # a name column is 250×62: hundreds of technicians
 LANE_FORMAT = QImage.Format.Format_ARGB32_Premultiplied  # blocks have rounded corners
-SHAPE_PHASES = 8  # a block's outline is drawn at x to the nearest 1/8 pixel
 SHAPES_KEPT = 512  # outlines by length, look and phase: a board uses a few hundred
 NARROW = 40  # below this many pixels inside, a block's words may not fit even elided
 BACKGROUNDS_KEPT = 64  # lane backgrounds by shift hours: a company has a handful
@@ -201,14 +193,13 @@ class BoardPainter:
         if high < GUTTER_WIDTH:
             return
         dpr = painter.device().devicePixelRatioF()
-        origin = math.floor(grid.left)
-        phase = round((grid.left - origin) * SUBPIXEL)
-        key = (self._scale_of(grid), phase, dpr)
+        frame = LaneFrame.of(grid)  # the hours sit where the lanes under them do
+        key = (self._scale_of(grid), frame.phase_steps, dpr)
         if self._hours is None or self._hours[0] != key:
-            self._hours = (key, self._render_hours(grid, phase / SUBPIXEL, dpr))
+            self._hours = (key, self._render_hours(grid, frame.phase, dpr))
         painter.save()
         painter.setClipRect(QRectF(GUTTER_WIDTH, 0, width - GUTTER_WIDTH, HEADER_HEIGHT))
-        painter.drawImage(QPointF(origin, 0), self._hours[1])
+        painter.drawImage(QPointF(frame.origin, 0), self._hours[1])
         painter.restore()
 
     def _render_hours(self, grid: TimeGrid, phase: float, dpr: float) -> QImage:
@@ -255,18 +246,17 @@ class BoardPainter:
         the row's bottom line. Rows with the same hours share one image of this."""
         lit = state.fitting_rows is not None and row.id in state.fitting_rows
         dpr = painter.device().devicePixelRatioF()
-        origin = math.floor(grid.left)
-        phase = round((grid.left - origin) * SUBPIXEL)
-        key = (self._shifts_at(row, grid), lit, self._scale_of(grid), phase, dpr)
+        frame = LaneFrame.of(grid)
+        key = (self._shifts_at(row, grid), lit, self._scale_of(grid), frame.phase_steps, dpr)
         image = self._backgrounds.get(key)
         if image is None:
-            image = self._render_background(grid, key[0], lit, phase / SUBPIXEL, dpr)
+            image = self._render_background(grid, key[0], lit, frame.phase, dpr)
             self._backgrounds[key] = image
             if len(self._backgrounds) > BACKGROUNDS_KEPT:
                 self._backgrounds.popitem(last=False)
         else:
             self._backgrounds.move_to_end(key)
-        painter.drawImage(QPointF(origin, top), image)
+        painter.drawImage(QPointF(frame.origin, top), image)
 
     def _render_background(
         self,
@@ -310,7 +300,7 @@ class BoardPainter:
         kept = self._shift_spans.get(row.id)
         if kept is None or kept[0] is not row or kept[1] != scale:
             spans = []
-            for shift in row.shifts or ((row.shift,) if row.shift else ()):
+            for shift in row.working:
                 x0 = max(0.0, grid.content_x(shift.start.timestamp()))
                 x1 = min(grid.content_width, grid.content_x(shift.end.timestamp()))
                 if x1 > x0:
@@ -382,13 +372,12 @@ class BoardPainter:
         if state.matches is not None:
             faded |= ids - state.matches
         dpr = painter.device().devicePixelRatioF()
-        origin = math.floor(grid.left)
-        phase = round((grid.left - origin) * SUBPIXEL)
+        frame = LaneFrame.of(grid)
         key = (
             grid.pieces,
             grid.hour_width,
             state.drive,
-            phase,
+            frame.phase_steps,
             dpr,
             ids & state.selected,
             ids & state.saving,
@@ -397,11 +386,9 @@ class BoardPainter:
         )
         image = self.lane_images.get(lane.token, key)
         if image is None:
-            image = self._render_lane(
-                lane, geo, phase / SUBPIXEL, key[5], key[6], faded, state, dpr
-            )
+            image = self._render_lane(lane, geo, frame.phase, key[5], key[6], faded, state, dpr)
             self.lane_images.put(lane.token, key, image)
-        painter.drawImage(QPointF(origin + geo.start, top), image)
+        painter.drawImage(QPointF(frame.origin + geo.start, top), image)
 
     def _render_lane(
         self,
@@ -423,14 +410,18 @@ class BoardPainter:
         self._draw_drives(painter, geo.legs, shift)
         now = state.now.timestamp()
         for index, face in enumerate(lane.faces):
-            x0, x1 = geo.lefts[index], geo.rights[index]
-            if x1 - x0 < 1:
+            extent = block_extent(geo.lefts[index], geo.rights[index])
+            if extent is None:
                 continue
+            left, width = extent
             visit_id = face.visit_id
             self._draw_block(
                 painter,
-                x0 + shift + 1.5,
-                max(2.0, x1 - x0 - 3),
+                # The outline where the layout says it is drawn (and hit), the words
+                # where the block truly begins.
+                placed(phase + left) - geo.start,
+                left + shift,
+                width,
                 face,
                 visit_id in selected,
                 visit_id in saving,
@@ -471,6 +462,7 @@ class BoardPainter:
     def _draw_block(
         self,
         painter: QPainter,
+        outline_left: float,
         left: float,
         width: float,
         face: Face,
@@ -480,12 +472,13 @@ class BoardPainter:
         late: bool,
         dpr: float,
     ) -> None:
-        """A visit's block from x ``left``, ``width`` wide, in a row whose top is at y 0."""
+        """A visit's block from x ``left``, ``width`` wide, in a row whose top is at y 0;
+        its outline from ``outline_left`` (``left`` to the nearest 1/SHAPE_PHASES)."""
         emergency = face.emergency
         # Blocks of one length and look recur all over the board: their shapes are drawn
         # once (within 1/SHAPE_PHASES of a pixel of where they belong) and copied.
-        origin = math.floor(left)
-        phase = round((left - origin) * SHAPE_PHASES) / SHAPE_PHASES
+        origin = math.floor(outline_left)
+        phase = outline_left - origin
         key = (width, phase, face.status, emergency, late, selected, saving, face.finished, dpr)
         shape = self._shapes.get(key)
         if shape is None:
@@ -526,7 +519,10 @@ class BoardPainter:
     ) -> None:
         """A block without its words: the outline, the status edge, a finished one faded."""
         painter.setBrush(QBrush(theme.status_fill(face.status)))
-        pen = QPen(theme.SELECTION if selected else edge, 2.5 if selected or emergency else 1)
+        pen = QPen(
+            theme.SELECTION if selected else edge,
+            outline_width(selected=selected, emergency=emergency),
+        )
         if saving:
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
@@ -575,9 +571,8 @@ class BoardPainter:
         return self.bold_metrics.elidedText(title, ELIDE, width)
 
     def ghost(self, painter: QPainter, grid: TimeGrid, ghost: Ghost, top: int) -> None:
-        x0 = grid.x_of(ghost.starts)
-        x1 = grid.x_of(ghost.ends)
-        block = QRectF(x0 + 1.5, top + BLOCK_TOP, max(4.0, x1 - x0 - 3), BLOCK_HEIGHT)
+        box = ghost_box(grid, ghost.starts, ghost.ends, top)
+        block = QRectF(box.left, box.top, box.width, box.height)
         colour = _verdict_colour(ghost.verdict)
         fill = QColor(colour)
         fill.setAlpha(40)
@@ -587,7 +582,7 @@ class BoardPainter:
         painter.setFont(self.bold)
         painter.setPen(theme.TEXT)
         inner = block.adjusted(8, 2, -4, -2)
-        label = f"{clock(ghost.starts)}–{clock(ghost.ends)}  {ghost.visit.job_type}"
+        label = f"{clock_text(ghost.starts)}–{clock_text(ghost.ends)}  {ghost.visit.job_type}"
         painter.drawText(
             inner,
             TOP_LEFT,
@@ -656,7 +651,7 @@ class BoardPainter:
             image.fill(theme.HEADER_BG)
             column = QPainter(image)
             column.setRenderHint(ANTIALIASED)
-            self._draw_gutter(column, row, lane, now, grid, showing_now)
+            self._draw_gutter(column, row, lane, now, grid)
             column.end()
             self.gutter_images.put(row.id, key, image)
         painter.drawImage(QPointF(0, top), image)
@@ -665,14 +660,7 @@ class BoardPainter:
         kept = self._status_moments.get(row.id)
         if kept is not None and kept[0] is row and kept[1] == lane.token:
             return kept[2]
-        shifts = row.shifts or ((row.shift,) if row.shift else ())
-        moments = {stamp for s in shifts for stamp in (s.start.timestamp(), s.end.timestamp())}
-        moments.update(
-            start
-            for visit, start in zip(lane.visits, lane.starts, strict=True)
-            if visit.status in WAITING_STATUSES
-        )
-        ordered = sorted(moments)
+        ordered = status_changes(row.working, lane.visits)
         self._status_moments[row.id] = (row, lane.token, ordered)
         return ordered
 
@@ -683,7 +671,6 @@ class BoardPainter:
         lane: Lane,
         now: dt.datetime,
         grid: TimeGrid,
-        showing_now: bool,
     ) -> None:
         painter.setPen(GRID_PEN)
         painter.drawLine(QPointF(0, ROW_HEIGHT - 0.5), QPointF(GUTTER_WIDTH, ROW_HEIGHT - 0.5))
@@ -693,9 +680,7 @@ class BoardPainter:
         tz = grid.origin.tzinfo
         first = dt.datetime.combine(grid.pieces[0].day, dt.time(0), tz)
         last = dt.datetime.combine(grid.pieces[-1].day + dt.timedelta(days=1), dt.time(0), tz)
-        status, colour = technician_status(
-            row, lane.visits, now, showing_now=showing_now, grid_start=first.timestamp()
-        )
+        status = row_status(row, lane.visits, now, (grid.pieces[0].day, grid.pieces[-1].day))
         painter.setPen(theme.TEXT)
         painter.setFont(self.bold)
         name_width = GUTTER_WIDTH - 100
@@ -705,7 +690,7 @@ class BoardPainter:
             self.bold_metrics.elidedText(row.name, ELIDE, name_width),
         )
         # Booked hours against the shift hours on the days shown, as text and a filling bar.
-        shifts = row.shifts or ((row.shift,) if row.shift else ())
+        shifts = row.working
         begin, end = first.timestamp(), last.timestamp()
         capacity = (
             sum(
@@ -732,12 +717,12 @@ class BoardPainter:
                 REFUSE_COLOUR if booked > capacity else QColor(row.colour),
             )
         # Status dot and word.
-        painter.setBrush(colour)
+        painter.setBrush(_status_colour(status))
         painter.setPen(Qt.PenStyle.NoPen)
         painter.drawEllipse(QPointF(18, 30), 3.5, 3.5)
         painter.setPen(theme.MUTED_TEXT)
         painter.setFont(self.small)
-        painter.drawText(QRectF(26, 22, GUTTER_WIDTH - 120, 16), MIDDLE, status)
+        painter.drawText(QRectF(26, 22, GUTTER_WIDTH - 120, 16), MIDDLE, status.text)
         # Skill badges.
         x = 14.0
         painter.setFont(self.tiny)
@@ -804,37 +789,11 @@ def _verdict_colour(verdict: str) -> QColor:
     return OK_COLOUR if verdict == "ok" else ASK_COLOUR if verdict == "ask" else REFUSE_COLOUR
 
 
-def technician_status(
-    row: TechnicianRow,
-    visits: list[VisitBlock],
-    now: dt.datetime,
-    *,
-    showing_now: bool = True,
-    grid_start: float = 0.0,
-) -> tuple[str, QColor]:
-    """What the technician is doing now, in a word, from their visits and shift."""
-    for visit in visits:
-        if visit.status == ON_SITE:
-            return f"On site · {visit.number}", theme.status_edge(visit.status)
-    for visit in visits:
-        if visit.status == EN_ROUTE:
-            return f"En route · {visit.number}", theme.status_edge(visit.status)
-    shifts = row.shifts or ((row.shift,) if row.shift else ())
-    stamp = now.timestamp()
-    if not showing_now:  # another day: what matters is when they work
-        own = [s for s in shifts if s.start.timestamp() >= grid_start]
-        if not own:
-            return "Off", theme.MUTED_TEXT
-        first = own[0]
-        tz = first.start.tzinfo
-        return f"Shift {clock(first.start)}–{clock(first.end.astimezone(tz))}", theme.MUTED_TEXT
-    if any(s.start.timestamp() <= stamp < s.end.timestamp() for s in shifts):
-        upcoming = [
-            v for v in visits if v.starts.timestamp() > stamp and v.status in WAITING_STATUSES
-        ]
-        if upcoming:
-            return f"Available · next {clock(upcoming[0].starts)}", OK_COLOUR
-        return "Available", OK_COLOUR
-    if not shifts:
-        return "Off today", theme.MUTED_TEXT
-    return "Off shift", theme.MUTED_TEXT
+def _status_colour(status: TechnicianStatus) -> QColor:
+    """The dot before a technician's status: their visit's colour while they are at it
+    or on the way, green when they can take work, grey when not."""
+    if status.activity in (Activity.ON_SITE, Activity.EN_ROUTE):
+        return theme.status_edge(status.activity.value)
+    if status.activity in (Activity.NEXT, Activity.AVAILABLE):
+        return OK_COLOUR
+    return theme.MUTED_TEXT

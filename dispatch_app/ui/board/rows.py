@@ -1,4 +1,4 @@
-"""Row geometry of the board: which technicians are rows (after filters) and where.
+"""Row geometry of the board: which technicians are rows (after filters) and where. No Qt.
 
 The view asks this object, never computes y itself, so a filter or a different row
 height is a change in one place.
@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dispatch_app.services.day_board import TechnicianRow
 
 ROW_HEIGHT = 62
-HEADER_HEIGHT = 40
+HEADER_HEIGHT = 40  # the hours over the timeline, the day's title over the names
+GUTTER_WIDTH = 250  # the technicians' names, left of the timeline
 
 
 class RowLayout:
