@@ -13,6 +13,7 @@ from sqlalchemy import Connection, create_engine, pool
 
 from dispatch_app.config import normalise_url
 from dispatch_app.db.models import Base
+from dispatch_app.db.triggers import install_triggers
 
 config = context.config
 target_metadata = Base.metadata
@@ -37,6 +38,11 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+    # At the head schema, the row triggers follow the table registry (a table added to
+    # it gets its triggers with the migration that creates it, and no trigger code).
+    heads = context.get_context().get_current_heads()
+    if heads and set(heads) == set(context.script.get_heads()):
+        install_triggers(connection)
 
 
 def run_migrations_offline() -> None:
@@ -53,6 +59,7 @@ def run_migrations_online() -> None:
     engine = create_engine(_url(), poolclass=pool.NullPool)
     with engine.connect() as fresh:
         _run(fresh)
+        fresh.commit()
 
 
 if context.is_offline_mode():

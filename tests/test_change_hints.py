@@ -67,8 +67,12 @@ def test_a_hint_is_taken_only_as_a_trigger_sends_it() -> None:
     assert ChangeHint.parse(json.dumps(edge)) == ChangeHint(
         "customers", BIGINT_MAX, "delete", INT4_MAX
     )
+    owned = {"table": "line_items", "id": 5, "op": "insert", "version": 1, "work_order": 88}
+    assert ChangeHint.parse(json.dumps(owned)) == ChangeHint("line_items", 5, "insert", 1, 88)
     for payload in NOT_HINTS:
         assert ChangeHint.parse(payload) is None, payload
+    for junk_owner in (0, -1, 2**63, 1.5, "88", True, [88]):
+        assert ChangeHint.parse(json.dumps({**owned, "work_order": junk_owner})) is None
 
 
 def _is_valid(hint: ChangeHint) -> bool:
@@ -78,6 +82,7 @@ def _is_valid(hint: ChangeHint) -> bool:
         and type(hint.id) is int
         and 1 <= hint.id <= BIGINT_MAX
         and (hint.version is None or (type(hint.version) is int and 1 <= hint.version <= INT4_MAX))
+        and (hint.work_order_id is None or 1 <= hint.work_order_id <= BIGINT_MAX)
     )
 
 
@@ -98,6 +103,7 @@ HINT_LIKE = st.fixed_dictionaries(
         "id": st.integers(min_value=-(2**64), max_value=2**64) | JSON_VALUES,
         "op": st.sampled_from(sorted(HINT_OPS)) | JSON_VALUES,
         "version": st.integers(min_value=-(2**33), max_value=2**33) | JSON_VALUES,
+        "work_order": st.integers(min_value=-(2**64), max_value=2**64) | JSON_VALUES,
     },
 ).map(lambda d: json.dumps(d, allow_nan=True))
 # What psql lets anyone send: any text without NUL under the 8,000-byte limit.
@@ -161,8 +167,13 @@ async def a_real_change_arrives(url: str, listening: Listening, visit: int) -> N
     with psycopg.connect(libpq_url(url)) as db:
         before = db.execute("SELECT version FROM visits WHERE id = %s", (visit,)).fetchone()[0]
     shift_visit_now(url, visit, 15)
-    wanted = ChangeHint("visits", visit, "update", before + 1)
-    await until(lambda: wanted in listening.hints or listening.task.done())
+    wanted = ("visits", visit, "update", before + 1)
+    await until(
+        lambda: (
+            wanted in [(h.table, h.id, h.op, h.version) for h in listening.hints]
+            or listening.task.done()
+        )
+    )
     assert not listening.task.done(), "the feed task ended"
 
 

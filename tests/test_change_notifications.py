@@ -10,6 +10,7 @@ import pytest
 
 from dispatch_app.config import libpq_url
 from dispatch_app.db.models import CHANGE_CHANNEL, NOTIFYING_TABLES, VERSIONED_TABLES
+from dispatch_app.domain.tables import TABLES, Owner
 
 # One row per table, inserted in dependency order; {name} is replaced by the id
 # of the row inserted for that table.
@@ -136,6 +137,7 @@ def test_committed_changes_reach_a_listener(db_url: str, listener: psycopg.Conne
                 "id": ids[table],
                 "op": "insert",
                 "version": expected_version,
+                "work_order": _owner(table, ids),
             }
 
         for table, assignment in UPDATES.items():
@@ -144,6 +146,7 @@ def test_committed_changes_reach_a_listener(db_url: str, listener: psycopg.Conne
             (hint,) = _next_hints(listener, 1)
             assert hint["table"] == table and hint["id"] == ids[table]
             assert hint["op"] == "update"
+            assert hint["work_order"] == _owner(table, ids)
             if table in VERSIONED_TABLES:
                 assert hint["version"] == 2
 
@@ -166,6 +169,14 @@ def test_committed_changes_reach_a_listener(db_url: str, listener: psycopg.Conne
                 writer.execute(f"DELETE FROM {table} WHERE id = %s", (ids[table],))
             (hint,) = _next_hints(listener, 1)
             assert (hint["table"], hint["id"], hint["op"]) == (table, ids[table], "delete")
+            assert hint["work_order"] == _owner(table, ids)
+
+
+def _owner(table: str, ids: dict[str, int]) -> int | None:
+    """The work order a row of ``table`` belongs to, as its hint must name it."""
+    entry = TABLES.get(table)
+    assert entry is not None
+    return None if entry.owner == Owner.NONE else ids["work_orders"]
 
 
 def test_rolled_back_changes_are_never_announced(db_url: str, listener: psycopg.Connection) -> None:
@@ -183,7 +194,13 @@ def test_rolled_back_changes_are_never_announced(db_url: str, listener: psycopg.
             ).fetchone()
     (hint,) = _next_hints(listener, 1)
     assert marker_id is not None
-    assert hint == {"table": "app_settings", "id": marker_id[0], "op": "update", "version": 2}
+    assert hint == {
+        "table": "app_settings",
+        "id": marker_id[0],
+        "op": "update",
+        "version": 2,
+        "work_order": None,
+    }
 
 
 def test_bulk_statements_send_small_payloads(db_url: str, listener: psycopg.Connection) -> None:

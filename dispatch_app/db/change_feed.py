@@ -36,7 +36,8 @@ import psycopg
 
 from dispatch_app.config import libpq_url
 from dispatch_app.db.engine import APPLICATION_NAME, connect_args
-from dispatch_app.db.models import CHANGE_CHANNEL, NOTIFYING_TABLES
+from dispatch_app.db.models import CHANGE_CHANNEL
+from dispatch_app.domain.tables import TABLES
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,6 @@ STEADY_S = 30.0
 
 # What a trigger's hint can hold: ids are bigint identities, versions int4 counters.
 HINT_OPS = frozenset({"insert", "update", "delete"})
-HINT_TABLES = frozenset(NOTIFYING_TABLES)
 BIGINT_MAX = 2**63 - 1
 INT4_MAX = 2**31 - 1
 # A trigger's hint is under 120 characters; a longer payload is not one of ours, and is
@@ -116,6 +116,9 @@ class ChangeHint:
     id: int
     op: str  # insert / update / delete
     version: int | None
+    # The work order the row belongs to (``domain/tables.py``: Owner), when it has one:
+    # only views of that work order need to look.
+    work_order_id: int | None = None
 
     @classmethod
     def parse(cls, payload: str) -> ChangeHint | None:
@@ -138,8 +141,10 @@ def _read_hint(payload: str) -> ChangeHint | str:
         return "not JSON"
     if not isinstance(data, dict):
         return "not a JSON object"
-    table, row_id, op, version = (data.get(k) for k in ("table", "id", "op", "version"))
-    if not isinstance(table, str) or table not in HINT_TABLES:
+    table, row_id, op, version, owner = (
+        data.get(k) for k in ("table", "id", "op", "version", "work_order")
+    )
+    if not isinstance(table, str) or table not in TABLES:
         return "unknown table"
     if not isinstance(op, str) or op not in HINT_OPS:
         return "unknown operation"
@@ -148,7 +153,9 @@ def _read_hint(payload: str) -> ChangeHint | str:
         return "id is not a row id"
     if version is not None and (type(version) is not int or not 1 <= version <= INT4_MAX):
         return "version is not a row version"
-    return ChangeHint(table, row_id, op, version)
+    if owner is not None and (type(owner) is not int or not 1 <= owner <= BIGINT_MAX):
+        return "work order is not a row id"
+    return ChangeHint(table, row_id, op, version, owner)
 
 
 class _Payloads:

@@ -48,6 +48,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from dispatch_app.domain import text_rules, time_bounds
 from dispatch_app.domain.addresses import STATE_PATTERN, ZIP_PATTERN
+from dispatch_app.domain.tables import TABLES
 from dispatch_app.domain.vocabulary import (
     LineItemKind,
     Priority,
@@ -730,42 +731,10 @@ class StatusChange(Base):
     )
 
 
+# Derived from the table registry (``domain/tables.py``), which the triggers follow.
 # Tables whose rows the screens show: each has the change-notification trigger.
-NOTIFYING_TABLES: tuple[str, ...] = (
-    "app_settings",
-    "customers",
-    "customer_phones",
-    "service_sites",
-    "equipment",
-    "technicians",
-    "technician_shifts",
-    "skills",
-    "technician_skills",
-    "job_types",
-    "job_type_skills",
-    "work_orders",
-    "visits",
-    "visit_technicians",
-    "notes",
-    "status_history",
-    "job_type_questions",
-    "agreements",
-    "parts",
-    "line_items",
-    "photos",
-    "time_entries",
-)
-
+NOTIFYING_TABLES: tuple[str, ...] = tuple(entry.name for entry in TABLES)
 # Tables with ``version``/``updated_at`` kept by the touch trigger.
-VERSIONED_TABLES: tuple[str, ...] = tuple(t for t in NOTIFYING_TABLES if t != "status_history")
-
+VERSIONED_TABLES: tuple[str, ...] = tuple(entry.name for entry in TABLES if entry.versioned)
 # Tables whose changes the audit trigger records against their work order.
-AUDITED_TABLES: tuple[str, ...] = (
-    "work_orders",
-    "visits",
-    "visit_technicians",
-    "line_items",
-    "notes",
-    "photos",
-    "time_entries",
-)
+AUDITED_TABLES: tuple[str, ...] = tuple(entry.name for entry in TABLES if entry.audited)

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatch_app.domain.money import CENT, MAX_AMOUNT, AmountError, parse_amount
+from dispatch_app.domain.tables import TABLES
 from dispatch_app.domain.text_rules import (
     FILE_NAME,
     LONG_TEXT,
@@ -182,15 +183,6 @@ def photo_size_problem(filename: str, byte_size: int, limit: int) -> str | None:
 
 
 # -- the audit log, readable -----------------------------------------------------------
-_TABLE_NOUNS = {
-    "work_orders": "Work order",
-    "visits": "Visit",
-    "visit_technicians": "Technician",
-    "line_items": "Line item",
-    "notes": "Note",
-    "photos": "Photo",
-    "time_entries": "Time",
-}
 _FIELD_WORDS = {
     "description": "description",
     "priority": "priority",
@@ -259,7 +251,7 @@ def audit_line(
 ) -> str:
     """One audit entry as a person reads it: ``Line item added: Capacitor × 1 @ $24.50``."""
     names = technician_names or {}
-    noun = _TABLE_NOUNS.get(table, table.replace("_", " ").capitalize())
+    noun = TABLES.noun(table)
     row = {field: pair[1] if action != "delete" else pair[0] for field, pair in changes.items()}
     if action in ("insert", "delete"):
         verb = "added" if action == "insert" else "removed"

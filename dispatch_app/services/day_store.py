@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from dispatch_app.db.change_feed import ChangeHint, HintTrace
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
+from dispatch_app.domain.tables import TABLES, DayEffect
 from dispatch_app.domain.time_bounds import day_problem
 from dispatch_app.errors import ValidationError
 from dispatch_app.services.day_board import (
@@ -43,11 +44,10 @@ from dispatch_app.services.day_board import (
 
 log = logging.getLogger(__name__)
 
-TECHNICIAN_TABLES = frozenset({"technicians", "technician_shifts", "technician_skills", "skills"})
-# Names shown on every block: a change here is rare, and re-reading the day is simplest.
-WHOLE_DAY_TABLES = frozenset(
-    {"customers", "service_sites", "job_types", "job_type_skills", "app_settings"}
-)
+# From the table registry. Names shown on every block: a change there is rare, and
+# re-reading the day is simplest.
+TECHNICIAN_TABLES = TABLES.where(day=DayEffect.TECHNICIANS)
+WHOLE_DAY_TABLES = TABLES.where(day=DayEffect.WHOLE_DAY)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,166 @@
+"""The table registry: one entry per table a screen shows, and everything derived from it.
+
+An entry says what a person calls the table's rows, whether its rows carry a version,
+whether changes to it are audited, how a row finds its work order, which part of the
+work-order editor shows it and what it means for the day on the board. From these the
+database's notify, touch, stamp and audit triggers are made (``db.triggers``, after
+every upgrade), change hints are routed to the views that show the row, and audit lines
+get their nouns. Adding a table is one entry here (and the migration that creates it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Owner(StrEnum):
+    """How a row names the work order it belongs to (what its hints carry)."""
+
+    NONE = "none"  # belongs to no one work order (a customer, a technician…)
+    SELF = "self"  # the row is the work order
+    COLUMN = "work_order_id"  # its own ``work_order_id`` column
+    VISIT = "visit"  # through its ``visit_id`` (a crew link)
+
+
+class RecordPart(StrEnum):
+    """The parts of a work order's record, each read on its own (the editor's tabs)."""
+
+    HEADER = "header"  # the work order, its customer, site, equipment and form
+    VISITS = "visits"
+    CHARGES = "charges"  # line items: labour and materials
+    NOTES = "notes"
+    PHOTOS = "photos"
+    TIME = "time"
+    HISTORY = "history"  # status steps
+    AUDIT = "audit"
+
+
+class DayEffect(StrEnum):
+    """What a change to the table means for a day on the board."""
+
+    NONE = "none"  # not on the board
+    ROWS = "rows"  # visits, crews and work orders: the changed rows are read again
+    TECHNICIANS = "technicians"  # the rows (people, shifts, skills) are read again
+    WHOLE_DAY = "whole_day"  # names on every block: the day is read again
+
+
+@dataclass(frozen=True, slots=True)
+class TableEntry:
+    name: str
+    noun: str  # what an audit line calls a row: "Line item added: …"
+    versioned: bool = True  # has ``version``/``updated_at``, kept by the touch trigger
+    audited: bool = False  # changes make audit lines against the work order
+    owner: Owner = Owner.NONE
+    part: RecordPart | None = None  # the part of an open work order it changes
+    day: DayEffect = DayEffect.NONE
+    stamped: str | None = None  # "updated_by" stamped; "created_by" too when this says so
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier() or not self.name.islower():
+            raise ValueError(f"{self.name!r} is not a table name")
+        if self.audited and self.owner == Owner.NONE:
+            raise ValueError(f"{self.name}: audit lines belong to a work order")
+
+
+class TableRegistry:
+    """The tables in order; lookups by name."""
+
+    def __init__(self, entries: tuple[TableEntry, ...]) -> None:
+        self._entries: dict[str, TableEntry] = {}
+        for entry in entries:
+            self._add(entry)
+
+    def _add(self, entry: TableEntry) -> None:
+        if entry.name in self._entries:
+            raise ValueError(f"{entry.name} is registered twice")
+        self._entries[entry.name] = entry
+
+    def __iter__(self) -> Iterator[TableEntry]:
+        return iter(tuple(self._entries.values()))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def get(self, name: str) -> TableEntry | None:
+        return self._entries.get(name)
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self._entries)
+
+    def where(self, *, day: DayEffect | None = None, audited: bool | None = None) -> frozenset[str]:
+        return frozenset(
+            e.name
+            for e in self
+            if (day is None or e.day == day) and (audited is None or e.audited == audited)
+        )
+
+    def noun(self, name: str) -> str:
+        entry = self._entries.get(name)
+        return entry.noun if entry is not None else name.replace("_", " ").capitalize()
+
+    @contextlib.contextmanager
+    def added(self, entry: TableEntry) -> Iterator[TableEntry]:
+        """The registry with one more table for the duration (a test's table)."""
+        self._add(entry)
+        try:
+            yield entry
+        finally:
+            del self._entries[entry.name]
+
+
+_N, _W, _C, _V = Owner.NONE, Owner.SELF, Owner.COLUMN, Owner.VISIT
+_P = RecordPart
+_D = DayEffect
+
+TABLES = TableRegistry(
+    (
+        TableEntry("app_settings", "Setting", day=_D.WHOLE_DAY),
+        TableEntry("customers", "Customer", day=_D.WHOLE_DAY),
+        TableEntry("customer_phones", "Phone"),
+        TableEntry("service_sites", "Site", day=_D.WHOLE_DAY),
+        # An equipment row belongs to a site, so every open editor reads its choices.
+        TableEntry("equipment", "Equipment", part=_P.HEADER),
+        TableEntry("technicians", "Technician", day=_D.TECHNICIANS),
+        TableEntry("technician_shifts", "Shift", day=_D.TECHNICIANS),
+        TableEntry("skills", "Skill", day=_D.TECHNICIANS),
+        TableEntry("technician_skills", "Skill", day=_D.TECHNICIANS),
+        TableEntry("job_types", "Job type", day=_D.WHOLE_DAY),
+        TableEntry("job_type_skills", "Job type skill", day=_D.WHOLE_DAY),
+        TableEntry(
+            "work_orders",
+            "Work order",
+            audited=True,
+            owner=_W,
+            part=_P.HEADER,
+            day=_D.ROWS,
+            stamped="created_by",
+        ),
+        TableEntry(
+            "visits", "Visit", audited=True, owner=_C, part=_P.VISITS, day=_D.ROWS, stamped=""
+        ),
+        TableEntry(
+            "visit_technicians", "Technician", audited=True, owner=_V, part=_P.VISITS, day=_D.ROWS
+        ),
+        TableEntry("notes", "Note", audited=True, owner=_C, part=_P.NOTES),
+        TableEntry("status_history", "Status", versioned=False, owner=_C, part=_P.HISTORY),
+        TableEntry("job_type_questions", "Question"),
+        TableEntry("agreements", "Agreement"),
+        TableEntry("parts", "Part"),
+        TableEntry("line_items", "Line item", audited=True, owner=_C, part=_P.CHARGES),
+        TableEntry("photos", "Photo", audited=True, owner=_C, part=_P.PHOTOS),
+        TableEntry("time_entries", "Time", audited=True, owner=_C, part=_P.TIME),
+    )
+)
+
+
+def record_parts(table: str, registry: TableRegistry = TABLES) -> frozenset[RecordPart]:
+    """The parts of an open work order a change to ``table`` makes stale: its own, and
+    the audit when the table is audited (the change wrote an audit line)."""
+    entry = registry.get(table)
+    if entry is None or entry.part is None:
+        return frozenset()
+    return frozenset({entry.part, RecordPart.AUDIT} if entry.audited else {entry.part})
