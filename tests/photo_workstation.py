@@ -21,7 +21,8 @@ from PIL import Image
 
 from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState, stop_feed
 from dispatch_app.db.engine import make_async_engine, session_factory
-from dispatch_app.services.work_order_record import attach_photo_file, load_photo, load_record
+from dispatch_app.services.work_order.photos import attach_photo_file, load_photo
+from dispatch_app.services.work_order.record import load_record
 
 EDITOR = "truck7"
 TIMEOUT_S = 60

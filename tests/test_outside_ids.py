@@ -17,7 +17,7 @@ from dispatch_app.config import libpq_url
 from dispatch_app.db.change_feed import ChangeHint
 from dispatch_app.db.engine import make_async_engine, session_factory
 from dispatch_app.errors import NoSuchRecord, ValidationError
-from dispatch_app.services import work_order_record as wo
+from dispatch_app.services import work_order as wo
 from dispatch_app.services.availability import windows_for_call
 from dispatch_app.services.customer_history import customer_history
 from dispatch_app.services.intake import Appointment, CallBooking, NewSite, book_call

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from dispatch_app.config import libpq_url
-from dispatch_app.services.work_order_record import THUMBNAIL_SIDE
+from dispatch_app.services.work_order.photos import THUMBNAIL_SIDE
 from tests.companies import small_company
 from tests.qt_app import finish, options_for, pump_until, wait_for
 from tests.test_work_order_editor import drop_files

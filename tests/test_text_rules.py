@@ -29,7 +29,7 @@ from dispatch_app.domain.text_rules import (
     text_problem,
 )
 from dispatch_app.errors import ValidationError
-from dispatch_app.services import work_order_record as wo
+from dispatch_app.services import work_order as wo
 from dispatch_app.services.intake import CallBooking, NewCaller, NewSite, book_call
 from dispatch_app.services.visits import set_visit_status
 from dispatch_app.services.work_orders import save_work_order

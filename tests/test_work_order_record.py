@@ -33,7 +33,7 @@ from dispatch_app.db.engine import make_async_engine, session_factory
 from dispatch_app.db.models import MAX_PHOTO_BYTES
 from dispatch_app.domain.vocabulary import WorkOrderStatus
 from dispatch_app.errors import ConflictError, ValidationError
-from dispatch_app.services import work_order_record as wo
+from dispatch_app.services import work_order as wo
 from dispatch_app.services.work_orders import save_work_order
 from tests.companies import DAY, TZ, small_company
 from tests.test_work_order_status import ALLOWED
@@ -570,7 +570,7 @@ MEASURE_INSPECTION = """
 import json, resource, sys
 from pathlib import Path
 from dispatch_app.errors import ValidationError
-from dispatch_app.services.work_order_record import inspect_photo
+from dispatch_app.services.work_order.photos import inspect_photo
 data = Path(sys.argv[1]).read_bytes()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:

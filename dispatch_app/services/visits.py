@@ -50,16 +50,15 @@ from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.domain.ids import require_row_id, require_row_ids, require_version
 from dispatch_app.domain.statuses import VISIT_NOT_BLOCKING, WORK_ORDER_BILLED, sql_values
 from dispatch_app.domain.visit_status import (
-    REASON_REQUIRED,
     clean_reason,
     finished_problem,
     reason_problem,
     status_problem,
-    work_order_status_after,
 )
 from dispatch_app.domain.vocabulary import VisitStatus
 from dispatch_app.errors import ConflictError, PlacementRefused, ValidationError
 from dispatch_app.services.day_board import VisitBlock, business_timezone
+from dispatch_app.services.work_order.status import follow_visit
 
 _NOT_BLOCKING = sql_values(VISIT_NOT_BLOCKING)
 
@@ -429,17 +428,14 @@ async def set_visit_status(
         if visit.status in VISIT_NOT_BLOCKING:
             await _refuse_overlaps(session, [visit_id], locked, "the visit was not restored")
 
-        siblings = await session.scalars(
-            select(Visit.status).where(Visit.work_order_id == visit.work_order_id)
+        await follow_visit(
+            session,
+            work_order_id=visit.work_order_id,
+            visit_now=new_status,
+            reason=why,
+            order_status=order.status,
+            order_cancel_reason=order.cancel_reason,
         )
-        order_status = work_order_status_after(new_status, siblings)
-        cancel_reason = why if order_status in REASON_REQUIRED else None
-        if (order_status, cancel_reason) != (order.status, order.cancel_reason):
-            await session.execute(
-                update(WorkOrder)
-                .where(WorkOrder.id == visit.work_order_id)
-                .values(status=order_status, cancel_reason=cancel_reason)
-            )
         return new_version
 
 

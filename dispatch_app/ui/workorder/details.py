@@ -28,7 +28,7 @@ from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.domain.phones import display_phone
 from dispatch_app.domain.vocabulary import Priority, WorkOrderSource
 from dispatch_app.domain.work_orders import EDITABLE_FIELDS
-from dispatch_app.services.work_order_record import WorkOrderRecord
+from dispatch_app.services.work_order.rows import WorkOrderRecord
 from dispatch_app.ui import theme
 from dispatch_app.ui.workorder.common import (
     date_time_edit,

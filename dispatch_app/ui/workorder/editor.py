@@ -47,7 +47,9 @@ from dispatch_app.domain.work_order_record import money
 from dispatch_app.domain.work_order_status import REASON_REQUIRED
 from dispatch_app.domain.work_orders import EDITABLE_FIELDS
 from dispatch_app.errors import ConflictError, DatabaseUnreachable, ValidationError
-from dispatch_app.services.work_order_record import WorkOrderRecord, change_status, load_record
+from dispatch_app.services.work_order.record import load_record
+from dispatch_app.services.work_order.rows import WorkOrderRecord
+from dispatch_app.services.work_order.status import change_status
 from dispatch_app.services.work_orders import save_work_order
 from dispatch_app.ui import theme
 from dispatch_app.ui.forms import confirm

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_app.domain import visit_status, work_order_status
-from dispatch_app.services.work_order_record import WorkOrderRecord
+from dispatch_app.services.work_order.rows import WorkOrderRecord
 from dispatch_app.ui.workorder.common import muted
 
 

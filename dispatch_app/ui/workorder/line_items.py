@@ -36,16 +36,14 @@ from PySide6.QtWidgets import (
 
 from dispatch_app.domain.vocabulary import LineItemKind
 from dispatch_app.domain.work_order_record import money, quantity_text
-from dispatch_app.services.work_order_record import (
-    LineItemRow,
-    PartChoice,
-    WorkOrderRecord,
+from dispatch_app.services.work_order.charges import (
     add_labour,
     add_material,
     remove_line_item,
     search_parts,
     update_line_item,
 )
+from dispatch_app.services.work_order.rows import LineItemRow, PartChoice, WorkOrderRecord
 from dispatch_app.ui.forms import confirm
 from dispatch_app.ui.workorder.common import (
     ERROR_COLOUR,

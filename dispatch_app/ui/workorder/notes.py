@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dispatch_app.services.work_order_record import NoteRow, WorkOrderRecord, add_note
+from dispatch_app.services.work_order.notes import add_note
+from dispatch_app.services.work_order.rows import NoteRow, WorkOrderRecord
 from dispatch_app.ui.workorder.common import (
     CARD_STYLE,
     MUTED_STYLE,

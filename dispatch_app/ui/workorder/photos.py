@@ -37,14 +37,8 @@ from PySide6.QtWidgets import (
 
 from dispatch_app.domain.work_order_record import size_text
 from dispatch_app.errors import ConflictError
-from dispatch_app.services.work_order_record import (
-    PhotoFile,
-    PhotoThumb,
-    WorkOrderRecord,
-    attach_photo_file,
-    load_photo,
-    remove_photo,
-)
+from dispatch_app.services.work_order.photos import attach_photo_file, load_photo, remove_photo
+from dispatch_app.services.work_order.rows import PhotoFile, PhotoThumb, WorkOrderRecord
 from dispatch_app.ui.forms import confirm
 from dispatch_app.ui.workorder.common import (
     MUTED_STYLE,

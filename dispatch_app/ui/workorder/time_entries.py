@@ -22,12 +22,8 @@ from PySide6.QtWidgets import (
 
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, local_now
 from dispatch_app.domain.work_order_record import duration_text
-from dispatch_app.services.work_order_record import (
-    TimeEntryRow,
-    WorkOrderRecord,
-    add_time_entry,
-    remove_time_entry,
-)
+from dispatch_app.services.work_order.rows import TimeEntryRow, WorkOrderRecord
+from dispatch_app.services.work_order.time_entries import add_time_entry, remove_time_entry
 from dispatch_app.ui.workorder.common import (
     RecordHost,
     date_time_edit,

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_app.domain.vocabulary import VisitStatus
-from dispatch_app.services.work_order_record import WorkOrderRecord
+from dispatch_app.services.work_order.rows import WorkOrderRecord
 from dispatch_app.ui import theme
 from dispatch_app.ui.workorder.common import muted, span_text
 

@@ -1,0 +1,224 @@
+"""The application core: one open company database and everything that follows it.
+
+Every client — the desktop app's windows, the map window, the coming worker and wall
+display — works through a ``Workspace``. It owns the engine and its sessions, the day
+kept live by the change feed, the routes that hand changes to the views showing them,
+and every task it starts, with one shutdown. Windows never see a session, SQLAlchemy or
+psycopg: an operation (a function of ``services`` taking the sessions first) runs
+through ``run`` or ``read``, and whatever the database or the network throws comes out
+as a ``UserFacingError`` carrying a sentence — ``DatabaseUnreachable`` for a server that
+did not answer, ``PermissionDenied`` for a refusal of the login's roles — besides the
+operation's own ``ValidationError`` and ``ConflictError``.
+
+A write's change report (``report``) takes the same road as a colleague's change from
+the feed: the day store and the views hear it at once, and the feed's hint for the same
+rows later costs nothing (the store already holds that version).
+
+Threading contract: coroutines and callbacks for the app's event loop. No Qt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dispatch_app.config import DatabaseChoice, describe_url
+from dispatch_app.db.change_feed import ChangeHint, FeedState
+from dispatch_app.db.engine import explain_permission_error, make_async_engine, session_factory
+from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
+from dispatch_app.errors import DatabaseUnreachable, UserFacingError
+from dispatch_app.services.change_routes import ChangeRoutes
+from dispatch_app.services.database import CompanyDatabase, open_database
+from dispatch_app.services.day_store import DayStore
+from dispatch_app.services.live_day import LiveDay, finish_or_cancel
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+Sessions = async_sessionmaker[AsyncSession]
+
+# Work still running at shutdown gets this long to end by itself before it is cancelled.
+STOP_GRACE_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeReport:
+    """What a write changed: rows by table and their new versions."""
+
+    table: str
+    versions: Mapping[int, int]
+    op: str = "update"
+
+    @property
+    def hints(self) -> list[ChangeHint]:
+        return [ChangeHint(self.table, row, self.op, v) for row, v in self.versions.items()]
+
+
+def explain_database_error(error: BaseException, url: str) -> UserFacingError:
+    """The sentence for a failure of the database or the network during an operation."""
+    denied = explain_permission_error(error, url)
+    if denied is not None:
+        return denied
+    original = error.orig if isinstance(error, DBAPIError) and error.orig else error
+    detail = str(original).strip().splitlines()[0] if str(original).strip() else ""
+    log.warning("the database at %s failed: %s", describe_url(url), detail or repr(error))
+    return DatabaseUnreachable(f"The database at {describe_url(url)} did not answer.")
+
+
+class Workspace:
+    def __init__(self, database: CompanyDatabase, *, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.database = database
+        self.clock = clock
+        self.changes = ChangeRoutes()
+        self.day: LiveDay | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls, choice: DatabaseChoice, *, data_dir: Path, clock: Clock = SYSTEM_CLOCK
+    ) -> Workspace:
+        """Open the chosen database (starting the embedded server when none is given),
+        or raise the sentence saying why not."""
+        return cls(await open_database(choice, data_dir=data_dir), clock=clock)
+
+    @classmethod
+    def connect(cls, url: str, *, clock: Clock = SYSTEM_CLOCK) -> Workspace:
+        """A workspace on a database another process opened and checked (the map
+        window, started by the app)."""
+        engine = make_async_engine(url)
+        database = CompanyDatabase(
+            url=url,
+            label=describe_url(url),
+            engine=engine,
+            sessions=session_factory(engine),
+            embedded=None,
+            is_empty_company=False,
+        )
+        return cls(database, clock=clock)
+
+    # -- what it is -----------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return self.database.url
+
+    @property
+    def label(self) -> str:
+        return self.database.label
+
+    @property
+    def embedded(self) -> bool:
+        return self.database.embedded is not None
+
+    @property
+    def store(self) -> DayStore | None:
+        return self.day.store if self.day is not None else None
+
+    # -- the live day ---------------------------------------------------------------------
+    async def start_day(
+        self,
+        day: dt.date | None = None,
+        *,
+        on_state: Callable[[FeedState, dt.datetime], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> DayStore:
+        """Read the day and keep it live: the feed's hints go to the store and to the
+        views subscribed to ``changes``."""
+        assert self.day is None, "the day is already live"
+        self.day = LiveDay(
+            self.url,
+            self.database.sessions,
+            day,
+            clock=self.clock,
+            on_state=on_state,
+            on_hints=self.changes.publish,
+            on_error=on_error,
+        )
+        await self.day.start()
+        return self.day.store
+
+    async def reread(self) -> None:
+        """Everything again from scratch (the database's contents were replaced)."""
+        if self.day is not None:
+            await self.run_plain(self.day.reread())
+
+    async def show_days(self, day: dt.date | None, days: int) -> None:
+        """Show other days on the board (the date picker, zoom)."""
+        if self.day is not None:
+            await self.run_plain(self.day.store.show(day, days))
+
+    async def report(self, report: ChangeReport) -> None:
+        """A write of this workstation, shown now without waiting for its hint."""
+        hints = report.hints
+        self.changes.publish(hints)
+        if self.day is not None:
+            try:
+                await self.day.store.apply_hints(hints)
+            except (DBAPIError, OSError) as error:  # the feed's resync will catch up
+                log.info("could not re-read a change just written: %s", error)
+
+    # -- operations -----------------------------------------------------------------------
+    async def run(
+        self,
+        operation: Callable[Concatenate[Sessions, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``operation(sessions, …)``, its failures as one sentence each."""
+        return await self.run_plain(operation(self.database.sessions, *args, **kwargs))
+
+    # Reads and writes fail the same way; the name says which a caller means.
+    read = run
+
+    async def run_plain(self, work: Awaitable[T]) -> T:
+        try:
+            return await work
+        except UserFacingError:
+            raise
+        except (DBAPIError, OSError) as error:
+            raise explain_database_error(error, self.url) from error
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``work`` on the loop, owned here: ``aclose`` waits for it."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background work failed", exc_info=task.exception())
+
+    # -- the end --------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Stop the feed, let running work end (or cancel it), let go of the database
+        (stopping the embedded server if this was its last user). Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await finish_or_cancel(self._tasks, STOP_GRACE_S)
+            if self.day is not None:
+                await self.day.stop()
+        finally:
+            await self.database.close()
+
+
+__all__ = [
+    "ChangeHint",
+    "ChangeReport",
+    "FeedState",
+    "Sessions",
+    "Workspace",
+    "explain_database_error",
+]
