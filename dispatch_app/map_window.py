@@ -32,11 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from dispatch_app.db.change_feed import FeedState
-from dispatch_app.db.engine import make_async_engine, session_factory
-from dispatch_app.services.live_day import LiveDay
 from dispatch_app.services.live_map import LiveMap
 from dispatch_app.services.map_positions import MapSettings
+from dispatch_app.services.workspace import FeedState, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -85,20 +83,18 @@ class MapFeed:
         self._flush_wanted = asyncio.Event()
         live_map = LiveMap(self._flush_wanted.set, on_settings=self._on_settings)
         self.live_map = live_map
-        engine = make_async_engine(self.options.url)
-        sessions = session_factory(engine)
-        day = LiveDay(self.options.url, sessions, self.options.day, on_state=self._state)
-        day.store.subscribe(lambda change: live_map.apply(change, day.store))
+        workspace = Workspace.connect(self.options.url)
+        store = workspace.prepare_day(self.options.day, on_state=self._state)
+        store.subscribe(lambda change: live_map.apply(change, store))
         pusher = asyncio.ensure_future(self._push_updates(live_map, stop))
         try:
-            await day.start()
+            await workspace.start_day()
             await stop.wait()
         finally:
             await live_map.aclose()
             self._flush_wanted.set()  # lets the pusher see the stop
             await asyncio.gather(pusher, return_exceptions=True)
-            await day.stop()
-            await engine.dispose()
+            await workspace.aclose()
 
     def page_reloading(self) -> None:
         """The window is loading the page again (another tile server): wait for it, then

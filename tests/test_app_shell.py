@@ -103,7 +103,8 @@ def test_a_notification_that_is_not_a_hint_leaves_the_board_live(
     pump_until(loop, second_moved)
     assert shown == []  # never left Live, never needed to
     assert app.window.live_label.property("feedState") == FeedState.LIVE.value
-    assert app.feed.connects == 1
+    assert app.workspace is not None and app.workspace.feed is not None
+    assert app.workspace.feed.connects == 1
     assert finish(loop, app, task) == 0
 
 
@@ -234,7 +235,7 @@ def test_the_gui_keeps_running_during_a_slow_query(
     timer.timeout.connect(lambda: ticks.append(1))
 
     async def slow_query() -> None:
-        async with app.database.sessions() as session:
+        async with app.workspace.database.sessions() as session:
             timer.start()
             await session.execute(text("SELECT pg_sleep(1)"))
             timer.stop()
@@ -253,9 +254,10 @@ def test_the_status_bar_follows_the_connection(loop, start, db_url, tmp_path, se
     wait_for(loop, app.live, task)
     shown: list[str] = []
     app.window.liveStateChanged.connect(shown.append)
-    connects = app.feed.connects
+    feed = app.workspace.feed
+    connects = feed.connects
     terminate_listener(db_url)
-    pump_until(loop, lambda: app.feed.connects == connects + 1 and shown[-1:] == ["Live"])
+    pump_until(loop, lambda: feed.connects == connects + 1 and shown[-1:] == ["Live"])
     assert re.fullmatch(r"Reconnecting since \d\d:\d\d", shown[0])
     assert app.window.live_label.property("feedState") == "live"
     assert finish(loop, app, task) == 0

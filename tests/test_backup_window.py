@@ -117,8 +117,8 @@ def test_restore_from_the_file_menu_brings_the_backup_back_onto_the_board(
     assert read_dump(daily).revision == migrate.head_revision()
 
     # A change after the backup, made elsewhere, reaches the board.
-    assert app.database is not None
-    with psycopg.connect(libpq_url(app.database.url)) as db:
+    assert app.workspace is not None
+    with psycopg.connect(libpq_url(app.workspace.url)) as db:
         db.execute("UPDATE technicians SET name = 'Renamed Later' WHERE name = 'Ava Kowalski'")
     pump_until(loop, lambda: "Renamed Later" in technician_names(app))
 

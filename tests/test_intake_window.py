@@ -346,9 +346,10 @@ def test_a_lost_server_keeps_the_call_and_enter_again_books_it_once(
     keys.type("drain")
     keys.press(Qt.Key.Key_Return)
     keys.type("Basement floor drain backing up")
-    working = intake.sessions
+    database = intake.workspace.database
+    working = database.sessions
     gone = make_async_engine("postgresql+psycopg://postgres@127.0.0.1:9/dispatch")
-    intake.sessions = session_factory(gone)
+    database.sessions = session_factory(gone)  # the server is gone
     try:
         act(loop, intake.save)
         pump_until(loop, lambda: intake.idle() and intake.banner.isVisible())
@@ -358,7 +359,7 @@ def test_a_lost_server_keeps_the_call_and_enter_again_books_it_once(
         assert intake.job_type.current is not None
     finally:
         loop.run_until_complete(gone.dispose())
-    intake.sessions = working
+    database.sessions = working
     act(loop, intake.save)
     pump_until(loop, lambda: booked)
     with psycopg.connect(libpq_url(db_url)) as db:

@@ -137,9 +137,10 @@ def test_invalid_input_is_refused_beside_its_field_and_kept(loop, qtbot, db_url,
 
 def test_a_lost_server_keeps_the_text_and_a_retry_saves_it(loop, qtbot, db_url, opened) -> None:
     app, editor, work_order, task = opened
-    working = editor.sessions
+    database = editor.workspace.database
+    working = database.sessions
     gone = make_async_engine("postgresql+psycopg://postgres@127.0.0.1:9/dispatch")
-    editor.sessions = session_factory(gone)
+    database.sessions = session_factory(gone)  # the server is gone
     try:
         mine = type_and_save(loop, qtbot, editor)
         pump_until(loop, editor.banner.isVisible)
@@ -147,7 +148,7 @@ def test_a_lost_server_keeps_the_text_and_a_retry_saves_it(loop, qtbot, db_url, 
         assert editor.description.toPlainText() == mine and editor.is_dirty()
     finally:
         loop.run_until_complete(gone.dispose())
-    editor.sessions = working
+    database.sessions = working
     act(loop, lambda: qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton))
     pump_until(loop, lambda: database_row(db_url, work_order)[0] == mine.strip())
     pump_until(loop, lambda: not editor.is_dirty())
@@ -568,8 +569,11 @@ def test_changes_elsewhere_reach_other_tabs_and_keep_the_typing(loop, qtbot, db_
     pump_until(loop, lambda: editor.badge.status == "dispatched")
     assert editor.description.toPlainText() == typed and editor.is_dirty()
     assert not editor.banner.isVisible()  # nobody touched what is being typed
-    audit = editor.audit.lines()
-    assert any("jsmith" in line and "Note added" in line for line in audit)
+    # The audit is read when its tab is looked at, and then holds their changes.
+    editor.show_tab("audit")
+    pump_until(
+        loop, lambda: any("jsmith" in ln and "Note added" in ln for ln in editor.audit.lines())
+    )
 
     # Their status change did not touch the form: saving needs no choice.
     click(loop, qtbot, editor.save_button)

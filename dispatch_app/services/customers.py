@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import CompoundSelect, Select, func, literal, select, union
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
@@ -58,6 +58,14 @@ def phone_prefix(typed: str) -> str | None:
     if digits.startswith("1"):  # no area code starts with 1: it is the country code
         digits = digits[1:]
     return "+1" + digits
+
+
+async def find_customers(
+    sessions: async_sessionmaker[AsyncSession], typed: str, *, limit: int = 20
+) -> list[CustomerMatch]:
+    """``search_customers`` on a pooled connection (the call intake's lookup)."""
+    async with sessions() as session:
+        return await search_customers(await session.connection(), typed, limit=limit)
 
 
 async def search_customers(

@@ -22,6 +22,7 @@ from typing import TypeVar
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from dispatch_app.config import DatabaseChoice, describe_url
 from dispatch_app.db import migrate
@@ -33,6 +34,7 @@ from dispatch_app.db.engine import (
     session_factory,
 )
 from dispatch_app.db.migrate import SchemaState
+from dispatch_app.domain.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -140,3 +142,17 @@ async def _let_go(engine: AsyncEngine, embedded: EmbeddedServer | None) -> None:
     finally:
         if embedded is not None:
             await run_to_the_end(embedded.stop)
+
+
+def prepare_demo_company(url: str, clock: Clock) -> str | None:
+    """Blocking (a worker thread): the demo company as it stands at the clock's moment;
+    a sentence to show when it was kept as it is (see ``demo_for_now``)."""
+    # Imported here: the demo's data tables are large, and only a demo start needs them.
+    from dispatch_app.services.demo import demo_for_now
+
+    engine = make_sync_engine(url)
+    try:
+        with Session(engine) as session, session.begin():
+            return demo_for_now(session, clock=clock)
+    finally:
+        engine.dispose()

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.config import DatabaseChoice, describe_url
-from dispatch_app.db.change_feed import ChangeHint, FeedState
+from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState
 from dispatch_app.db.engine import explain_permission_error, make_async_engine, session_factory
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.errors import DatabaseUnreachable, UserFacingError
@@ -124,16 +124,16 @@ class Workspace:
         return self.day.store if self.day is not None else None
 
     # -- the live day ---------------------------------------------------------------------
-    async def start_day(
+    def prepare_day(
         self,
         day: dt.date | None = None,
         *,
         on_state: Callable[[FeedState, dt.datetime], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
     ) -> DayStore:
-        """Read the day and keep it live: the feed's hints go to the store and to the
-        views subscribed to ``changes``."""
-        assert self.day is None, "the day is already live"
+        """The day store, empty until ``start_day``: views can bind to it first. The
+        feed's hints go to the store and to the views subscribed to ``changes``."""
+        assert self.day is None, "the day is already prepared"
         self.day = LiveDay(
             self.url,
             self.database.sessions,
@@ -143,8 +143,19 @@ class Workspace:
             on_hints=self.changes.publish,
             on_error=on_error,
         )
-        await self.day.start()
         return self.day.store
+
+    async def start_day(self) -> DayStore:
+        """Read the day, then keep it live."""
+        if self.day is None:
+            self.prepare_day()
+        assert self.day is not None
+        await self.run_plain(self.day.start())
+        return self.day.store
+
+    @property
+    def feed(self) -> ChangeFeed | None:
+        return self.day.feed if self.day is not None else None
 
     async def reread(self) -> None:
         """Everything again from scratch (the database's contents were replaced)."""

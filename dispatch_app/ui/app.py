@@ -26,19 +26,16 @@ import qasync
 from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
-from sqlalchemy.exc import DBAPIError
 
 from dispatch_app import APP_NAME, ORGANIZATION
 from dispatch_app.config import DatabaseChoice
-from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState
-from dispatch_app.db.engine import explain_connection_error
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
-from dispatch_app.errors import UserFacingError
+from dispatch_app.errors import DatabaseUnreachable, UserFacingError
 from dispatch_app.services.backup import backups_folder, daily_backup
-from dispatch_app.services.database import CompanyDatabase, open_database
+from dispatch_app.services.database import prepare_demo_company
 from dispatch_app.services.day_store import DayStore
 from dispatch_app.services.intake import BookedCall
-from dispatch_app.services.live_day import LiveDay
+from dispatch_app.services.workspace import FeedState, Workspace
 from dispatch_app.ui.backup import BackupTarget
 from dispatch_app.ui.intake.window import CallIntake
 from dispatch_app.ui.main_window import MainWindow
@@ -52,19 +49,6 @@ SCREENSHOT_TIMEOUT_S = 60
 # A backup still running at exit gets this long before the server is stopped under it
 # (which ends it, leaving no half-written file behind).
 BACKUP_WAIT_S = 60
-# Tables whose rows belong to a work order's record, as its editor shows it.
-RECORD_TABLES = frozenset(
-    {
-        "visits",
-        "visit_technicians",
-        "line_items",
-        "notes",
-        "photos",
-        "time_entries",
-        "status_history",
-        "equipment",
-    }
-)
 LIVE_WAIT_S = 5
 # The signals that end the app as its window's close box does (Ctrl+C, `kill`, logout).
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -91,8 +75,7 @@ class DispatchApp:
     def __init__(self, options: GuiOptions) -> None:
         self.options = options
         self.window = MainWindow(clock=options.clock)
-        self.database: CompanyDatabase | None = None
-        self.day: LiveDay | None = None
+        self.workspace: Workspace | None = None  # the open company database, once booted
         self._closing = False
         # Whether a person watches the window and can answer "discard unsaved work?" when
         # the app is told to stop by a signal; else a signal quits without asking.
@@ -128,10 +111,6 @@ class DispatchApp:
             return self.exit_code()
         except UserFacingError as error:
             return await self.fail(error)
-        except (DBAPIError, OSError) as error:
-            # The server went away between opening it and reading the day.
-            url = self.database.url if self.database else (self.options.database.url or "")
-            return await self.fail(explain_connection_error(error, url))
         finally:
             await self.shutdown()
 
@@ -155,33 +134,33 @@ class DispatchApp:
 
     async def boot(self) -> None:
         self.window.show_problem(self.window.tr("Opening the database…"))
-        self.database = await open_database(self.options.database, data_dir=self.options.data_dir)
-        self.window.set_database(self.database.label)
+        workspace = await Workspace.open(
+            self.options.database, data_dir=self.options.data_dir, clock=self.options.clock
+        )
+        self.workspace = workspace
+        self.window.set_database(workspace.label)
         demo_note = None
-        if self.options.demo and self.database.embedded:
+        if self.options.demo and workspace.embedded:
             self.window.show_problem(self.window.tr("Preparing the demo company…"))
-            demo_note = await asyncio.to_thread(
-                prepare_demo_company, self.database.url, self.options.clock
+            demo_note = await workspace.run_plain(
+                asyncio.to_thread(prepare_demo_company, workspace.url, self.options.clock)
             )
-        self.day = LiveDay(
-            self.database.url,
-            self.database.sessions,
+        # The board shows the day before it is read, so its first paint is the day's.
+        store = workspace.prepare_day(
             self.options.day,
-            clock=self.options.clock,
             on_state=self._on_feed_state,
-            on_hints=self.on_hints,
             on_error=lambda _error: self.window.show_problem(
                 self.window.tr("Could not refresh: the database did not answer.")
             ),
         )
-        self.window.bind_store(self.day.store)
-        self.window.board_actions.bind(self.database.sessions, self.day.store)
+        self.window.bind_store(store)
+        self.window.board_actions.bind(workspace)
         self.window.rangeRequested.connect(self.show_range)
-        await self.day.start()
+        await workspace.start_day()
         self.window.statusBar().clearMessage()
         self.window.backups.bind(
             BackupTarget(
-                url=self.database.url,
+                url=workspace.url,
                 embedded=self.options.database.embedded,
                 data_dir=self.options.data_dir,
                 clock=self.options.clock,
@@ -190,7 +169,7 @@ class DispatchApp:
             )
         )
         if self.options.database.embedded and self.options.daily_backup:
-            self.daily_backup = asyncio.ensure_future(self._make_daily_backup(self.database.url))
+            self.daily_backup = asyncio.ensure_future(self._make_daily_backup(workspace.url))
         if demo_note is not None:
             self.window.show_problem(demo_note)
         log.info("the board is loaded")
@@ -216,11 +195,9 @@ class DispatchApp:
         await self.window.map.aclose()  # loading ZIP centroids may be under way
         if self._range_task is not None:
             await asyncio.wait([self._range_task], timeout=LIVE_WAIT_S)
-        if self.day is not None:
-            await self.day.stop()
-        if self.database is not None:
-            database, self.database = self.database, None
-            await database.close()
+        if self.workspace is not None:
+            workspace, self.workspace = self.workspace, None
+            await workspace.aclose()
 
     async def fail(self, error: UserFacingError) -> int:
         """One sentence on stderr and in the window; then exit with the error's code."""
@@ -279,10 +256,10 @@ class DispatchApp:
         """After a restore: undo history refers to rows that may be gone, and the day
         is read again from scratch."""
         self.window.board_actions.stack.clear()
-        if self.day is not None and not self._closing:
+        if self.workspace is not None and not self._closing:
             try:
-                await self.day.reread()
-            except (DBAPIError, OSError) as error:
+                await self.workspace.reread()
+            except DatabaseUnreachable as error:
                 log.warning("could not read the day after a restore: %s", error)
                 self.window.show_problem(
                     self.window.tr("Could not refresh: the database did not answer.")
@@ -322,20 +299,20 @@ class DispatchApp:
     # -- data -------------------------------------------------------------------------
     def show_range(self, day: dt.date | None, days: int) -> None:
         """Show other days (date picker, today, zoom), read off the GUI thread."""
-        store = self.store
-        if store is None or self._closing:
+        workspace = self.workspace
+        if workspace is None or self._closing:
             return
 
         async def read() -> None:
             try:
-                await store.show(day, days)
-            except UserFacingError as error:  # a day outside the schedule's years
-                self.window.show_problem(str(error))
-            except (DBAPIError, OSError) as error:
+                await workspace.show_days(day, days)
+            except DatabaseUnreachable as error:
                 log.warning("could not read the days asked for: %s", error)
                 self.window.show_problem(
                     self.window.tr("Could not read those days: the database did not answer.")
                 )
+            except UserFacingError as error:  # a day outside the schedule's years
+                self.window.show_problem(str(error))
 
         previous = self._range_task
 
@@ -355,40 +332,16 @@ class DispatchApp:
 
     @property
     def store(self) -> DayStore | None:
-        return self.day.store if self.day is not None else None
-
-    @property
-    def feed(self) -> ChangeFeed | None:
-        return self.day.feed if self.day is not None else None
-
-    def on_hints(self, hints: list[ChangeHint]) -> None:
-        """Open editors follow changes to their work order and to what belongs to it.
-
-        A hint for a line item, photo, visit… does not say whose it is: every open editor
-        reads its record again (each debounces a burst into one read).
-        """
-        if not self.editors:
-            return
-        record_changed = False
-        for hint in hints:
-            if hint.table == "work_orders":
-                editor = self.editors.get(hint.id)
-                if editor is not None:
-                    editor.remote_changed()
-            elif hint.table in RECORD_TABLES:
-                record_changed = True
-        if record_changed:
-            for editor in self.editors.values():
-                editor.record_changed()
+        return self.workspace.store if self.workspace is not None else None
 
     def open_work_order(self, work_order_id: int) -> WorkOrderEditor | None:
         """Show the work order's editor (one per work order), loading it off the GUI."""
-        if self.database is None or self._closing:
+        if self.workspace is None or self._closing:
             return None
         editor = self.editors.get(work_order_id)
         if editor is None:
             editor = WorkOrderEditor(
-                self.database.sessions, work_order_id, self.window, clock=self.options.clock
+                self.workspace, work_order_id, self.window, clock=self.options.clock
             )
             self.editors[work_order_id] = editor
             editor.finished.connect(lambda _result: self.editors.pop(work_order_id, None))
@@ -400,12 +353,12 @@ class DispatchApp:
 
     def open_intake(self) -> CallIntake | None:
         """Show the call intake (one per workstation), ready for the caller's number."""
-        if self.database is None or self._closing:
+        if self.workspace is None or self._closing:
             return None
         if self.intake is None:
             # A board opened on another day (--day) offers windows from that day on.
             self.intake = CallIntake(
-                self.database.sessions,
+                self.workspace,
                 self.window,
                 clock=self.options.clock,
                 first_day=self.options.day,
@@ -489,22 +442,6 @@ def _plain(image: QImage) -> bool:
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-def prepare_demo_company(url: str, clock: Clock) -> str | None:
-    """Blocking (a worker thread): the demo company as it stands at the clock's moment;
-    a sentence to show when it was kept as it is (see ``demo_for_now``)."""
-    from sqlalchemy.orm import Session
-
-    from dispatch_app.db.engine import make_sync_engine
-    from dispatch_app.services.demo import demo_for_now
-
-    engine = make_sync_engine(url)
-    try:
-        with Session(engine) as session, session.begin():
-            return demo_for_now(session, clock=clock)
-    finally:
-        engine.dispose()
 
 
 def someone_can_answer() -> bool:

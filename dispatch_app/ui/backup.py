@@ -21,11 +21,11 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
-from dispatch_app.db.dump import DumpFile
 from dispatch_app.domain.clock import Clock
 from dispatch_app.errors import UserFacingError
 from dispatch_app.services.backup import (
     CompanyContents,
+    DumpFile,
     back_up,
     backup_sentence,
     backups_folder,

@@ -13,10 +13,10 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QWidget
 
 from dispatch_app import APP_NAME
-from dispatch_app.db.change_feed import FeedState
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.services.day_store import DayStore, StoreChange
+from dispatch_app.services.workspace import FeedState
 from dispatch_app.ui.backup import BackupActions
 from dispatch_app.ui.board.actions import BoardActions
 from dispatch_app.ui.board.day_view import DayBoardView

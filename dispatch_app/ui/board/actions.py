@@ -22,10 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QPoint, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu, QMessageBox, QWidget
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatch_app.db.change_feed import ChangeHint
 from dispatch_app.domain.dispatch_rules import Severity
 from dispatch_app.domain.visit_status import (
     LABELS,
@@ -35,7 +32,7 @@ from dispatch_app.domain.visit_status import (
     next_statuses,
     way_back,
 )
-from dispatch_app.errors import UserFacingError
+from dispatch_app.errors import DatabaseUnreachable, UserFacingError
 from dispatch_app.services.day_board import VisitBlock
 from dispatch_app.services.day_store import DayStore
 from dispatch_app.services.visits import (
@@ -44,6 +41,7 @@ from dispatch_app.services.visits import (
     set_visit_status,
     unschedule_visits,
 )
+from dispatch_app.services.workspace import ChangeReport, Workspace
 from dispatch_app.ui.board.day_view import DayBoardView
 from dispatch_app.ui.board.planner import Verdict
 
@@ -142,9 +140,9 @@ class StatusCommand(BoardCommand):
         return written
 
     async def _set(self, status: str, reason: str | None) -> dict[int, int]:
-        assert self.actions.sessions is not None
-        version = await set_visit_status(
-            self.actions.sessions,
+        assert self.actions.workspace is not None
+        version = await self.actions.workspace.run(
+            set_visit_status,
             visit_id=self.visit_id,
             seen_version=self.versions[self.visit_id],
             status=status,
@@ -163,8 +161,7 @@ class BoardActions(QObject):
         self.view = view
         self.parent_widget = parent
         self.stack = QUndoStack(self)
-        self.sessions: async_sessionmaker[AsyncSession] | None = None
-        self.store: DayStore | None = None
+        self.workspace: Workspace | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy = False
         self.silent = False  # stepping the stack back after a failed write: no writing
@@ -190,8 +187,12 @@ class BoardActions(QObject):
         view.unassignRequested.connect(self.unassign)
         view.contextMenuRequested.connect(self.show_menu)
 
-    def bind(self, sessions: async_sessionmaker[AsyncSession], store: DayStore) -> None:
-        self.sessions, self.store = sessions, store
+    def bind(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    @property
+    def store(self) -> DayStore | None:
+        return self.workspace.store if self.workspace is not None else None
 
     @property
     def busy(self) -> bool:
@@ -220,7 +221,7 @@ class BoardActions(QObject):
     # -- gestures -----------------------------------------------------------------------
     def request_moves(self, verdict: Verdict) -> None:
         """A drop, resize or arrow key: refuse with the reason, ask once, or write."""
-        if self._busy or self.sessions is None:
+        if self._busy or self.workspace is None:
             self.problem.emit(self.tr("Still saving the last change — try again in a moment."))
             return
         if verdict.level == "refuse":
@@ -291,7 +292,7 @@ class BoardActions(QObject):
         self._run_first(command)
 
     def unassign(self, visits: list[VisitBlock]) -> None:
-        if not visits or self.sessions is None:
+        if not visits or self.workspace is None:
             return
         if self._busy:
             self.problem.emit(self.tr("Still saving the last change — try again in a moment."))
@@ -316,7 +317,7 @@ class BoardActions(QObject):
         self._run_first(command)
 
     def set_status(self, visit: VisitBlock, status: str, reason: str | None = None) -> None:
-        if self._busy or self.sessions is None:
+        if self._busy or self.workspace is None:
             self.problem.emit(self.tr("Still saving the last change — try again in a moment."))
             return
         self._run_first(StatusCommand(self, visit, status, reason))
@@ -403,6 +404,12 @@ class BoardActions(QObject):
         self._set_busy(True)
         try:
             versions = await (command.forward() if forward else command.backward())
+        except DatabaseUnreachable as error:
+            log.warning("could not write a board change: %s", error)
+            self.problem.emit(
+                self.tr("Not saved: the database did not answer. Nothing was changed.")
+            )
+            return False
         except UserFacingError as error:
             verb = (
                 ""
@@ -412,12 +419,6 @@ class BoardActions(QObject):
                 else self.tr("Could not undo: ")
             )
             self.problem.emit(verb + str(error))
-            return False
-        except (DBAPIError, OSError) as error:
-            log.warning("could not write a board change: %s", error)
-            self.problem.emit(
-                self.tr("Not saved: the database did not answer. Nothing was changed.")
-            )
             return False
         except Exception:
             log.exception("a board change failed")
@@ -430,14 +431,9 @@ class BoardActions(QObject):
         return True
 
     async def _show_now(self, versions: dict[int, int]) -> None:
-        """Read what was just written without waiting for its notification."""
-        if self.store is None:
-            return
-        hints = [ChangeHint("visits", visit_id, "update", v) for visit_id, v in versions.items()]
-        try:
-            await self.store.apply_hints(hints)
-        except (DBAPIError, OSError) as error:  # the feed's resync will catch up
-            log.info("could not re-read a change just written: %s", error)
+        """Show what was just written without waiting for its notification."""
+        if self.workspace is not None:
+            await self.workspace.report(ChangeReport("visits", versions))
 
     async def place(
         self,
@@ -451,7 +447,8 @@ class BoardActions(QObject):
         ``believed`` is where the command thinks the visits are now; a conflict message
         compares it with what the database holds to say what the other person did.
         """
-        assert self.sessions is not None
+        workspace = self.workspace
+        assert workspace is not None
         seen = {p.visit_id: self._as_seen(p) for p in believed}
         timed = [
             VisitMove(
@@ -468,10 +465,10 @@ class BoardActions(QObject):
         untimed = [p for p in placings if p.starts is None or p.ends is None]
         written: dict[int, int] = {}
         if timed:
-            written |= await move_visits(self.sessions, moves=timed, clock=self.view.clock)
+            written |= await workspace.run(move_visits, moves=timed, clock=self.view.clock)
         if untimed:
-            written |= await unschedule_visits(
-                self.sessions, seen={p.visit_id: versions[p.visit_id] for p in untimed}
+            written |= await workspace.run(
+                unschedule_visits, seen={p.visit_id: versions[p.visit_id] for p in untimed}
             )
         return written
 

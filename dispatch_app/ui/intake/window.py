@@ -20,7 +20,7 @@ import logging
 import uuid
 from collections.abc import Coroutine
 from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDoubleValidator, QKeyEvent, QKeySequence, QShortcut
@@ -42,8 +42,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.domain.availability import ArrivalWindow, WindowSearch
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
@@ -53,7 +51,7 @@ from dispatch_app.domain.work_order_status import LABELS
 from dispatch_app.errors import DatabaseUnreachable, UserFacingError, ValidationError
 from dispatch_app.services.availability import WANTED_WINDOWS, find_windows
 from dispatch_app.services.customer_history import CustomerHistory, customer_history
-from dispatch_app.services.customers import CustomerMatch, search_customers
+from dispatch_app.services.customers import CustomerMatch, find_customers
 from dispatch_app.services.intake import (
     Appointment,
     BookedCall,
@@ -67,10 +65,12 @@ from dispatch_app.services.intake import (
     technician_names,
 )
 from dispatch_app.services.map_positions import ZIP_CENTROIDS
+from dispatch_app.services.workspace import Workspace
 from dispatch_app.ui import theme
 from dispatch_app.ui.forms import BANNER_STYLE, DONE_STYLE, error_label, section_title
 from dispatch_app.ui.intake.history import HistoryCard
 from dispatch_app.ui.intake.job_types import JobTypePicker
+from dispatch_app.ui.latest import LatestRequest
 from dispatch_app.ui.tasks import WindowTasks
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,15 @@ class QuestionField:
             self.widget.setText(answer)
 
 
+class _WindowsWanted(NamedTuple):
+    """What the arrival windows are asked for."""
+
+    job_type_id: int
+    site_id: int | None
+    place: tuple[float, float] | None
+    from_day: dt.date | None
+
+
 class CallIntake(QDialog):
     """One call at a time; after a booking it is ready for the next one."""
 
@@ -127,7 +136,7 @@ class CallIntake(QDialog):
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        workspace: Workspace,
         parent: QWidget | None = None,
         *,
         clock: Clock = SYSTEM_CLOCK,
@@ -138,17 +147,31 @@ class CallIntake(QDialog):
         self.setWindowTitle(self.tr("New call"))
         self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint, True)
         self.resize(1320, 860)
-        self.sessions = sessions
+        self.workspace = workspace
         self.clock = clock
         self._first_day = first_day  # a board opened on another day offers from that day
         self.tasks = WindowTasks("call intake")
         self._closing_anyway = False
         self._saving = False
-        # Search: one query at a time, always for the latest text typed.
-        self._wanted_search = ""
-        self._searching = False
-        self._history_serial = 0
-        self._windows_serial = 0
+        # Each kind of lookup: one request at a time, for what was asked last.
+        self.searches: LatestRequest[str, list[CustomerMatch]] = LatestRequest(
+            lambda typed: self.workspace.read(find_customers, typed),
+            show=self._show_matches,
+            fail=self._search_failed,
+            spawn=self._spawn,
+        )
+        self.histories: LatestRequest[int, CustomerHistory] = LatestRequest(
+            lambda customer_id: self.workspace.read(customer_history, customer_id, clock=clock),
+            show=lambda _customer_id, history: self._show_history(history),
+            fail=self._history_failed,
+            spawn=self._spawn,
+        )
+        self.window_searches: LatestRequest[_WindowsWanted, WindowSearch] = LatestRequest(
+            self._find_windows,
+            show=lambda _wanted, search: self._show_window_search(search),
+            fail=self._windows_failed,
+            spawn=self._spawn,
+        )
         self.customer: CustomerHistory | None = None
         self.catalogue: list[JobTypeChoice] = []
         self.technician_names: dict[int, str] = {}
@@ -457,9 +480,9 @@ class CallIntake(QDialog):
 
     async def _load_catalogue(self) -> None:
         try:
-            catalogue = await intake_catalogue(self.sessions)
-            self.technician_names = await technician_names(self.sessions)
-        except (DBAPIError, OSError, DatabaseUnreachable) as error:
+            catalogue = await self.workspace.read(intake_catalogue)
+            self.technician_names = await self.workspace.read(technician_names)
+        except UserFacingError as error:
             log.warning("loading job types failed: %s", error)
             self._show_banner(self.tr("Could not read the job types: the database did not answer."))
             return
@@ -491,29 +514,16 @@ class CallIntake(QDialog):
     def _lookup_typed(self, text: str) -> None:
         if self.customer is not None:  # typing again means another caller
             self._forget_customer()
-        self._wanted_search = text
-        if not self._searching:
-            self._spawn(self._search_latest())
+        self.searches.ask(text)
 
-    async def _search_latest(self) -> None:
-        self._searching = True
-        try:
-            while True:
-                typed = self._wanted_search
-                try:
-                    async with self.sessions() as session:
-                        found = await search_customers(await session.connection(), typed)
-                except (DBAPIError, OSError, DatabaseUnreachable) as error:
-                    log.warning("customer search failed: %s", error)
-                    self._show_banner(
-                        self.tr("Customer search is not answering; type a new caller if needed.")
-                    )
-                    found = []
-                if typed == self._wanted_search:
-                    self._show_matches(typed, found)
-                    return
-        finally:
-            self._searching = False
+    def _search_failed(self, typed: str, error: UserFacingError) -> None:
+        log.warning("customer search failed: %s", error)
+        self._show_banner(
+            self.tr("Customer search is not answering; type a new caller if needed.")
+            if isinstance(error, DatabaseUnreachable)
+            else str(error)
+        )
+        self._show_matches(typed, [])
 
     def _show_matches(self, typed: str, found: list[CustomerMatch]) -> None:
         self.matches.clear()
@@ -549,26 +559,22 @@ class CallIntake(QDialog):
         self.choose_customer(match.id)
 
     def choose_customer(self, customer_id: int) -> None:
-        self._history_serial += 1
         self.caller_box.hide()
         self.matches.hide()
         self.errors["customer"].hide()
         self.source.setCurrentIndex(self.source.findData(WorkOrderSource.REPEAT.value))
-        self._spawn(self._load_history(customer_id, self._history_serial))
+        self.histories.ask(customer_id)
         self.job_type.setFocus()
 
-    async def _load_history(self, customer_id: int, serial: int) -> None:
-        try:
-            history = await customer_history(self.sessions, customer_id, clock=self.clock)
-        except UserFacingError as error:
-            self._show_banner(str(error))
-            return
-        except (DBAPIError, OSError) as error:
-            log.warning("reading customer %s failed: %s", customer_id, error)
-            self._show_banner(self.tr("Could not read the customer: the database did not answer."))
-            return
-        if serial != self._history_serial:
-            return
+    def _history_failed(self, customer_id: int, error: UserFacingError) -> None:
+        log.warning("reading customer %s failed: %s", customer_id, error)
+        self._show_banner(
+            self.tr("Could not read the customer: the database did not answer.")
+            if isinstance(error, DatabaseUnreachable)
+            else str(error)
+        )
+
+    def _show_history(self, history: CustomerHistory) -> None:
         self.customer = history
         self.lookup.setText(history.name)
         self.history.show_history(history)
@@ -584,7 +590,7 @@ class CallIntake(QDialog):
         self._warn_of_duplicate()
 
     def _forget_customer(self) -> None:
-        self._history_serial += 1
+        self.histories.forget()
         self.customer = None
         self.duplicate.hide()
         self.history.hide()
@@ -716,46 +722,37 @@ class CallIntake(QDialog):
         return None, None
 
     def _refresh_windows(self) -> None:
-        self._windows_serial += 1
         choice = self.job_type.current
         site_id, place = self._place()
         if choice is None or (site_id is None and place is None):
+            self.window_searches.forget()
             self.windows = []
             self.window_search = None
             self._show_windows(note=self.tr("Choose the caller and the job to see windows"))
             return
         self._show_windows(note=self.tr("Finding windows…"))
         from_day = self._windows_from or self._first_day
-        self._spawn(self._load_windows(choice.id, site_id, place, from_day, self._windows_serial))
+        self.window_searches.ask(_WindowsWanted(choice.id, site_id, place, from_day))
 
-    async def _load_windows(
-        self,
-        job_type_id: int,
-        site_id: int | None,
-        place: tuple[float, float] | None,
-        from_day: dt.date | None,
-        serial: int,
-    ) -> None:
-        try:
-            search = await find_windows(
-                self.sessions,
-                job_type_id=job_type_id,
-                site_id=site_id,
-                place=place,
-                from_day=from_day,
-                clock=self.clock,
-            )
-        except (UserFacingError, DBAPIError, OSError) as error:
-            log.warning("arrival windows failed: %s", error)
-            if serial == self._windows_serial:
-                self.windows = []
-                self.window_search = None
-                self._show_windows(
-                    note=self.tr("No windows: the database did not answer. Book for dispatch.")
-                )
-            return
-        if serial != self._windows_serial:
-            return
+    async def _find_windows(self, wanted: _WindowsWanted) -> WindowSearch:
+        return await self.workspace.read(
+            find_windows,
+            job_type_id=wanted.job_type_id,
+            site_id=wanted.site_id,
+            place=wanted.place,
+            from_day=wanted.from_day,
+            clock=self.clock,
+        )
+
+    def _windows_failed(self, _wanted: _WindowsWanted, error: UserFacingError) -> None:
+        log.warning("arrival windows failed: %s", error)
+        self.windows = []
+        self.window_search = None
+        self._show_windows(
+            note=self.tr("No windows: the database did not answer. Book for dispatch.")
+        )
+
+    def _show_window_search(self, search: WindowSearch) -> None:
         self.window_search = search
         self.windows = list(search.windows[:MAX_WINDOWS_OFFERED])
         days = _day_span(search.first_day, search.last_day)
@@ -887,12 +884,10 @@ class CallIntake(QDialog):
         self.save_button.setEnabled(False)
         self.busyChanged.emit(True)
         try:
-            done = await book_call(self.sessions, booking, clock=self.clock)
+            done = await self.workspace.run(book_call, booking, clock=self.clock)
         except ValidationError as invalid:
             self._show_errors(invalid.fields)
-        except UserFacingError as error:
-            self._show_banner(str(error))
-        except (DBAPIError, OSError) as error:
+        except DatabaseUnreachable as error:
             log.warning("booking the call failed: %s", error)
             self._show_banner(
                 self.tr(
@@ -900,6 +895,8 @@ class CallIntake(QDialog):
                     "kept; press Enter to try again."
                 )
             )
+        except UserFacingError as error:
+            self._show_banner(str(error))
         else:
             self._booked(done)
         finally:

@@ -4,14 +4,16 @@ editor, inline error labels, and the look of cards and section titles."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone
 from PySide6.QtWidgets import QDateTimeEdit, QFrame, QVBoxLayout, QWidget
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatch_app.domain.tables import RecordPart
+from dispatch_app.services.work_order.rows import WorkOrderRecord
+from dispatch_app.services.workspace import Workspace
 from dispatch_app.ui.forms import (  # noqa: F401 - the tabs take them from here
     BANNER_STYLE,
     ERROR_COLOUR,
@@ -41,16 +43,26 @@ def side_card(name: str, width: int) -> tuple[QFrame, QVBoxLayout]:
 DATE_TIME_FORMAT = "ddd d MMM yyyy  HH:mm"
 
 
+class ShowsRecord(Protocol):
+    """A tab: it shows its part of the record."""
+
+    def show_record(self, record: WorkOrderRecord) -> None: ...
+
+
 class RecordHost(Protocol):
     """The editor, as its tabs see it: where to write, and how a write is run."""
 
-    sessions: async_sessionmaker[AsyncSession]
+    workspace: Workspace
     work_order_id: int
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None: ...
 
     async def attempt(
-        self, work: Awaitable[Any], *, show_errors: Callable[[dict[str, str]], None]
+        self,
+        work: Awaitable[Any],
+        *,
+        show_errors: Callable[[dict[str, str]], None],
+        parts: Collection[RecordPart] | None = None,
     ) -> bool: ...
 
 

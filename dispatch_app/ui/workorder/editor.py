@@ -12,8 +12,10 @@ shows its sentence beside that tab's inputs and keeps what was typed there.
 Closing asks first while anything is unsaved — the form, or input typed in any tab
 (``unsaved_work`` names each); the app asks the same before it quits.
 
-Everything shown comes from one ``load_record`` and is read again when the change feed
-reports a change to the work order or anything of it (``refresh_soon``); the form only
+Everything shown comes from one ``load_record``. The editor subscribes to its own work
+order's changes (``Workspace.changes``): a change reads again only the parts of the
+record it touched — a new line item the charges, a note the notes — and only this
+editor's (``parts_changed``); the audit is read when its tab is looked at. The form only
 follows when the user has not typed in it.
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from html import escape
 from typing import Any
 
@@ -38,23 +40,24 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.conflicts import contested_fields, reapply_on_top
+from dispatch_app.domain.tables import RecordPart
 from dispatch_app.domain.work_order_record import money
 from dispatch_app.domain.work_order_status import REASON_REQUIRED
 from dispatch_app.domain.work_orders import EDITABLE_FIELDS
-from dispatch_app.errors import ConflictError, DatabaseUnreachable, ValidationError
-from dispatch_app.services.work_order.record import load_record
+from dispatch_app.errors import ConflictError, DatabaseUnreachable, UserFacingError, ValidationError
+from dispatch_app.services.change_routes import ChangeHint
+from dispatch_app.services.work_order.record import load_parts, load_record
 from dispatch_app.services.work_order.rows import WorkOrderRecord
 from dispatch_app.services.work_order.status import change_status
 from dispatch_app.services.work_orders import save_work_order
+from dispatch_app.services.workspace import Workspace
 from dispatch_app.ui import theme
 from dispatch_app.ui.forms import confirm
 from dispatch_app.ui.tasks import WindowTasks
-from dispatch_app.ui.workorder.common import BANNER_STYLE, ERROR_STYLE, MUTED_STYLE
+from dispatch_app.ui.workorder.common import BANNER_STYLE, ERROR_STYLE, MUTED_STYLE, ShowsRecord
 from dispatch_app.ui.workorder.details import DetailsForm, form_view
 from dispatch_app.ui.workorder.history import AuditTab, HistoryTab
 from dispatch_app.ui.workorder.line_items import LineItemsTab
@@ -81,7 +84,7 @@ class WorkOrderEditor(QDialog):
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        workspace: Workspace,
         work_order_id: int,
         parent: QWidget | None = None,
         *,
@@ -90,8 +93,14 @@ class WorkOrderEditor(QDialog):
         super().__init__(parent)
         self.setObjectName("workOrderEditor")
         self.clock = clock
-        self.sessions = sessions
+        self.workspace = workspace
         self.work_order_id = work_order_id
+        # The parts of the record changed since it was read, waiting for the next read;
+        # the audit waits until its tab is shown.
+        self._stale: set[RecordPart] = set()
+        self._audit_stale = False
+        self._unsubscribe = workspace.changes.watch_work_order(work_order_id, self.parts_changed)
+        self.finished.connect(lambda _result: self._unsubscribe())
         self.record: WorkOrderRecord | None = None
         self._original: dict[str, Any] = {}
         self._theirs: dict[str, Any] | None = None
@@ -236,7 +245,8 @@ class WorkOrderEditor(QDialog):
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_DELAY_MS)
-        self._refresh_timer.timeout.connect(self.load_soon)
+        self._refresh_timer.timeout.connect(self._read_stale)
+        self.tabs.currentChanged.connect(self._tab_shown)
 
         self.save_button.clicked.connect(self.save)
         self.close_button.clicked.connect(self.close)
@@ -288,9 +298,32 @@ class WorkOrderEditor(QDialog):
         return self.tabs.currentWidget()
 
     # -- the record -------------------------------------------------------------------------
-    def _show_record(self, record: WorkOrderRecord) -> None:
-        """Everything but the form's own values: header, lists, tabs."""
+    def _show_record(
+        self, record: WorkOrderRecord, parts: frozenset[RecordPart] = frozenset(RecordPart)
+    ) -> None:
+        """Everything but the form's own values (header, lists, tabs), or only ``parts``."""
         self.record = record
+        self.total_label.setText(self.tr("Total {0}").format(money(record.total)))
+        tabs: dict[RecordPart, ShowsRecord] = {
+            RecordPart.HEADER: self.details,
+            RecordPart.VISITS: self.visits_tab,
+            RecordPart.CHARGES: self.line_items,
+            RecordPart.NOTES: self.notes,
+            RecordPart.PHOTOS: self.photos,
+            RecordPart.TIME: self.time,
+            RecordPart.HISTORY: self.history,
+            RecordPart.AUDIT: self.audit,
+        }
+        for part, tab in tabs.items():
+            if part in parts:
+                tab.show_record(record)
+        self._count_tabs(record)
+        if RecordPart.HEADER in parts:
+            self._show_header(record)
+        self._update_title()
+        self.recordShown.emit()
+
+    def _show_header(self, record: WorkOrderRecord) -> None:
         self._number = record.number
         self.badge.set_status(record.status)
         self.status_button.set_status(record.status)
@@ -309,20 +342,13 @@ class WorkOrderEditor(QDialog):
         if record.cancel_reason:
             subtitle += " · " + self.tr("Reason: {0}").format(escape(record.cancel_reason))
         self.subtitle.setText(subtitle)
-        self.total_label.setText(self.tr("Total {0}").format(money(record.total)))
         self.updated_label.setText(
             self.tr("Last changed by {0} at {1}").format(
                 record.updated_by, record.updated_at.strftime("%d %b %H:%M")
             )
         )
-        self.details.show_record(record)
-        self.visits_tab.show_record(record)
-        self.line_items.show_record(record)
-        self.notes.show_record(record)
-        self.photos.show_record(record)
-        self.time.show_record(record)
-        self.history.show_record(record)
-        self.audit.show_record(record)
+
+    def _count_tabs(self, record: WorkOrderRecord) -> None:
         for tab, count in (
             (self.visits_tab, len(record.visits)),
             (self.line_items, len(record.line_items)),
@@ -333,36 +359,71 @@ class WorkOrderEditor(QDialog):
             index = self.tabs.indexOf(tab)
             label = self._tab_labels[index]
             self.tabs.setTabText(index, f"{label} ({count})" if count else label)
-        self._update_title()
-        self.recordShown.emit()
 
     # -- talking to the database ------------------------------------------------------------
     def load_soon(self) -> None:
         self._spawn(self.load())
 
-    def refresh_soon(self) -> None:
-        """Read the record again shortly (hints arrive in bursts: one read after them)."""
-        if not self.tasks.closed:
+    def refresh_soon(self, parts: Collection[RecordPart] | None = None) -> None:
+        """Read ``parts`` of the record (all of it when None) again shortly: hints arrive
+        in bursts, and one read follows the burst."""
+        if self.tasks.closed:
+            return
+        self._stale |= set(RecordPart) if parts is None else set(parts)
+        if RecordPart.AUDIT in self._stale and self.tabs.currentWidget() is not self.audit:
+            self._stale.discard(RecordPart.AUDIT)
+            self._audit_stale = True
+        if self._stale:
             self._refresh_timer.start()
 
-    async def load(self) -> None:
+    def parts_changed(self, parts: frozenset[RecordPart], hints: list[ChangeHint]) -> None:
+        """Something of this work order changed (the workspace's routes call this)."""
+        del hints  # which rows does not matter: a part is read whole
+        self.refresh_soon(parts)
+
+    def _read_stale(self) -> None:
+        parts, self._stale = frozenset(self._stale), set()
+        if parts:
+            self._spawn(self.load(parts))
+
+    def _tab_shown(self, _index: int) -> None:
+        if self._audit_stale and self.tabs.currentWidget() is self.audit:
+            self._audit_stale = False
+            self.refresh_soon((RecordPart.AUDIT,))
+
+    async def load(self, parts: frozenset[RecordPart] | None = None) -> None:
+        """Read the record (or only ``parts`` of it) and show it."""
         typed_before = self.values()
         async with self._one_at_a_time:
+            held = self.record
+            whole = held is None or parts is None or parts >= frozenset(RecordPart)
+            wanted = frozenset(RecordPart) if whole or parts is None else parts
             try:
-                record = await load_record(self.sessions, self.work_order_id)
+                if held is None or whole:
+                    record = await self.workspace.read(load_record, self.work_order_id)
+                else:
+                    record = await self.workspace.read(load_parts, held, wanted)
             except ConflictError as gone:
                 self._say(str(gone))
                 return
-            except (DBAPIError, OSError, DatabaseUnreachable) as error:
+            except DatabaseUnreachable as error:
                 log.warning("reading %s failed: %s", self.work_order_id, error)
+                self._stale |= wanted  # still to be read: the next change or save retries
                 self._say(
                     self.tr(
                         "Could not refresh: the database did not answer. What you typed is kept."
                     )
                 )
                 return
+            except UserFacingError as error:
+                self._say(str(error))
+                return
+        if RecordPart.AUDIT in wanted:
+            self._audit_stale = False
         first = not self._original
-        self._show_record(record)
+        self._show_record(record, wanted)
+        if RecordPart.HEADER not in wanted:
+            return  # the form's fields were not read: nothing for it to follow
         fields = record.fields
         theirs = form_view(fields, record.timezone)
         typed_meanwhile = self.values() != typed_before
@@ -396,7 +457,11 @@ class WorkOrderEditor(QDialog):
         self.tasks.spawn(work)
 
     async def attempt(
-        self, work: Awaitable[Any], *, show_errors: Callable[[dict[str, str]], None]
+        self,
+        work: Awaitable[Any],
+        *,
+        show_errors: Callable[[dict[str, str]], None],
+        parts: Collection[RecordPart] | None = None,
     ) -> bool:
         """Run one write of a tab; say what went wrong where it belongs. True if written.
 
@@ -412,7 +477,7 @@ class WorkOrderEditor(QDialog):
             self._say(str(conflict))
             self.refresh_soon()
             return False
-        except (DBAPIError, OSError, DatabaseUnreachable) as error:
+        except DatabaseUnreachable as error:
             log.warning("writing to %s failed: %s", self.work_order_id, error)
             self._say(
                 self.tr(
@@ -421,12 +486,18 @@ class WorkOrderEditor(QDialog):
                 )
             )
             return False
+        except UserFacingError as error:  # refused by the login's roles, say
+            self._say(str(error))
+            return False
         self.banner.hide()
-        self.refresh_soon()
+        # Shown at once, whether or not the feed is live; the write's own hints then find
+        # the same versions.
+        self.refresh_soon(None if parts is None else {*parts, RecordPart.AUDIT})
         return True
 
     async def aclose(self) -> None:
         """Stop what is still running (the app is shutting down)."""
+        self._unsubscribe()
         self._refresh_timer.stop()
         await self.tasks.aclose()
 
@@ -438,8 +509,8 @@ class WorkOrderEditor(QDialog):
         self._clear_messages()
         self._set_busy(True)
         try:
-            saved = await save_work_order(
-                self.sessions,
+            saved = await self.workspace.run(
+                save_work_order,
                 work_order_id=self.work_order_id,
                 seen_version=self._version,
                 fields=fields,
@@ -449,7 +520,7 @@ class WorkOrderEditor(QDialog):
             self.show_tab("details")
         except ConflictError as conflict:
             self._offer_choices(conflict)
-        except (DBAPIError, OSError, DatabaseUnreachable) as error:
+        except DatabaseUnreachable as error:
             log.warning("saving %s failed: %s", self.work_order_id, error)
             self._say(
                 self.tr(
@@ -457,6 +528,8 @@ class WorkOrderEditor(QDialog):
                     "Your changes are kept; press Save to try again."
                 )
             )
+        except UserFacingError as error:
+            self._say(str(error))
         else:
             self._show(saved, as_loaded=True)
             self.conflict.hide()
@@ -503,15 +576,6 @@ class WorkOrderEditor(QDialog):
         self.take_theirs()
         self._say(self.tr("Your version is on the clipboard."))
 
-    def remote_changed(self) -> None:
-        """Someone saved this work order: read it again; the form follows unless edited
-        (``load`` says so when their change touches what the user is editing)."""
-        self.refresh_soon()
-
-    def record_changed(self) -> None:
-        """Something of this work order changed (a line item, a photo, a visit…)."""
-        self.refresh_soon()
-
     # -- status -----------------------------------------------------------------------------
     def choose_status(self, target: str) -> None:
         record = self.record
@@ -551,8 +615,8 @@ class WorkOrderEditor(QDialog):
 
         try:
             done = await self.attempt(
-                change_status(
-                    self.sessions,
+                self.workspace.run(
+                    change_status,
                     work_order_id=self.work_order_id,
                     seen_status=record.status,
                     status=target,

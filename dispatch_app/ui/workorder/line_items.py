@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_app.domain.tables import RecordPart
 from dispatch_app.domain.vocabulary import LineItemKind
 from dispatch_app.domain.work_order_record import money, quantity_text
 from dispatch_app.services.work_order.charges import (
@@ -363,7 +364,7 @@ class LineItemsTab(QWidget):
 
     async def _search(self, text: str, serial: int) -> None:
         try:
-            parts = await search_parts(self.host.sessions, text)
+            parts = await self.host.workspace.read(search_parts, text)
         except Exception:  # a failed search is simply not shown; typing again retries
             return
         if serial != self._search_serial:
@@ -408,14 +409,15 @@ class LineItemsTab(QWidget):
         self._show_errors(self.labour_errors, {})
         try:
             done = await self.host.attempt(
-                add_labour(
-                    self.host.sessions,
+                self.host.workspace.run(
+                    add_labour,
                     work_order_id=self.host.work_order_id,
                     description=self.labour_description.text(),
                     quantity=self.labour_hours.text(),
                     unit_price=self.labour_rate.text(),
                 ),
                 show_errors=lambda errors: self._show_errors(self.labour_errors, errors),
+                parts=(RecordPart.CHARGES,),
             )
             if done:
                 self.labour_description.clear()
@@ -435,14 +437,15 @@ class LineItemsTab(QWidget):
         self.add_material_button.setEnabled(False)
         try:
             done = await self.host.attempt(
-                add_material(
-                    self.host.sessions,
+                self.host.workspace.run(
+                    add_material,
                     work_order_id=self.host.work_order_id,
                     part_id=part.id,
                     quantity=self.material_quantity.text(),
                     unit_price=self.material_price.text() or None,
                 ),
                 show_errors=lambda errors: self._show_errors(self.material_errors, errors),
+                parts=(RecordPart.CHARGES,),
             )
             if done:
                 self.material_quantity.setText(MATERIAL_QUANTITY)
@@ -461,13 +464,14 @@ class LineItemsTab(QWidget):
             show_error(self.table_error, f"{item.description}: {sentence}")
 
         done = await self.host.attempt(
-            update_line_item(
-                self.host.sessions,
+            self.host.workspace.run(
+                update_line_item,
                 line_item_id=item.id,
                 seen_version=item.version,
                 **{column: text},
             ),
             show_errors=refused,
+            parts=(RecordPart.CHARGES,),
         )
         if done:
             self.model.settle(item.id, column)
@@ -491,8 +495,9 @@ class LineItemsTab(QWidget):
 
     async def _remove(self, item_id: int) -> None:
         await self.host.attempt(
-            remove_line_item(self.host.sessions, line_item_id=item_id),
+            self.host.workspace.run(remove_line_item, line_item_id=item_id),
             show_errors=lambda errors: show_error(self.table_error, " ".join(errors.values())),
+            parts=(RecordPart.CHARGES,),
         )
 
     @staticmethod

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_app.domain.tables import RecordPart
 from dispatch_app.services.work_order.notes import add_note
 from dispatch_app.services.work_order.rows import NoteRow, WorkOrderRecord
 from dispatch_app.ui.workorder.common import (
@@ -140,12 +141,13 @@ class NotesTab(QWidget):
         show_error(self.error, None)
         try:
             done = await self.host.attempt(
-                add_note(
-                    self.host.sessions,
+                self.host.workspace.run(
+                    add_note,
                     work_order_id=self.host.work_order_id,
                     body=self.new_note.toPlainText(),
                 ),
                 show_errors=lambda errors: show_error(self.error, " ".join(errors.values())),
+                parts=(RecordPart.NOTES,),
             )
             if done:
                 self.new_note.clear()

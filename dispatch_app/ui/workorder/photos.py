@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_app.domain.tables import RecordPart
 from dispatch_app.domain.work_order_record import size_text
 from dispatch_app.errors import ConflictError
 from dispatch_app.services.work_order.photos import attach_photo_file, load_photo, remove_photo
@@ -109,7 +110,7 @@ class PhotoViewer(QDialog):
 
     async def _load(self) -> None:
         try:
-            self.file = await load_photo(self.host.sessions, photo_id=self.photo.id)
+            self.file = await self.host.workspace.read(load_photo, photo_id=self.photo.id)
         except ConflictError as gone:
             self.picture.setText(str(gone))
             return
@@ -262,10 +263,11 @@ class PhotosTab(QWidget):
 
         try:
             await self.host.attempt(
-                attach_photo_file(
-                    self.host.sessions, work_order_id=self.host.work_order_id, path=path
+                self.host.workspace.run(
+                    attach_photo_file, work_order_id=self.host.work_order_id, path=path
                 ),
                 show_errors=refused,
+                parts=(RecordPart.PHOTOS,),
             )
         finally:
             self.attaching.discard(str(path))
@@ -322,6 +324,7 @@ class PhotosTab(QWidget):
 
     async def _remove(self, photo_id: int) -> None:
         await self.host.attempt(
-            remove_photo(self.host.sessions, photo_id=photo_id),
+            self.host.workspace.run(remove_photo, photo_id=photo_id),
             show_errors=lambda errors: show_error(self.error, " ".join(errors.values())),
+            parts=(RecordPart.PHOTOS,),
         )

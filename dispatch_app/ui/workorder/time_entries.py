@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, local_now
+from dispatch_app.domain.tables import RecordPart
 from dispatch_app.domain.work_order_record import duration_text
 from dispatch_app.services.work_order.rows import TimeEntryRow, WorkOrderRecord
 from dispatch_app.services.work_order.time_entries import add_time_entry, remove_time_entry
@@ -198,8 +199,8 @@ class TimeTab(QWidget):
                 self._show_errors({"technician": self.tr("Choose the technician.")})
                 return
             done = await self.host.attempt(
-                add_time_entry(
-                    self.host.sessions,
+                self.host.workspace.run(
+                    add_time_entry,
                     work_order_id=self.host.work_order_id,
                     technician_id=technician,
                     started_at=wall_time(self.started, record.timezone),
@@ -207,6 +208,7 @@ class TimeTab(QWidget):
                     note=self.note.text(),
                 ),
                 show_errors=self._show_errors,
+                parts=(RecordPart.TIME,),
             )
             if done:
                 self.note.clear()
@@ -227,6 +229,7 @@ class TimeTab(QWidget):
 
     async def _remove(self, entry_id: int) -> None:
         await self.host.attempt(
-            remove_time_entry(self.host.sessions, time_entry_id=entry_id),
+            self.host.workspace.run(remove_time_entry, time_entry_id=entry_id),
             show_errors=lambda errors: show_error(self.table_error, " ".join(errors.values())),
+            parts=(RecordPart.TIME,),
         )
