@@ -8,6 +8,7 @@ screen in red with its sentence below, until it is fixed or the record is reload
 from __future__ import annotations
 
 import decimal
+import logging
 from typing import Any
 
 from PySide6.QtCore import (
@@ -46,6 +47,7 @@ from dispatch_app.services.work_order.charges import (
 )
 from dispatch_app.services.work_order.rows import LineItemRow, PartChoice, WorkOrderRecord
 from dispatch_app.ui.forms import confirm
+from dispatch_app.ui.latest import LatestRequest
 from dispatch_app.ui.workorder.common import (
     ERROR_COLOUR,
     RecordHost,
@@ -66,6 +68,8 @@ LABOUR_HOURS = "1"
 LABOUR_RATE = "95.00"
 MATERIAL_QUANTITY = "1"
 NUMERIC = {"quantity", "unit_price", "total"}
+
+log = logging.getLogger(__name__)
 
 
 class LineItemModel(QAbstractTableModel):
@@ -187,7 +191,13 @@ class LineItemsTab(QWidget):
         self.confirmation: QMessageBox | None = None  # the open 'Remove …?' question
         self.host = host
         self._parts: list[PartChoice] = []
-        self._search_serial = 0
+        self.part_searches: LatestRequest[str, list[PartChoice]] = LatestRequest(
+            lambda text: self.host.workspace.read(search_parts, text),
+            show=self._show_parts,
+            # A failed search is simply not shown; typing again retries.
+            fail=lambda text, error: log.info("part search %r failed: %s", text, error),
+            spawn=host.spawn,
+        )
 
         self.model = LineItemModel(self)
         self.model.on_edit = self._edited
@@ -359,16 +369,9 @@ class LineItemsTab(QWidget):
 
     # -- the parts list ----------------------------------------------------------------------
     def search_now(self) -> None:
-        self._search_serial += 1
-        self.host.spawn(self._search(self.part_search.text(), self._search_serial))
+        self.part_searches.ask(self.part_search.text())
 
-    async def _search(self, text: str, serial: int) -> None:
-        try:
-            parts = await self.host.workspace.read(search_parts, text)
-        except Exception:  # a failed search is simply not shown; typing again retries
-            return
-        if serial != self._search_serial:
-            return  # a newer search is under way
+    def _show_parts(self, text: str, parts: list[PartChoice]) -> None:
         self._parts = parts
         self.part_list.clear()
         for part in parts:
