@@ -80,7 +80,27 @@ def test_watch_prints_changes_disconnects_and_resyncs(db_url: str, tmp_path) -> 
                 "WHERE name = 'Marcus Lee' RETURNING id"
             ).fetchone()[0]
             seen = lines.until(lambda r: r.get("table") == "technicians")
-            assert seen[-1] == {"table": "technicians", "id": tech, "op": "update", "version": 2}
+            assert seen[-1] == {
+                "table": "technicians",
+                "id": tech,
+                "op": "update",
+                "version": 2,
+                "work_order": None,
+            }
+            # A row of a work order says whose it is.
+            note, work_order = db.execute(
+                "INSERT INTO notes (work_order_id, body) "
+                "SELECT id, 'Gate code 4411' FROM work_orders ORDER BY id LIMIT 1 "
+                "RETURNING id, work_order_id"
+            ).fetchone()
+            seen = lines.until(lambda r: r.get("table") == "notes")
+            assert seen[-1] == {
+                "table": "notes",
+                "id": note,
+                "op": "insert",
+                "version": 1,
+                "work_order": work_order,
+            }
 
             terminate_listener(db_url)
             db.execute("UPDATE technicians SET phone = '+13125550111' WHERE id = %s", (tech,))
@@ -113,7 +133,9 @@ def test_watch_goes_on_after_a_notification_that_is_not_a_hint(db_url: str, tmp_
                 "WHERE name = 'Marcus Lee' RETURNING id"
             ).fetchone()[0]
         seen = lines.until(lambda r: r.get("table") == "technicians")
-        assert seen == [{"table": "technicians", "id": tech, "op": "update", "version": 2}]
+        assert seen == [
+            {"table": "technicians", "id": tech, "op": "update", "version": 2, "work_order": None}
+        ]
 
 
 @pytest.mark.slow

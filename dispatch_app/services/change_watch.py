@@ -1,6 +1,6 @@
 """``python main.py watch``: the change feed as JSON lines, for operators and scripts.
 
-Each committed change prints ``{"table", "id", "op", "version"}``. The feed's own life
+Each committed change prints ``{"table", "id", "op", "version", "work_order"}``. The feed's own life
 prints too: ``{"event": "listening"}`` once connected, ``{"event": "disconnect"}``,
 ``{"event": "reconnect"}``, and after every
 reconnect ``{"event": "resync", "rows": N}`` preceded by one line per row changed while
@@ -25,12 +25,11 @@ import sys
 from typing import TextIO
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
-from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState, stop_feed
-from dispatch_app.db.engine import make_async_engine
+from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState
 from dispatch_app.db.models import VERSIONED_TABLES
-from dispatch_app.errors import OutputFailed
+from dispatch_app.errors import OutputFailed, UserFacingError
+from dispatch_app.services.workspace import Workspace
 
 # Transactions stamp ``updated_at`` when they start, not when they commit: look back
 # this far so a long transaction that committed while we were away is not missed.
@@ -47,19 +46,15 @@ class Watcher:
     def __init__(self, url: str, out: TextIO = sys.stdout) -> None:
         self._url = url
         self._out = out
-        self._engine = make_async_engine(url, pool_size=1)
+        self.workspace = Workspace.connect(url)
+        self._engine = self.workspace.database.engine
         self._since: dt.datetime | None = None  # server time of the last good resync
         self._resync_lock = asyncio.Lock()  # one resync at a time, in order
         self._resyncs: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._stop = asyncio.Event()  # the output cannot be written: end the watch
         self.output_error: OSError | None = None
-        self.feed = ChangeFeed(
-            url,
-            on_hints=self._print_hints,
-            on_state=self._print_state,
-            on_connected=self._on_connected,
-        )
+        self.feed: ChangeFeed | None = None  # listening from ``run`` on
 
     def _emit(self, record: dict[str, object]) -> None:
         if self.output_error is not None:
@@ -74,7 +69,15 @@ class Watcher:
 
     def _print_hints(self, hints: list[ChangeHint]) -> None:
         for hint in hints:
-            self._emit({"table": hint.table, "id": hint.id, "op": hint.op, "version": hint.version})
+            self._emit(
+                {
+                    "table": hint.table,
+                    "id": hint.id,
+                    "op": hint.op,
+                    "version": hint.version,
+                    "work_order": hint.work_order_id,
+                }
+            )
 
     def _print_state(self, state: FeedState, since: dt.datetime) -> None:
         if state == FeedState.RECONNECTING:
@@ -83,6 +86,7 @@ class Watcher:
             self._emit({"event": "offline", "since": since.isoformat(timespec="seconds")})
 
     def _on_connected(self) -> None:
+        assert self.feed is not None
         after_outage = self.feed.connects > 1
         self._emit({"event": "reconnect" if after_outage else "listening"})
         task = asyncio.ensure_future(self._resync(after_outage=after_outage))
@@ -103,8 +107,8 @@ class Watcher:
             delay = RESYNC_RETRY_S
             while not self._stopping:
                 try:
-                    now, rows = await self._changed_since(self._since)
-                except (DBAPIError, OSError) as error:
+                    now, rows = await self.workspace.run_plain(self._changed_since(self._since))
+                except UserFacingError as error:
                     log.info("resync failed, trying again: %s", str(error).strip()[:200])
                     await self._engine.dispose()
                     await asyncio.sleep(delay)
@@ -142,7 +146,11 @@ class Watcher:
     async def run(self, until: asyncio.Event | None = None) -> None:
         """Print until ``until`` is set or the output cannot be written."""
         stop = until or asyncio.Event()
-        task = asyncio.ensure_future(self.feed.run())
+        self.feed = self.workspace.listen(
+            on_hints=self._print_hints,
+            on_state=self._print_state,
+            on_connected=self._on_connected,
+        )
         waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._stop.wait())]
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
@@ -150,11 +158,10 @@ class Watcher:
             self._stopping = True
             for wait in waits:
                 wait.cancel()
-            await stop_feed(self.feed, task)
             for pending in list(self._resyncs):
                 pending.cancel()
             await asyncio.gather(*self._resyncs, return_exceptions=True)
-            await self._engine.dispose()
+            await self.workspace.aclose()
 
 
 def watch(url: str) -> int:

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.config import DatabaseChoice, describe_url
-from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState
+from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState, stop_feed
 from dispatch_app.db.engine import explain_permission_error, make_async_engine, session_factory
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.errors import DatabaseUnreachable, UserFacingError
@@ -81,6 +81,7 @@ class Workspace:
         self.changes = ChangeRoutes()
         self.day: LiveDay | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._feeds: list[tuple[ChangeFeed, asyncio.Task[None]]] = []
         self._closed = False
 
     @classmethod
@@ -94,7 +95,7 @@ class Workspace:
     @classmethod
     def connect(cls, url: str, *, clock: Clock = SYSTEM_CLOCK) -> Workspace:
         """A workspace on a database another process opened and checked (the map
-        window, started by the app)."""
+        window, started by the app), or that only listens (``watch``)."""
         engine = make_async_engine(url)
         database = CompanyDatabase(
             url=url,
@@ -157,6 +158,24 @@ class Workspace:
     def feed(self) -> ChangeFeed | None:
         return self.day.feed if self.day is not None else None
 
+    def listen(
+        self,
+        *,
+        on_hints: Callable[[list[ChangeHint]], None],
+        on_state: Callable[[FeedState, dt.datetime], None],
+        on_connected: Callable[[], None] | None = None,
+    ) -> ChangeFeed:
+        """A change feed without a day (``watch``, the worker): hints go to ``on_hints``
+        and to ``changes``; it runs until ``aclose``."""
+
+        def hints(received: list[ChangeHint]) -> None:
+            self.changes.publish(received)
+            on_hints(received)
+
+        feed = ChangeFeed(self.url, on_hints=hints, on_state=on_state, on_connected=on_connected)
+        self._feeds.append((feed, asyncio.ensure_future(feed.run())))
+        return feed
+
     async def reread(self) -> None:
         """Everything again from scratch (the database's contents were replaced)."""
         if self.day is not None:
@@ -218,6 +237,8 @@ class Workspace:
             return
         self._closed = True
         try:
+            for feed, task in self._feeds:
+                await stop_feed(feed, task)
             await finish_or_cancel(self._tasks, STOP_GRACE_S)
             if self.day is not None:
                 await self.day.stop()
