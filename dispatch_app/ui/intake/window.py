@@ -20,13 +20,12 @@ import logging
 import uuid
 from collections.abc import Coroutine
 from html import escape
-from typing import Any, NamedTuple
+from typing import Any
 
-from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDoubleValidator, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateEdit,
     QDialog,
     QFormLayout,
     QFrame,
@@ -49,7 +48,6 @@ from dispatch_app.domain.phones import display_phone
 from dispatch_app.domain.vocabulary import Priority, QuestionKind, WorkOrderSource
 from dispatch_app.domain.work_order_status import LABELS
 from dispatch_app.errors import DatabaseUnreachable, UserFacingError, ValidationError
-from dispatch_app.services.availability import WANTED_WINDOWS, find_windows
 from dispatch_app.services.customer_history import CustomerHistory, customer_history
 from dispatch_app.services.customers import CustomerMatch, find_customers
 from dispatch_app.services.intake import (
@@ -70,17 +68,15 @@ from dispatch_app.ui import theme
 from dispatch_app.ui.forms import BANNER_STYLE, DONE_STYLE, error_label, section_title
 from dispatch_app.ui.intake.history import HistoryCard
 from dispatch_app.ui.intake.job_types import JobTypePicker
+from dispatch_app.ui.intake.windows_panel import MAX_WINDOWS_OFFERED, ArrivalWindowsPanel
 from dispatch_app.ui.latest import LatestRequest
 from dispatch_app.ui.tasks import WindowTasks
 
 log = logging.getLogger(__name__)
 
 MATCH_ROLE = Qt.ItemDataRole.UserRole
-WINDOW_ROLE = Qt.ItemDataRole.UserRole
 NEW_CALLER = "new-caller"  # the match list's last row
 NEW_SITE = "new-site"  # the site list's last entry
-LATER = "later"  # the window list's row after the windows: look from another date
-MAX_WINDOWS_OFFERED = WANTED_WINDOWS  # one key each: Alt+1 … Alt+9
 CALLER_FIELDS = ("name", "phone", "street", "city", "state", "zip")
 
 
@@ -116,15 +112,6 @@ class QuestionField:
             self.widget.setCurrentIndex(max(0, self.widget.findData(answer)))
         else:
             self.widget.setText(answer)
-
-
-class _WindowsWanted(NamedTuple):
-    """What the arrival windows are asked for."""
-
-    job_type_id: int
-    site_id: int | None
-    place: tuple[float, float] | None
-    from_day: dt.date | None
 
 
 class CallIntake(QDialog):
@@ -166,18 +153,9 @@ class CallIntake(QDialog):
             fail=self._history_failed,
             spawn=self._spawn,
         )
-        self.window_searches: LatestRequest[_WindowsWanted, WindowSearch] = LatestRequest(
-            self._find_windows,
-            show=lambda _wanted, search: self._show_window_search(search),
-            fail=self._windows_failed,
-            spawn=self._spawn,
-        )
         self.customer: CustomerHistory | None = None
         self.catalogue: list[JobTypeChoice] = []
         self.technician_names: dict[int, str] = {}
-        self.windows: list[ArrivalWindow] = []
-        self.window_search: WindowSearch | None = None
-        self._windows_from: dt.date | None = None  # Later…: the date the CSR chose
         self.questions: list[QuestionField] = []
         self.errors: dict[str, QLabel] = {}
 
@@ -310,30 +288,15 @@ class CallIntake(QDialog):
         for source, label in theme.SOURCE_LABEL.items():
             self.source.addItem(self.tr(label), source.value)
         self.errors["source"] = error_label("source")
-        self.window_list = QListWidget()
-        self.window_list.setObjectName("arrivalWindows")
-        self.window_list.setMinimumHeight(200)
-        self.window_list.setSpacing(2)
-        bigger = self.window_list.font()
-        bigger.setPointSizeF(bigger.pointSizeF() + 1)
-        self.window_list.setFont(bigger)
-        self.windows_note = QLabel()
-        self.windows_note.setObjectName("windowsNote")
-        self.windows_note.setStyleSheet(f"color: {theme.MUTED_TEXT.name()};")
-        # Later…: the caller wants another week. Typed or picked, Enter looks from there.
-        self.later_date = QDateEdit()
-        self.later_date.setObjectName("laterDate")
-        self.later_date.setCalendarPopup(True)
-        self.later_date.setDisplayFormat("ddd d MMM yyyy")
-        self.later_date.installEventFilter(self)
-        self.later_row = QWidget()
-        later_layout = QHBoxLayout(self.later_row)
-        later_layout.setContentsMargins(0, 0, 0, 0)
-        later_layout.addWidget(QLabel(self.tr("Windows from")))
-        later_layout.addWidget(self.later_date)
-        later_layout.addWidget(QLabel(self.tr("Enter: look · Esc: back to the windows")), 1)
-        self.later_row.hide()
-        self.errors["appointment"] = error_label("appointment")
+        # The arrival windows: a panel of its own, which looks for them itself.
+        self.windows_panel = ArrivalWindowsPanel(
+            self.workspace, self.tasks, clock=self.clock, first_day=self._first_day
+        )
+        self.window_list = self.windows_panel.list
+        self.windows_note = self.windows_panel.note
+        self.later_date = self.windows_panel.later_date
+        self.later_row = self.windows_panel.later_row
+        self.errors["appointment"] = self.windows_panel.error
 
         job = QWidget()
         job_layout = QVBoxLayout(job)
@@ -364,14 +327,7 @@ class CallIntake(QDialog):
         details.addRow("", self.errors["priority"])
         details.addRow("", self.errors["source"])
         job_layout.addLayout(details)
-        windows_title = QHBoxLayout()
-        windows_title.addWidget(section_title(self.tr("Arrival window")))
-        windows_title.addStretch()
-        windows_title.addWidget(self.windows_note)
-        job_layout.addLayout(windows_title)
-        job_layout.addWidget(self.window_list, 1)
-        job_layout.addWidget(self.later_row)
-        job_layout.addWidget(self.errors["appointment"])
+        job_layout.addWidget(self.windows_panel, 1)
 
         splitter = QSplitter()
         splitter.addWidget(caller)
@@ -416,8 +372,7 @@ class CallIntake(QDialog):
             lambda: self._zip_entered(self.caller_inputs)
         )
         self.site_inputs["zip"].editingFinished.connect(lambda: self._zip_entered(self.site_inputs))
-        self.window_list.installEventFilter(self)
-        self.window_list.itemDoubleClicked.connect(self._window_activated)
+        self.windows_panel.bookRequested.connect(self.save)
         self.save_button.clicked.connect(self.save)
         self.close_button.clicked.connect(self.close)
         for line in self.caller_inputs.values():
@@ -465,11 +420,7 @@ class CallIntake(QDialog):
         self.equipment.addItem(self.tr("— not about a unit —"), None)
         self.priority.setCurrentIndex(0)
         self.source.setCurrentIndex(0)
-        self.windows = []
-        self.window_search = None
-        self._windows_from = None
-        self.later_row.hide()
-        self._show_windows(note=self.tr("Choose the caller and the job to see windows"))
+        self.windows_panel.reset()
         self._clear_errors()
         self._closing_anyway = False
         self.lookup.setFocus()
@@ -482,6 +433,7 @@ class CallIntake(QDialog):
         try:
             catalogue = await self.workspace.read(intake_catalogue)
             self.technician_names = await self.workspace.read(technician_names)
+            self.windows_panel.technician_names = self.technician_names
         except UserFacingError as error:
             log.warning("loading job types failed: %s", error)
             self._show_banner(self.tr("Could not read the job types: the database did not answer."))
@@ -724,109 +676,29 @@ class CallIntake(QDialog):
     def _refresh_windows(self) -> None:
         choice = self.job_type.current
         site_id, place = self._place()
-        if choice is None or (site_id is None and place is None):
-            self.window_searches.forget()
-            self.windows = []
-            self.window_search = None
-            self._show_windows(note=self.tr("Choose the caller and the job to see windows"))
-            return
-        self._show_windows(note=self.tr("Finding windows…"))
-        from_day = self._windows_from or self._first_day
-        self.window_searches.ask(_WindowsWanted(choice.id, site_id, place, from_day))
+        self.windows_panel.want(choice.id if choice else None, site_id, place)
 
-    async def _find_windows(self, wanted: _WindowsWanted) -> WindowSearch:
-        return await self.workspace.read(
-            find_windows,
-            job_type_id=wanted.job_type_id,
-            site_id=wanted.site_id,
-            place=wanted.place,
-            from_day=wanted.from_day,
-            clock=self.clock,
-        )
+    @property
+    def windows(self) -> list[ArrivalWindow]:
+        """The windows offered now, Alt+1 first."""
+        return self.windows_panel.windows
 
-    def _windows_failed(self, _wanted: _WindowsWanted, error: UserFacingError) -> None:
-        log.warning("arrival windows failed: %s", error)
-        self.windows = []
-        self.window_search = None
-        self._show_windows(
-            note=self.tr("No windows: the database did not answer. Book for dispatch.")
-        )
-
-    def _show_window_search(self, search: WindowSearch) -> None:
-        self.window_search = search
-        self.windows = list(search.windows[:MAX_WINDOWS_OFFERED])
-        days = _day_span(search.first_day, search.last_day)
-        if search.windows:
-            note = self.tr("{0} windows, {1}").format(len(self.windows), days)
-        else:
-            note = self.tr("Nobody with these skills is free {0}: Alt+L for a later date").format(
-                days
-            )
-        self._show_windows(note=note)
-
-    def _show_windows(self, *, note: str) -> None:
-        chosen = self.chosen_window()
-        self.window_list.clear()
-        names = self.technician_names
-        for number, window in enumerate(self.windows, start=1):
-            start, end = window.span.start, window.span.end
-            who = names.get(window.technician_ids[0], "")
-            others = len(window.technician_ids) - 1
-            crew = who + (f"  (+{others})" if others else "")
-            item = QListWidgetItem(
-                f"Alt+{number}    {start:%a %d %b}    {start:%H:%M}–{end:%H:%M}    {crew}"
-            )
-            item.setData(WINDOW_ROLE, window)
-            self.window_list.addItem(item)
-        if self.window_search is not None:
-            later = QListWidgetItem(self.tr("Alt+L    Later…  look from another date"))
-            later.setData(WINDOW_ROLE, LATER)
-            self.window_list.addItem(later)
-        dispatch = QListWidgetItem(self.tr("Alt+0    Leave unscheduled — dispatch will book it"))
-        dispatch.setData(WINDOW_ROLE, None)
-        self.window_list.addItem(dispatch)
-        row = self.windows.index(chosen) if chosen in self.windows else self.window_list.count() - 1
-        self.window_list.setCurrentRow(row)
-        self.windows_note.setText(note)
-
-    def _window_activated(self, item: QListWidgetItem) -> None:
-        """A double-click (or Enter) on a row: book it, or, on Later…, choose the date."""
-        if item.data(WINDOW_ROLE) == LATER:
-            self.choose_later_date()
-        else:
-            self.save()
+    @property
+    def window_search(self) -> WindowSearch | None:
+        return self.windows_panel.search
 
     def choose_later_date(self) -> None:
-        """Alt+L: the date chooser, starting the day after the last one searched."""
-        if self.window_search is None:
-            return
-        # A date before today is looked at from today (the service never offers the past).
-        start = self.window_search.last_day + dt.timedelta(days=1)
-        self.later_date.setDate(QDate(start.year, start.month, start.day))
-        self.later_row.show()
-        self.later_date.setFocus()
+        self.windows_panel.choose_later_date()
 
     def look_from(self, day: dt.date) -> None:
-        """Offer windows from ``day`` on (Enter in the date chooser)."""
-        self._windows_from = day
-        self._refresh_windows()
-        self.window_list.setFocus()
+        self.windows_panel.look_from(day)
 
     def chosen_window(self) -> ArrivalWindow | None:
-        item = self.window_list.currentItem()
-        window = item.data(WINDOW_ROLE) if item is not None else None
-        return window if isinstance(window, ArrivalWindow) else None
+        return self.windows_panel.chosen()
 
     def choose_window(self, number: int) -> None:
         """Alt+N: the Nth window offered (0: leave it for dispatch)."""
-        if number == 0:
-            self.window_list.setCurrentRow(self.window_list.count() - 1)  # the last row
-        elif number <= len(self.windows):
-            self.window_list.setCurrentRow(number - 1)
-        else:
-            return
-        self.errors["appointment"].hide()
-        self.window_list.setFocus()
+        self.windows_panel.choose(number)
 
     # -- saving ------------------------------------------------------------------------------
     def booking(self) -> CallBooking:
@@ -999,22 +871,6 @@ class CallIntake(QDialog):
                 if 0 <= row < self.matches.count():
                     self.matches.setCurrentRow(row)
                 return True
-            if watched is self.window_list and enter:
-                item = self.window_list.currentItem()
-                if item is not None:
-                    self._window_activated(item)
-                return True
-            if watched is self.later_date and enter:
-                chosen = self.later_date.date()
-                self.look_from(dt.date(chosen.year(), chosen.month(), chosen.day()))
-                return True
-            if watched is self.later_date and key == Qt.Key.Key_Escape:
-                self.later_row.hide()
-                self.window_list.setFocus()
-                return True
-            if watched is self.window_list and Qt.Key.Key_0 <= key <= Qt.Key.Key_9:
-                self.choose_window(key - Qt.Key.Key_0)
-                return True
         return super().eventFilter(watched, event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -1039,12 +895,3 @@ class CallIntake(QDialog):
             return
         self._closing_anyway = False
         super().closeEvent(event)
-
-
-def _day_span(first: dt.date, last: dt.date) -> str:
-    """'Mon 7 – Tue 8 Dec', 'Mon 30 Nov – Tue 1 Dec', or one day: 'Mon 7 Dec'."""
-    if first == last:
-        return f"{first:%a} {first.day} {first:%b}"
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first:%a} {first.day} – {last:%a} {last.day} {last:%b}"
-    return f"{first:%a} {first.day} {first:%b} – {last:%a} {last.day} {last:%b}"
