@@ -37,6 +37,7 @@ from dispatch_app.db.models import (
     WorkOrder,
 )
 from dispatch_app.db.scratch import ScratchServer
+from dispatch_app.domain.geo import DriveEstimate
 from dispatch_app.domain.scheduling import Shift, TimeSpan, first_overlap
 from dispatch_app.domain.vocabulary import Priority, Trade, VisitStatus, WorkOrderStatus
 from dispatch_app.services.demo import (
@@ -638,3 +639,48 @@ def test_a_real_company_is_never_replaced(sync_engine: Engine) -> None:
             rebuild_demo(session, now=NOW)
         session.rollback()
     assert _dump(sync_engine) == before
+
+
+def test_the_demo_keeps_the_boards_drive_times_and_grid(demo: tuple[Engine, DemoSummary]) -> None:
+    """The demo is planned with the board's own rules: between two visits of one
+    technician there is at least the drive time the board would ask for, and every
+    planned start sits on the board's 15-minute grid."""
+    engine, _summary = demo
+    with Session(engine) as session:
+        drive = DriveEstimate(
+            float(session.scalar(select(AppSetting.value).where(AppSetting.key == "road_factor"))),
+            float(
+                session.scalar(
+                    select(AppSetting.value).where(AppSetting.key == "average_speed_kmh")
+                )
+            ),
+        )
+        zone = session.scalar(select(AppSetting.value).where(AppSetting.key == "business_timezone"))
+        tz = ZoneInfo(str(zone))
+        rows = session.execute(
+            select(
+                VisitTechnician.technician_id,
+                Visit.starts,
+                Visit.ends,
+                ServiceSite.lat,
+                ServiceSite.lon,
+            )
+            .join(Visit, Visit.id == VisitTechnician.visit_id)
+            .join(WorkOrder, WorkOrder.id == Visit.work_order_id)
+            .join(ServiceSite, ServiceSite.id == WorkOrder.site_id)
+            .where(Visit.starts.is_not(None))
+            .order_by(VisitTechnician.technician_id, Visit.starts)
+        ).all()
+    assert rows
+    by_technician: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_technician[row.technician_id].append(row)
+    for technician_id, visits in by_technician.items():
+        for visit in visits:
+            assert visit.starts.astimezone(tz).minute % 15 == 0, visit
+        for before, after in pairwise(visits):
+            if after.starts.date() != before.ends.date():
+                continue
+            needed = drive.minutes((before.lat, before.lon), (after.lat, after.lon))
+            free = (after.starts - before.ends).total_seconds() / 60
+            assert free >= needed, (technician_id, before, after, needed)

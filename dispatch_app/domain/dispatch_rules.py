@@ -181,6 +181,15 @@ def snap(moment: dt.datetime, minutes: int, tz: dt.tzinfo) -> dt.datetime:
     return nearest.replace(tzinfo=tz, fold=local.fold).astimezone(dt.UTC).astimezone(tz)
 
 
+def snap_up(moment: dt.datetime, minutes: int, tz: dt.tzinfo) -> dt.datetime:
+    """The first point of ``snap``'s grid at or after ``moment`` (a visit can start no
+    sooner than the technician gets there)."""
+    nearest = snap(moment, minutes, tz)
+    if nearest >= moment:
+        return nearest
+    return snap(nearest + dt.timedelta(minutes=minutes), minutes, tz)
+
+
 def shifted(span: TimeSpan, by: dt.timedelta) -> TimeSpan:
     """The span moved by an absolute duration: both ends move by ``by`` of real time,
     so the span keeps its real length even across a change of the clocks.
@@ -341,7 +350,12 @@ def _drive_finding(
 
 
 def _has_skills(technician: TechnicianProfile, required: Mapping[str, int]) -> bool:
-    return all(technician.skills.get(skill, 0) >= level for skill, level in required.items())
+    return skills_suffice(technician.skills, required)
+
+
+def skills_suffice(held: Mapping[str, int], required: Mapping[str, int]) -> bool:
+    """Whether skills ``held`` (code → level) cover every ``required`` one at its level."""
+    return all(held.get(skill, 0) >= level for skill, level in required.items())
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

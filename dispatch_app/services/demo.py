@@ -53,6 +53,8 @@ from dispatch_app.db.models import (
     WorkOrder,
 )
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
+from dispatch_app.domain.dispatch_rules import skills_suffice, snap_up
+from dispatch_app.domain.geo import DriveEstimate, distance_km
 from dispatch_app.domain.vocabulary import (
     TRADE_COLOURS,
     LineItemKind,
@@ -1814,7 +1816,7 @@ def _service_area() -> tuple[_Zip, ...]:
         if record["zip_code_type"] != "STANDARD" or not record["active"]:
             continue
         lat, lon = float(record["lat"]), float(record["long"])
-        if _km((lat, lon), DOWNTOWN) <= SERVICE_RADIUS_KM:
+        if distance_km((lat, lon), DOWNTOWN) <= SERVICE_RADIUS_KM:
             found.append(
                 _Zip(
                     record["zip_code"], record["city"], record["state"], record["county"], lat, lon
@@ -1823,13 +1825,6 @@ def _service_area() -> tuple[_Zip, ...]:
     # Postal-service ZIPs (60699, 60701) share one placeholder centroid: nobody lives there.
     shared = Counter((z.lat, z.lon) for z in found)
     return tuple(sorted((z for z in found if shared[z.lat, z.lon] == 1), key=lambda z: z.code))
-
-
-def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    mean_lat = math.radians((a[0] + b[0]) / 2)
-    dx = math.radians(b[1] - a[1]) * math.cos(mean_lat)
-    dy = math.radians(b[0] - a[0])
-    return 6371.0 * math.hypot(dx, dy)
 
 
 # Letters NFKD does not split into a base letter and an accent.
@@ -1846,12 +1841,6 @@ def _ascii(text: str) -> str:
 
 def _slug(text: str) -> str:
     return "".join(c for c in _ascii(text).lower() if c.isalnum())
-
-
-def _ceil_to_snap(moment: dt.datetime) -> dt.datetime:
-    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    steps = -((epoch - moment) // SNAP)
-    return epoch + steps * SNAP
 
 
 class _Planner:
@@ -1907,8 +1896,15 @@ class _Planner:
         )
 
     def _drive(self, a: tuple[float, float], b: tuple[float, float]) -> dt.timedelta:
-        minutes = _km(a, b) * self.road_factor / self.speed_kmh * 60
+        # The board's own estimate, so the demo's gaps pass its drive-time rule; and never
+        # under ten minutes (parking, the van's door, the customer's door).
+        minutes = DriveEstimate(self.road_factor, self.speed_kmh).minutes(a, b)
         return dt.timedelta(minutes=max(10, math.ceil(minutes)))
+
+    def _on_grid(self, moment: dt.datetime) -> dt.datetime:
+        """The first time on the board's snap grid at or after ``moment``, in UTC."""
+        minutes = int(SNAP.total_seconds() // 60)
+        return snap_up(moment, minutes, self.tz).astimezone(dt.UTC)
 
     def _phone(self, preferred: Sequence[str]) -> str:
         for code in (*preferred, *ALL_AREA_CODES):
@@ -1932,7 +1928,7 @@ class _Planner:
         return self._local(day, starts), self._local(end_day, ends)
 
     def _qualified(self, tech: _Tech, job: JobSpec) -> bool:
-        return all(tech.skills.get(code, 0) >= level for code, level in job.skills)
+        return skills_suffice(tech.skills, dict(job.skills))
 
     def _weight(self, job: JobSpec) -> float:
         return job.heating_weight if self.heating_season else job.cooling_weight
@@ -2285,12 +2281,14 @@ class _Planner:
         if job.equipment:
             fitting = [i for i in pool if any(k in self.sites[i].equipment for k in job.equipment)]
             pool = fitting or pool
-        return min(pool, key=lambda i: (_km(near, (self.sites[i].lat, self.sites[i].lon)), i))
+        return min(
+            pool, key=lambda i: (distance_km(near, (self.sites[i].lat, self.sites[i].lon)), i)
+        )
 
     def _nearest_site(self, near: tuple[float, float], used: set[int]) -> int:
         return min(
             (i for i in range(len(self.sites)) if i not in used),
-            key=lambda i: (_km(near, (self.sites[i].lat, self.sites[i].lon)), i),
+            key=lambda i: (distance_km(near, (self.sites[i].lat, self.sites[i].lon)), i),
         )
 
     def _window(
@@ -2385,14 +2383,14 @@ class _Planner:
                     minutes = job.minutes
                 site = self.sites[site_index]
                 travel = self._drive(where, (site.lat, site.lon))
-                starts = _ceil_to_snap(cursor + travel)
+                starts = self._on_grid(cursor + travel)
                 ends = starts + dt.timedelta(minutes=minutes)
                 # No dispatcher sends a tech across town when a job waits around the corner.
                 if order is None and (ends > span[1] or travel > MAX_DRIVE):
                     site_index = self._nearest_site(where, used)
                     site = self.sites[site_index]
                     travel = self._drive(where, (site.lat, site.lon))
-                    starts = _ceil_to_snap(cursor + travel)
+                    starts = self._on_grid(cursor + travel)
                     ends = starts + dt.timedelta(minutes=minutes)
                 if ends > span[1]:
                     break
