@@ -20,10 +20,11 @@ Threading contract: coroutines and callbacks for the app's event loop. No Qt.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -52,15 +53,20 @@ STOP_GRACE_S = 5.0
 
 @dataclass(frozen=True, slots=True)
 class ChangeReport:
-    """What a write changed: rows by table and their new versions."""
+    """What a write changed: rows by table, their new versions, and (where known) the
+    work order each belongs to."""
 
     table: str
     versions: Mapping[int, int]
     op: str = "update"
+    work_orders: Mapping[int, int] = field(default_factory=dict)
 
     @property
     def hints(self) -> list[ChangeHint]:
-        return [ChangeHint(self.table, row, self.op, v) for row, v in self.versions.items()]
+        return [
+            ChangeHint(self.table, row, self.op, v, self.work_orders.get(row))
+            for row, v in self.versions.items()
+        ]
 
 
 def explain_database_error(error: BaseException, url: str) -> UserFacingError:
@@ -188,6 +194,12 @@ class Workspace:
 
     async def report(self, report: ChangeReport) -> None:
         """A write of this workstation, shown now without waiting for its hint."""
+        store = self.store
+        if report.table == "visits" and not report.work_orders and store is not None:
+            # The day knows whose visits they are: only those work orders' views hear.
+            held = {row: store.visit(row) for row in report.versions}
+            owners = {row: v.work_order_id for row, v in held.items() if v is not None}
+            report = dataclasses.replace(report, work_orders=owners)
         hints = report.hints
         self.changes.publish(hints)
         if self.day is not None:

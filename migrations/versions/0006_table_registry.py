@@ -22,18 +22,6 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The work order a changed row belongs to, by the owner kind its trigger was given.
-OWNER = """
-CREATE FUNCTION dispatch_owner(kind text, row_id bigint, work_order_id bigint, visit_id bigint)
-RETURNS bigint LANGUAGE sql STABLE AS $$
-    SELECT CASE kind
-        WHEN 'self' THEN row_id
-        WHEN 'work_order_id' THEN work_order_id
-        WHEN 'visit' THEN (SELECT v.work_order_id FROM visits v WHERE v.id = visit_id)
-    END
-$$
-"""
-
 # TG_ARGV[0]: 'versioned' when the row has a version; TG_ARGV[1]: the owner kind. Only
 # the columns the owner kind names are read (a row's own type decides what it has).
 NOTIFY_CHANGE = """
@@ -57,7 +45,7 @@ BEGIN
         ELSIF TG_ARGV[1] = 'work_order_id' THEN
             owner := changed.work_order_id;
         ELSIF TG_ARGV[1] = 'visit' THEN
-            owner := dispatch_owner('visit', NULL, NULL, changed.visit_id);
+            SELECT v.work_order_id INTO owner FROM visits v WHERE v.id = changed.visit_id;
         END IF;
     END IF;
     PERFORM pg_notify('dispatch_changes', json_build_object(
@@ -101,11 +89,15 @@ BEGIN
         RETURN NULL;
     END IF;
     touched := CASE WHEN TG_OP = 'DELETE' THEN before ELSE after END;
-    order_id := dispatch_owner(
-        kind,
-        (touched ->> 'id')::bigint,
-        (touched ->> 'work_order_id')::bigint,
-        (touched ->> 'visit_id')::bigint);
+    -- The work order the row belongs to, by the owner kind its trigger was given.
+    IF kind = 'self' THEN
+        order_id := (touched ->> 'id')::bigint;
+    ELSIF kind = 'visit' THEN
+        SELECT v.work_order_id INTO order_id FROM visits v
+        WHERE v.id = (touched ->> 'visit_id')::bigint;
+    ELSE
+        order_id := (touched ->> 'work_order_id')::bigint;
+    END IF;
     IF order_id IS NULL OR NOT EXISTS (SELECT 1 FROM work_orders WHERE id = order_id) THEN
         RETURN NULL;
     END IF;
@@ -141,7 +133,35 @@ END
 $$
 """
 
-OLD_AUDIT_OWNER = """
+OLD_AUDIT = """
+CREATE OR REPLACE FUNCTION dispatch_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    -- Bookkeeping and bulk never make an audit line.
+    skipped text[] := ARRAY['version', 'updated_at', 'updated_by', 'created_at',
+                            'created_by', 'data', 'thumbnail'];
+    before jsonb := '{}'::jsonb;
+    after jsonb := '{}'::jsonb;
+    touched jsonb;
+    changed jsonb := '{}'::jsonb;
+    field text;
+    order_id bigint;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        before := to_jsonb(OLD) - skipped;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        after := to_jsonb(NEW) - skipped;
+    END IF;
+    FOR field IN SELECT jsonb_object_keys(before || after) LOOP
+        IF (before -> field) IS DISTINCT FROM (after -> field) THEN
+            changed := changed || jsonb_build_object(
+                field, jsonb_build_array(before -> field, after -> field));
+        END IF;
+    END LOOP;
+    IF changed = '{}'::jsonb THEN
+        RETURN NULL;
+    END IF;
+    touched := CASE WHEN TG_OP = 'DELETE' THEN before ELSE after END;
     IF TG_TABLE_NAME = 'work_orders' THEN
         order_id := (touched ->> 'id')::bigint;
     ELSIF TG_TABLE_NAME = 'visit_technicians' THEN
@@ -149,6 +169,15 @@ OLD_AUDIT_OWNER = """
     ELSE
         order_id := (touched ->> 'work_order_id')::bigint;
     END IF;
+    -- A deleted work order takes its rows and its history with it.
+    IF order_id IS NULL OR NOT EXISTS (SELECT 1 FROM work_orders WHERE id = order_id) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO audit_log (work_order_id, table_name, row_id, action, changes)
+    VALUES (order_id, TG_TABLE_NAME, (touched ->> 'id')::bigint, lower(TG_OP), changed);
+    RETURN NULL;
+END
+$$
 """
 
 # Frozen copies (a migration must not change when the registry does).
@@ -165,23 +194,13 @@ AUDITED_TABLES = (
 
 
 def upgrade() -> None:
-    op.execute(OWNER)
     op.execute(NOTIFY_CHANGE)
     op.execute(AUDIT)
 
 
 def downgrade() -> None:
     op.execute(OLD_NOTIFY_CHANGE)
-    old_audit = AUDIT.replace(
-        """    order_id := dispatch_owner(
-        kind,
-        (touched ->> 'id')::bigint,
-        (touched ->> 'work_order_id')::bigint,
-        (touched ->> 'visit_id')::bigint);
-""",
-        OLD_AUDIT_OWNER,
-    )
-    op.execute(old_audit)
+    op.execute(OLD_AUDIT)
     # The triggers as 0002 and 0004 left them: no owner argument.
     for table in (*VERSIONED_TABLES, "status_history"):
         argument = "'versioned'" if table in VERSIONED_TABLES else ""
@@ -194,4 +213,3 @@ def downgrade() -> None:
             f"CREATE OR REPLACE TRIGGER {table}_audit AFTER INSERT OR UPDATE OR DELETE "
             f"ON {table} FOR EACH ROW EXECUTE FUNCTION dispatch_audit()"
         )
-    op.execute("DROP FUNCTION dispatch_owner(text, bigint, bigint, bigint)")
