@@ -13,7 +13,6 @@ closing with something typed asks first.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import itertools
 import logging
@@ -22,19 +21,15 @@ from collections.abc import Coroutine
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDoubleValidator, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QFormLayout,
-    QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -44,12 +39,10 @@ from PySide6.QtWidgets import (
 
 from dispatch_app.domain.availability import ArrivalWindow, WindowSearch
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
-from dispatch_app.domain.phones import display_phone
 from dispatch_app.domain.vocabulary import Priority, QuestionKind, WorkOrderSource
 from dispatch_app.domain.work_order_status import LABELS
 from dispatch_app.errors import DatabaseUnreachable, UserFacingError, ValidationError
-from dispatch_app.services.customer_history import CustomerHistory, customer_history
-from dispatch_app.services.customers import CustomerMatch, find_customers
+from dispatch_app.services.customer_history import CustomerHistory
 from dispatch_app.services.intake import (
     Appointment,
     BookedCall,
@@ -62,22 +55,15 @@ from dispatch_app.services.intake import (
     intake_catalogue,
     technician_names,
 )
-from dispatch_app.services.map_positions import ZIP_CENTROIDS
 from dispatch_app.services.workspace import Workspace
 from dispatch_app.ui import theme
 from dispatch_app.ui.forms import BANNER_STYLE, DONE_STYLE, error_label, section_title
-from dispatch_app.ui.intake.history import HistoryCard
+from dispatch_app.ui.intake.caller_panel import CALLER_FIELDS, CallerPanel
 from dispatch_app.ui.intake.job_types import JobTypePicker
 from dispatch_app.ui.intake.windows_panel import MAX_WINDOWS_OFFERED, ArrivalWindowsPanel
-from dispatch_app.ui.latest import LatestRequest
 from dispatch_app.ui.tasks import WindowTasks
 
 log = logging.getLogger(__name__)
-
-MATCH_ROLE = Qt.ItemDataRole.UserRole
-NEW_CALLER = "new-caller"  # the match list's last row
-NEW_SITE = "new-site"  # the site list's last entry
-CALLER_FIELDS = ("name", "phone", "street", "city", "state", "zip")
 
 
 class QuestionField:
@@ -140,20 +126,6 @@ class CallIntake(QDialog):
         self.tasks = WindowTasks("call intake")
         self._closing_anyway = False
         self._saving = False
-        # Each kind of lookup: one request at a time, for what was asked last.
-        self.searches: LatestRequest[str, list[CustomerMatch]] = LatestRequest(
-            lambda typed: self.workspace.read(find_customers, typed),
-            show=self._show_matches,
-            fail=self._search_failed,
-            spawn=self._spawn,
-        )
-        self.histories: LatestRequest[int, CustomerHistory] = LatestRequest(
-            lambda customer_id: self.workspace.read(customer_history, customer_id, clock=clock),
-            show=lambda _customer_id, history: self._show_history(history),
-            fail=self._history_failed,
-            spawn=self._spawn,
-        )
-        self.customer: CustomerHistory | None = None
         self.catalogue: list[JobTypeChoice] = []
         self.technician_names: dict[int, str] = {}
         self.questions: list[QuestionField] = []
@@ -171,94 +143,19 @@ class CallIntake(QDialog):
         self.banner.hide()
         self.last_booked: BookedCall | None = None
 
-        # The caller: lookup, matches, their card, or the new caller's details.
-        self.lookup = QLineEdit()
-        self.lookup.setObjectName("lookup")
-        self.lookup.setPlaceholderText(self.tr("Phone number, name or street"))
-        self.lookup.setClearButtonEnabled(True)
-        font = self.lookup.font()
-        font.setPointSizeF(font.pointSizeF() + 3)
-        self.lookup.setFont(font)
-        self.lookup.setMaxLength(200)
-        self.matches = QListWidget()
-        self.matches.setObjectName("matches")
-        self.matches.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.matches.setMaximumHeight(190)
-        self.history = HistoryCard()
-        self.site = QComboBox()
-        self.site.setObjectName("site")
-        self.site_row = QWidget()
-        site_layout = QHBoxLayout(self.site_row)
-        site_layout.setContentsMargins(0, 0, 0, 0)
-        site_layout.addWidget(QLabel(self.tr("Site")))
-        site_layout.addWidget(self.site, 1)
-        # Another address of a customer on file (a rental, a parent's house).
-        self.site_box = QFrame()
-        self.site_box.setObjectName("newSite")
-        self.site_box.setFrameShape(QFrame.Shape.StyledPanel)
-        self.site_inputs: dict[str, QLineEdit] = {}
-        site_grid = QGridLayout(self.site_box)
-        site_places = {
-            "label": (self.tr("What to call it (Rental, Mother's house)"), 0, 0, 3),
-            "street": (self.tr("Street"), 2, 0, 3),
-            "zip": (self.tr("ZIP"), 4, 0, 1),
-            "city": (self.tr("City"), 4, 1, 1),
-            "state": (self.tr("State"), 4, 2, 1),
-        }
-        for name, (label, row, column, span) in site_places.items():
-            line = QLineEdit()
-            line.setObjectName(f"site_{name}")
-            line.setMaxLength(2 if name == "state" else 10 if name == "zip" else 200)
-            line.setPlaceholderText(label)
-            line.installEventFilter(self)
-            self.site_inputs[name] = line
-            site_grid.addWidget(line, row, column, 1, span)
-            self.errors[f"site_{name}"] = error_label(f"site_{name}")
-            site_grid.addWidget(self.errors[f"site_{name}"], row + 1, column, 1, span)
-        site_grid.setColumnStretch(1, 2)
-
-        self.caller_box = QFrame()
-        self.caller_box.setObjectName("newCaller")
-        self.caller_box.setFrameShape(QFrame.Shape.StyledPanel)
-        self.caller_inputs: dict[str, QLineEdit] = {}
-        grid = QGridLayout(self.caller_box)
-        grid.addWidget(section_title(self.tr("New caller")), 0, 0, 1, 4)
-        placements = {
-            "name": (self.tr("Name"), 1, 0, 3),
-            "phone": (self.tr("Phone"), 3, 0, 3),
-            "street": (self.tr("Street"), 5, 0, 3),
-            "zip": (self.tr("ZIP"), 7, 0, 1),
-            "city": (self.tr("City"), 7, 1, 1),
-            "state": (self.tr("State"), 7, 2, 1),
-        }
-        for name in CALLER_FIELDS:
-            label, row, column, span = placements[name]
-            line = QLineEdit()
-            line.setObjectName(f"caller_{name}")
-            line.setMaxLength(2 if name == "state" else 10 if name == "zip" else 200)
-            line.setPlaceholderText(label)
-            self.caller_inputs[name] = line
-            grid.addWidget(line, row, column, 1, span)
-            self.errors[name] = error_label(name)
-            grid.addWidget(self.errors[name], row + 1, column, 1, span)
-        grid.setColumnStretch(1, 2)
-
-        caller = QWidget()
-        caller_layout = QVBoxLayout(caller)
-        caller_layout.setContentsMargins(0, 0, 8, 0)
-        caller_layout.addWidget(section_title(self.tr("Caller")))
-        caller_layout.addWidget(self.lookup)
-        caller_layout.addWidget(self.matches)
-        self.errors["customer"] = error_label("customer")
-        caller_layout.addWidget(self.errors["customer"])
-        caller_layout.addWidget(self.caller_box)
-        caller_layout.addWidget(self.site_row)
-        caller_layout.addWidget(self.site_box)
-        self.errors["site"] = error_label("site")
-        caller_layout.addWidget(self.errors["site"])
-        caller_layout.addWidget(self.history, 100)
-        # Takes the room when there is no card yet, so the fields stay at the top.
-        caller_layout.addStretch(1)
+        # The caller: a panel of its own (lookup, matches, card, sites, new caller).
+        self.caller_panel = CallerPanel(self.workspace, self._spawn, clock=self.clock)
+        caller = self.caller_panel
+        self.errors.update(caller.errors)
+        self.lookup = caller.lookup
+        self.matches = caller.matches
+        self.history = caller.history
+        self.site = caller.site
+        self.site_row = caller.site_row
+        self.site_box = caller.site_box
+        self.site_inputs = caller.site_inputs
+        self.caller_box = caller.caller_box
+        self.caller_inputs = caller.caller_inputs
 
         # The job.
         self.job_type = JobTypePicker()
@@ -363,20 +260,17 @@ class CallIntake(QDialog):
         layout.addLayout(buttons)
 
     def _connect(self) -> None:
-        self.lookup.textEdited.connect(self._lookup_typed)
-        self.lookup.installEventFilter(self)
-        self.matches.itemClicked.connect(lambda _item: self.take_highlighted_match())
+        caller = self.caller_panel
+        caller.customerChosen.connect(self._customer_chosen)
+        caller.customerShown.connect(self._customer_shown)
+        caller.customerForgotten.connect(self._customer_forgotten)
+        caller.newCallerOpened.connect(lambda: self.source.setCurrentIndex(0))
+        caller.placeChanged.connect(self._place_changed)
+        caller.problem.connect(self._show_banner)
         self.job_type.chosen.connect(self._job_type_chosen)
-        self.site.currentIndexChanged.connect(self._site_changed)
-        self.caller_inputs["zip"].editingFinished.connect(
-            lambda: self._zip_entered(self.caller_inputs)
-        )
-        self.site_inputs["zip"].editingFinished.connect(lambda: self._zip_entered(self.site_inputs))
         self.windows_panel.bookRequested.connect(self.save)
         self.save_button.clicked.connect(self.save)
         self.close_button.clicked.connect(self.close)
-        for line in self.caller_inputs.values():
-            line.installEventFilter(self)
         # Tab goes the way an address is said, whatever the grid's columns.
         order = [self.caller_inputs[name] for name in ("name", "phone", "street", "zip")]
         order += [self.caller_inputs["city"], self.caller_inputs["state"], self.job_type.search]
@@ -395,24 +289,11 @@ class CallIntake(QDialog):
     # -- the call's lifecycle --------------------------------------------------------------
     def reset(self) -> None:
         """A blank form, focus in the lookup: ready for the next call."""
-        self.customer = None
         # One id per call, kept across retries: a booking whose answer was lost is found
         # again instead of written twice.
         self.call_id = uuid.uuid4()
         self.duplicate.hide()
-        self.lookup.clear()
-        self.matches.clear()
-        self.matches.hide()
-        self.history.show_history(None)
-        self.history.hide()
-        self.site.clear()
-        self.site_row.hide()
-        self.site_box.hide()
-        for line in self.site_inputs.values():
-            line.clear()
-        self.caller_box.hide()
-        for line in self.caller_inputs.values():
-            line.clear()
+        self.caller_panel.reset()
         self.job_type.clear()
         self.description.clear()
         self._set_questions(())
@@ -444,156 +325,55 @@ class CallIntake(QDialog):
     def has_typing(self) -> bool:
         """Whether closing would throw away something the CSR typed."""
         return bool(
-            self.lookup.text().strip()
+            self.caller_panel.has_typing()
             or self.description.toPlainText().strip()
             or self.job_type.current is not None
-            or any(line.text().strip() for line in self.caller_inputs.values())
-            or any(line.text().strip() for line in self.site_inputs.values())
         )
 
     def unsaved_work(self) -> list[str]:
         """What quitting would throw away, as one readable line (empty when nothing is)."""
         if not self.has_typing():
             return []
-        caller = self.customer.name if self.customer is not None else self.lookup.text().strip()
-        if not caller:
-            caller = self.caller_inputs["name"].text().strip()
+        caller = self.caller_panel.caller_name()
         if caller:
             return [self.tr("New call: a call from {0}, not booked yet").format(caller)]
         return [self.tr("New call: a call not booked yet")]
 
     # -- the caller ----------------------------------------------------------------------------
-    def _lookup_typed(self, text: str) -> None:
-        if self.customer is not None:  # typing again means another caller
-            self._forget_customer()
-        self.searches.ask(text)
-
-    def _search_failed(self, typed: str, error: UserFacingError) -> None:
-        log.warning("customer search failed: %s", error)
-        self._show_banner(
-            self.tr("Customer search is not answering; type a new caller if needed.")
-            if isinstance(error, DatabaseUnreachable)
-            else str(error)
-        )
-        self._show_matches(typed, [])
-
-    def _show_matches(self, typed: str, found: list[CustomerMatch]) -> None:
-        self.matches.clear()
-        if not typed.strip():
-            self.matches.hide()
-            return
-        for match in found:
-            phones = ", ".join(display_phone(number) for number in match.phones[:2])
-            open_note = (
-                self.tr("   ⚠ {0} open").format(match.open_work_orders)
-                if match.open_work_orders
-                else ""
-            )
-            item = QListWidgetItem(f"{match.name}   {phones}\n    {match.address}{open_note}")
-            item.setData(MATCH_ROLE, match)
-            self.matches.addItem(item)
-        new = QListWidgetItem(self.tr("+ New caller  (Ctrl+N)"))
-        new.setData(MATCH_ROLE, NEW_CALLER)
-        self.matches.addItem(new)
-        self.matches.setCurrentRow(0)
-        self.matches.show()
+    @property
+    def customer(self) -> CustomerHistory | None:
+        """The returning caller whose card is shown, if any."""
+        return self.caller_panel.customer
 
     def take_highlighted_match(self) -> None:
-        item = self.matches.currentItem()
-        if item is None:
-            if self.lookup.text().strip():
-                self.new_caller()
-            return
-        match = item.data(MATCH_ROLE)
-        if match == NEW_CALLER:
-            self.new_caller()
-            return
-        self.choose_customer(match.id)
+        self.caller_panel.take_highlighted_match()
 
     def choose_customer(self, customer_id: int) -> None:
-        self.caller_box.hide()
-        self.matches.hide()
-        self.errors["customer"].hide()
-        self.source.setCurrentIndex(self.source.findData(WorkOrderSource.REPEAT.value))
-        self.histories.ask(customer_id)
-        self.job_type.setFocus()
-
-    def _history_failed(self, customer_id: int, error: UserFacingError) -> None:
-        log.warning("reading customer %s failed: %s", customer_id, error)
-        self._show_banner(
-            self.tr("Could not read the customer: the database did not answer.")
-            if isinstance(error, DatabaseUnreachable)
-            else str(error)
-        )
-
-    def _show_history(self, history: CustomerHistory) -> None:
-        self.customer = history
-        self.lookup.setText(history.name)
-        self.history.show_history(history)
-        self.history.show()
-        self.site.blockSignals(True)
-        self.site.clear()
-        for site in history.sites:
-            self.site.addItem(f"{site.label} — {site.address}", site.id)
-        self.site.addItem(self.tr("+ Another address…"), NEW_SITE)
-        self.site.blockSignals(False)
-        self.site_row.show()
-        self._site_changed()
-        self._warn_of_duplicate()
-
-    def _forget_customer(self) -> None:
-        self.histories.forget()
-        self.customer = None
-        self.duplicate.hide()
-        self.history.hide()
-        self.site.clear()
-        self.site_row.hide()
-        self.site_box.hide()
-        self._fill_equipment()
-        self.source.setCurrentIndex(0)
-        self._refresh_windows()
+        self.caller_panel.choose_customer(customer_id)
 
     def new_caller(self) -> None:
         """The inline form for a caller the company does not know yet."""
-        typed = self.lookup.text().strip()
-        if self.customer is not None:
-            self._forget_customer()
-        self.matches.hide()
-        self.caller_box.show()
-        phone = self.caller_inputs["phone"]
-        name = self.caller_inputs["name"]
-        if typed and not phone.text() and not name.text():
-            digits = sum(char.isdigit() for char in typed)
-            (phone if digits >= 3 and digits * 2 >= len(typed) else name).setText(typed)
-        self.source.setCurrentIndex(0)
-        self._spawn(self._load_zip_index())
-        (phone if name.text() and not phone.text() else name).setFocus()
-
-    async def _load_zip_index(self) -> None:
-        await asyncio.to_thread(ZIP_CENTROIDS.load)
-
-    def _zip_entered(self, inputs: dict[str, QLineEdit]) -> None:
-        town = ZIP_CENTROIDS.town(inputs["zip"].text())
-        if town is not None:
-            city, state = town
-            if not inputs["city"].text().strip():
-                inputs["city"].setText(city)
-            if not inputs["state"].text().strip():
-                inputs["state"].setText(state)
-        self._refresh_windows()
-
-    def _site_changed(self) -> None:
-        adding = self.customer is not None and self.site.currentData() == NEW_SITE
-        self.site_box.setVisible(adding)
-        if adding:
-            self._spawn(self._load_zip_index())
-            self.site_inputs["street"].setFocus()
-        self._fill_equipment()
-        self._refresh_windows()
+        self.caller_panel.new_caller()
 
     def chosen_site_id(self) -> int | None:
-        site_id = self.site.currentData()
-        return site_id if isinstance(site_id, int) else None
+        return self.caller_panel.chosen_site_id()
+
+    def _customer_chosen(self, _customer_id: int) -> None:
+        self.source.setCurrentIndex(self.source.findData(WorkOrderSource.REPEAT.value))
+        self.job_type.setFocus()
+
+    def _customer_shown(self) -> None:
+        self._place_changed()
+        self._warn_of_duplicate()
+
+    def _customer_forgotten(self) -> None:
+        self.duplicate.hide()
+        self.source.setCurrentIndex(0)
+        self._place_changed()
+
+    def _place_changed(self) -> None:
+        self._fill_equipment()
+        self._refresh_windows()
 
     def _fill_equipment(self) -> None:
         self.equipment.clear()
@@ -664,18 +444,9 @@ class CallIntake(QDialog):
         QWidget.setTabOrder(previous, self.equipment)
 
     # -- arrival windows -------------------------------------------------------------------
-    def _place(self) -> tuple[int | None, tuple[float, float] | None]:
-        if self.customer is not None and self.site.currentData() == NEW_SITE:
-            return None, ZIP_CENTROIDS.get(self.site_inputs["zip"].text())
-        if self.customer is not None:
-            return self.chosen_site_id(), None
-        if self.caller_box.isVisible():
-            return None, ZIP_CENTROIDS.get(self.caller_inputs["zip"].text())
-        return None, None
-
     def _refresh_windows(self) -> None:
         choice = self.job_type.current
-        site_id, place = self._place()
+        site_id, place = self.caller_panel.place()
         self.windows_panel.want(choice.id if choice else None, site_id, place)
 
     @property
@@ -716,7 +487,7 @@ class CallIntake(QDialog):
                 technician_id=window.technician_ids[0],
             )
         new_site = None
-        if self.customer is not None and self.site.currentData() == NEW_SITE:
+        if self.caller_panel.adding_site():
             new_site = NewSite(**{name: line.text() for name, line in self.site_inputs.items()})
         caller = None
         if self.customer is None and self.caller_box.isVisible():
@@ -852,27 +623,6 @@ class CallIntake(QDialog):
         await self.tasks.aclose()
 
     # -- keys and closing --------------------------------------------------------------------
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.KeyPress:
-            assert isinstance(event, QKeyEvent)
-            key = event.key()
-            enter = key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-            if watched is self.lookup and enter:
-                self.take_highlighted_match()
-                return True
-            if enter and (
-                watched in self.caller_inputs.values() or watched in self.site_inputs.values()
-            ):
-                self.focusNextChild()
-                return True
-            if watched is self.lookup and key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
-                step = 1 if key == Qt.Key.Key_Down else -1
-                row = self.matches.currentRow() + step
-                if 0 <= row < self.matches.count():
-                    self.matches.setCurrentRow(row)
-                return True
-        return super().eventFilter(watched, event)
-
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:
             self.close()  # past the unsaved-call check, never straight to reject()
