@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dispatch_app.domain.clock import Clock
 from dispatch_app.domain.phones import display_phone
 from dispatch_app.errors import DatabaseUnreachable, UserFacingError
 from dispatch_app.services.customer_history import CustomerHistory, customer_history
@@ -61,7 +62,7 @@ class CallerPanel(QWidget):
         workspace: Workspace,
         spawn: Callable[[Coroutine[Any, Any, None]], None],
         *,
-        clock: Any,
+        clock: Clock,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
