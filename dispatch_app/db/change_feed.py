@@ -1,10 +1,11 @@
 """The change feed: one LISTENing connection that turns row triggers into change hints.
 
-A hint says only *which* row changed (table, id, operation, version); readers re-query
-what they show. The feed owns a dedicated autocommit psycopg connection outside any
-pool, re-issues LISTEN after every connect, checks the server is alive when it has been
-quiet, and reconnects with backoff. Notifications sent while disconnected are lost, so
-every (re)connect is reported through ``on_connected`` and the reader resyncs.
+A hint says only *which* row changed (table, id, operation, version, and the work order
+it belongs to); readers re-query what they show. The feed owns a dedicated autocommit
+psycopg connection outside any pool, re-issues LISTEN after every connect, checks the
+server is alive when it has been quiet, and reconnects with backoff. Notifications sent
+while disconnected are lost, so every (re)connect is reported through ``on_connected``
+and the reader resyncs.
 
 Any login may ``NOTIFY dispatch_changes`` with any text, so a payload is trusted only
 when every field is what the trigger sends; anything else is dropped with a log line

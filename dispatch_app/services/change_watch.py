@@ -1,10 +1,10 @@
 """``python main.py watch``: the change feed as JSON lines, for operators and scripts.
 
-Each committed change prints ``{"table", "id", "op", "version", "work_order"}``. The feed's own life
-prints too: ``{"event": "listening"}`` once connected, ``{"event": "disconnect"}``,
-``{"event": "reconnect"}``, and after every
-reconnect ``{"event": "resync", "rows": N}`` preceded by one line per row changed while
-the feed was away (``"op": "resync"``; rows deleted meanwhile cannot be listed).
+Each committed change prints ``{"table", "id", "op", "version", "work_order"}``. The
+feed's own life prints too: ``{"event": "listening"}`` once connected,
+``{"event": "disconnect"}``, ``{"event": "reconnect"}``, and after every reconnect
+``{"event": "resync", "rows": N}`` preceded by one line per row changed while the feed
+was away (``"op": "resync"``; rows deleted meanwhile cannot be listed).
 
 Output that cannot be written ends the watch: a reader that went away (``watch | head``)
 quietly, a full disk with one sentence. The resync after a server restart reads on a
