@@ -3,7 +3,7 @@
 Every client — the desktop app's windows, the map window, the coming worker and wall
 display — works through a ``Workspace``. It owns the engine and its sessions, the day
 kept live by the change feed, the routes that hand changes to the views showing them,
-and every task it starts, with one shutdown. Windows never see a session, SQLAlchemy or
+and the feeds it starts, with one shutdown. Windows never see a session, SQLAlchemy or
 psycopg: an operation (a function of ``services`` taking the sessions first) runs
 through ``run`` or ``read``, and whatever the database or the network throws comes out
 as a ``UserFacingError`` carrying a sentence — ``DatabaseUnreachable`` for a server that
@@ -23,10 +23,10 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,16 +39,13 @@ from dispatch_app.errors import DatabaseUnreachable, UserFacingError
 from dispatch_app.services.change_routes import ChangeRoutes
 from dispatch_app.services.database import CompanyDatabase, open_database
 from dispatch_app.services.day_store import DayStore
-from dispatch_app.services.live_day import LiveDay, finish_or_cancel
+from dispatch_app.services.live_day import LiveDay
 
 log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
 Sessions = async_sessionmaker[AsyncSession]
-
-# Work still running at shutdown gets this long to end by itself before it is cancelled.
-STOP_GRACE_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +83,6 @@ class Workspace:
         self.clock = clock
         self.changes = ChangeRoutes()
         self.day: LiveDay | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self._feeds: list[tuple[ChangeFeed, asyncio.Task[None]]] = []
         self._closed = False
 
@@ -229,29 +225,16 @@ class Workspace:
         except (DBAPIError, OSError) as error:
             raise explain_database_error(error, self.url) from error
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Run ``work`` on the loop, owned here: ``aclose`` waits for it."""
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background work failed", exc_info=task.exception())
-
     # -- the end --------------------------------------------------------------------------
     async def aclose(self) -> None:
-        """Stop the feed, let running work end (or cancel it), let go of the database
-        (stopping the embedded server if this was its last user). Safe to call twice."""
+        """Stop the feeds and the live day (its work ends or is cancelled), let go of the
+        database (stopping the embedded server if this was its last user). Safe to call twice."""
         if self._closed:
             return
         self._closed = True
         try:
             for feed, task in self._feeds:
                 await stop_feed(feed, task)
-            await finish_or_cancel(self._tasks, STOP_GRACE_S)
             if self.day is not None:
                 await self.day.stop()
         finally:
