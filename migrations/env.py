@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
 from dispatch_app.config import normalise_url
+from dispatch_app.db.grants import install_grants
 from dispatch_app.db.models import Base
 from dispatch_app.db.triggers import install_triggers
 
@@ -38,11 +39,13 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
-    # At the head schema, the row triggers follow the table registry (a table added to
-    # it gets its triggers with the migration that creates it, and no trigger code).
+    # At the head schema, the row triggers, ownership and grants follow the table
+    # registry (a table added to it gets its triggers and grants with the migration
+    # that creates it, and no code of its own).
     heads = context.get_context().get_current_heads()
     if heads and set(heads) == set(context.script.get_heads()):
         install_triggers(connection)
+        install_grants(connection)
 
 
 def run_migrations_offline() -> None:

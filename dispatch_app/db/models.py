@@ -720,7 +720,7 @@ class StatusChange(Base):
     from_status: Mapped[str | None]
     to_status: Mapped[str]
     reason: Mapped[str | None]
-    changed_by: Mapped[str] = mapped_column(server_default=text("session_user"))
+    changed_by: Mapped[str] = mapped_column(server_default=text("dispatch_editor()"))
     changed_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (

@@ -2,8 +2,10 @@
 
 The server is ``DISPATCH_DATABASE_URL`` when set, else PostgreSQL on 127.0.0.1:5432 when
 it answers, else a private embedded server in a temporary folder. Each throwaway
-database has a unique ``dispatch_scratch_…`` name, is created here and dropped here:
-nothing else on the server is ever written.
+database has a unique ``dispatch_scratch_…`` name, is created here and dropped here;
+so is each throwaway login (``scratch…_name``, a member of one of the app's groups, for
+tests of what a role may do): nothing else on the server is ever written, beyond the
+app's own group roles its migration creates.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -19,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from dispatch_app.config import DATABASE_URL_ENV, libpq_url, normalise_url
@@ -59,6 +63,10 @@ class ScratchServer:
             self.admin_url = make_url(self._embedded.start()).set(database="postgres")
             self.origin = "embedded"
         log.info("throwaway databases on %s", self.origin)
+        # Logins made here, and the prefix of any a test makes through the app's own
+        # people functions: all dropped by ``drop_logins``.
+        self.login_prefix = f"scratch{uuid.uuid4().hex[:6]}_"
+        self._logins: set[str] = set()
 
     def url_for(self, database: str) -> str:
         return self.admin_url.set(database=database).render_as_string(hide_password=False)
@@ -89,7 +97,47 @@ class ScratchServer:
         finally:
             self.drop(name)
 
+    def login(self, database_url: str, group: str, name: str = "") -> str:
+        """A new LOGIN role in ``dispatch_<group>`` (made by the app's migration) and
+        its URL for ``database_url``'s database; dropped by ``drop_logins``."""
+        login = self.login_prefix + (name or f"{group}{len(self._logins)}")
+        password = secrets.token_urlsafe(16)
+        with self._admin() as admin:
+            admin.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+                    sql.Identifier(login),
+                    sql.Literal(password),
+                    sql.Identifier(f"dispatch_{group}"),
+                )
+            )
+        self._logins.add(login)
+        return (
+            make_url(database_url)
+            .set(username=login, password=password)
+            .render_as_string(hide_password=False)
+        )
+
+    def drop_logins(self) -> None:
+        """Ends the sessions of every login made here (or named with the prefix) and
+        drops them."""
+        with self._admin() as admin:
+            names = [
+                row[0]
+                for row in admin.execute(
+                    "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)",
+                    (self.login_prefix,),
+                )
+            ]
+            for name in sorted(set(names) | self._logins):
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                    (name,),
+                )
+                admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+        self._logins.clear()
+
     def close(self) -> None:
+        self.drop_logins()
         if self._embedded is not None:
             self._embedded.stop()
             self._embedded = None

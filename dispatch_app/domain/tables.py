@@ -2,10 +2,12 @@
 
 An entry says what a person calls the table's rows, whether its rows carry a version,
 whether changes to it are audited, how a row finds its work order, which part of the
-work-order editor shows it and what it means for the day on the board. From these the
-database's notify, touch, stamp and audit triggers are made (``db.triggers``, after
-every upgrade), change hints are routed to the views that show the row, and audit lines
-get their nouns. Adding a table is one entry here (and the migration that creates it).
+work-order editor shows it, what it means for the day on the board, and the least role
+that may add, change or remove its rows (every role reads every table). From these the
+database's notify, touch, stamp and audit triggers and its grants are made
+(``db.triggers`` and ``db.grants``, after every upgrade), change hints are routed to
+the views that show the row, and audit lines get their nouns. Adding a table is one
+entry here (and the migration that creates it).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+
+from dispatch_app.domain.roles import Role
 
 
 class Owner(StrEnum):
@@ -48,21 +52,34 @@ class DayEffect(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Rights:
+    """The least role that may add, change or remove a table's rows; None: no person
+    may (the database itself writes them). Every role may read every table."""
+
+    add: Role | None = Role.ADMIN
+    change: Role | None = Role.ADMIN
+    remove: Role | None = Role.ADMIN
+
+
+@dataclass(frozen=True, slots=True)
 class TableEntry:
     name: str
     noun: str  # what an audit line calls a row: "Line item added: …"
     versioned: bool = True  # has ``version``/``updated_at``, kept by the touch trigger
-    audited: bool = False  # changes make audit lines against the work order
+    # Every change makes an audit line (against its work order, if it has one); a table
+    # that is itself a history (status steps) is not audited again.
+    audited: bool = True
     owner: Owner = Owner.NONE
     part: RecordPart | None = None  # the part of an open work order it changes
     day: DayEffect = DayEffect.NONE
     stamped: str | None = None  # "updated_by" stamped; "created_by" too when this says so
+    rights: Rights = Rights()  # people and settings: an admin's
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or not self.name.islower():
             raise ValueError(f"{self.name!r} is not a table name")
-        if self.audited and self.owner == Owner.NONE:
-            raise ValueError(f"{self.name}: audit lines belong to a work order")
+        if self.owner == Owner.NONE and self.part is not None and self.part != RecordPart.HEADER:
+            raise ValueError(f"{self.name}: only a work order's rows are parts of its record")
 
 
 class TableRegistry:
@@ -115,44 +132,70 @@ class TableRegistry:
 _N, _W, _C, _V = Owner.NONE, Owner.SELF, Owner.COLUMN, Owner.VISIT
 _P = RecordPart
 _D = DayEffect
+_CSR, _DISPATCHER, _MANAGER = Role.CSR, Role.DISPATCHER, Role.MANAGER
+# A CSR books calls: customers, sites, work orders and their first visit; removing is a
+# manager's. Where a CSR's right depends on the row (only a visit nobody has booked yet,
+# only their own notes), the database checks it per row (migration 0007).
+_BOOKING = Rights(_CSR, _CSR, _MANAGER)
+_CHARGES = Rights(_DISPATCHER, _DISPATCHER, _DISPATCHER)
+_PRICE_BOOK = Rights(_MANAGER, _MANAGER, _MANAGER)
 
 TABLES = TableRegistry(
     (
         TableEntry("app_settings", "Setting", day=_D.WHOLE_DAY),
-        TableEntry("customers", "Customer", day=_D.WHOLE_DAY),
-        TableEntry("customer_phones", "Phone"),
-        TableEntry("service_sites", "Site", day=_D.WHOLE_DAY),
+        TableEntry("customers", "Customer", day=_D.WHOLE_DAY, rights=_BOOKING),
+        TableEntry("customer_phones", "Phone", rights=_BOOKING),
+        TableEntry("service_sites", "Site", day=_D.WHOLE_DAY, rights=_BOOKING),
         # An equipment row belongs to a site, so every open editor reads its choices.
-        TableEntry("equipment", "Equipment", part=_P.HEADER),
+        TableEntry("equipment", "Equipment", part=_P.HEADER, rights=_BOOKING),
         TableEntry("technicians", "Technician", day=_D.TECHNICIANS),
-        TableEntry("technician_shifts", "Shift", day=_D.TECHNICIANS),
-        TableEntry("skills", "Skill", day=_D.TECHNICIANS),
+        TableEntry("technician_shifts", "Shift", day=_D.TECHNICIANS, rights=_PRICE_BOOK),
+        TableEntry("skills", "Skill", day=_D.TECHNICIANS, rights=_PRICE_BOOK),
         TableEntry("technician_skills", "Skill", day=_D.TECHNICIANS),
-        TableEntry("job_types", "Job type", day=_D.WHOLE_DAY),
-        TableEntry("job_type_skills", "Job type skill", day=_D.WHOLE_DAY),
+        TableEntry("job_types", "Job type", day=_D.WHOLE_DAY, rights=_PRICE_BOOK),
+        TableEntry("job_type_skills", "Job type skill", day=_D.WHOLE_DAY, rights=_PRICE_BOOK),
         TableEntry(
             "work_orders",
             "Work order",
-            audited=True,
             owner=_W,
             part=_P.HEADER,
             day=_D.ROWS,
             stamped="created_by",
+            rights=_BOOKING,
         ),
         TableEntry(
-            "visits", "Visit", audited=True, owner=_C, part=_P.VISITS, day=_D.ROWS, stamped=""
+            "visits", "Visit", owner=_C, part=_P.VISITS, day=_D.ROWS, stamped="", rights=_BOOKING
         ),
         TableEntry(
-            "visit_technicians", "Technician", audited=True, owner=_V, part=_P.VISITS, day=_D.ROWS
+            "visit_technicians",
+            "Technician",
+            owner=_V,
+            part=_P.VISITS,
+            day=_D.ROWS,
+            rights=Rights(_CSR, _CSR, _DISPATCHER),
         ),
-        TableEntry("notes", "Note", audited=True, owner=_C, part=_P.NOTES),
-        TableEntry("status_history", "Status", versioned=False, owner=_C, part=_P.HISTORY),
-        TableEntry("job_type_questions", "Question"),
-        TableEntry("agreements", "Agreement"),
-        TableEntry("parts", "Part"),
-        TableEntry("line_items", "Line item", audited=True, owner=_C, part=_P.CHARGES),
-        TableEntry("photos", "Photo", audited=True, owner=_C, part=_P.PHOTOS),
-        TableEntry("time_entries", "Time", audited=True, owner=_C, part=_P.TIME),
+        TableEntry("notes", "Note", owner=_C, part=_P.NOTES, rights=_BOOKING),
+        TableEntry(
+            "status_history",
+            "Status",
+            versioned=False,
+            audited=False,
+            owner=_C,
+            part=_P.HISTORY,
+            rights=Rights(_CSR, None, None),
+        ),
+        TableEntry("job_type_questions", "Question", rights=_PRICE_BOOK),
+        TableEntry("agreements", "Agreement", rights=_PRICE_BOOK),
+        TableEntry("parts", "Part", rights=_PRICE_BOOK),
+        TableEntry("line_items", "Line item", owner=_C, part=_P.CHARGES, rights=_CHARGES),
+        TableEntry(
+            "photos",
+            "Photo",
+            owner=_C,
+            part=_P.PHOTOS,
+            rights=Rights(_CSR, _CSR, _DISPATCHER),
+        ),
+        TableEntry("time_entries", "Time", owner=_C, part=_P.TIME, rights=_CHARGES),
     )
 )
 
@@ -163,4 +206,5 @@ def record_parts(table: str, registry: TableRegistry = TABLES) -> frozenset[Reco
     entry = registry.get(table)
     if entry is None or entry.part is None:
         return frozenset()
-    return frozenset({entry.part, RecordPart.AUDIT} if entry.audited else {entry.part})
+    on_the_order = entry.audited and entry.owner != Owner.NONE
+    return frozenset({entry.part, RecordPart.AUDIT} if on_the_order else {entry.part})

@@ -2995,9 +2995,6 @@ def seed_demo(
     )
     planner.build()
     _write(session, planner)
-    # The audit trigger saw the seed write made-up history in one go, "now": that is not
-    # who changed what, so the demo's history lives in its status rows and notes instead.
-    session.execute(delete(AuditEntry))
     mark = DemoMark(
         seed=seed,
         moment=planner.now,
@@ -3008,6 +3005,9 @@ def seed_demo(
     session.execute(delete(AppSetting).where(AppSetting.key == DEMO_SETTING))
     session.add(AppSetting(key=DEMO_SETTING, value=mark.as_json()))
     session.flush()
+    # The audit trigger saw the seed write made-up history in one go, "now": that is not
+    # who changed what, so the demo's history lives in its status rows and notes instead.
+    session.execute(delete(AuditEntry))
 
     today_orders = [o for o in planner.orders if o.outcome == VisitStatus.UNSCHEDULED]
     return DemoSummary(

@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequen
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Case, and_, case, delete, func, insert, select, update
+from sqlalchemy import Case, and_, case, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -422,7 +422,6 @@ async def set_visit_status(
                 to_status=new_status,
                 reason=why,
                 # The person at the workstation, as the other stamps name them.
-                changed_by=func.dispatch_editor(),
             )
         )
         if visit.status in VISIT_NOT_BLOCKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.db.models import (
@@ -95,7 +95,6 @@ async def change_status(
                 from_status=seen_status,
                 to_status=status,
                 reason=why,
-                changed_by=func.dispatch_editor(),
             )
         )
         await _end_open_visits(
@@ -134,7 +133,6 @@ async def _end_open_visits(
                 from_status=visit.status,
                 to_status=ending,
                 reason=reason,
-                changed_by=func.dispatch_editor(),
             )
         )
 
