@@ -3,6 +3,8 @@
     python main.py [--database-url URL] [--demo] [--screenshot PATH]
     python main.py db upgrade | db current | db seed-demo [--seed N]
     python main.py db backup [PATH] | db restore PATH [--replace [--yes]]
+    python main.py admin add-user NAME --role ROLE | set-role NAME --role ROLE
+    python main.py admin disable NAME | enable NAME | reset-password NAME | list
     python main.py watch
     python main.py map-window [--windowed] [--tiles URL_OR_FOLDER]
 
@@ -26,6 +28,7 @@ from sqlalchemy import Connection
 from dispatch_app import APP_NAME, __version__
 from dispatch_app.config import DatabaseChoice, choose_database, data_dir, describe_url
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, FixedClock
+from dispatch_app.domain.roles import GROUPS, role_named
 from dispatch_app.errors import (
     ConfigurationError,
     DataDirectoryError,
@@ -182,6 +185,27 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument(
         "--yes", action="store_true", help="with --replace: do not ask (for scripts)"
     )
+    admin = commands.add_parser("admin", help="people on a shared server: logins and roles")
+    admin_commands = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+    roles = ", ".join(role.value for role in GROUPS)
+    for name, help_text in (
+        ("add-user", "add a person: a login in one role; asks for the password"),
+        ("set-role", "move a person to another role"),
+        ("disable", "take a person's login away and end their open sessions"),
+        ("enable", "give a disabled person their login back"),
+        ("reset-password", "give a person a new password; asks for it"),
+    ):
+        action = admin_commands.add_parser(name, help=help_text)
+        action.add_argument("name", metavar="NAME", help="the person's user name, e.g. jsmith")
+        if name in ("add-user", "set-role"):
+            action.add_argument("--role", required=True, metavar="ROLE", help=f"one of {roles}")
+        if name in ("add-user", "reset-password"):
+            action.add_argument(
+                "--password-stdin",
+                action="store_true",
+                help="read the password from the first line of standard input (scripts)",
+            )
+    admin_commands.add_parser("list", help="the people, their roles and whether they may log in")
     commands.add_parser("watch", help="print every committed change as a JSON line, until Ctrl+C")
     map_window = commands.add_parser(
         "map-window", help="the live map full-screen in a window of its own (wall display)"
@@ -408,6 +432,70 @@ def checked_database(choice: DatabaseChoice) -> Iterator[str]:
         yield url
 
 
+def _new_password(args: argparse.Namespace, login: str) -> str:
+    """The new password: stdin's first line with ``--password-stdin``, else asked twice
+    at the terminal without echo. Never an argument: a process list shows those."""
+    import getpass
+
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        return password.removesuffix("\r")
+    if not sys.stdin.isatty():
+        raise ConfigurationError(
+            "There is no terminal to ask for the password: give it on standard input "
+            "with --password-stdin."
+        )
+    first = getpass.getpass(f"New password for {login}: ")
+    if getpass.getpass("The same password again: ") != first:
+        raise ConfigurationError("The two passwords differ; nothing was changed.")
+    return first
+
+
+def run_admin_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
+    from dispatch_app.services import people
+
+    if choice.embedded:
+        raise ConfigurationError(
+            "The single-PC database has one owner and no logins: people are added on a "
+            "shared server (give it with --database-url or DISPATCH_DATABASE_URL)."
+        )
+    # The name and role are checked before anything is asked or opened.
+    login = people.check_login_name(args.name) if args.admin_command == "add-user" else ""
+    role = role_named(args.role) if getattr(args, "role", None) else None
+    password = ""
+    if args.admin_command in ("add-user", "reset-password"):
+        password = people.check_password(_new_password(args, args.name.strip()))
+    with checked_database(choice) as url, connected(url) as connection:
+        command = args.admin_command
+        if command == "list":
+            found = people.people(connection)
+            for person in found:
+                state = "" if person.can_log_in else "  (disabled)"
+                print(f"{person.login:<28} {person.role.label:<11}{state}")
+            if not found:
+                print("No people yet: add one with python main.py admin add-user NAME --role ROLE.")
+        elif command == "add-user":
+            assert role is not None
+            person = people.add_user(connection, login, role, password)
+            print(f"{person.login} may now log in as {person.role.label}.")
+        elif command == "set-role":
+            assert role is not None
+            person = people.set_role(connection, args.name, role)
+            print(f"{person.login} is now {person.role.label}.")
+        elif command == "disable":
+            ended = people.disable_user(connection, args.name)
+            sessions = "" if not ended else f"; {ended} open session(s) were ended"
+            print(f"{args.name.strip()} can no longer log in{sessions}.")
+        elif command == "enable":
+            person = people.enable_user(connection, args.name)
+            print(f"{person.login} may log in again as {person.role.label}.")
+        elif command == "reset-password":
+            people.reset_password(connection, args.name, password)
+            print(f"{args.name.strip()} has a new password.")
+    return 0
+
+
 def run_watch_command(choice: DatabaseChoice) -> int:
     from dispatch_app.services.change_watch import watch
 
@@ -485,6 +573,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
     if args.command == "db":
         return run_db_command(args, choice)
+    if args.command == "admin":
+        return run_admin_command(args, choice)
     if args.command == "watch":
         return run_watch_command(choice)
     if args.command == "map-window":

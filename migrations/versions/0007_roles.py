@@ -353,13 +353,19 @@ $$;
 CREATE OR REPLACE FUNCTION dispatch_disable_user(login text) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
 DECLARE
-    ended integer;
+    ended integer := 0;
+    session integer;
 BEGIN
     PERFORM dispatch_check_person(login, false);
     EXECUTE format('ALTER ROLE %I NOLOGIN', login);
-    -- Their open sessions end now, not whenever they next restart.
-    SELECT count(*) INTO ended FROM pg_stat_activity a
-    WHERE a.usename = login AND a.pid <> pg_backend_pid() AND pg_terminate_backend(a.pid);
+    -- Their open sessions end now, not whenever they next restart. (A loop: in one
+    -- query the planner may call pg_terminate_backend before filtering the rows.)
+    FOR session IN SELECT a.pid FROM pg_stat_activity a
+                   WHERE a.usename = login AND a.pid <> pg_backend_pid() LOOP
+        IF pg_terminate_backend(session) THEN
+            ended := ended + 1;
+        END IF;
+    END LOOP;
     RETURN ended;
 END
 $$;
