@@ -154,9 +154,11 @@ def test_only_an_admin_manages_people_and_the_refusal_is_one_sentence(
         assert PASSWORD not in refused.stdout + refused.stderr
         # Straight at the database: the functions check the caller, and a password sent
         # in clear by mistake is refused without being repeated.
-        with psycopg.connect(libpq_url(dispatcher)) as db:
-            with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                db.execute("SELECT dispatch_add_user(%s, 'admin', 'x')", (name,))
+        with (
+            psycopg.connect(libpq_url(dispatcher)) as db,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            db.execute("SELECT dispatch_add_user(%s, 'admin', 'x')", (name,))
         admin = scratch_server.login(db_url, "admin")
         with psycopg.connect(libpq_url(admin)) as db:
             with pytest.raises(psycopg.errors.InvalidParameterValue) as clear:
