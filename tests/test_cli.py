@@ -378,7 +378,7 @@ def test_a_login_without_grants_is_told_to_ask_for_them(
     sentence = last_words(result)
     role = login_without_grants.split("://", 1)[1].split("@", 1)[0]
     assert f"refused {role} (permission denied" in sentence
-    assert "grant this login access" in sentence
+    assert f"admin set-role {role} --role csr" in sentence
 
 
 def run_into_a_full_disk(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -23,6 +23,12 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from dispatch_app.config import describe_url
+from dispatch_app.domain.roles import (
+    IDLE_IN_TRANSACTION_TIMEOUT,
+    STATEMENT_TIMEOUT,
+    Role,
+    refusal,
+)
 from dispatch_app.errors import DatabaseUnreachable, PermissionDenied, UserFacingError
 
 CONNECT_TIMEOUT_S = 5
@@ -47,12 +53,24 @@ def editor_name() -> str:
     return re.sub(r"[^A-Za-z0-9_.@-]", "_", name)[:63] or "unknown"
 
 
-def connect_args(url: str, editor: str | None = None) -> dict[str, Any]:
-    """psycopg connection options: time-outs, keepalives, and the editor's name."""
+def connect_args(url: str, editor: str | None = None, *, screen: bool = False) -> dict[str, Any]:
+    """psycopg connection options: time-outs, keepalives, and the editor's name (believed
+    by the database only from the single-PC owner: elsewhere the login is the name).
+
+    ``screen``: a connection behind a window, whose statements may not run longer than a
+    person waits, nor leave a transaction open; the command-line tools (migrations, the
+    demo) may take longer.
+    """
+    options = f"-c dispatch.editor={editor or editor_name()}"
+    if screen:
+        options += (
+            f" -c statement_timeout={STATEMENT_TIMEOUT}"
+            f" -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_TIMEOUT}"
+        )
     args: dict[str, Any] = {
         "connect_timeout": CONNECT_TIMEOUT_S,
         "application_name": APPLICATION_NAME,
-        "options": f"-c dispatch.editor={editor or editor_name()}",
+        "options": options,
     }
     # TCP keepalive options mean nothing on Unix-socket connections (the embedded server).
     if not ("host=/" in url or "@/" in url):
@@ -74,7 +92,7 @@ def make_async_engine(url: str, *, pool_size: int = 1, editor: str | None = None
         pool_size=pool_size,
         max_overflow=1,
         pool_pre_ping=False,
-        connect_args=connect_args(url, editor),
+        connect_args=connect_args(url, editor, screen=True),
     )
 
 
@@ -119,18 +137,32 @@ def explain_connection_error(error: BaseException, url: str) -> UserFacingError:
     return DatabaseUnreachable(f"Cannot open the database at {where}: {reason}.")
 
 
-def explain_permission_error(error: BaseException, url: str) -> PermissionDenied | None:
-    """``PermissionDenied`` naming the login and what it may not touch, when ``error`` is
-    PostgreSQL's "permission denied" (SQLSTATE 42501); ``None`` for any other error."""
+def explain_permission_error(
+    error: BaseException, url: str, role: Role | None = None
+) -> PermissionDenied | None:
+    """``PermissionDenied`` when ``error`` is PostgreSQL's "permission denied" (SQLSTATE
+    42501); ``None`` for any other error.
+
+    The database's own refusals already are the sentence ("Your role (CSR) may not
+    reopen finished work."); a grant's refusal is said the same way when the login's
+    role is known, else it names the login and what it may not touch.
+    """
     original = error.orig if isinstance(error, DBAPIError) and error.orig else error
     if not isinstance(original, psycopg.errors.InsufficientPrivilege):
         return None
-    detail = str(original).strip().splitlines()[0] if str(original).strip() else "permission denied"
+    detail = original.diag.message_primary or str(original).strip() or "permission denied"
+    detail = detail.splitlines()[0]
+    if detail.startswith("Your role ("):
+        return PermissionDenied(detail)
+    if role is not None:
+        found = re.match(r"permission denied for (?:table|relation|sequence|view) (\w+)", detail)
+        what = f"change {found.group(1).replace('_', ' ')}" if found else "do that"
+        return PermissionDenied(refusal(role, what))
     try:
         login = make_url(url).username or "this login"
     except (ArgumentError, ValueError):
         login = "this login"
     return PermissionDenied(
-        f"The database at {describe_url(url)} refused {login} ({detail}); ask whoever "
-        "manages the server to grant this login access to the dispatch database."
+        f"The database at {describe_url(url)} refused {login} ({detail}); ask an admin to "
+        f"give this login a role (python main.py admin set-role {login} --role csr)."
     )

@@ -133,7 +133,9 @@ class ScratchServer:
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
                     (name,),
                 )
-                admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+                # Privileges on the server's databases go with it (a test may grant some).
+                admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+                admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
         self._logins.clear()
 
     def close(self) -> None:

@@ -35,6 +35,8 @@ from dispatch_app.db.engine import (
 )
 from dispatch_app.db.migrate import SchemaState
 from dispatch_app.domain.clock import Clock
+from dispatch_app.errors import PermissionDenied
+from dispatch_app.services.people import NOT_ASKED, SignedIn, who_am_i
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ class CompanyDatabase:
     sessions: async_sessionmaker[AsyncSession]
     embedded: EmbeddedServer | None  # set when this app runs the server itself
     is_empty_company: bool  # no technicians yet: offer the demo company
+    # Who the database says this login is (a client that only reads may not ask).
+    signed_in: SignedIn = NOT_ASKED
 
     async def reconnected(self) -> None:
         """The server came back: drop pooled connections that died with it."""
@@ -115,6 +119,13 @@ async def open_database(choice: DatabaseChoice, *, data_dir: Path) -> CompanyDat
     try:
         async with engine.connect() as connection:
             await connection.run_sync(migrate.check_schema, url)
+            signed_in = await connection.run_sync(who_am_i)
+            if signed_in.role is None:
+                raise PermissionDenied(
+                    f"{signed_in.login} may open the database at {label} but has no role "
+                    "in Dispatch Board: ask an admin to give it one (python main.py admin "
+                    f"set-role {signed_in.login} --role csr)."
+                )
             technicians = (
                 await connection.execute(text("SELECT count(*) FROM technicians"))
             ).scalar_one()
@@ -132,6 +143,7 @@ async def open_database(choice: DatabaseChoice, *, data_dir: Path) -> CompanyDat
         sessions=session_factory(engine),
         embedded=embedded,
         is_empty_company=technicians == 0,
+        signed_in=signed_in,
     )
 
 

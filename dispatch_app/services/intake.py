@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatch_app.db.engine import explain_permission_error
 from dispatch_app.db.models import (
     Customer,
     CustomerPhone,
@@ -620,7 +621,11 @@ async def _assign(
             clock=clock,
         )
     except (UserFacingError, DBAPIError, OSError) as error:
-        reason = str(error) if isinstance(error, UserFacingError) else "no answer"
+        denied = explain_permission_error(error, "")
+        if isinstance(error, UserFacingError):
+            reason = str(error)
+        else:
+            reason = str(denied) if denied is not None else "no answer"
         note = f"{written.number} is booked but waits for dispatch: {reason}"
         return dataclasses.replace(booked, note=note)
     return dataclasses.replace(booked, assigned=True)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from dispatch_app.domain.roles import Action, Role, check_login_name, refusal, role_named
 
 __all__ = [
+    "NOT_ASKED",
     "Person",
     "SignedIn",
     "add_user",
@@ -53,7 +54,10 @@ class SignedIn:
     """Who this session is: the login and the role the database says it has."""
 
     login: str
-    role: Role | None  # None: a login in none of the app's groups
+    role: Role | None  # None: a login in none of the app's groups (or not asked)
+
+
+NOT_ASKED = SignedIn("", None)
 
 
 def check_password(password: str) -> str:

@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequen
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Case, and_, case, delete, insert, select, update
+from sqlalchemy import Case, and_, case, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -61,6 +61,8 @@ from dispatch_app.services.day_board import VisitBlock, business_timezone
 from dispatch_app.services.work_order.status import follow_visit
 
 _NOT_BLOCKING = sql_values(VISIT_NOT_BLOCKING)
+# The advisory lock space of a technician's placements (``_lock_technicians``).
+PLACEMENT_LOCKS = 0x44535054
 
 
 @dataclass(frozen=True)
@@ -473,16 +475,21 @@ async def _crews_after(session: AsyncSession, moves: Iterable[VisitMove]) -> set
 
 
 async def _lock_technicians(session: AsyncSession, technician_ids: Collection[int]) -> set[int]:
-    """Lock the technicians' rows (by id, so two callers cannot lock in a circle) until
-    the transaction ends; placements for the same people then happen one at a time."""
+    """Hold each technician's placement lock (by id, so two callers cannot lock in a
+    circle) until the transaction ends; placements for the same people then happen one
+    at a time. An advisory lock, not a row lock: locking a row needs the right to update
+    it, and a CSR who books a first technician may not change technicians."""
     if not technician_ids:
         return set()
+    # The locks are taken in the subquery's order (PostgreSQL's own advice for this);
+    # two technicians sharing a key after the modulo only wait for each other.
     locked = set(
         await session.scalars(
-            select(Technician.id)
-            .where(Technician.id.in_(sorted(technician_ids)))
-            .order_by(Technician.id)
-            .with_for_update()
+            text(
+                "SELECT t.id, pg_advisory_xact_lock(:space, (t.id % 2147483647)::integer) "
+                "FROM (SELECT id FROM technicians WHERE id = ANY(:ids) ORDER BY id) t"
+            ),
+            {"space": PLACEMENT_LOCKS, "ids": sorted(technician_ids)},
         )
     )
     if locked != set(technician_ids):

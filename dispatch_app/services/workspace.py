@@ -35,6 +35,7 @@ from dispatch_app.config import DatabaseChoice, describe_url
 from dispatch_app.db.change_feed import ChangeFeed, ChangeHint, FeedState, stop_feed
 from dispatch_app.db.engine import explain_permission_error, make_async_engine, session_factory
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
+from dispatch_app.domain.roles import Action, Role, may
 from dispatch_app.errors import DatabaseUnreachable, UserFacingError
 from dispatch_app.services.change_routes import ChangeRoutes
 from dispatch_app.services.database import CompanyDatabase, open_database
@@ -66,9 +67,12 @@ class ChangeReport:
         ]
 
 
-def explain_database_error(error: BaseException, url: str) -> UserFacingError:
-    """The sentence for a failure of the database or the network during an operation."""
-    denied = explain_permission_error(error, url)
+def explain_database_error(
+    error: BaseException, url: str, role: Role | None = None
+) -> UserFacingError:
+    """The sentence for a failure of the database or the network during an operation;
+    a refusal of the login's role as "Your role (CSR) may not …"."""
+    denied = explain_permission_error(error, url, role)
     if denied is not None:
         return denied
     original = error.orig if isinstance(error, DBAPIError) and error.orig else error
@@ -121,6 +125,19 @@ class Workspace:
     @property
     def embedded(self) -> bool:
         return self.database.embedded is not None
+
+    @property
+    def role(self) -> Role:
+        """What the database lets this login do (the single-PC owner may do all)."""
+        return self.database.signed_in.role or Role.VIEWER
+
+    @property
+    def login(self) -> str:
+        return self.database.signed_in.login
+
+    def may(self, action: Action) -> bool:
+        """Whether to offer ``action`` at all; the database decides if it is done."""
+        return may(self.role, action)
 
     @property
     def store(self) -> DayStore | None:
@@ -223,7 +240,7 @@ class Workspace:
         except UserFacingError:
             raise
         except (DBAPIError, OSError) as error:
-            raise explain_database_error(error, self.url) from error
+            raise explain_database_error(error, self.url, self.role) from error
 
     # -- the end --------------------------------------------------------------------------
     async def aclose(self) -> None:

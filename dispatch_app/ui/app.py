@@ -139,6 +139,7 @@ class DispatchApp:
         )
         self.workspace = workspace
         self.window.set_database(workspace.label)
+        self.window.set_signed_in("" if workspace.embedded else workspace.login, workspace.role)
         demo_note = None
         if self.options.demo and workspace.embedded:
             self.window.show_problem(self.window.tr("Preparing the demo company…"))

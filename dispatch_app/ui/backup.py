@@ -75,6 +75,7 @@ class BackupActions(QObject):
         self.dialog: QFileDialog | None = None
         self.confirmation: QMessageBox | None = None
         self.running: str | None = None  # "backup" or "restore" while one runs
+        self.allowed = True  # the person's role may back up (the single-PC owner)
         self._update_actions()
 
     def bind(self, target: BackupTarget) -> None:
@@ -87,8 +88,17 @@ class BackupActions(QObject):
             )
         self._update_actions()
 
+    def bind_role(self) -> None:
+        """The role changed what may be done (``allowed``)."""
+        self._update_actions()
+
     def _update_actions(self) -> None:
-        ready = self.target is not None and self.running is None and not self.tasks.closed
+        ready = (
+            self.allowed
+            and self.target is not None
+            and self.running is None
+            and not self.tasks.closed
+        )
         self.backup_action.setEnabled(ready)
         self.restore_action.setEnabled(ready and self.target is not None and self.target.embedded)
 

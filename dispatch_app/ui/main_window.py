@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QWidget
 from dispatch_app import APP_NAME
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.clock import today as clock_today
+from dispatch_app.domain.roles import Action, Role, may
 from dispatch_app.services.day_store import DayStore, StoreChange
 from dispatch_app.services.workspace import FeedState
 from dispatch_app.ui.backup import BackupActions
@@ -86,8 +87,12 @@ class MainWindow(QMainWindow):
         self.database_label.setObjectName("databaseLabel")
         self.live_label = QLabel()
         self.live_label.setObjectName("liveLabel")
+        self.signed_in_label = QLabel()
+        self.signed_in_label.setObjectName("signedInLabel")
+        self.statusBar().addPermanentWidget(self.signed_in_label)
         self.statusBar().addPermanentWidget(self.database_label)
         self.statusBar().addPermanentWidget(self.live_label)
+        self.role = Role.OWNER
         self.set_live_state(FeedState.CONNECTING, dt.datetime.now())
 
         # F2 works from every window of the app: a call can come in while editing anything.
@@ -193,6 +198,23 @@ class MainWindow(QMainWindow):
         self.board.set_matches(
             frozenset(v.id for v in self.store.visits() if filters.matches_visit(v))
         )
+
+    def set_signed_in(self, login: str, role: Role) -> None:
+        """Who is at this workstation, and what their role lets them reach: what it may
+        not do is disabled here (and refused by the database anyway)."""
+        self.role = role
+        if role is Role.OWNER and not login:
+            self.signed_in_label.setText(self.tr("Single PC"))
+        else:
+            self.signed_in_label.setText(self.tr("{0} · {1}").format(login, role.label))
+        self.signed_in_label.setToolTip(
+            self.tr("Signed in as {0}, with the {1} role").format(login or "owner", role.label)
+        )
+        self.new_call_action.setEnabled(may(role, Action.BOOK_CALLS))
+        self.board.schedules = may(role, Action.SCHEDULE)
+        self.board_actions.role = role
+        self.backups.allowed = may(role, Action.BACK_UP)
+        self.backups.bind_role()
 
     def set_database(self, label: str) -> None:
         self.database_label.setText(self.tr("Database: {0}").format(label))

@@ -24,6 +24,7 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMenu, QMessageBox, QWidget
 
 from dispatch_app.domain.dispatch_rules import Severity
+from dispatch_app.domain.roles import Action, Role, may, refusal
 from dispatch_app.domain.visit_status import (
     LABELS,
     REASON_REQUIRED,
@@ -162,6 +163,7 @@ class BoardActions(QObject):
         self.parent_widget = parent
         self.stack = QUndoStack(self)
         self.workspace: Workspace | None = None
+        self.role = Role.OWNER  # what the signed-in person may do (the database decides)
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy = False
         self.silent = False  # stepping the stack back after a failed write: no writing
@@ -219,8 +221,17 @@ class BoardActions(QObject):
             self.stack.redo()
 
     # -- gestures -----------------------------------------------------------------------
+    def _refused(self, action: Action) -> bool:
+        """Says the refusal when the person's role may not do ``action``."""
+        if may(self.role, action):
+            return False
+        self.problem.emit(refusal(self.role, action))
+        return True
+
     def request_moves(self, verdict: Verdict) -> None:
         """A drop, resize or arrow key: refuse with the reason, ask once, or write."""
+        if self._refused(Action.SCHEDULE):
+            return
         if self._busy or self.workspace is None:
             self.problem.emit(self.tr("Still saving the last change — try again in a moment."))
             return
@@ -292,7 +303,7 @@ class BoardActions(QObject):
         self._run_first(command)
 
     def unassign(self, visits: list[VisitBlock]) -> None:
-        if not visits or self.workspace is None:
+        if not visits or self.workspace is None or self._refused(Action.SCHEDULE):
             return
         if self._busy:
             self.problem.emit(self.tr("Still saving the last change — try again in a moment."))
@@ -317,6 +328,8 @@ class BoardActions(QObject):
         self._run_first(command)
 
     def set_status(self, visit: VisitBlock, status: str, reason: str | None = None) -> None:
+        if self._refused(Action.CHANGE_STATUS):
+            return
         if self._busy or self.workspace is None:
             self.problem.emit(self.tr("Still saving the last change — try again in a moment."))
             return
@@ -330,6 +343,8 @@ class BoardActions(QObject):
             label = STEP_BACK_LABELS.get((visit.status, status)) or LABELS.get(status, status)
             action = menu.addAction(label + ("…" if status in REASON_REQUIRED else ""))
             action.setData(status)
+            # Shown, not offered: the person sees where the visit could go next.
+            action.setEnabled(may(self.role, Action.CHANGE_STATUS))
             action.triggered.connect(lambda _checked=False, s=status: self._status_chosen(visit, s))
         menu.addSeparator()
         open_action = menu.addAction(self.tr("Open work order"))
@@ -337,6 +352,7 @@ class BoardActions(QObject):
             lambda: self.view.workOrderRequested.emit(visit.work_order_id)
         )
         unassign = menu.addAction(self.tr("Unassign"))
+        unassign.setEnabled(may(self.role, Action.SCHEDULE))
         unassign.triggered.connect(lambda: self.unassign(self.view.selected_visits() or [visit]))
         self.menu = menu
         menu.aboutToHide.connect(menu.deleteLater)

@@ -133,6 +133,9 @@ class DayBoardView(QAbstractScrollArea):
         self._saving: frozenset[int] = frozenset()
         self._drag: _Drag | None = None
         self._drag_kind = Gesture.MOVE
+        # Whether the person may move, resize and assign visits here (their role): if
+        # not, a press only selects, and the queue's jobs are not taken.
+        self.schedules = True
         self._rubber = QRubberBand(QRubberBand.Shape.Rectangle, self.viewport())
         self.queue_job: Callable[[int], UnassignedJob | None] = lambda _visit_id: None
         self.queue_area: Callable[[QPoint], bool] = lambda _global: False
@@ -785,6 +788,8 @@ class DayBoardView(QAbstractScrollArea):
             self.select_visit(visit.id, tech)
         else:  # keep the group, make this one current
             self._set_selection([v for v in self._selected if v != visit.id] + [visit.id], tech)
+        if not self.schedules:
+            return
         self._drag = _Drag(
             Gesture.PRESSED,
             position,
@@ -898,7 +903,7 @@ class DayBoardView(QAbstractScrollArea):
     # -- the queue drags jobs in ----------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         job = self._job_of(event.mimeData())
-        if job is None:
+        if job is None or not self.schedules:
             event.ignore()
             return
         self._drag = _Drag(Gesture.QUEUE_DROP, event.position(), job=job)
