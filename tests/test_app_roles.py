@@ -29,7 +29,7 @@ from tests.test_intake_window import (  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
-def csr(loop, start, db_url, tmp_path, settings_dir, company, scratch_server: ScratchServer):
+def csr(loop, start, db_url, tmp_path, settings_dir, company, scratch_server: ScratchServer):  # noqa: F811
     url = scratch_server.login(db_url, "csr")
     try:
         app, task = start(options_for(url, tmp_path))
