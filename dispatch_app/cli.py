@@ -109,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a shared PostgreSQL, e.g. postgresql://jsmith@db.office:5432/dispatch "
         "(default: $DISPATCH_DATABASE_URL, else the private embedded database)",
     )
+    parser.add_argument(
+        "--ca-file",
+        metavar="PATH",
+        help="the certificate authority of the shared server's TLS certificate: the "
+        "connection is then encrypted and the server's name checked (sslmode=verify-full; "
+        "default: $DISPATCH_CA_FILE)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     parser.add_argument(
         "--demo", action="store_true", help="fill an empty embedded database with the demo company"
@@ -560,7 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     choice: DatabaseChoice | None = None
     try:
-        choice = choose_database(args.database_url)
+        choice = choose_database(args.database_url, ca_file=args.ca_file)
         return run_command(args, choice)
     except KeyboardInterrupt:
         return 130

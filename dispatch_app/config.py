@@ -19,6 +19,9 @@ from dispatch_app import ORGANIZATION
 from dispatch_app.errors import ConfigurationError
 
 DATABASE_URL_ENV = "DISPATCH_DATABASE_URL"
+# The certificate authority a shared server's TLS certificate must come from: with it,
+# the connection is encrypted and the server's name checked (``sslmode=verify-full``).
+CA_FILE_ENV = "DISPATCH_CA_FILE"
 DATA_DIR_ENV = "DISPATCH_DATA_DIR"
 APP_DIR_NAME = "DispatchBoard"
 
@@ -35,15 +38,35 @@ class DatabaseChoice:
         return self.url is None
 
 
-def choose_database(cli_url: str | None, environ: dict[str, str] | None = None) -> DatabaseChoice:
+def choose_database(
+    cli_url: str | None, environ: dict[str, str] | None = None, *, ca_file: str | None = None
+) -> DatabaseChoice:
+    """The database to open; with a CA file (``--ca-file`` or ``DISPATCH_CA_FILE``), a
+    shared server is reached over TLS whose certificate is checked against it."""
     env = os.environ if environ is None else environ
+    authority = ca_file or env.get(CA_FILE_ENV) or None
     if cli_url:
-        return DatabaseChoice(normalise_url(cli_url, origin="--database-url"), "command line")
+        url = normalise_url(cli_url, origin="--database-url")
+        return DatabaseChoice(verified_tls(url, authority), "command line")
     if env.get(DATABASE_URL_ENV):
-        return DatabaseChoice(
-            normalise_url(env[DATABASE_URL_ENV], origin=DATABASE_URL_ENV), DATABASE_URL_ENV
-        )
+        url = normalise_url(env[DATABASE_URL_ENV], origin=DATABASE_URL_ENV)
+        return DatabaseChoice(verified_tls(url, authority), DATABASE_URL_ENV)
     return DatabaseChoice(None, "embedded")
+
+
+def verified_tls(url: str, ca_file: str | None) -> str:
+    """``url`` with ``sslmode=verify-full`` against ``ca_file``; unchanged without one."""
+    if not ca_file:
+        return url
+    from sqlalchemy.engine import make_url
+
+    path = Path(ca_file).expanduser()
+    if not path.is_file():
+        raise ConfigurationError(f"The CA file {path} does not exist (--ca-file / {CA_FILE_ENV}).")
+    parsed = make_url(url).update_query_dict(
+        {"sslmode": "verify-full", "sslrootcert": str(path.resolve())}
+    )
+    return parsed.render_as_string(hide_password=False)
 
 
 def normalise_url(url: str, *, origin: str = "the database URL") -> str:

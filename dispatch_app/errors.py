@@ -36,6 +36,10 @@ class DatabaseUnreachable(UserFacingError):
     exit_code = 3
 
 
+class LoginRefused(DatabaseUnreachable):
+    """The server wants a password, or refused the user name and password given."""
+
+
 class ForeignDatabase(UserFacingError):
     """The database holds tables of some other application."""
 

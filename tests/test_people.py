@@ -233,3 +233,26 @@ def test_roles_name_their_groups() -> None:
     assert Role.CSR.group == "dispatch_csr" and Role.CSR.label == "CSR"
     assert Role.ADMIN.includes(Role.CSR) and not Role.CSR.includes(Role.DISPATCHER)
     assert not Role.WORKER.includes(Role.CSR) and Role.WORKER.includes(Role.VIEWER)
+
+
+def test_a_ca_file_asks_for_a_checked_tls_connection(db_url: str, tmp_path: Path) -> None:
+    """The local test server offers no TLS: with a CA file the app refuses to talk to it
+    in clear, and says why in one sentence."""
+    authority = tmp_path / "office-ca.pem"
+    authority.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    environment = {**os.environ, "DISPATCH_DATA_DIR": str(tmp_path)}
+    environment.pop("DISPATCH_DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--database-url", db_url,
+         "--ca-file", str(authority), "db", "current"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env=environment,
+    )  # fmt: skip
+    assert result.returncode == 3
+    assert "does not offer TLS, which the CA file setting requires" in one_sentence(result.stderr)
+    missing = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--database-url", db_url,
+         "--ca-file", str(tmp_path / "nowhere.pem"), "db", "current"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env=environment,
+    )  # fmt: skip
+    assert missing.returncode == 2
+    assert "nowhere.pem does not exist" in one_sentence(missing.stderr)

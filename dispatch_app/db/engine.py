@@ -29,7 +29,12 @@ from dispatch_app.domain.roles import (
     Role,
     refusal,
 )
-from dispatch_app.errors import DatabaseUnreachable, PermissionDenied, UserFacingError
+from dispatch_app.errors import (
+    DatabaseUnreachable,
+    LoginRefused,
+    PermissionDenied,
+    UserFacingError,
+)
 
 CONNECT_TIMEOUT_S = 5
 APPLICATION_NAME = "dispatch-board"
@@ -123,11 +128,17 @@ def explain_connection_error(error: BaseException, url: str) -> UserFacingError:
     if "does not exist" in lowered and "database" in lowered:
         reason = "the database does not exist on that server"
     elif "password authentication failed" in lowered or "no password supplied" in lowered:
-        reason = "the server refused the user name or password"
+        return LoginRefused(
+            f"Cannot open the database at {where}: the server refused the user name or password."
+        )
     elif "role" in lowered and "does not exist" in lowered:
         reason = "the server has no such user"
     elif "timeout" in lowered or "timed out" in lowered:
         reason = f"the server did not answer within {CONNECT_TIMEOUT_S} seconds"
+    elif "does not support ssl" in lowered:
+        reason = "the server does not offer TLS, which the CA file setting requires"
+    elif "certificate" in lowered or "does not match host name" in lowered:
+        reason = "its TLS certificate is not vouched for by the CA file, or names another host"
     elif "connection refused" in lowered:
         reason = "nothing is listening there (connection refused)"
     elif "could not translate host name" in lowered or "name or service not known" in lowered:

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import qasync
 from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer
@@ -30,15 +31,24 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from dispatch_app import APP_NAME, ORGANIZATION
 from dispatch_app.config import DatabaseChoice
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
-from dispatch_app.errors import DatabaseUnreachable, UserFacingError
+from dispatch_app.errors import DatabaseUnreachable, LoginRefused, UserFacingError
 from dispatch_app.services.backup import backups_folder, daily_backup
 from dispatch_app.services.database import prepare_demo_company
 from dispatch_app.services.day_store import DayStore
 from dispatch_app.services.intake import BookedCall
+from dispatch_app.services.sign_in import (
+    Credentials,
+    PasswordVault,
+    has_password,
+    server_key,
+    user_of,
+    with_credentials,
+)
 from dispatch_app.services.workspace import FeedState, Workspace
 from dispatch_app.ui.backup import BackupTarget
 from dispatch_app.ui.intake.window import CallIntake
 from dispatch_app.ui.main_window import MainWindow
+from dispatch_app.ui.sign_in import SignInDialog
 from dispatch_app.ui.workorder.editor import WorkOrderEditor
 
 log = logging.getLogger(__name__)
@@ -67,6 +77,7 @@ class GuiOptions:
     day: dt.date | None = None
     clock: Clock = SYSTEM_CLOCK  # the company's now (a fixed one for demos and tests)
     daily_backup: bool = True  # the embedded database's backup, once a day at start
+    keyring: Any = None  # where a password is remembered (default: the OS keyring)
 
 
 class DispatchApp:
@@ -87,6 +98,8 @@ class DispatchApp:
         self.intake: CallIntake | None = None
         self.window.callRequested.connect(self.open_intake)
         self.settings = QSettings()
+        self.vault = PasswordVault(options.keyring)
+        self.sign_in: SignInDialog | None = None  # on screen while the server asks
         self.loaded = asyncio.Event()
         self._closed: asyncio.Future[None] = asyncio.get_event_loop().create_future()
         closed = self._closed
@@ -134,9 +147,7 @@ class DispatchApp:
 
     async def boot(self) -> None:
         self.window.show_problem(self.window.tr("Opening the database…"))
-        workspace = await Workspace.open(
-            self.options.database, data_dir=self.options.data_dir, clock=self.options.clock
-        )
+        workspace = await self._open_workspace()
         self.workspace = workspace
         self.window.set_database(workspace.label)
         self.window.set_signed_in("" if workspace.embedded else workspace.login, workspace.role)
@@ -175,6 +186,75 @@ class DispatchApp:
             self.window.show_problem(demo_note)
         log.info("the board is loaded")
         self.loaded.set()
+
+    async def _open_workspace(self) -> Workspace:
+        """The company database, signed in. On a shared server that wants a password:
+        the one remembered in the keyring, else the person is asked (again, with the
+        server's reason, until it lets them in or they quit)."""
+        choice, options = self.options.database, self.options
+        if choice.url is None or has_password(choice.url):
+            return await Workspace.open(choice, data_dir=options.data_dir, clock=options.clock)
+        url = choice.url
+        key = server_key(url)
+        user = user_of(url) or str(self.settings.value(f"signIn/{key}/user", "") or "")
+        remembered = self.vault.password(url, user)
+        attempt = Credentials(user, remembered or "")
+        remember = False
+        while True:
+            target = with_credentials(url, attempt) if attempt.user else url
+            try:
+                workspace = await Workspace.open(
+                    DatabaseChoice(target, choice.origin),
+                    data_dir=options.data_dir,
+                    clock=options.clock,
+                )
+            except LoginRefused as refused:
+                if remembered and attempt.password == remembered:
+                    self.vault.forget(url, attempt.user)  # changed since: ask for the new one
+                    remembered = None
+                if options.screenshot is not None:
+                    raise  # nobody is there to answer
+                problem = str(refused) if attempt.password else None
+                asked = await self._ask_sign_in(key, attempt.user, problem)
+                if asked is None:
+                    raise LoginRefused(f"Nobody signed in to {key}.") from None
+                attempt, remember = asked
+                continue
+            if attempt.user:
+                self.settings.setValue(f"signIn/{key}/user", attempt.user)
+            if remember and attempt.password:
+                self.vault.remember(url, attempt)
+            return workspace
+
+    async def _ask_sign_in(
+        self, server: str, user: str, problem: str | None
+    ) -> tuple[Credentials, bool] | None:
+        dialog = SignInDialog(
+            server,
+            user=user,
+            problem=problem,
+            can_remember=self.vault.available,
+            parent=self.window,
+        )
+        self.sign_in = dialog
+        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        results: list[int] = []
+
+        def answer(result: int) -> None:
+            results.append(result)
+            _resolve(answered)
+
+        dialog.finished.connect(answer)
+        dialog.open()
+        try:
+            await asyncio.wait([answered, self._closed], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.sign_in = None
+            dialog.hide()
+            dialog.deleteLater()
+        if results[:1] != [SignInDialog.DialogCode.Accepted.value]:
+            return None
+        return dialog.credentials(), dialog.remember.isChecked()
 
     async def shutdown(self) -> None:
         self._closing = True  # from here on, hints and requests start nothing new
