@@ -475,31 +475,35 @@ def run_admin_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
         password = people.check_password(_new_password(args, args.name.strip()))
     with checked_database(choice) as url, connected(url) as connection:
         command = args.admin_command
+        said: list[str] = []
         if command == "list":
-            found = people.people(connection)
-            for person in found:
+            for person in people.people(connection):
                 state = "" if person.can_log_in else "  (disabled)"
-                print(f"{person.login:<28} {person.role.label:<11}{state}")
-            if not found:
-                print("No people yet: add one with python main.py admin add-user NAME --role ROLE.")
+                said.append(f"{person.login:<28} {person.role.label:<11}{state}")
+            if not said:
+                said.append(
+                    "No people yet: add one with python main.py admin add-user NAME --role ROLE."
+                )
         elif command == "add-user":
             assert role is not None
             person = people.add_user(connection, login, role, password)
-            print(f"{person.login} may now log in as {person.role.label}.")
+            said.append(f"{person.login} may now log in as {person.role.label}.")
         elif command == "set-role":
             assert role is not None
             person = people.set_role(connection, args.name, role)
-            print(f"{person.login} is now {person.role.label}.")
+            said.append(f"{person.login} is now {person.role.label}.")
         elif command == "disable":
             ended = people.disable_user(connection, args.name)
             sessions = "" if not ended else f"; {ended} open session(s) were ended"
-            print(f"{args.name.strip()} can no longer log in{sessions}.")
+            said.append(f"{args.name.strip()} can no longer log in{sessions}.")
         elif command == "enable":
             person = people.enable_user(connection, args.name)
-            print(f"{person.login} may log in again as {person.role.label}.")
+            said.append(f"{person.login} may log in again as {person.role.label}.")
         elif command == "reset-password":
             people.reset_password(connection, args.name, password)
-            print(f"{args.name.strip()} has a new password.")
+            said.append(f"{args.name.strip()} has a new password.")
+        connection.commit()  # said only once it is so
+    print("\n".join(said))
     return 0
 
 

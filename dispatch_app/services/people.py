@@ -5,19 +5,21 @@ changes, disables and re-enables them through the database's own ``SECURITY DEFI
 functions (migration 0007), which check the caller and touch only the app's logins. A
 password never leaves this computer: libpq turns it into a SCRAM-SHA-256 verifier here
 and only the verifier is sent, so no server log, ``pg_stat_activity`` or error text can
-show it. Works on a sync connection (the command line) and, through ``run_sync``, on
-the app's async one (the People window).
+show it. Each function works on a sync connection in the caller's transaction (the
+command line commits); ``manage`` runs one for the app's People window.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import Connection, Row, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.domain.roles import Action, Role, check_login_name, refusal, role_named
 
@@ -30,12 +32,15 @@ __all__ = [
     "check_password",
     "disable_user",
     "enable_user",
+    "manage",
     "people",
     "reset_password",
     "set_role",
     "who_am_i",
 ]
 from dispatch_app.errors import ConfigurationError, PermissionDenied, UserFacingError
+
+T = TypeVar("T")
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 200
@@ -126,6 +131,15 @@ def reset_password(connection: Connection, login: str, password: str) -> None:
     )
 
 
+async def manage(
+    sessions: async_sessionmaker[AsyncSession], work: Callable[..., T], *args: Any
+) -> T:
+    """``work(connection, *args)`` (one of the functions above) in a transaction of its
+    own on the app's connection: for the People window, through ``Workspace.run``."""
+    async with sessions() as session, session.begin():
+        return await session.run_sync(lambda sync: work(sync.connection(), *args))
+
+
 def _one(connection: Connection, login: str) -> Person:
     for person in people(connection):
         if person.login == login:
@@ -146,15 +160,17 @@ def _verifier(connection: Connection, login: str, password: str) -> str:
 
 
 def _call(connection: Connection, statement: str, values: dict[str, str]) -> list[Row[Any]]:
-    """Runs one of the people functions and commits; the database's refusal becomes one
-    sentence, and the statement (which may hold a verifier) is never part of it."""
+    """Runs one of the people functions in a savepoint (the caller commits); the
+    database's refusal becomes one sentence, and the statement (which may hold a
+    verifier) is never part of it."""
+    savepoint = connection.begin_nested()
     try:
         result = connection.execute(text(statement), values)
         rows = list(result.all()) if result.returns_rows else []
-        connection.commit()
     except DBAPIError as error:
-        connection.rollback()
+        savepoint.rollback()
         raise _sentence(connection, error) from None
+    savepoint.commit()
     return rows
 
 
@@ -168,7 +184,6 @@ def _sentence(connection: Connection, error: DBAPIError) -> UserFacingError:
             return PermissionDenied(message)
         # Refused before the function ran (only admins may call it): say it the same way.
         role = who_am_i(connection).role
-        connection.rollback()
         if role is None:
             return PermissionDenied("Only an admin may add or change users.")
         return PermissionDenied(refusal(role, Action.PEOPLE))
