@@ -11,10 +11,11 @@ import psycopg
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
+from sqlalchemy import text
 
 from dispatch_app.config import libpq_url
 from dispatch_app.db.scratch import ScratchServer
-from dispatch_app.domain.roles import Action, Role, refusal
+from dispatch_app.domain.roles import STATEMENT_TIMEOUT, Action, Role, refusal
 from dispatch_app.errors import PermissionDenied
 from dispatch_app.services.visits import VisitMove, move_visits
 from tests.qt_app import act, options_for, pump_until, wait_for
@@ -51,6 +52,7 @@ def test_a_csr_sees_the_board_books_a_call_and_is_refused_rescheduling(
     assert window.new_call_action.isEnabled()
     assert not window.backups.backup_action.isEnabled()  # a server's backup is its admin's
     assert not window.board.schedules
+    assert not window.people_action.isVisible()  # an admin's
 
     # A returning customer booked from the keyboard, with a window and a technician.
     keys = Keyboard(loop, qtbot)
@@ -109,6 +111,20 @@ def test_a_csr_sees_the_board_books_a_call_and_is_refused_rescheduling(
         )
     still = dataclasses.replace(visit)
     assert still in csr.store.visits()
+
+    # After the board, the intake, a booking and a refusal: at most three connections,
+    # each with a statement time-out, so a runaway query cannot freeze a screen.
+    with psycopg.connect(libpq_url(db_url)) as db:
+        held = db.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = %s", (csr.login,)
+        ).fetchone()
+    assert held is not None and 1 <= held[0] <= 3
+
+    async def timeout(sessions) -> str:
+        async with sessions() as session:
+            return str(await session.scalar(text("SHOW statement_timeout")))
+
+    assert loop.run_until_complete(csr.workspace.run(timeout)) == STATEMENT_TIMEOUT
 
 
 def test_a_login_with_no_role_is_told_to_ask_for_one(

@@ -48,6 +48,7 @@ from dispatch_app.services.workspace import FeedState, Workspace
 from dispatch_app.ui.backup import BackupTarget
 from dispatch_app.ui.intake.window import CallIntake
 from dispatch_app.ui.main_window import MainWindow
+from dispatch_app.ui.people import PeopleWindow
 from dispatch_app.ui.sign_in import SignInDialog
 from dispatch_app.ui.workorder.editor import WorkOrderEditor
 
@@ -97,6 +98,8 @@ class DispatchApp:
         self.window.workOrderRequested.connect(self.open_work_order)
         self.intake: CallIntake | None = None
         self.window.callRequested.connect(self.open_intake)
+        self.people: PeopleWindow | None = None
+        self.window.peopleRequested.connect(self.open_people)
         self.settings = QSettings()
         self.vault = PasswordVault(options.keyring)
         self.sign_in: SignInDialog | None = None  # on screen while the server asks
@@ -269,6 +272,9 @@ class DispatchApp:
             await editor.aclose()
         if self.intake is not None:
             await self.intake.aclose()
+        if self.people is not None:
+            self.people.close()
+            await self.people.aclose()
         await self.window.board_actions.aclose()
         await self.window.backups.aclose()
         if self.daily_backup is not None:
@@ -431,6 +437,19 @@ class DispatchApp:
         editor.raise_()
         editor.activateWindow()
         return editor
+
+    def open_people(self) -> PeopleWindow | None:
+        """The People window (an admin's; the database refuses anyone else)."""
+        if self.workspace is None or self._closing:
+            return None
+        if self.people is None:
+            self.people = PeopleWindow(self.workspace)
+        else:
+            self.people.reload()
+        self.people.show()
+        self.people.raise_()
+        self.people.activateWindow()
+        return self.people
 
     def open_intake(self) -> CallIntake | None:
         """Show the call intake (one per workstation), ready for the caller's number."""

@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
     liveStateChanged = Signal(str)  # the status bar's live-updates text, as shown
     rangeRequested = Signal(object, int)  # datetime.date, days: show these days instead
     callRequested = Signal()  # the user wants the call intake (F2)
+    peopleRequested = Signal()  # an admin wants the People window
 
     def __init__(self, parent: QWidget | None = None, *, clock: Clock = SYSTEM_CLOCK) -> None:
         super().__init__(parent)
@@ -125,6 +126,13 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.backups.backup_action)
         file_menu.addAction(self.backups.restore_action)
         file_menu.addSeparator()
+        # An admin's, on a shared server (the single-PC database has one owner, no logins).
+        self.people_action = QAction(self.tr("&People…"), self)
+        self.people_action.setObjectName("people")
+        self.people_action.setStatusTip(self.tr("Who may sign in, and their roles"))
+        self.people_action.triggered.connect(self.peopleRequested)
+        self.people_action.setVisible(False)
+        file_menu.addAction(self.people_action)
         file_menu.addAction(quit_action)
         self.file_menu = file_menu
         edit_menu = self.menuBar().addMenu(self.tr("&Edit"))
@@ -215,6 +223,7 @@ class MainWindow(QMainWindow):
         self.board_actions.role = role
         self.backups.allowed = may(role, Action.BACK_UP)
         self.backups.bind_role()
+        self.people_action.setVisible(bool(login) and may(role, Action.PEOPLE))
 
     def set_database(self, label: str) -> None:
         self.database_label.setText(self.tr("Database: {0}").format(label))
