@@ -44,7 +44,7 @@ def csr(loop, start, db_url, tmp_path, settings_dir, company, scratch_server: Sc
 
 
 def test_a_csr_sees_the_board_books_a_call_and_is_refused_rescheduling(
-    loop, qtbot, db_url, csr
+    loop, qtbot, db_url, csr, tmp_path
 ) -> None:
     window = csr.window
     assert window.signed_in_label.text() == f"{csr.login} · CSR"
@@ -111,6 +111,21 @@ def test_a_csr_sees_the_board_books_a_call_and_is_refused_rescheduling(
         )
     still = dataclasses.replace(visit)
     assert still in csr.store.visits()
+
+    # The work order: a CSR reads the charges and time, may end the work early, and is
+    # told what the role leaves out.
+    editor = csr.open_work_order(visit.work_order_id)
+    pump_until(loop, lambda: editor.record is not None)
+    assert editor.line_items.add_material_button.isHidden()
+    assert editor.time.add_button.isHidden() and editor.photos.remove_button.isHidden()
+    assert not editor.notes.add_button.isHidden() and not editor.save_button.isHidden()
+    assert editor.role_note.text() == " ".join(
+        refusal(Role.CSR, a) for a in (Action.CHARGES, Action.REMOVE_PHOTOS)
+    )
+    assert set(editor.status_button.offered()) <= {"cancelled", "no_show"}
+    assert "cancelled" in editor.status_button.offered()
+    editor.grab().save(str(tmp_path / "csr-editor.png"))
+    act(loop, editor.close)
 
     # After the board, the intake, a booking and a refusal: at most three connections,
     # each with a statement time-out, so a runaway query cannot freeze a screen.

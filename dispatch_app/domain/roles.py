@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from dispatch_app.domain.vocabulary import WorkOrderStatus
 from dispatch_app.errors import ConfigurationError
 
 
@@ -148,6 +149,17 @@ LEAST_ROLE: dict[Action, Role] = {
 
 def may(role: Role, action: Action) -> bool:
     return role.includes(LEAST_ROLE[action])
+
+
+# A CSR ends work early (the customer cancels on the phone); moving it along its day,
+# or back, is a dispatcher's (the database's guard says the same).
+_ENDED_EARLY = frozenset({WorkOrderStatus.CANCELLED.value, WorkOrderStatus.NO_SHOW.value})
+
+
+def may_set_status(role: Role, target: str) -> bool:
+    if may(role, Action.CHANGE_STATUS):
+        return True
+    return may(role, Action.BOOK_CALLS) and target in _ENDED_EARLY
 
 
 def refusal(role: Role, action: Action | str) -> str:

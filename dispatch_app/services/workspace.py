@@ -128,8 +128,10 @@ class Workspace:
 
     @property
     def role(self) -> Role:
-        """What the database lets this login do (the single-PC owner may do all)."""
-        return self.database.signed_in.role or Role.VIEWER
+        """What the database lets this login do (the single-PC owner may do all). A
+        workspace that never asked (``connect``) offers everything: screens only hide
+        what would be refused, and the database still decides."""
+        return self.database.signed_in.role or Role.OWNER
 
     @property
     def login(self) -> str:

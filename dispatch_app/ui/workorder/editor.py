@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.conflicts import contested_fields, reapply_on_top
+from dispatch_app.domain.roles import Action, Role, may, may_set_status, refusal
 from dispatch_app.domain.tables import RecordPart
 from dispatch_app.domain.work_order_record import money
 from dispatch_app.domain.work_order_status import REASON_REQUIRED
@@ -214,6 +215,10 @@ class WorkOrderEditor(QDialog):
         self._tab_labels = [self.tabs.tabText(i) for i in range(self.tabs.count())]
 
         # -- buttons ---------------------------------------------------------------------
+        self.role_note = QLabel()  # what this person's role leaves out, in its words
+        self.role_note.setObjectName("roleNote")
+        self.role_note.setStyleSheet(MUTED_STYLE)
+        self.role_note.hide()
         self.save_button = QPushButton(self.tr("Save"))
         self.save_button.setObjectName("save")
         self.save_button.setDefault(True)
@@ -226,6 +231,8 @@ class WorkOrderEditor(QDialog):
         buttons = QHBoxLayout()
         buttons.setContentsMargins(18, 6, 18, 12)
         buttons.addWidget(self.updated_label)
+        buttons.addSpacing(24)
+        buttons.addWidget(self.role_note, 1)
         buttons.addStretch()
         buttons.addWidget(self.close_button)
         buttons.addWidget(self.save_button)
@@ -248,6 +255,9 @@ class WorkOrderEditor(QDialog):
         self._refresh_timer.timeout.connect(self._read_stale)
         self.tabs.currentChanged.connect(self._tab_shown)
 
+        self._offer_what_the_role_may(workspace.role)
+        if not may(workspace.role, Action.BOOK_CALLS):
+            self.save_button.hide()
         self.save_button.clicked.connect(self.save)
         self.close_button.clicked.connect(self.close)
         self.reload_theirs.clicked.connect(self.take_theirs)
@@ -256,6 +266,36 @@ class WorkOrderEditor(QDialog):
         self.status_button.chosen.connect(self.choose_status)
         QShortcut(QKeySequence.StandardKey.Save, self).activated.connect(self.save)
         self.details.edited.connect(self._update_title)
+
+    def _offer_what_the_role_may(self, role: Role) -> None:
+        """Hide what the signed-in person's role may not do (the database refuses it
+        anyway); each tab that loses its controls says why."""
+        self.status_button.may_set = lambda target: may_set_status(role, target)
+        hidden: list[tuple[QWidget, Action]] = []
+        if not may(role, Action.CHARGES):
+            hidden += [
+                (self.line_items.add_labour_button, Action.CHARGES),
+                (self.line_items.add_material_button, Action.CHARGES),
+                (self.line_items.remove_button, Action.CHARGES),
+                (self.time.add_button, Action.CHARGES),
+                (self.time.remove_button, Action.CHARGES),
+            ]
+        if not may(role, Action.REMOVE_PHOTOS):
+            hidden.append((self.photos.remove_button, Action.REMOVE_PHOTOS))
+        if not may(role, Action.BOOK_CALLS):
+            hidden += [
+                (self.notes.add_button, Action.BOOK_CALLS),
+                (self.photos.attach_button, Action.BOOK_CALLS),
+            ]
+            self.details.setEnabled(False)
+            self.status_button.hide()
+        for widget, _action in hidden:
+            widget.hide()
+        said = {action for _widget, action in hidden}
+        self.role_note.setText(
+            " ".join(refusal(role, action) for action in Action if action in said)
+        )
+        self.role_note.setVisible(bool(said))
 
     # -- the form -------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:

@@ -3,6 +3,8 @@ the changes the state machine allows, and the reason a cancel or no-show asks fo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -77,11 +79,12 @@ class StatusButton(QPushButton):
         self.menu_ = QMenu(self)
         self.menu_.setObjectName("statusMenu")
         self.setMenu(self.menu_)
+        self.may_set: Callable[[str], bool] = lambda _target: True  # the person's role
         self.set_status("")
 
     def set_status(self, status: str) -> None:
         self.menu_.clear()
-        targets = next_statuses(status) if status else []
+        targets = [t for t in (next_statuses(status) if status else []) if self.may_set(t)]
         for target in targets:
             action = QAction(self.tr(ACTIONS[WorkOrderStatus(target)]), self.menu_)
             action.setObjectName(f"status:{target}")
