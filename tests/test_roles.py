@@ -311,3 +311,12 @@ def test_a_day_of_a_csr_booking_and_a_customer_cancelling(company: Any) -> None:
         )
         csr.execute("UPDATE visits SET status = 'cancelled' WHERE id = %s", (visit,))
         csr.commit()
+
+
+def test_the_readme_states_the_rights_the_registry_grants() -> None:
+    from pathlib import Path
+
+    from dispatch_app.domain.tables import rights_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert rights_table() in readme

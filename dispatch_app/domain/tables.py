@@ -208,3 +208,20 @@ def record_parts(table: str, registry: TableRegistry = TABLES) -> frozenset[Reco
         return frozenset()
     on_the_order = entry.audited and entry.owner != Owner.NONE
     return frozenset({entry.part, RecordPart.AUDIT} if on_the_order else {entry.part})
+
+
+def rights_table(registry: TableRegistry = TABLES) -> str:
+    """The grants as the README states them: per table, the least role that may add,
+    change or remove a row (each role above it may too); every role reads every table."""
+    lines = [
+        "| Table | Add | Change | Remove |",
+        "|---|---|---|---|",
+    ]
+    for entry in sorted(registry, key=lambda e: e.name):
+        cells = [
+            (role.label + ("" if role is Role.ADMIN else "+")) if role is not None else "nobody"
+            for role in (entry.rights.add, entry.rights.change, entry.rights.remove)
+        ]
+        lines.append(f"| `{entry.name}` | {' | '.join(cells)} |")
+    lines.append("| `audit_log` | nobody (the audit trigger) | nobody | nobody |")
+    return "\n".join(lines)
