@@ -3,6 +3,8 @@ take their login away and give it back, set a new password — each checked on t
 
 from __future__ import annotations
 
+import logging
+
 import psycopg
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox
@@ -45,8 +47,9 @@ def _ok(loop, dialog) -> None:
 
 
 def test_an_admin_manages_people_from_the_window(
-    loop, admin_app, db_url, scratch_server: ScratchServer, tmp_path
+    loop, admin_app, db_url, scratch_server: ScratchServer, tmp_path, caplog
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # every log line, SQL and its parameters included
     window = admin_app.window
     assert window.people_action.isVisible()
     act(loop, window.people_action.trigger)
@@ -102,3 +105,10 @@ def test_an_admin_manages_people_from_the_window(
             "SELECT rolpassword FROM pg_authid WHERE rolname = %s", (name,)
         ).fetchone()[0]  # type: ignore[index]
     assert scram_matches(verifier, "Another-Pass-77")
+
+    # Neither password is in a log line, nor in what any session on the server last ran.
+    with psycopg.connect(libpq_url(db_url)) as db:
+        queries = [row[0] or "" for row in db.execute("SELECT query FROM pg_stat_activity")]
+    for secret in (PASSWORD, "Another-Pass-77"):
+        assert secret not in caplog.text
+        assert not any(secret in query for query in queries)
