@@ -16,16 +16,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
+import psycopg
 import pytest
 import qasync
 from PySide6.QtCore import QEventLoop, QSettings
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
+from dispatch_app.config import libpq_url
 from dispatch_app.db import migrate
+from dispatch_app.db.embedded import EmbeddedServer
 from dispatch_app.db.engine import make_sync_engine
 from dispatch_app.db.scratch import ScratchServer
 from dispatch_app.ui.app import DispatchApp, GuiOptions
+from tests.companies import small_company
 from tests.qt_app import finish
 
 
@@ -208,3 +213,37 @@ def pytest_runtest_call(item):  # type: ignore[no-untyped-def]
     loop = item.funcargs.get("loop") if hasattr(item, "funcargs") else None
     if launch is not None and loop is not None and not loop.is_closed():
         close_started_apps(loop, launch.started)
+
+
+# A person on the office server below: a CSR who signs in with a password.
+OFFICE_LOGIN = "maria.g"
+OFFICE_PASSWORD = "Walk-in-Cooler-2291"
+
+
+@pytest.fixture
+def office_server(embedded_dir: Path) -> Iterator[str]:
+    """A server that asks for passwords, with the company and Maria (a CSR) on it; the
+    URL names Maria and no password."""
+    server = EmbeddedServer(embedded_dir)
+    admin_url = server.start()
+    try:
+        with psycopg.connect(libpq_url(admin_url), autocommit=True) as admin:
+            admin.execute("CREATE DATABASE office")
+        company_url = make_url(admin_url).set(database="office").render_as_string(False)
+        engine = make_sync_engine(company_url)
+        try:
+            migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+        small_company(company_url)
+        with psycopg.connect(libpq_url(company_url), autocommit=True) as admin:
+            admin.execute(
+                psycopg.sql.SQL(
+                    "CREATE ROLE {} OFFICE_LOGIN OFFICE_PASSWORD {} IN ROLE dispatch_csr"
+                ).format(psycopg.sql.Identifier(OFFICE_LOGIN), psycopg.sql.Literal(OFFICE_PASSWORD))
+            )
+        yield (
+            make_url(company_url).set(username=OFFICE_LOGIN, password=None).render_as_string(False)
+        )
+    finally:
+        server.stop()

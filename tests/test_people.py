@@ -256,3 +256,37 @@ def test_a_ca_file_asks_for_a_checked_tls_connection(db_url: str, tmp_path: Path
     )  # fmt: skip
     assert missing.returncode == 2
     assert "nowhere.pem does not exist" in one_sentence(missing.stderr)
+
+
+def test_people_on_the_newest_server_where_roles_need_admin_option(
+    office_server: str, tmp_path: Path
+) -> None:
+    """PostgreSQL 16 and later let a role that creates roles grant only what it holds
+    with ADMIN OPTION: on the embedded server (PostgreSQL 18) the server's superuser
+    adds the first admin, who adds, moves and disables a dispatcher."""
+    from sqlalchemy.engine import make_url
+
+    superuser = make_url(office_server).set(username="postgres").render_as_string(False)
+    first = admin_cli(
+        superuser, "add-user", "ana", "--role", "admin", "--password-stdin",
+        data_dir=tmp_path, stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    # Ana signs in with her password (the embedded server checks it, unlike trust).
+    ana = make_url(office_server).set(username="ana", password=PASSWORD)
+    ana_url = ana.render_as_string(False)
+    steps = [
+        (["add-user", "ben", "--role", "dispatcher", "--password-stdin"],
+         "ben may now log in as Dispatcher."),
+        (["set-role", "ben", "--role", "manager"], "ben is now Manager."),
+        (["disable", "ben"], "ben can no longer log in."),
+        (["enable", "ben"], "ben may log in again as Manager."),
+    ]  # fmt: skip
+    for args, said in steps:
+        result = admin_cli(ana_url, *args, data_dir=tmp_path, stdin="Boiler-Room-4400\n")
+        assert result.stdout.strip() == said, result.stderr
+    with psycopg.connect(libpq_url(superuser)) as db:
+        assert db.execute(
+            "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member "
+            "JOIN pg_roles g ON g.oid = m.roleid WHERE r.rolname = 'ben'"
+        ).fetchall() == [("dispatch_manager",)]

@@ -6,53 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
-import psycopg
-import pytest
 from keyrings.alt.file import PlaintextKeyring
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
-from sqlalchemy.engine import make_url
 
-from dispatch_app.config import libpq_url
-from dispatch_app.db import migrate
-from dispatch_app.db.embedded import EmbeddedServer
-from dispatch_app.db.engine import make_sync_engine
 from dispatch_app.errors import LoginRefused
 from dispatch_app.services.sign_in import Credentials, PasswordVault, server_key
-from tests.companies import small_company
+from tests.conftest import OFFICE_LOGIN as LOGIN
+from tests.conftest import OFFICE_PASSWORD as PASSWORD
 from tests.qt_app import act, options_for, pump_until, wait_for
-
-PASSWORD = "Walk-in-Cooler-2291"
-LOGIN = "maria.g"
-
-
-@pytest.fixture
-def office_server(embedded_dir: Path) -> Iterator[str]:
-    """A server that asks for passwords, with the company and Maria (a CSR) on it; the
-    URL names Maria and no password."""
-    server = EmbeddedServer(embedded_dir)
-    admin_url = server.start()
-    try:
-        with psycopg.connect(libpq_url(admin_url), autocommit=True) as admin:
-            admin.execute("CREATE DATABASE office")
-        company_url = make_url(admin_url).set(database="office").render_as_string(False)
-        engine = make_sync_engine(company_url)
-        try:
-            migrate.upgrade(engine)
-        finally:
-            engine.dispose()
-        small_company(company_url)
-        with psycopg.connect(libpq_url(company_url), autocommit=True) as admin:
-            admin.execute(
-                psycopg.sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE dispatch_csr").format(
-                    psycopg.sql.Identifier(LOGIN), psycopg.sql.Literal(PASSWORD)
-                )
-            )
-        yield make_url(company_url).set(username=LOGIN, password=None).render_as_string(False)
-    finally:
-        server.stop()
 
 
 def _sign_in(loop, app, password: str, *, remember: bool = False) -> None:

@@ -485,6 +485,10 @@ def upgrade() -> None:
     op.execute(ROLES.replace("{groups}", _quoted(GROUPS)))
     for group, below in MEMBER_OF.items():
         op.execute(f"GRANT dispatch_{below} TO dispatch_{group}")
+    # From PostgreSQL 16 a role that may create roles grants only the groups it holds
+    # with ADMIN OPTION: the people functions (run as the owner) grant these.
+    for group in GROUPS:
+        op.execute(f"GRANT dispatch_{group} TO dispatch_owner WITH ADMIN OPTION")
     # Whoever runs the upgrade (a superuser, or a role that may create roles) hands the
     # tables to the owner role afterwards (``db.grants``), which needs its membership.
     superuser = connection.execute(text("SELECT current_setting('is_superuser')")).scalar_one()
