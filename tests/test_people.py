@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 
@@ -129,6 +130,30 @@ def test_an_admin_adds_moves_disables_and_enables_a_person(
     for run in (added, listed, moved, disabled, enabled, reset):
         for secret in (PASSWORD, new_password):
             assert secret not in run.stdout + run.stderr
+
+
+def test_a_password_is_never_in_the_process_list(
+    admin_url: str, tmp_path: Path, scratch_server: ScratchServer
+) -> None:
+    """What ``ps`` shows of a running ``admin reset-password`` (its arguments) and what
+    its environment holds: no password, which only its standard input carries."""
+    name = scratch_server.login_prefix + "kim"
+    environment = {
+        **os.environ,
+        "DISPATCH_DATA_DIR": str(tmp_path),
+        "DISPATCH_DATABASE_URL": admin_url,
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "admin", "add-user", name, "--role", "csr",
+         "--password-stdin"],
+        cwd=ROOT, env=environment, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    running = psutil.Process(process.pid)
+    shown = " ".join(running.cmdline()) + " " + " ".join(running.environ().values())
+    out, err = process.communicate(PASSWORD + "\n", timeout=60)
+    assert process.returncode == 0, err
+    assert PASSWORD not in shown and PASSWORD not in out + err
 
 
 def test_only_an_admin_manages_people_and_the_refusal_is_one_sentence(
