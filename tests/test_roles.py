@@ -80,6 +80,8 @@ def _cases(i: dict[str, Any]) -> list[Case]:
         Case("rename a customer", csr, f"UPDATE customers SET name = 'J N' WHERE id = {i['customer']}"),
         Case("add a phone", csr, f"INSERT INTO customer_phones (customer_id, number) VALUES ({i['customer']}, '+13125550199')"),
         Case("book a work order", csr, new_order),
+        Case("book work already done", dispatcher, new_order.replace("description)", "description, status)").replace("'No heat')", "'No heat', 'completed')")),
+        Case("hold a technician's placements", csr, f"SELECT dispatch_lock_technicians(ARRAY[{i['tech']}]::bigint[])"),
         Case("book a first technician", csr, f"INSERT INTO visit_technicians (visit_id, technician_id) VALUES ({fresh}, {i['tech']})"),
         Case("give an unbooked visit a time", csr, f"UPDATE visits SET starts = '2026-12-01 15:00-06', ends = '2026-12-01 16:00-06', status = 'scheduled' WHERE id = {fresh}"),
         Case("cancel on the phone", csr, f"UPDATE work_orders SET status = 'cancelled', cancel_reason = 'Fixed it' WHERE id = {order}"),

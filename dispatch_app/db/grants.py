@@ -48,6 +48,7 @@ EVERYONE_CALLS = (
     "dispatch_may(text)",
     "dispatch_refuse(text)",
 )
+CSR_CALLS = ("dispatch_lock_technicians(bigint[])",)
 ADMIN_CALLS = (
     "dispatch_add_user(text, text, text)",
     "dispatch_set_role(text, text)",
@@ -137,6 +138,9 @@ def grant_statements(connection: Connection, registry: TableRegistry = TABLES) -
     for signature in EVERYONE_CALLS:
         if signature.split("(")[0] in present:
             statements.append(f"GRANT EXECUTE ON FUNCTION {signature} TO {Role.VIEWER.group}")
+    for signature in CSR_CALLS:
+        if signature.split("(")[0] in present:
+            statements.append(f"GRANT EXECUTE ON FUNCTION {signature} TO {Role.CSR.group}")
     for signature in ADMIN_CALLS:
         if signature.split("(")[0] in present:
             statements.append(f"GRANT EXECUTE ON FUNCTION {signature} TO {Role.ADMIN.group}")

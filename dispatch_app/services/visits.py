@@ -31,7 +31,20 @@ from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequen
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Case, and_, case, delete, insert, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Case,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -61,8 +74,6 @@ from dispatch_app.services.day_board import VisitBlock, business_timezone
 from dispatch_app.services.work_order.status import follow_visit
 
 _NOT_BLOCKING = sql_values(VISIT_NOT_BLOCKING)
-# The advisory lock space of a technician's placements (``_lock_technicians``).
-PLACEMENT_LOCKS = 0x44535054
 
 
 @dataclass(frozen=True)
@@ -475,21 +486,19 @@ async def _crews_after(session: AsyncSession, moves: Iterable[VisitMove]) -> set
 
 
 async def _lock_technicians(session: AsyncSession, technician_ids: Collection[int]) -> set[int]:
-    """Hold each technician's placement lock (by id, so two callers cannot lock in a
-    circle) until the transaction ends; placements for the same people then happen one
-    at a time. An advisory lock, not a row lock: locking a row needs the right to update
-    it, and a CSR who books a first technician may not change technicians."""
+    """Lock the technicians' rows (by id, so two callers cannot lock in a circle) until
+    the transaction ends; placements for the same people then happen one at a time.
+    Through the database's ``dispatch_lock_technicians``: a CSR booking a first
+    technician may lock, though not change, a technician's row."""
     if not technician_ids:
         return set()
-    # The locks are taken in the subquery's order (PostgreSQL's own advice for this);
-    # two technicians sharing a key after the modulo only wait for each other.
     locked = set(
         await session.scalars(
-            text(
-                "SELECT t.id, pg_advisory_xact_lock(:space, (t.id % 2147483647)::integer) "
-                "FROM (SELECT id FROM technicians WHERE id = ANY(:ids) ORDER BY id) t"
-            ),
-            {"space": PLACEMENT_LOCKS, "ids": sorted(technician_ids)},
+            select(
+                func.dispatch_lock_technicians(
+                    sql_cast(bindparam("ids", sorted(technician_ids)), ARRAY(BigInteger))
+                )
+            )
         )
     )
     if locked != set(technician_ids):

@@ -140,6 +140,13 @@ BEGIN
     IF dispatch_may('dispatcher') THEN
         RETURN NEW;
     END IF;
+    IF TG_OP = 'INSERT' THEN
+        -- New work starts at the start: booked or not, never already under way or done.
+        IF NEW.status NOT IN ('new', 'unscheduled', 'scheduled') THEN
+            PERFORM dispatch_refuse('change the status of work under way');
+        END IF;
+        RETURN NEW;
+    END IF;
     IF NEW.status IS DISTINCT FROM OLD.status THEN
         IF OLD.status = ANY (finished) THEN
             PERFORM dispatch_refuse('reopen finished work');
@@ -180,10 +187,27 @@ $$
 """
 
 GUARDS = (
-    ("work_orders", "BEFORE UPDATE OF status", "dispatch_guard_work"),
-    ("visits", "BEFORE UPDATE", "dispatch_guard_work"),
+    ("work_orders", "BEFORE INSERT OR UPDATE OF status", "dispatch_guard_work"),
+    ("visits", "BEFORE INSERT OR UPDATE", "dispatch_guard_work"),
     ("visit_technicians", "BEFORE INSERT OR UPDATE", "dispatch_guard_crew"),
 )
+
+# A placement holds its technicians' rows until the transaction ends, so two bookings for
+# the same people happen one at a time. Locking a row needs the right to update it, which
+# a CSR booking a first technician does not have on technicians: the owner locks them,
+# for callers who may book (a viewer cannot hold up the board's placements).
+LOCK_TECHNICIANS = """
+CREATE OR REPLACE FUNCTION dispatch_lock_technicians(ids bigint[]) RETURNS SETOF bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = {schema}, pg_temp AS $$
+BEGIN
+    IF NOT dispatch_may('csr') THEN
+        PERFORM dispatch_refuse('schedule, move or reassign booked visits');
+    END IF;
+    RETURN QUERY SELECT t.id FROM technicians t WHERE t.id = ANY (ids)
+        ORDER BY t.id FOR UPDATE;
+END
+$$
+"""
 
 NOTES_POLICIES = """
 ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
@@ -511,6 +535,10 @@ def upgrade() -> None:
     # Status steps name the login too, now that the app no longer says who it is.
     op.execute("ALTER TABLE status_history ALTER COLUMN changed_by SET DEFAULT dispatch_editor()")
     op.execute(AUDIT.format(schema=schema))
+    op.execute(LOCK_TECHNICIANS.format(schema=schema))
+    # Nobody but the owner creates objects where the privileged functions look for
+    # theirs (PostgreSQL 15's default; older servers let everyone).
+    op.execute(f"REVOKE CREATE ON SCHEMA {schema} FROM PUBLIC")
     groups = _quoted([f"dispatch_{group}" for group in GROUPS])
     op.execute(
         PEOPLE.format(
@@ -531,6 +559,7 @@ def downgrade() -> None:
     for table, _when, _function in GUARDS:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_guard ON {table}")
     for function in (
+        "dispatch_lock_technicians(bigint[])",
         "dispatch_guard_work()",
         "dispatch_guard_crew()",
         "dispatch_refuse(text)",
