@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.live_label.setObjectName("liveLabel")
         self.signed_in_label = QLabel()
         self.signed_in_label.setObjectName("signedInLabel")
+        self.signed_in_label.setStyleSheet("padding-right: 12px;")
         self.statusBar().addPermanentWidget(self.signed_in_label)
         self.statusBar().addPermanentWidget(self.database_label)
         self.statusBar().addPermanentWidget(self.live_label)
