@@ -238,9 +238,9 @@ def office_server(embedded_dir: Path) -> Iterator[str]:
         small_company(company_url)
         with psycopg.connect(libpq_url(company_url), autocommit=True) as admin:
             admin.execute(
-                psycopg.sql.SQL(
-                    "CREATE ROLE {} OFFICE_LOGIN OFFICE_PASSWORD {} IN ROLE dispatch_csr"
-                ).format(psycopg.sql.Identifier(OFFICE_LOGIN), psycopg.sql.Literal(OFFICE_PASSWORD))
+                psycopg.sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE dispatch_csr").format(
+                    psycopg.sql.Identifier(OFFICE_LOGIN), psycopg.sql.Literal(OFFICE_PASSWORD)
+                )
             )
         yield (
             make_url(company_url).set(username=OFFICE_LOGIN, password=None).render_as_string(False)
