@@ -546,3 +546,23 @@ def test_a_tile_setting_that_is_not_a_tile_server_is_refused() -> None:
     assert request_allowed(local, "file:///srv/tiles/3/1/2.png")
     assert not request_allowed(local, "file:///srv/tiles-secret/3/1/2.png")
     assert not request_allowed(local, "https://tile.openstreetmap.org/3/1/2.png")
+
+
+def test_tiles_changed_while_the_page_loads_are_used_once_it_has_loaded(loop, qtbot):
+    """The company's tile setting often arrives while the first page is still loading:
+    the view is ready only once the page that has the new credit holds the map."""
+    from dispatch_app.ui.map.page import TileSource
+
+    dock = lone_map(qtbot, TileSource.from_setting(None))
+    readiness: list[bool] = []
+    dock.view.ready.connect(lambda: readiness.append(bool(dock.view.is_ready)))
+    dock.view.set_tiles(TileSource.from_setting(None, "Tiles © Later Co"))
+    pump_until(loop, lambda: dock.view.is_ready)
+    assert evaluate(loop, dock, "typeof window.dispatchMap") == "object"
+    credit = evaluate(
+        loop, dock, "document.querySelector('.leaflet-control-attribution').textContent"
+    )
+    assert "Later Co" in credit
+    assert readiness == [True]  # ready once, for the page that stays
+    assert dock.view.load_count == 2
+    assert errors(dock) == []

@@ -172,6 +172,11 @@ class MapView(QWebEngineView):
         self.is_ready = False
         self.tiles = tiles
         self._html = map_page_html(tiles, qt_bridge=True, labels=map_labels(), style=map_style())
+        # A page loading is never replaced mid-load: a load given up half-way can still
+        # report itself finished, and the application would then talk to a document that
+        # is already being thrown away. A reload asked for meanwhile waits for the end.
+        self._loading = True
+        self._reload_wanted = False
         self.setHtml(self._html, QUrl(resources_url()))
 
     @property
@@ -221,6 +226,10 @@ class MapView(QWebEngineView):
         proxy = self.focusProxy()  # the widget Qt WebEngine renders into, made on load
         if proxy is not None:
             proxy.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._loading = False
+        if self._reload_wanted:
+            self._load_again()  # the tiles changed while this page was loading
+            return
         if not ok:
             log.warning("the map page did not load")
             return
@@ -233,10 +242,16 @@ class MapView(QWebEngineView):
         # The page's scripts and markers died with the renderer: load it again, and the
         # dock sends every marker afresh.
         log.warning("the map's renderer ended (%s, %d); loading the map again", status, code)
+        self._loading = False  # nothing is loading in a dead renderer
         self._load_again()
 
     def _load_again(self) -> None:
         self.is_ready = False
+        if self._loading:
+            self._reload_wanted = True
+            return
+        self._reload_wanted = False
+        self._loading = True
         self.setHtml(self._html, QUrl(resources_url()))
         self.reloaded.emit()
 
