@@ -150,7 +150,8 @@ def grant_statements(connection: Connection, registry: TableRegistry = TABLES) -
             continue
         table, rights = f'"{entry.name}"', entry.rights
         columns = _columns(connection, entry.name)
-        written = [column for column in columns if column.strip('"') not in RECORDED_COLUMNS]
+        recorded = RECORDED_COLUMNS | entry.recorded
+        written = [column for column in columns if column.strip('"') not in recorded]
         columns_written = ", ".join(written)
         if rights.add is not None:
             statements.append(f"GRANT INSERT ({columns_written}) ON {table} TO {rights.add.group}")

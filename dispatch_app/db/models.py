@@ -50,9 +50,15 @@ from dispatch_app.domain import text_rules, time_bounds
 from dispatch_app.domain.addresses import STATE_PATTERN, ZIP_PATTERN
 from dispatch_app.domain.tables import TABLES
 from dispatch_app.domain.vocabulary import (
+    InvoiceKind,
+    InvoiceStatus,
     LineItemKind,
+    PartKind,
+    PaymentMethod,
     Priority,
     QuestionKind,
+    StockLocationKind,
+    StockReason,
     Trade,
     VisitStatus,
     WorkOrderSource,
@@ -426,7 +432,8 @@ class Agreement(Tracked, Base):
 
 
 class Part(Tracked, Base):
-    """One entry of the parts list materials are chosen from."""
+    """One entry of the price book: a part kept in stock or a service, with its code
+    (``sku``), what it costs the company and what the customer pays."""
 
     __tablename__ = "parts"
 
@@ -435,8 +442,107 @@ class Part(Tracked, Base):
     unit: Mapped[str] = mapped_column(server_default="each")
     unit_price: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    kind: Mapped[str] = mapped_column(server_default=PartKind.PART.value)
+    trade: Mapped[str | None]  # null: sold in every trade
+    cost: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2), server_default="0")
+    taxable: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
 
-    __table_args__ = (CheckConstraint("unit_price >= 0", name="price_non_negative"),)
+    __table_args__ = (
+        CheckConstraint("unit_price >= 0", name="price_non_negative"),
+        CheckConstraint(f"kind in {sql_in(PartKind)}", name="kind"),
+        CheckConstraint(f"trade is null or trade in {sql_in(Trade)}", name="trade"),
+        CheckConstraint("cost >= 0", name="cost_non_negative"),
+        CheckConstraint("length(sku) between 1 and 40", name="sku_length"),
+        CheckConstraint("length(name) between 1 and 200", name="name_length"),
+        CheckConstraint("length(unit) between 1 and 20", name="unit_length"),
+    )
+
+
+class JobTypePart(Tracked, Base):
+    """A part a job type usually needs: the board warns when the truck has none."""
+
+    __tablename__ = "job_type_parts"
+
+    job_type_id: Mapped[int] = mapped_column(ForeignKey("job_types.id", ondelete="CASCADE"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id", ondelete="CASCADE"), index=True)
+    quantity: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2), server_default="1")
+
+    __table_args__ = (
+        UniqueConstraint("job_type_id", "part_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+
+class StockLocation(Tracked, Base):
+    """Where parts are kept: the warehouse, or a technician's truck."""
+
+    __tablename__ = "stock_locations"
+
+    name: Mapped[str] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(server_default=StockLocationKind.WAREHOUSE.value)
+    technician_id: Mapped[int | None] = mapped_column(
+        ForeignKey("technicians.id", ondelete="SET NULL"), unique=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+    __table_args__ = (
+        CheckConstraint(f"kind in {sql_in(StockLocationKind)}", name="kind"),
+        CheckConstraint("kind = 'truck' or technician_id is null", name="only_trucks_have_drivers"),
+        CheckConstraint("length(name) between 1 and 100", name="name_length"),
+    )
+
+
+class StockLevel(Tracked, Base):
+    """A part's quantity on hand and moving-average cost at one location.
+
+    Written only by the ledger's trigger: ``on_hand`` is always the sum of that part's
+    ``stock_movements`` there. ``reorder_point`` is what the low-stock list compares to.
+    """
+
+    __tablename__ = "stock_levels"
+
+    location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), index=True)
+    on_hand: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2), server_default="0")
+    average_cost: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 4), server_default="0")
+    reorder_point: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2), server_default="0")
+
+    __table_args__ = (
+        UniqueConstraint("location_id", "part_id"),
+        CheckConstraint("reorder_point >= 0", name="reorder_point_non_negative"),
+    )
+
+
+class StockMovement(Base):
+    """One row of the stock ledger: never changed, never removed."""
+
+    __tablename__ = "stock_movements"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id", ondelete="RESTRICT"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id", ondelete="RESTRICT"))
+    quantity: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2))  # signed: in or out
+    unit_cost: Mapped[decimal.Decimal | None] = mapped_column(Numeric(12, 4))
+    reason: Mapped[str]
+    note: Mapped[str] = mapped_column(server_default="")
+    work_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="RESTRICT"), index=True
+    )
+    line_item_id: Mapped[int | None] = mapped_column(BigInteger)
+    transfer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # The user confirmed taking more than the books say is there (a miscount).
+    confirmed_short: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    moved_by: Mapped[str] = mapped_column(server_default=text("dispatch_editor()"))
+    moved_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("quantity <> 0", name="quantity_not_zero"),
+        CheckConstraint("unit_cost is null or unit_cost >= 0", name="cost_non_negative"),
+        CheckConstraint(f"reason in {sql_in(StockReason)}", name="reason"),
+        CheckConstraint("reason <> 'count' or btrim(note) <> ''", name="count_says_why"),
+        CheckConstraint("length(note) <= 500", name="note_length"),
+        Index("ix_stock_movements_place", "location_id", "part_id", "id"),
+    )
 
 
 class WorkOrder(Tracked, Base):
@@ -614,6 +720,13 @@ class LineItem(Tracked, Base):
     quantity: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2))
     unit_price: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2))
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    taxable: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # A material: the stock location it was taken from (returned there when removed),
+    # and what it cost the company (the location's average cost then).
+    location_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stock_locations.id", ondelete="RESTRICT")
+    )
+    unit_cost: Mapped[decimal.Decimal | None] = mapped_column(Numeric(12, 4))
 
     __table_args__ = (
         CheckConstraint(f"kind in {sql_in(LineItemKind)}", name="kind"),
@@ -681,6 +794,139 @@ class TimeEntry(Tracked, Base):
         CheckConstraint("ended_at - started_at <= interval '24 hours'", name="at_most_a_day"),
         CheckConstraint(_in_range("started_at", "ended_at"), name="times_in_range"),
         CheckConstraint(_length("note", text_rules.TEXT, required=False), name="note_length"),
+    )
+
+
+class Invoice(Tracked, Base):
+    """A bill for a work order: a draft until posted, then locked.
+
+    Posting gives it the next number (``INV-1001``, no gaps: see migration 0008); after
+    that only payments and credit notes move its balance, through the database's own
+    triggers. Totals are the database's sums of the lines: tax is rounded once per
+    invoice, on the taxable lines' sum.
+    """
+
+    __tablename__ = "invoices"
+
+    serial: Mapped[int | None] = mapped_column(Integer, unique=True)
+    number: Mapped[str | None] = mapped_column(unique=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="RESTRICT"), index=True
+    )
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="RESTRICT"), index=True
+    )
+    kind: Mapped[str] = mapped_column(server_default=InvoiceKind.STANDARD.value)
+    status: Mapped[str] = mapped_column(server_default=InvoiceStatus.DRAFT.value)
+    credit_of_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
+    tax_rate: Mapped[decimal.Decimal] = mapped_column(Numeric(6, 4), server_default="0")
+    subtotal: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2), server_default="0")
+    taxable_subtotal: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2), server_default="0")
+    tax: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2), server_default="0")
+    total: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2), server_default="0")
+    paid: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2), server_default="0")
+    credited: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2), server_default="0")
+    issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    terms: Mapped[str] = mapped_column(server_default="")
+    memo: Mapped[str] = mapped_column(server_default="")
+    void_reason: Mapped[str | None]
+    created_by: Mapped[str] = mapped_column(server_default=text("dispatch_editor()"))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    posted_by: Mapped[str | None]
+    posted_at: Mapped[dt.datetime | None]
+    voided_by: Mapped[str | None]
+    voided_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(f"kind in {sql_in(InvoiceKind)}", name="kind"),
+        CheckConstraint(f"status in {sql_in(InvoiceStatus)}", name="status"),
+        CheckConstraint(
+            "(kind = 'credit') = (credit_of_id is not null)", name="credit_names_invoice"
+        ),
+        CheckConstraint("(status = 'draft') = (serial is null)", name="numbered_when_posted"),
+        CheckConstraint(
+            "status <> 'void' or coalesce(btrim(void_reason), '') <> ''", name="void_says_why"
+        ),
+        CheckConstraint("tax_rate >= 0 and tax_rate < 1", name="tax_rate_range"),
+        CheckConstraint("length(terms) <= 2000 and length(memo) <= 2000", name="text_length"),
+        CheckConstraint(
+            _length("void_reason", text_rules.SHORT_TEXT, required=False, nullable=True),
+            name="void_reason_length",
+        ),
+        # The office's aging list: what is posted and not yet paid, by invoice date.
+        Index(
+            "ix_invoices_unpaid",
+            "issued_on",
+            postgresql_where=text("status in ('posted', 'partly_paid')"),
+        ),
+    )
+
+
+class InvoiceLine(Tracked, Base):
+    """One line of an invoice; ``amount`` is the database's quantity × price in cents."""
+
+    __tablename__ = "invoice_lines"
+
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    kind: Mapped[str]
+    line_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("line_items.id", ondelete="SET NULL")
+    )
+    description: Mapped[str]
+    quantity: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2))
+    unit_price: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2))
+    taxable: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    amount: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2), server_default="0")
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind in ('labour', 'material', 'fee', 'deposit', 'less_billed', 'credit')",
+            name="kind",
+        ),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0 or kind in ('less_billed', 'credit')", name="price_sign"),
+        CheckConstraint("length(description) between 1 and 500", name="description_length"),
+    )
+
+
+class Payment(Base):
+    """Money received against a posted invoice (a refund is a negative amount with a
+    reason). Never changed nor removed: a mistake is corrected by a refund."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="RESTRICT"), index=True
+    )
+    method: Mapped[str]
+    amount: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2))
+    check_number: Mapped[str | None]
+    card_last4: Mapped[str | None]
+    reference: Mapped[str] = mapped_column(server_default="")
+    reason: Mapped[str | None]
+    received_on: Mapped[dt.date] = mapped_column(Date, server_default=func.current_date())
+    recorded_by: Mapped[str] = mapped_column(server_default=text("dispatch_editor()"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(f"method in {sql_in(PaymentMethod)}", name="method"),
+        CheckConstraint("amount <> 0", name="amount_not_zero"),
+        CheckConstraint(
+            "method <> 'check' or coalesce(btrim(check_number), '') <> ''", name="check_numbered"
+        ),
+        CheckConstraint("method <> 'card' or card_last4 ~ '^[0-9]{4}$'", name="card_last_four"),
+        CheckConstraint("card_last4 is null or method = 'card'", name="card_digits_only_for_cards"),
+        CheckConstraint("amount > 0 or coalesce(btrim(reason), '') <> ''", name="refund_says_why"),
+        CheckConstraint(
+            "length(reference) <= 100 and coalesce(length(check_number), 0) <= 30 "
+            "and coalesce(length(reason), 0) <= 500",
+            name="text_length",
+        ),
     )
 
 

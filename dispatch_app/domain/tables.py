@@ -74,6 +74,9 @@ class TableEntry:
     day: DayEffect = DayEffect.NONE
     stamped: str | None = None  # "updated_by" stamped; "created_by" too when this says so
     rights: Rights = Rights()  # people and settings: an admin's
+    # Columns of this table only the database writes (sums, numbers, who posted), on
+    # top of the ones every table's defaults and triggers keep (``db.grants``).
+    recorded: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or not self.name.islower():
@@ -196,6 +199,60 @@ TABLES = TableRegistry(
             rights=Rights(_CSR, _CSR, _DISPATCHER),
         ),
         TableEntry("time_entries", "Time", owner=_C, part=_P.TIME, rights=_CHARGES),
+        # The price book's parts per job type, and the stock kept of them.
+        TableEntry("job_type_parts", "Job type part", day=_D.WHOLE_DAY, rights=_PRICE_BOOK),
+        TableEntry("stock_locations", "Stock location", day=_D.WHOLE_DAY, rights=_PRICE_BOOK),
+        TableEntry(
+            "stock_levels",
+            "Stock",
+            rights=Rights(None, _DISPATCHER, None),  # the reorder point; the rest is the ledger's
+            recorded=frozenset({"on_hand", "average_cost"}),
+            audited=False,  # the ledger says every change already
+        ),
+        TableEntry(
+            "stock_movements",
+            "Stock movement",
+            versioned=False,
+            audited=False,  # a ledger: its rows are the history
+            rights=Rights(_DISPATCHER, None, None),
+            recorded=frozenset({"moved_by", "moved_at"}),
+        ),
+        # Money: drafts are a dispatcher's; a posted invoice is the database's to guard
+        # (migration 0008): voiding it and credit notes are a manager's.
+        TableEntry(
+            "invoices",
+            "Invoice",
+            owner=_C,
+            part=_P.CHARGES,
+            rights=_CHARGES,
+            recorded=frozenset(
+                {
+                    "serial",
+                    "number",
+                    "subtotal",
+                    "taxable_subtotal",
+                    "tax",
+                    "total",
+                    "paid",
+                    "credited",
+                    "posted_by",
+                    "posted_at",
+                    "voided_by",
+                    "voided_at",
+                }
+            ),
+        ),
+        TableEntry(
+            "invoice_lines", "Invoice line", rights=_CHARGES, recorded=frozenset({"amount"})
+        ),
+        TableEntry(
+            "payments",
+            "Payment",
+            versioned=False,
+            audited=False,  # never changed: the rows are the history
+            rights=Rights(_DISPATCHER, None, None),
+            recorded=frozenset({"recorded_by", "recorded_at"}),
+        ),
     )
 )
 

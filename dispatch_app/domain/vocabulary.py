@@ -79,3 +79,48 @@ TRADE_COLOURS = {
 def sql_in(values: type[StrEnum]) -> str:
     """The SQL list ``('a', 'b')`` of an enum's values, for CHECK constraints."""
     return "(" + ", ".join(f"'{member.value}'" for member in values) + ")"
+
+
+class PartKind(StrEnum):
+    """A price-book entry: a part kept in stock, or a service sold by the job or hour."""
+
+    PART = "part"
+    SERVICE = "service"
+
+
+class StockLocationKind(StrEnum):
+    WAREHOUSE = "warehouse"
+    TRUCK = "truck"
+
+
+class StockReason(StrEnum):
+    """Why stock moved: each movement is one row of the ledger."""
+
+    RECEIVED = "received"  # from a supplier, at its cost
+    TRANSFER = "transfer"  # between locations (two rows: out of one, into the other)
+    COUNT = "count"  # set to a counted number (the difference, with a reason)
+    USED = "used"  # put on a work order as a material
+    RETURNED = "returned"  # taken off a work order again
+
+
+class InvoiceKind(StrEnum):
+    STANDARD = "standard"  # the whole job at once
+    DEPOSIT = "deposit"  # before the work
+    PROGRESS = "progress"  # part way through
+    FINAL = "final"  # the whole job, less what deposits and progress invoices billed
+    CREDIT = "credit"  # a credit note against a posted invoice
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    POSTED = "posted"
+    PARTLY_PAID = "partly_paid"
+    PAID = "paid"
+    VOID = "void"
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"
+    CHECK = "check"
+    CARD = "card"
+    FINANCING = "financing"
