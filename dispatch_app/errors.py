@@ -130,3 +130,18 @@ class BackupError(UserFacingError):
     """A backup could not be written, or a backup file could not be read or restored."""
 
     exit_code = 10
+
+
+class BooksRefused(UserFacingError):
+    """The database's rules for invoices, payments and stock refused a change (SQLSTATE
+    ``DB001``): a posted invoice is locked, a payment above the balance… The message is
+    the database's own sentence."""
+
+
+class ShortStock(UserFacingError):
+    """A location has fewer of a part than a movement takes (SQLSTATE ``DB002``); the
+    user may confirm a miscount and take it anyway. ``on_hand`` is what the books say."""
+
+    def __init__(self, message: str, *, on_hand: str = "0") -> None:
+        super().__init__(message)
+        self.on_hand = on_hand

@@ -205,7 +205,7 @@ TABLES = TableRegistry(
         TableEntry(
             "stock_levels",
             "Stock",
-            rights=Rights(None, _DISPATCHER, None),  # the reorder point; the rest is the ledger's
+            rights=Rights(_DISPATCHER, _DISPATCHER, None),  # reorder points; the rest: the ledger's
             recorded=frozenset({"on_hand", "average_cost"}),
             audited=False,  # the ledger says every change already
         ),

@@ -229,6 +229,20 @@ BEGIN
             '%s is posted and cannot change; correct it with a credit note or a new invoice.',
             label));
     END IF;
+    -- What was paid and credited moves only with a payment or a credit note (whose
+    -- triggers update it, one trigger level down), never by hand.
+    IF pg_trigger_depth() = 1 AND (NEW.paid, NEW.credited) IS DISTINCT FROM (OLD.paid, OLD.credited)
+    THEN
+        PERFORM dispatch_books_refuse(format(
+            '%s: what was paid or credited changes only with a payment or a credit note.',
+            label));
+    END IF;
+    IF pg_trigger_depth() = 1 AND NEW.status IS DISTINCT FROM OLD.status
+       AND NEW.status <> 'void' THEN
+        PERFORM dispatch_books_refuse(format(
+            '%s: the status of a posted invoice follows its payments; void it to cancel it.',
+            label));
+    END IF;
     IF NEW.status = 'void' AND OLD.status <> 'void' THEN
         IF NOT dispatch_may('manager') THEN
             PERFORM dispatch_refuse('void invoices');

@@ -19,6 +19,7 @@ from dispatch_app.domain.work_order_record import (
     line_item_errors,
 )
 from dispatch_app.errors import ConflictError, ValidationError
+from dispatch_app.services.stock import location_for_work_order, take_for_line_item
 from dispatch_app.services.work_order.common import open_order
 from dispatch_app.services.work_order.rows import (
     PartChoice,
@@ -82,8 +83,11 @@ async def add_material(
     quantity: object,
     unit_price: object = None,
     description: str | None = None,
+    confirm_short: bool = False,
 ) -> int:
-    """Add a part from the parts list; its name and price are the list's unless given."""
+    """Add a part from the price book; its name, price and tax flag are the book's unless
+    given. A stocked part comes off the technician's truck in the same transaction
+    (``ShortStock`` when the truck has too few, unless ``confirm_short``)."""
     require_row_id(work_order_id, "work order")
     if not is_row_id(part_id):
         raise ValidationError({"part": "That part is no longer in the parts list."})
@@ -100,14 +104,36 @@ async def add_material(
         if errors:
             raise ValidationError(errors)
         await open_order(session, work_order_id, what="the material was not added", billed_ok=False)
-        return int(
+        location_id = await location_for_work_order(session, work_order_id)
+        line_item_id = int(
             await session.scalar(
                 insert(LineItem)
-                .values(work_order_id=work_order_id, part_id=part.id, **values)
+                .values(
+                    work_order_id=work_order_id,
+                    part_id=part.id,
+                    taxable=part.taxable,
+                    **values,
+                )
                 .returning(LineItem.id)
             )
             or 0
         )
+        cost = await take_for_line_item(
+            session,
+            part_id=part.id,
+            work_order_id=work_order_id,
+            line_item_id=line_item_id,
+            quantity=values["quantity"],
+            location_id=location_id,
+            confirm_short=confirm_short,
+        )
+        if cost is not None:
+            await session.execute(
+                update(LineItem)
+                .where(LineItem.id == line_item_id)
+                .values(location_id=location_id, unit_cost=cost)
+            )
+        return line_item_id
 
 
 async def update_line_item(
@@ -118,8 +144,10 @@ async def update_line_item(
     description: str | None = None,
     quantity: object = None,
     unit_price: object = None,
+    confirm_short: bool = False,
 ) -> int:
-    """Change a line item's description, quantity or price; returns its new version."""
+    """Change a line item's description, quantity or price; returns its new version.
+    A material's stock follows a changed quantity (more taken, or some given back)."""
     require_row_id(line_item_id, "line item")
     require_version(seen_version, "line item")
     async with sessions() as session, session.begin():
@@ -138,6 +166,16 @@ async def update_line_item(
             session, item.work_order_id, what="the line item was not changed", billed_ok=False
         )
         values.pop("kind")
+        if item.part_id is not None and item.location_id is not None:
+            await take_for_line_item(
+                session,
+                part_id=item.part_id,
+                work_order_id=item.work_order_id,
+                line_item_id=item.id,
+                quantity=values["quantity"] - item.quantity,
+                location_id=item.location_id,
+                confirm_short=confirm_short,
+            )
         version = await session.scalar(
             update(LineItem)
             .where(LineItem.id == line_item_id, LineItem.version == seen_version)
@@ -158,10 +196,30 @@ async def remove_line_item(
 ) -> None:
     require_row_id(line_item_id, "line item")
     async with sessions() as session, session.begin():
-        order_id = await session.scalar(
-            select(LineItem.work_order_id).where(LineItem.id == line_item_id)
-        )
-        if order_id is None:
+        item = (
+            await session.execute(
+                select(
+                    LineItem.work_order_id,
+                    LineItem.part_id,
+                    LineItem.location_id,
+                    LineItem.quantity,
+                ).where(LineItem.id == line_item_id)
+            )
+        ).one_or_none()
+        if item is None:
             return  # already gone: what the user wanted
-        await open_order(session, order_id, what="nothing was removed", billed_ok=False)
-        await session.execute(delete(LineItem).where(LineItem.id == line_item_id))
+        await open_order(session, item.work_order_id, what="nothing was removed", billed_ok=False)
+        gone = await session.execute(
+            delete(LineItem).where(LineItem.id == line_item_id).returning(LineItem.id)
+        )
+        if gone.first() is not None and item.part_id is not None:
+            # The parts go back where they came from.
+            await take_for_line_item(
+                session,
+                part_id=item.part_id,
+                work_order_id=item.work_order_id,
+                line_item_id=line_item_id,
+                quantity=-item.quantity,
+                location_id=item.location_id,
+                confirm_short=False,
+            )

@@ -466,12 +466,13 @@ class LineItemsTab(QWidget):
             sentence = errors.get(column) or " ".join(errors.values())
             show_error(self.table_error, f"{item.description}: {sentence}")
 
+        edit: dict[str, Any] = {column: text}
         done = await self.host.attempt(
             self.host.workspace.run(
                 update_line_item,
                 line_item_id=item.id,
                 seen_version=item.version,
-                **{column: text},
+                **edit,
             ),
             show_errors=refused,
             parts=(RecordPart.CHARGES,),
