@@ -329,10 +329,7 @@ OPERATIONS = st.lists(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(operations=OPERATIONS)
-def test_on_hand_is_the_ledgers_sum_after_any_sequence_of_operations(
-    stock_shop, operations
-) -> None:
-    shop = stock_shop
+def test_on_hand_is_the_ledgers_sum_after_any_sequence_of_operations(shop, operations) -> None:
     url = shop["url"]
     places = [shop["warehouse"], *shop["trucks"].values()]
     parts = [shop["parts"]["CAP-455"], shop["parts"]["CON-30A"]]
