@@ -7,6 +7,7 @@
     python main.py admin disable NAME | enable NAME | reset-password NAME | list
     python main.py watch
     python main.py map-window [--windowed] [--tiles URL_OR_FOLDER]
+    python main.py invoice pdf NUMBER --out FILE.pdf [--replace]
 
 Every failure the user can act on ends as one sentence on stderr and a non-zero exit.
 """
@@ -243,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=100,
         help=f"sites to look up at most, 1 to {MAX_GEOCODE_LIMIT:,} (default 100)",
     )
+    from dispatch_app.cli_invoice import add_invoice_parser
+
+    add_invoice_parser(commands)
     return parser
 
 
@@ -592,6 +596,10 @@ def run_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
         return run_map_window_command(args, choice)
     if args.command == "geocode-sites":
         return run_geocode_command(args, choice)
+    if args.command == "invoice":
+        from dispatch_app.cli_invoice import run_invoice_command
+
+        return run_invoice_command(args, choice)
     return run_gui_command(args, choice)
 
 
