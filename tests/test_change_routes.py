@@ -33,6 +33,8 @@ def test_the_registry_says_what_each_table_means() -> None:
         "service_sites",
         "job_types",
         "job_type_skills",
+        "job_type_parts",
+        "stock_locations",
         "app_settings",
     }
     assert TABLES.where(day=DayEffect.TECHNICIANS) == {
@@ -41,8 +43,15 @@ def test_the_registry_says_what_each_table_means() -> None:
         "technician_skills",
         "skills",
     }
-    # Every change is audited, except status steps: they are a history themselves.
-    assert TABLES.where(audited=False) == {"status_history"}
+    # Every change is audited, except the tables that are a history themselves: status
+    # steps, the stock ledger (and the levels it keeps), payments.
+    assert TABLES.where(audited=False) == {
+        "status_history",
+        "stock_movements",
+        "stock_levels",
+        "payments",
+    }
+    assert record_parts("invoices") == {P.BILLING, P.AUDIT}
     assert record_parts("line_items") == {P.CHARGES, P.AUDIT}
     assert record_parts("status_history") == {P.HISTORY}  # written by the app, not audited
     assert record_parts("customers") == set()

@@ -69,8 +69,10 @@ def ledger_agrees(url: str) -> None:
 
 @pytest.fixture
 def shop(db_url: str) -> dict[str, Any]:
-    """The small company, a capacitor and a contactor in the price book, a service."""
+    """The small company keeping stock, a capacitor and a contactor in the price book, a
+    service."""
     techs = small_company(db_url)
+    sql(db_url, "INSERT INTO app_settings (key, value) VALUES ('stock_tracking', 'true')")
     parts = {
         sku: one(
             db_url,
@@ -255,6 +257,18 @@ def test_an_empty_truck_refuses_the_part_unless_the_user_confirms_a_miscount(sho
         one(url, "SELECT confirmed_short FROM stock_movements WHERE location_id = %s", truck)
         is True
     )
+
+
+def test_a_shop_that_keeps_no_stock_bills_parts_without_a_truck(shop) -> None:
+    url, cap, order = shop["url"], shop["parts"]["CAP-455"], shop["order"]
+    sql(url, "UPDATE app_settings SET value = 'false' WHERE key = 'stock_tracking'")
+    item = run(
+        url, lambda s: charges.add_material(s, work_order_id=order, part_id=cap, quantity="2")
+    )
+    assert sql(url, "SELECT location_id, unit_cost FROM line_items WHERE id = %s", item) == [
+        (None, None)
+    ]
+    assert one(url, "SELECT count(*) FROM stock_movements") == 0
 
 
 def test_two_workstations_taking_the_last_unit_one_succeeds(shop) -> None:

@@ -122,6 +122,8 @@ class Action(StrEnum):
     CHANGE_STATUS = "change the status of work under way"
     REOPEN = "reopen finished work"
     CHARGES = "change labour, materials or time on a work order"
+    BILL = "make or post invoices, or record payments"
+    VOID_INVOICES = "void invoices or issue credit notes"
     REMOVE_PHOTOS = "remove photos"
     PRICE_BOOK = "change the price book, job types or agreements"
     SHIFTS = "change technicians' shifts"
@@ -137,6 +139,8 @@ LEAST_ROLE: dict[Action, Role] = {
     Action.CHANGE_STATUS: Role.DISPATCHER,
     Action.REOPEN: Role.DISPATCHER,
     Action.CHARGES: Role.DISPATCHER,
+    Action.BILL: Role.DISPATCHER,
+    Action.VOID_INVOICES: Role.MANAGER,
     Action.REMOVE_PHOTOS: Role.DISPATCHER,
     Action.PRICE_BOOK: Role.MANAGER,
     Action.SHIFTS: Role.MANAGER,

@@ -35,6 +35,7 @@ class RecordPart(StrEnum):
     HEADER = "header"  # the work order, its customer, site, equipment and form
     VISITS = "visits"
     CHARGES = "charges"  # line items: labour and materials
+    BILLING = "billing"  # invoices, their lines and payments
     NOTES = "notes"
     PHOTOS = "photos"
     TIME = "time"
@@ -223,7 +224,7 @@ TABLES = TableRegistry(
             "invoices",
             "Invoice",
             owner=_C,
-            part=_P.CHARGES,
+            part=_P.BILLING,
             rights=_CHARGES,
             recorded=frozenset(
                 {

@@ -7,7 +7,8 @@ Receipts move the location's average cost; everything else leaves at it.
 
 Materials on a work order come off the truck of the technician doing the job in the
 same transaction as the line item (``take_for_line_item``), and go back to where they
-came from when the line item is removed or lowered.
+came from when the line item is removed or lowered — when the company keeps stock (the
+``stock_tracking`` setting; a shop that does not bills its parts all the same).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.db.models import (
+    AppSetting,
     Part,
     StockLevel,
     StockLocation,
@@ -31,6 +33,8 @@ from dispatch_app.domain.text_rules import SHORT_TEXT, checked_text
 from dispatch_app.domain.vocabulary import PartKind, StockLocationKind, StockReason
 from dispatch_app.errors import ValidationError
 from dispatch_app.services.billing import books_errors
+
+STOCK_TRACKING = "stock_tracking"  # the company setting: true when stock is kept
 
 
 def _quantity(
@@ -196,6 +200,13 @@ async def count(
 
 
 # -- materials on a work order -------------------------------------------------------
+async def keeps_stock(session: AsyncSession) -> bool:
+    """Whether the company keeps stock (the ``stock_tracking`` setting): a shop that
+    does not still bills parts from its price book, and no truck is ever "short"."""
+    value = await session.scalar(select(AppSetting.value).where(AppSetting.key == STOCK_TRACKING))
+    return value is True
+
+
 # The technician doing the job: the lead (else the first) of the work order's latest
 # visit that has anyone on it.
 TRUCK_FOR_WORK_ORDER = text(
@@ -236,7 +247,10 @@ async def take_for_line_item(
     confirm_short: bool,
 ) -> decimal.Decimal | None:
     """Take (positive) or give back (negative) a material's parts at ``location_id``
-    in the caller's transaction; returns the unit cost (None: not a stocked part)."""
+    in the caller's transaction; returns the unit cost (None: not a stocked part, or
+    the company keeps no stock)."""
+    if not await keeps_stock(session):
+        return None
     kind = await session.scalar(select(Part.kind).where(Part.id == part_id))
     if kind != PartKind.PART.value or location_id is None or quantity == 0:
         return None

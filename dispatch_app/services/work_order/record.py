@@ -23,10 +23,13 @@ from dispatch_app.db.models import (
     Customer,
     CustomerPhone,
     Equipment,
+    Invoice,
+    InvoiceLine,
     JobType,
     LineItem,
     Note,
     Part,
+    Payment,
     Photo,
     ServiceSite,
     StatusChange,
@@ -45,8 +48,11 @@ from dispatch_app.services.work_order.rows import (
     AuditRow,
     Choice,
     CrewMember,
+    InvoiceLineRow,
+    InvoiceRow,
     LineItemRow,
     NoteRow,
+    PaymentRow,
     PhotoThumb,
     StatusStep,
     TimeEntryRow,
@@ -363,9 +369,75 @@ async def _audit(read: _Reader) -> dict[str, Any]:
     return {"audit": audit}
 
 
+async def _billing(read: _Reader) -> dict[str, Any]:
+    bills = list(
+        await read.session.scalars(
+            select(Invoice).where(Invoice.work_order_id == read.work_order_id).order_by(Invoice.id)
+        )
+    )
+    ids = [bill.id for bill in bills]
+    lines: dict[int, list[InvoiceLineRow]] = {bill_id: [] for bill_id in ids}
+    payments: dict[int, list[PaymentRow]] = {bill_id: [] for bill_id in ids}
+    if ids:
+        for line in await read.session.scalars(
+            select(InvoiceLine)
+            .where(InvoiceLine.invoice_id.in_(ids))
+            .order_by(InvoiceLine.position, InvoiceLine.id)
+        ):
+            lines[line.invoice_id].append(
+                InvoiceLineRow(
+                    line.description, line.quantity, line.unit_price, line.amount, line.taxable
+                )
+            )
+        for payment in await read.session.scalars(
+            select(Payment).where(Payment.invoice_id.in_(ids)).order_by(Payment.id)
+        ):
+            detail = payment.reference
+            if payment.check_number:
+                detail = f"No. {payment.check_number} {detail}".strip()
+            elif payment.card_last4:
+                detail = f"····{payment.card_last4} {detail}".strip()
+            if payment.reason:
+                detail = f"{detail} — {payment.reason}" if detail else payment.reason
+            payments[payment.invoice_id].append(
+                PaymentRow(
+                    payment.method,
+                    payment.amount,
+                    detail,
+                    payment.received_on,
+                    payment.recorded_by,
+                )
+            )
+    numbers = {bill.id: bill.number for bill in bills}
+    invoices = tuple(
+        InvoiceRow(
+            bill.id,
+            bill.version,
+            bill.number,
+            bill.kind,
+            bill.status,
+            bill.tax_rate,
+            bill.subtotal,
+            bill.tax,
+            bill.total,
+            bill.paid,
+            bill.credited,
+            bill.issued_on,
+            bill.due_on,
+            numbers.get(bill.credit_of_id) if bill.credit_of_id else None,
+            bill.void_reason,
+            tuple(lines[bill.id]),
+            tuple(payments[bill.id]),
+        )
+        for bill in bills
+    )
+    return {"invoices": invoices}
+
+
 _PARTS: dict[RecordPart, Callable[[_Reader], Awaitable[dict[str, Any]]]] = {
     RecordPart.VISITS: _visits,
     RecordPart.CHARGES: _charges,
+    RecordPart.BILLING: _billing,
     RecordPart.NOTES: _notes,
     RecordPart.PHOTOS: _photos,
     RecordPart.TIME: _time,

@@ -50,6 +50,49 @@ class LineItemRow:
 
 
 @dataclass(frozen=True, slots=True)
+class InvoiceLineRow:
+    description: str
+    quantity: decimal.Decimal
+    unit_price: decimal.Decimal
+    amount: decimal.Decimal
+    taxable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRow:
+    method: str
+    amount: decimal.Decimal  # negative: a refund
+    detail: str  # the check's "No. 2231", a card's "····4242", the reference
+    received_on: dt.date
+    recorded_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceRow:
+    id: int
+    version: int
+    number: str | None  # None while a draft
+    kind: str
+    status: str
+    tax_rate: decimal.Decimal
+    subtotal: decimal.Decimal
+    tax: decimal.Decimal
+    total: decimal.Decimal
+    paid: decimal.Decimal
+    credited: decimal.Decimal
+    issued_on: dt.date | None
+    due_on: dt.date | None
+    credit_of: str | None  # the number a credit note corrects
+    void_reason: str | None
+    lines: tuple[InvoiceLineRow, ...]
+    payments: tuple[PaymentRow, ...]
+
+    @property
+    def balance(self) -> decimal.Decimal:
+        return self.total - self.paid - self.credited
+
+
+@dataclass(frozen=True, slots=True)
 class NoteRow:
     id: int
     author: str
@@ -170,6 +213,7 @@ class WorkOrderRecord:
     time_entries: tuple[TimeEntryRow, ...] = ()
     history: tuple[StatusStep, ...] = ()  # newest first
     audit: tuple[AuditRow, ...] = field(default=())  # newest first
+    invoices: tuple[InvoiceRow, ...] = ()  # oldest first
 
     @property
     def status_label(self) -> str:

@@ -57,6 +57,8 @@ class RecordHost(Protocol):
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None: ...
 
+    def refresh_soon(self, parts: Collection[RecordPart] | None = None) -> None: ...
+
     async def attempt(
         self,
         work: Awaitable[Any],

@@ -1,7 +1,8 @@
 """Editing a work order without ever losing what was typed.
 
 The editor is a header (number, customer, site, status badge and the status menu) over
-tabs: Details (the form), Visits, Line items, Notes, Photos, Time, History and Audit.
+tabs: Details (the form), Visits, Line items, Invoices, Notes, Photos, Time, History and
+Audit.
 
 The Details form is saved with Save. A failed save keeps the form as it is: a validation
 error shows beside its field, a dropped connection says so and waits for another try,
@@ -61,6 +62,7 @@ from dispatch_app.ui.tasks import WindowTasks
 from dispatch_app.ui.workorder.common import BANNER_STYLE, ERROR_STYLE, MUTED_STYLE, ShowsRecord
 from dispatch_app.ui.workorder.details import DetailsForm, form_view
 from dispatch_app.ui.workorder.history import AuditTab, HistoryTab
+from dispatch_app.ui.workorder.invoices import InvoicesTab
 from dispatch_app.ui.workorder.line_items import LineItemsTab
 from dispatch_app.ui.workorder.notes import NotesTab
 from dispatch_app.ui.workorder.photos import PhotosTab
@@ -75,7 +77,17 @@ __all__ = ["BANNER_STYLE", "ERROR_STYLE", "WorkOrderEditor"]
 # Hints come in bursts (a save touches a row and its audit, a drop adds several photos):
 # one read of the record after the burst.
 REFRESH_DELAY_MS = 120
-TAB_NAMES = ("details", "visits", "lineItems", "notes", "photos", "time", "history", "audit")
+TAB_NAMES = (
+    "details",
+    "visits",
+    "lineItems",
+    "invoices",
+    "notes",
+    "photos",
+    "time",
+    "history",
+    "audit",
+)
 
 
 class WorkOrderEditor(QDialog):
@@ -191,6 +203,7 @@ class WorkOrderEditor(QDialog):
         self.field_errors = self.details.errors
         self.visits_tab = VisitsTab()
         self.line_items = LineItemsTab(self)
+        self.invoices = InvoicesTab(self)
         self.notes = NotesTab(self)
         self.photos = PhotosTab(self)
         self.time = TimeTab(self)
@@ -204,6 +217,7 @@ class WorkOrderEditor(QDialog):
             (self.details, self.tr("Details"), "details"),
             (self.visits_tab, self.tr("Visits"), "visits"),
             (self.line_items, self.tr("Line items"), "lineItems"),
+            (self.invoices, self.tr("Invoices"), "invoices"),
             (self.notes, self.tr("Notes"), "notes"),
             (self.photos, self.tr("Photos"), "photos"),
             (self.time, self.tr("Time"), "time"),
@@ -348,6 +362,7 @@ class WorkOrderEditor(QDialog):
             RecordPart.HEADER: self.details,
             RecordPart.VISITS: self.visits_tab,
             RecordPart.CHARGES: self.line_items,
+            RecordPart.BILLING: self.invoices,
             RecordPart.NOTES: self.notes,
             RecordPart.PHOTOS: self.photos,
             RecordPart.TIME: self.time,
@@ -392,6 +407,7 @@ class WorkOrderEditor(QDialog):
         for tab, count in (
             (self.visits_tab, len(record.visits)),
             (self.line_items, len(record.line_items)),
+            (self.invoices, len(record.invoices)),
             (self.notes, len(record.notes)),
             (self.photos, len(record.photos)),
             (self.time, len(record.time_entries)),
@@ -679,7 +695,7 @@ class WorkOrderEditor(QDialog):
         found = []
         if self.is_dirty():
             found.append(self.tr("changes to the details not saved"))
-        for tab in (self.line_items, self.notes, self.photos, self.time):
+        for tab in (self.line_items, self.invoices, self.notes, self.photos, self.time):
             found.extend(tab.typed_input())
         dialog = self._reason_dialog
         if dialog is not None and dialog.isVisible() and dialog.reason.toPlainText().strip():
