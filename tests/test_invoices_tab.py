@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from pypdf import PdfReader
 from PySide6.QtCore import Qt
 
 from dispatch_app.config import libpq_url
@@ -58,7 +59,7 @@ def click(loop, qtbot, button) -> None:
 
 
 def test_completed_work_is_invoiced_posted_and_paid_from_the_tab(
-    loop, qtbot, db_url, billed_editor
+    loop, qtbot, db_url, billed_editor, tmp_path
 ) -> None:
     app, task, editor, tab, _order = billed_editor
     assert tab.create_button.isEnabled()
@@ -96,6 +97,11 @@ def test_completed_work_is_invoiced_posted_and_paid_from_the_tab(
     pump_until(loop, lambda: tab.table.item(0, 2).text() == "Paid")
     pump_until(loop, lambda: editor.record.status == "closed")
     assert "Card 01 Dec · ····4242" in tab.detail.text()
+    assert tab.pdf_button.isVisible() and tab.print_button.isVisible()
+    pdf = tmp_path / "INV-1001.pdf"
+    assert loop.run_until_complete(tab.save_pdf("INV-1001", pdf)) is True
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(pdf).pages)
+    assert "INV-1001" in text and "Diagnose and repair" in text and "$183.09" in text
 
     if os.environ.get("DISPATCH_SCREENSHOTS"):
         editor.resize(1100, 640)

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -46,8 +49,10 @@ from dispatch_app.domain.vocabulary import (
 from dispatch_app.domain.work_order_record import money
 from dispatch_app.errors import UserFacingError, ValidationError
 from dispatch_app.services import billing
+from dispatch_app.services.invoice_print import load_invoice_document
 from dispatch_app.services.work_order.rows import InvoiceRow, WorkOrderRecord
 from dispatch_app.ui.forms import confirm
+from dispatch_app.ui.invoice_pdf import print_invoice, write_invoice_pdf
 from dispatch_app.ui.payment_dialog import MoneyDialog
 from dispatch_app.ui.workorder.common import (
     RecordHost,
@@ -124,12 +129,17 @@ class InvoicesTab(QWidget):
         self.credit_button.setObjectName("creditNote")
         self.void_button = QPushButton(self.tr("Void…"))
         self.void_button.setObjectName("voidInvoice")
+        self.pdf_button = QPushButton(self.tr("Save PDF…"))
+        self.pdf_button.setObjectName("savePdf")
+        self.print_button = QPushButton(self.tr("Print…"))
+        self.print_button.setObjectName("printInvoice")
         side.addWidget(self.detail_title)
         side.addWidget(self.detail, 1)
         for row in (
             (self.post_button, self.delete_button),
             (self.pay_button, self.refund_button),
             (self.credit_button, self.void_button),
+            (self.pdf_button, self.print_button),
         ):
             buttons = QHBoxLayout()
             for button in row:
@@ -158,6 +168,8 @@ class InvoicesTab(QWidget):
         self.refund_button.clicked.connect(lambda: self.ask_payment(refund=True))
         self.credit_button.clicked.connect(self.ask_credit_note)
         self.void_button.clicked.connect(self.ask_void)
+        self.pdf_button.clicked.connect(self.ask_pdf_path)
+        self.print_button.clicked.connect(self.ask_printer)
         self.table.itemSelectionChanged.connect(self._show_selected)
 
     # -- showing ------------------------------------------------------------------------
@@ -269,6 +281,8 @@ class InvoicesTab(QWidget):
             and takes_money
             and may_void
         )
+        self.pdf_button.setVisible(row.number is not None)
+        self.print_button.setVisible(row.number is not None)
         self.void_button.setVisible(
             row.status == InvoiceStatus.POSTED.value
             and row.paid == 0
@@ -490,6 +504,57 @@ class InvoicesTab(QWidget):
             )
 
         return self._open(dialog, write)
+
+    # -- paper ------------------------------------------------------------------------
+    def ask_pdf_path(self) -> None:
+        row = self.selected()
+        if row is None or row.number is None:
+            return
+        number = row.number
+        chooser = QFileDialog(self, self.tr("Save {0} as PDF").format(number))
+        chooser.setObjectName("pdfChooser")
+        chooser.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        chooser.setNameFilter(self.tr("PDF files (*.pdf)"))
+        chooser.setDefaultSuffix("pdf")
+        chooser.selectFile(f"{number}.pdf")
+        chooser.fileSelected.connect(lambda path: self.host.spawn(self._save(number, Path(path))))
+        chooser.open()
+
+    async def _save(self, number: str, path: Path) -> None:
+        await self.save_pdf(number, path)
+
+    async def save_pdf(self, number: str, path: Path) -> bool:
+        """Write the posted invoice ``number`` to ``path``; True when written."""
+        show_error(self.error, None)
+        try:
+            document = await self.host.workspace.run(load_invoice_document, number)
+            write_invoice_pdf(document, path)  # a page of text: quick, and Qt's to draw
+        except UserFacingError as error:
+            show_error(self.error, str(error))
+            return False
+        return True
+
+    def ask_printer(self) -> None:
+        row = self.selected()
+        if row is None or row.number is None:
+            return
+        number = row.number
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        dialog = QPrintDialog(printer, self)
+        dialog.setObjectName("printDialog")
+        dialog.accepted.connect(lambda: self.host.spawn(self._print(number, printer)))
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.show()
+
+    async def _print(self, number: str, printer: QPrinter) -> None:
+        show_error(self.error, None)
+        try:
+            document = await self.host.workspace.run(load_invoice_document, number)
+        except UserFacingError as error:
+            show_error(self.error, str(error))
+            return
+        if not print_invoice(document, printer):
+            show_error(self.error, self.tr("The printer did not take {0}.").format(number))
 
 
 def minus(amount: Decimal) -> str:
