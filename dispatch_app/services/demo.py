@@ -66,6 +66,7 @@ from dispatch_app.domain.vocabulary import (
     WorkOrderStatus,
 )
 from dispatch_app.errors import UserFacingError
+from dispatch_app.services.demo_billing import BilledOrder, write_books
 
 __all__ = [
     "DemoError",
@@ -796,6 +797,26 @@ PARTS: tuple[tuple[str, str, str, str], ...] = (
     ("GTR-5K", "Seamless gutter 5 in K-style", "ft", "9.00"),
     ("DSP-2x3", "Downspout 2x3", "ft", "6.50"),
 )
+# The trade each part is sold in (the price book's and the trucks' view of it).
+PART_TRADES: dict[str, Trade] = {
+    **dict.fromkeys(
+        ("CAP-455", "CAP-355", "CON-30A", "IGN-HSI", "FLM-SNS", "FLT-16251", "FLT-20251"),
+        Trade.HVAC,
+    ),
+    **dict.fromkeys(("THM-T6", "REF-410A", "MTR-CND", "PRS-SW"), Trade.HVAC),
+    **dict.fromkeys(
+        ("WH-TP-V", "WH-ANODE", "WH-TCPL", "WH-50G", "SMP-1/3", "CHK-1.5", "PVC-15"),
+        Trade.PLUMBING,
+    ),
+    **dict.fromkeys(("PEX-34", "WAX-RING", "FLP-UNI", "CRT-KIT"), Trade.PLUMBING),
+    **dict.fromkeys(
+        ("GFCI-20", "AFCI-15", "BRK-20", "SPD-WH", "WIRE-122", "EVSE-48"), Trade.ELECTRICAL
+    ),
+    **dict.fromkeys(
+        ("SHG-BDL", "FLS-STP", "ICE-WTR", "SEAL-RF", "BOOT-3", "GTR-5K", "DSP-2x3"),
+        Trade.ROOFING,
+    ),
+}
 # Which parts a finished job of each trade most likely used.
 TRADE_PARTS: dict[Trade, tuple[str, ...]] = {
     Trade.HVAC: ("CAP-455", "CAP-355", "CON-30A", "IGN-HSI", "FLM-SNS", "FLT-16251", "PRS-SW"),
@@ -3447,4 +3468,38 @@ def _write(session: Session, plan: _Planner) -> None:
             }
             for _, n, _, s in steps
         ],
+    )
+    write_books(
+        session,
+        part_trades={code: trade.value for code, trade in PART_TRADES.items()},
+        job_parts=_job_parts(job_ids),
+        technicians=[(tech_ids[t.index], t.spec.trade.value) for t in plan.techs],
+        orders=[_billed(order_ids[n], o) for n, o in enumerate(orders)],
+        tz=plan.tz,
+    )
+
+
+def _job_parts(job_ids: dict[str, int]) -> dict[int, list[str]]:
+    """Two parts each job type usually needs: its trade's usual parts, in turn."""
+    seen: Counter[Trade] = Counter()
+    needed: dict[int, list[str]] = {}
+    for job in JOB_TYPES:
+        usual = TRADE_PARTS[job.trade]
+        k = seen[job.trade]
+        seen[job.trade] += 1
+        needed[job_ids[job.name]] = [usual[k % len(usual)], usual[(k + 1) % len(usual)]]
+    return needed
+
+
+def _billed(order_id: int, order: _Order) -> BilledOrder:
+    def first(status: str) -> _Step | None:
+        return next((s for s in order.steps if s.to_status == status), None)
+
+    invoiced, closed = first(WorkOrderStatus.INVOICED), first(WorkOrderStatus.CLOSED)
+    return BilledOrder(
+        order_id,
+        str(order.status),
+        invoiced.at if invoiced else None,
+        closed.at if closed else None,
+        invoiced.by if invoiced else "",
     )
