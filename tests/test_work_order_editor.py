@@ -610,3 +610,36 @@ def test_removing_a_line_item_asks_first_and_cancel_keeps_it(loop, qtbot, db_url
     pump_until(loop, lambda: counts(db_url, work_order)["line_items"] == 0)
     pump_until(loop, lambda: items.model.rowCount() == 0)
     assert finish(loop, app, task) == 0
+
+
+def test_a_part_the_truck_lacks_is_taken_only_once_the_user_says_it_is_there(
+    loop, qtbot, db_url, opened
+):
+    from tests.work_order_data import add_parts
+
+    app, editor, work_order, task = opened
+    add_parts(db_url)
+    with psycopg.connect(libpq_url(db_url)) as db:
+        db.execute("INSERT INTO app_settings (key, value) VALUES ('stock_tracking', 'true')")
+    items = editor.show_tab("lineItems")
+    act(loop, lambda: qtbot.keyClicks(items.part_search, "capac"))
+    pump_until(loop, lambda: [p.sku for p in items.shown_parts()] == ["CAP-4505"])
+    items.part_list.setCurrentRow(0)
+    items.material_quantity.setText("2")
+    click(loop, qtbot, items.add_material_button)
+    pump_until(loop, lambda: items.short_question is not None and items.short_question.isVisible())
+    assert "Truck 1 has 0 of Capacitor 45/5 µF (CAP-4505) on hand, not 2." in (
+        items.short_question.text()
+    )
+    assert counts(db_url, work_order)["line_items"] == 0
+    assert items.material_quantity.text() == "2"  # kept while the user decides
+    take = next(b for b in items.short_question.buttons() if b.text() == "Take it anyway")
+    click(loop, qtbot, take)
+    pump_until(loop, lambda: items.model.rowCount() == 1)
+    with psycopg.connect(libpq_url(db_url)) as db:
+        on_hand = db.execute(
+            "SELECT s.on_hand FROM stock_levels s JOIN stock_locations l ON l.id = s.location_id "
+            "WHERE l.name = 'Truck 1'"
+        ).fetchone()
+    assert on_hand is not None and on_hand[0] == -2
+    assert finish(loop, app, task) == 0

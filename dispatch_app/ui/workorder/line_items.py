@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from dispatch_app.domain.tables import RecordPart
 from dispatch_app.domain.vocabulary import LineItemKind
 from dispatch_app.domain.work_order_record import money, quantity_text
+from dispatch_app.errors import ShortStock
 from dispatch_app.services.work_order.charges import (
     add_labour,
     add_material,
@@ -189,6 +190,7 @@ class LineItemsTab(QWidget):
     def __init__(self, host: RecordHost, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.confirmation: QMessageBox | None = None  # the open 'Remove …?' question
+        self.short_question: QMessageBox | None = None  # 'Take it anyway?' (a short truck)
         self.host = host
         self._parts: list[PartChoice] = []
         self.part_searches: LatestRequest[str, list[PartChoice]] = LatestRequest(
@@ -269,7 +271,7 @@ class LineItemsTab(QWidget):
         # Adding material
         self.part_search = QLineEdit()
         self.part_search.setObjectName("partSearch")
-        self.part_search.setPlaceholderText(self.tr("Search parts by name or SKU"))
+        self.part_search.setPlaceholderText(self.tr("Search the price book by name or code"))
         self.part_search.setClearButtonEnabled(True)
         self.part_list = QListWidget()
         self.part_list.setObjectName("partList")
@@ -431,26 +433,47 @@ class LineItemsTab(QWidget):
     def add_material(self) -> None:
         self.host.spawn(self._add_material())
 
-    async def _add_material(self) -> None:
+    async def _add_material(self, *, confirm_short: bool = False) -> None:
         part = self.chosen_part()
         self._show_errors(self.material_errors, {})
         if part is None:
             show_error(self.material_errors["part"], self.tr("Choose a part from the list."))
             return
         self.add_material_button.setEnabled(False)
-        try:
-            done = await self.host.attempt(
-                self.host.workspace.run(
+        short: list[ShortStock] = []
+
+        async def adding() -> None:
+            try:
+                await self.host.workspace.run(
                     add_material,
                     work_order_id=self.host.work_order_id,
                     part_id=part.id,
                     quantity=self.material_quantity.text(),
                     unit_price=self.material_price.text() or None,
-                ),
+                    confirm_short=confirm_short,
+                )
+            except ShortStock as error:
+                short.append(error)  # nothing was written: ask, and keep what was typed
+
+        try:
+            done = await self.host.attempt(
+                adding(),
                 show_errors=lambda errors: self._show_errors(self.material_errors, errors),
                 parts=(RecordPart.CHARGES,),
             )
-            if done:
+            if short:
+                self.short_question = confirm(
+                    self,
+                    str(short[0]),
+                    self.tr("Take it anyway"),
+                    lambda: self.host.spawn(self._add_material(confirm_short=True)),
+                    name="confirmShortStock",
+                    details=self.tr(
+                        "Take it only if the part is really there: the truck's count is "
+                        "then wrong, and it goes below zero until someone counts it."
+                    ),
+                )
+            elif done:
                 self.material_quantity.setText(MATERIAL_QUANTITY)
                 self.material_price.clear()
         finally:
