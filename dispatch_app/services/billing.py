@@ -48,12 +48,35 @@ from dispatch_app.domain.statuses import WORK_ORDER_DONE
 from dispatch_app.domain.text_rules import SHORT_TEXT, checked_text
 from dispatch_app.domain.vocabulary import InvoiceKind, InvoiceStatus, WorkOrderStatus
 from dispatch_app.domain.work_order_status import LABELS as WORK_ORDER_LABELS
-from dispatch_app.errors import BooksRefused, ConflictError, ShortStock, ValidationError
+from dispatch_app.errors import (
+    BooksRefused,
+    ConflictError,
+    ShortStock,
+    UserFacingError,
+    ValidationError,
+)
 from dispatch_app.services.day_board import business_timezone
 
 BOOKS_SQLSTATE = "DB001"
 SHORT_SQLSTATE = "DB002"
 DEFAULT_TERMS = "Due on receipt. Thank you for your business."
+
+
+def books_refusal(error: BaseException) -> UserFacingError | None:
+    """The database's refusal of a books rule (``DB001``) or of stock a location does
+    not hold (``DB002``), as the sentence it wrote; None for any other error."""
+    original = error.orig if isinstance(error, DBAPIError) and error.orig else error
+    if not isinstance(original, psycopg.Error):
+        return None
+    if original.sqlstate == BOOKS_SQLSTATE:
+        return BooksRefused(original.diag.message_primary or "The books refused.")
+    if original.sqlstate == SHORT_SQLSTATE:
+        detail = original.diag.message_detail or ""
+        return ShortStock(
+            original.diag.message_primary or "Not enough stock.",
+            on_hand=detail.removeprefix("short:") or "0",
+        )
+    return None
 
 
 @contextlib.contextmanager
@@ -62,16 +85,9 @@ def books_errors() -> Iterator[None]:
     try:
         yield
     except DBAPIError as error:
-        original = error.orig
-        state = getattr(original, "sqlstate", None)
-        if isinstance(original, psycopg.Error) and state == BOOKS_SQLSTATE:
-            raise BooksRefused(original.diag.message_primary or "The books refused.") from None
-        if isinstance(original, psycopg.Error) and state == SHORT_SQLSTATE:
-            detail = original.diag.message_detail or ""
-            raise ShortStock(
-                original.diag.message_primary or "Not enough stock.",
-                on_hand=detail.removeprefix("short:") or "0",
-            ) from None
+        refusal = books_refusal(error)
+        if refusal is not None:
+            raise refusal from None
         raise
 
 

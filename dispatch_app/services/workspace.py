@@ -37,6 +37,7 @@ from dispatch_app.db.engine import explain_permission_error, make_async_engine, 
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.roles import Action, Role, may
 from dispatch_app.errors import DatabaseUnreachable, UserFacingError
+from dispatch_app.services.billing import books_refusal
 from dispatch_app.services.change_routes import ChangeRoutes
 from dispatch_app.services.database import CompanyDatabase, open_database
 from dispatch_app.services.day_store import DayStore
@@ -75,6 +76,9 @@ def explain_database_error(
     denied = explain_permission_error(error, url, role)
     if denied is not None:
         return denied
+    refused = books_refusal(error)
+    if refused is not None:
+        return refused
     original = error.orig if isinstance(error, DBAPIError) and error.orig else error
     detail = str(original).strip().splitlines()[0] if str(original).strip() else ""
     log.warning("the database at %s failed: %s", describe_url(url), detail or repr(error))
