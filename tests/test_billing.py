@@ -342,6 +342,48 @@ def test_deposit_and_progress_invoices_are_netted_on_the_final_invoice(office) -
     assert status_of(url, order) == "closed"
 
 
+def test_a_draft_follows_the_charges_until_it_is_posted(office) -> None:
+    url, order = office["url"], office["orders"][1]
+    sql(
+        url,
+        "INSERT INTO line_items (work_order_id, kind, description, quantity, unit_price, "
+        "taxable) VALUES (%s, 'labour', 'Install', 1, 500, false)",
+        order,
+    )
+    deposit = run(
+        url, lambda s: billing.create_invoice(s, work_order_id=order, kind="deposit", amount="200")
+    )
+    post(url, deposit)
+    complete(url, order)
+    final = run(url, lambda s: billing.create_invoice(s, work_order_id=order))
+    assert invoice_row(url, final)["total"] == D("300.00")
+    added = run(
+        url,
+        lambda s: charges.add_labour(
+            s, work_order_id=order, description="Haul away old unit", quantity="1", unit_price="80"
+        ),
+    )
+    lines = sql(
+        url, "SELECT kind, amount FROM invoice_lines WHERE invoice_id = %s ORDER BY position", final
+    )
+    assert lines == [
+        ("labour", D("500.00")),
+        ("labour", D("80.00")),
+        ("less_billed", D("-200.00")),
+    ]
+    assert invoice_row(url, final)["total"] == D("380.00")
+    run(url, lambda s: charges.remove_line_item(s, line_item_id=added))
+    assert invoice_row(url, final)["total"] == D("300.00")
+    post(url, final)
+    with pytest.raises(ValidationError, match="its charges can no longer change"):
+        run(
+            url,
+            lambda s: charges.add_labour(
+                s, work_order_id=order, description="More", quantity="1", unit_price="1"
+            ),
+        )
+
+
 def test_voiding_keeps_the_number_and_lets_the_work_be_invoiced_again(office) -> None:
     url, order = office["url"], office["order"]
     invoice = run(url, lambda s: billing.create_invoice(s, work_order_id=order))

@@ -232,22 +232,7 @@ async def create_invoice(
                         "note first."
                     }
                 )
-            items = await session.scalars(
-                select(LineItem)
-                .where(LineItem.work_order_id == work_order_id)
-                .order_by(LineItem.kind, LineItem.id)
-            )
-            for item in items:
-                lines.append(
-                    {
-                        "kind": item.kind,
-                        "line_item_id": item.id,
-                        "description": item.description,
-                        "quantity": item.quantity,
-                        "unit_price": item.unit_price,
-                        "taxable": item.taxable,
-                    }
-                )
+            lines.extend(await _work_lines(session, work_order_id))
             advances = [
                 o
                 for o in others
@@ -290,6 +275,60 @@ async def create_invoice(
                     insert(InvoiceLine).values(invoice_id=invoice_id, position=position, **line)
                 )
         return invoice_id
+
+
+async def _work_lines(session: AsyncSession, work_order_id: int) -> list[dict[str, object]]:
+    """The work order's labour and materials as invoice lines: labour first."""
+    items = await session.scalars(
+        select(LineItem)
+        .where(LineItem.work_order_id == work_order_id)
+        .order_by(LineItem.kind, LineItem.id)
+    )
+    return [
+        {
+            "kind": item.kind,
+            "line_item_id": item.id,
+            "description": item.description,
+            "quantity": item.quantity,
+            "unit_price": item.unit_price,
+            "taxable": item.taxable,
+        }
+        for item in items
+    ]
+
+
+async def follow_charges(session: AsyncSession, work_order_id: int) -> None:
+    """A draft that bills the work follows the work order's charges: called in the
+    transaction that changed them, so a draft never bills what is no longer charged.
+    Lines that take off earlier invoices stay, after the work."""
+    drafts = list(
+        await session.scalars(
+            select(Invoice.id).where(
+                Invoice.work_order_id == work_order_id,
+                Invoice.status == InvoiceStatus.DRAFT.value,
+                Invoice.kind.in_([kind.value for kind in WORK_KINDS]),
+            )
+        )
+    )
+    if not drafts:
+        return
+    work = await _work_lines(session, work_order_id)
+    for draft in drafts:
+        await session.execute(
+            text(
+                "DELETE FROM invoice_lines WHERE invoice_id = :draft "
+                "AND kind IN ('labour', 'material')"
+            ),
+            {"draft": draft},
+        )
+        await session.execute(
+            text("UPDATE invoice_lines SET position = position + :shift WHERE invoice_id = :draft"),
+            {"draft": draft, "shift": len(work)},
+        )
+        for position, line in enumerate(work, start=1):
+            await session.execute(
+                insert(InvoiceLine).values(invoice_id=draft, position=position, **line)
+            )
 
 
 async def delete_draft(

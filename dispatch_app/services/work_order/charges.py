@@ -1,7 +1,8 @@
 """Charges: labour and materials on a work order, and the parts list they come from.
 
 Each write is one transaction; a billed work order's charges never change (the
-work order is share-locked for the write, so it cannot be invoiced under it).
+work order is share-locked for the write, so it cannot be invoiced under it), and a
+draft invoice of the work follows them in the same transaction.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.db.models import (
+    AppSetting,
     LineItem,
     Part,
 )
@@ -19,6 +21,7 @@ from dispatch_app.domain.work_order_record import (
     line_item_errors,
 )
 from dispatch_app.errors import ConflictError, ValidationError
+from dispatch_app.services.billing import follow_charges
 from dispatch_app.services.stock import location_for_work_order, take_for_line_item
 from dispatch_app.services.work_order.common import open_order
 from dispatch_app.services.work_order.rows import (
@@ -65,14 +68,18 @@ async def add_labour(
         raise ValidationError(errors)
     async with sessions() as session, session.begin():
         await open_order(session, work_order_id, what="the labour was not added", billed_ok=False)
-        return int(
+        # Labour is not taxed in most states; a company where it is says so.
+        taxed = await session.scalar(select(AppSetting.value).where(AppSetting.key == "tax_labour"))
+        line_item_id = int(
             await session.scalar(
                 insert(LineItem)
-                .values(work_order_id=work_order_id, part_id=None, **values)
+                .values(work_order_id=work_order_id, part_id=None, taxable=taxed is True, **values)
                 .returning(LineItem.id)
             )
             or 0
         )
+        await follow_charges(session, work_order_id)
+        return line_item_id
 
 
 async def add_material(
@@ -133,6 +140,7 @@ async def add_material(
                 .where(LineItem.id == line_item_id)
                 .values(location_id=location_id, unit_cost=cost)
             )
+        await follow_charges(session, work_order_id)
         return line_item_id
 
 
@@ -188,6 +196,7 @@ async def update_line_item(
                 f"{item.description} was changed by someone else meanwhile — "
                 "your change was not applied."
             )
+        await follow_charges(session, item.work_order_id)
         return int(version)
 
 
@@ -223,3 +232,4 @@ async def remove_line_item(
                 location_id=item.location_id,
                 confirm_short=False,
             )
+        await follow_charges(session, item.work_order_id)
