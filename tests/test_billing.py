@@ -547,6 +547,22 @@ def test_only_a_manager_voids_or_credits_and_a_csr_does_not_bill(office, logins)
                 s, work_order_id=office["orders"][1], kind="deposit", amount="10"
             ),
         )
+    # A manager's draft credit note is still the manager's to post.
+    with psycopg.connect(libpq_url(manager)) as db:
+        note = db.execute(
+            "INSERT INTO invoices (work_order_id, customer_id, kind, credit_of_id) "
+            "SELECT work_order_id, customer_id, 'credit', id FROM invoices WHERE id = %s "
+            "RETURNING id",
+            (invoice,),
+        ).fetchone()[0]
+        db.execute(
+            "INSERT INTO invoice_lines (invoice_id, kind, description, quantity, unit_price) "
+            "VALUES (%s, 'credit', 'Goodwill', 1, -10)",
+            (note,),
+        )
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="may not issue credit notes"):
+        sql(dispatcher, "UPDATE invoices SET status = 'posted' WHERE id = %s", note)
+    sql(url, "DELETE FROM invoices WHERE id = %s", note)
     # A dispatcher records payments; a manager voids (no money on it yet).
     void(manager)
     assert "manager" in invoice_row(url, invoice)["voided_by"]

@@ -181,6 +181,9 @@ BEGIN
             PERFORM dispatch_books_refuse('An invoice without lines cannot be posted.');
         END IF;
         IF NEW.kind = 'credit' THEN
+            IF NOT dispatch_may('manager') THEN
+                PERFORM dispatch_refuse('issue credit notes');
+            END IF;
             SELECT * INTO original FROM invoices WHERE id = NEW.credit_of_id FOR UPDATE;
             IF NEW.total >= 0 THEN
                 PERFORM dispatch_books_refuse('A credit note takes money off: its total is below zero.');
