@@ -384,6 +384,44 @@ def test_a_draft_follows_the_charges_until_it_is_posted(office) -> None:
         )
 
 
+def test_work_billed_at_nothing_is_closed_when_posted(office) -> None:
+    url, order = office["url"], office["orders"][1]
+    sql(
+        url,
+        "INSERT INTO line_items (work_order_id, kind, description, quantity, unit_price) "
+        "VALUES (%s, 'labour', 'Free estimate', 1, 0)",
+        order,
+    )
+    complete(url, order)
+    invoice = run(url, lambda s: billing.create_invoice(s, work_order_id=order))
+    post(url, invoice)
+    assert invoice_row(url, invoice)["status"] == "paid"
+    assert status_of(url, order) == "closed"
+
+
+def test_the_office_lists_what_is_not_invoiced_and_what_is_unpaid_by_age(office) -> None:
+    url, order = office["url"], office["order"]
+    listed = run(url, lambda s: billing.not_invoiced(s))
+    assert (listed.count, listed.value) == (1, D("180.00"))
+    assert [(r.number, r.customer, r.draft) for r in listed.rows] == [
+        (one(url, "SELECT number FROM work_orders WHERE id = %s", order), "José Núñez", False)
+    ]
+    invoice = run(url, lambda s: billing.create_invoice(s, work_order_id=order))
+    assert run(url, lambda s: billing.not_invoiced(s)).rows[0].draft is True
+    post(url, invoice)
+    assert run(url, lambda s: billing.not_invoiced(s)).count == 0
+    pay(url, invoice, "83.09")
+    later = FixedClock(CLOCK.now() + dt.timedelta(days=45))
+    aged = run(url, lambda s: billing.aging(s, clock=later))
+    assert aged.buckets["31–60"] == (1, D("100.00"))
+    assert aged.buckets["0–30"] == (0, D("0.00"))
+    assert [(r.number, r.balance, r.bucket) for r in aged.rows] == [
+        ("INV-1001", D("100.00"), "31–60")
+    ]
+    pay(url, invoice, "100")
+    assert run(url, lambda s: billing.aging(s, clock=later)).rows == []
+
+
 def test_voiding_keeps_the_number_and_lets_the_work_be_invoiced_again(office) -> None:
     url, order = office["url"], office["order"]
     invoice = run(url, lambda s: billing.create_invoice(s, work_order_id=order))
