@@ -8,6 +8,7 @@
     python main.py watch
     python main.py map-window [--windowed] [--tiles URL_OR_FOLDER]
     python main.py invoice pdf NUMBER --out FILE.pdf [--replace]
+    python main.py pricebook import FILE.csv | pricebook export FILE.csv [--replace]
 
 Every failure the user can act on ends as one sentence on stderr and a non-zero exit.
 """
@@ -245,8 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"sites to look up at most, 1 to {MAX_GEOCODE_LIMIT:,} (default 100)",
     )
     from dispatch_app.cli_invoice import add_invoice_parser
+    from dispatch_app.cli_price_book import add_price_book_parser
 
     add_invoice_parser(commands)
+    add_price_book_parser(commands)
     return parser
 
 
@@ -600,6 +603,10 @@ def run_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
         from dispatch_app.cli_invoice import run_invoice_command
 
         return run_invoice_command(args, choice)
+    if args.command == "pricebook":
+        from dispatch_app.cli_price_book import run_price_book_command
+
+        return run_price_book_command(args, choice)
     return run_gui_command(args, choice)
 
 
