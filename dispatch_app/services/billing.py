@@ -604,7 +604,7 @@ class NotInvoiced:
     work_order_id: int
     number: str
     customer: str
-    completed_at: dt.datetime | None
+    completed_at: dt.datetime | None  # in the business's time zone
     value: decimal.Decimal
     draft: bool  # a draft invoice exists, not posted yet
 
@@ -649,11 +649,22 @@ async def not_invoiced(
 ) -> NotInvoicedList:
     """Completed work orders no posted invoice bills yet, oldest completion first."""
     async with sessions() as session:
+        tz = await business_timezone(session)
         rows = (await session.execute(NOT_INVOICED, {"limit": limit})).all()
     if not rows:
         return NotInvoicedList([], 0, decimal.Decimal("0.00"))
     return NotInvoicedList(
-        [NotInvoiced(r.id, r.number, r.customer, r.completed_at, r.value, r.draft) for r in rows],
+        [
+            NotInvoiced(
+                r.id,
+                r.number,
+                r.customer,
+                r.completed_at.astimezone(tz) if r.completed_at else None,
+                r.value,
+                r.draft,
+            )
+            for r in rows
+        ],
         int(rows[0].total_count),
         rows[0].total_value,
     )

@@ -46,6 +46,7 @@ from dispatch_app.services.sign_in import (
 )
 from dispatch_app.services.workspace import FeedState, Workspace
 from dispatch_app.ui.backup import BackupTarget
+from dispatch_app.ui.billing_window import BillingWindow
 from dispatch_app.ui.intake.window import CallIntake
 from dispatch_app.ui.main_window import MainWindow
 from dispatch_app.ui.people import PeopleWindow
@@ -100,6 +101,8 @@ class DispatchApp:
         self.window.callRequested.connect(self.open_intake)
         self.people: PeopleWindow | None = None
         self.window.peopleRequested.connect(self.open_people)
+        self.billing: BillingWindow | None = None
+        self.window.billingRequested.connect(self.open_billing)
         self.settings = QSettings()
         self.vault = PasswordVault(options.keyring)
         self.sign_in: SignInDialog | None = None  # on screen while the server asks
@@ -275,6 +278,9 @@ class DispatchApp:
         if self.people is not None:
             self.people.close()
             await self.people.aclose()
+        if self.billing is not None:
+            self.billing.close()
+            await self.billing.aclose()
         await self.window.board_actions.aclose()
         await self.window.backups.aclose()
         if self.daily_backup is not None:
@@ -450,6 +456,20 @@ class DispatchApp:
         self.people.raise_()
         self.people.activateWindow()
         return self.people
+
+    def open_billing(self) -> BillingWindow | None:
+        """The office's Billing & stock window (every role reads it)."""
+        if self.workspace is None or self._closing:
+            return None
+        if self.billing is None:
+            self.billing = BillingWindow(self.workspace)
+            self.billing.openWorkOrder.connect(self.open_work_order)
+        else:
+            self.billing.reload()
+        self.billing.show()
+        self.billing.raise_()
+        self.billing.activateWindow()
+        return self.billing
 
     def open_intake(self) -> CallIntake | None:
         """Show the call intake (one per workstation), ready for the caller's number."""

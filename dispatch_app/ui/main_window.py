@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
     rangeRequested = Signal(object, int)  # datetime.date, days: show these days instead
     callRequested = Signal()  # the user wants the call intake (F2)
     peopleRequested = Signal()  # an admin wants the People window
+    billingRequested = Signal()  # the office's lists: not invoiced, unpaid, stock
 
     def __init__(self, parent: QWidget | None = None, *, clock: Clock = SYSTEM_CLOCK) -> None:
         super().__init__(parent)
@@ -134,6 +135,16 @@ class MainWindow(QMainWindow):
         self.people_action.triggered.connect(self.peopleRequested)
         self.people_action.setVisible(False)
         file_menu.addAction(self.people_action)
+        self.billing_action = QAction(self.tr("&Billing && stock…"), self)
+        self.billing_action.setObjectName("billing")
+        self.billing_action.setShortcut(
+            QKeySequence(Qt.Modifier.CTRL | Qt.Modifier.SHIFT | Qt.Key.Key_B)
+        )
+        self.billing_action.setStatusTip(
+            self.tr("Work not invoiced, invoices unpaid by age, and what each truck holds")
+        )
+        self.billing_action.triggered.connect(self.billingRequested)
+        file_menu.insertAction(self.people_action, self.billing_action)
         file_menu.addAction(quit_action)
         self.file_menu = file_menu
         edit_menu = self.menuBar().addMenu(self.tr("&Edit"))
