@@ -150,3 +150,36 @@ def test_stock_follows_a_receipt_at_another_desk(loop, qtbot, db_url, office) ->
         window.place.setCurrentIndex(0)
         window.grab().save(str(Path(os.environ["DISPATCH_SCREENSHOTS"]) / "billing-stock.png"))
     assert finish(loop, app, task) == 0
+
+
+def test_the_price_book_is_imported_and_exported_from_the_window(
+    loop, qtbot, db_url, office, tmp_path
+) -> None:
+    app, task, window, _orders, _part = office
+    window.tabs.setCurrentIndex(3)
+    pump_until(loop, lambda: window.book_table.rowCount() == 1)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,price\nSVC-DIAG,Diagnostic fee,89\nFLT-1,Filter,x\n", "utf-8")
+    loop.run_until_complete(window.import_file(bad))
+    assert window.book_error.isVisible()
+    assert "Row 3: the price" in window.book_error.text()
+    assert window.book_error.text().endswith("Nothing was imported.")
+    assert sql(db_url, "SELECT count(*) FROM parts") == [(1,)]
+
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "code,name,kind,price,taxable\nSVC-DIAG,Diagnostic fee,service,89,no\n"
+        "CAP-455,Capacitor 45/5,part,38,yes\n",
+        "utf-8",
+    )
+    loop.run_until_complete(window.import_file(good))
+    assert window.book_done.text() == "Imported good.csv: 1 added, 0 changed, 1 unchanged."
+    pump_until(loop, lambda: window.book_table.rowCount() == 2)
+    window.book_search.setText("diag")
+    assert [window.book_table.item(0, 0).text()] == ["SVC-DIAG"]
+    assert window.book_table.rowCount() == 1
+
+    out = tmp_path / "out.csv"
+    loop.run_until_complete(window.export_file(out))
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfcode,name,kind,trade,unit,cost,price")
+    assert finish(loop, app, task) == 0

@@ -59,11 +59,14 @@ def test_import_then_export_then_import_changes_nothing(db_url: str, tmp_path: P
     assert again.stdout.strip() == "Imported out.csv: 0 added, 0 changed, 3 unchanged."
     assert parts(db_url) == imported  # versions too: nothing was rewritten
 
-    # A price change is one changed row; parts the file leaves out stay.
-    book.write_text("code,name,price\nCAP-455,Run capacitor 45/5 µF 440 V,41.00\n", "utf-8")
+    # A file of codes, names and prices changes prices only: the columns it leaves out
+    # (kind, trade, cost…) stay as they are, and so do the parts it does not name.
+    book.write_text('code,name,price\nCAP-455,"Run capacitor 45/5 µF, 440 V",41.00\n', "utf-8")
     changed = pricebook(db_url, tmp_path, "import", str(book))
     assert "0 added, 1 changed, 0 unchanged" in changed.stdout
-    assert len(parts(db_url)) == 3
+    now = parts(db_url)
+    assert len(now) == 3
+    assert now[0][:6] == ("CAP-455", "Run capacitor 45/5 µF, 440 V", "part", "hvac", 9.5, 41)
 
     # Export does not overwrite without being told to.
     kept = pricebook(db_url, tmp_path, "export", str(exported))

@@ -68,6 +68,12 @@ def too_big(size: int) -> str | None:
 
 def read_price_book(data: bytes) -> list[PriceBookRow]:
     """Every row of the file, or ``PriceBookFileError`` with every problem in it."""
+    return read_price_book_columns(data)[0]
+
+
+def read_price_book_columns(data: bytes) -> tuple[list[PriceBookRow], frozenset[str]]:
+    """The rows and the columns the file has: a column it leaves out is not changed on
+    parts already in the book (a file of codes and prices changes prices only)."""
     problem = too_big(len(data))
     if problem:
         raise PriceBookFileError([problem])
@@ -128,7 +134,7 @@ def read_price_book(data: bytes) -> list[PriceBookRow]:
         raise PriceBookFileError(problems)
     if not rows:
         raise PriceBookFileError(["The file has a header but no rows."])
-    return rows
+    return rows, frozenset(header)
 
 
 def _row(number: int, cells: dict[str, str]) -> tuple[PriceBookRow | None, list[str]]:

@@ -1,5 +1,5 @@
 """The office's Billing & stock window: what is done and not invoiced, what is owed by
-age, and what each location holds.
+age, what each location holds, and the price book (imported and exported as CSV).
 
 Every list is read off the GUI thread and read again when its rows change on any
 workstation (the change feed's hints for invoices, payments, work orders, line items
@@ -10,8 +10,10 @@ the books are wrong before it is made anyway.
 
 from __future__ import annotations
 
+import asyncio
 import decimal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -37,19 +40,35 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_app.domain.billing import AGING_BUCKETS
+from dispatch_app.domain.price_book_csv import PriceBookRow
 from dispatch_app.domain.roles import Action
 from dispatch_app.domain.vocabulary import PaymentMethod
 from dispatch_app.domain.work_order_record import money
 from dispatch_app.errors import ShortStock, UserFacingError, ValidationError
 from dispatch_app.services import billing, stock
 from dispatch_app.services.change_routes import ChangeHint
+from dispatch_app.services.price_book import (
+    export_price_book_file,
+    import_price_book_file,
+    price_book,
+    read_price_book_file,
+    write_price_book_file,
+)
 from dispatch_app.services.work_order.charges import search_parts
 from dispatch_app.services.work_order.rows import PartChoice
 from dispatch_app.services.workspace import Workspace
-from dispatch_app.ui.forms import confirm, error_label, muted, section_title, show_error
+from dispatch_app.ui.forms import (
+    DONE_STYLE,
+    confirm,
+    error_label,
+    muted,
+    section_title,
+    show_error,
+)
 from dispatch_app.ui.payment_dialog import MoneyDialog
 from dispatch_app.ui.tasks import WindowTasks
 
+BOOK_ROWS_SHOWN = 500  # a price book of thousands is searched, not scrolled
 WATCHED = ("invoices", "payments", "work_orders", "line_items", "stock_levels", "parts")
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 TILE_STYLE = "background: #ffffff; border: 1px solid #dde2e8; border-radius: 6px; padding: 8px;"
@@ -193,12 +212,14 @@ class BillingWindow(QWidget):
         self.unbilled: list[billing.NotInvoiced] = []
         self.unpaid: list[billing.Unpaid] = []
         self.stock_lines: list[stock.StockLine] = []
+        self.book: list[PriceBookRow] = []
         self.places: list[stock.Location] = []
         self.tabs = QTabWidget()
         self.tabs.setObjectName("billingTabs")
         self.tabs.addTab(self._not_invoiced_tab(), self.tr("Not invoiced"))
         self.tabs.addTab(self._aging_tab(), self.tr("Unpaid by age"))
         self.tabs.addTab(self._stock_tab(), self.tr("Stock"))
+        self.tabs.addTab(self._price_book_tab(), self.tr("Price book"))
         self.problem = error_label("billingProblem")
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
@@ -321,6 +342,53 @@ class BillingWindow(QWidget):
         self.pay_button_visible = may_move
         return page
 
+    def _price_book_tab(self) -> QWidget:
+        page = QWidget()
+        self.book_search = QLineEdit()
+        self.book_search.setObjectName("bookSearch")
+        self.book_search.setPlaceholderText(self.tr("Find by code or name"))
+        self.book_search.setClearButtonEnabled(True)
+        self.book_table = table(
+            "priceBook",
+            [
+                self.tr("Code"),
+                self.tr("Name"),
+                self.tr("Kind"),
+                self.tr("Trade"),
+                self.tr("Unit"),
+                self.tr("Cost"),
+                self.tr("Price"),
+                self.tr("Taxable"),
+                self.tr("Active"),
+            ],
+        )
+        self.book_note = muted()
+        self.book_note.setObjectName("bookNote")
+        self.book_done = QLabel()
+        self.book_done.setObjectName("bookDone")
+        self.book_done.setStyleSheet(DONE_STYLE)
+        self.book_done.hide()
+        self.book_error = error_label("bookError")
+        self.import_button = QPushButton(self.tr("Import CSV…"))
+        self.import_button.setObjectName("importBook")
+        self.export_button = QPushButton(self.tr("Export CSV…"))
+        self.export_button.setObjectName("exportBook")
+        self.import_button.setVisible(self.workspace.may(Action.PRICE_BOOK))
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.book_note, 1)
+        buttons.addWidget(self.import_button)
+        buttons.addWidget(self.export_button)
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.book_search)
+        layout.addWidget(self.book_table)
+        layout.addWidget(self.book_done)
+        layout.addWidget(self.book_error)
+        layout.addLayout(buttons)
+        self.book_search.textChanged.connect(lambda _text: self._show_book())
+        self.import_button.clicked.connect(self.ask_import)
+        self.export_button.clicked.connect(self.ask_export)
+        return page
+
     # -- reading ----------------------------------------------------------------------
     def _changed(self, _hints: list[ChangeHint]) -> None:
         if not self.tasks.closed:
@@ -336,6 +404,7 @@ class BillingWindow(QWidget):
             aged = await self.workspace.read(billing.aging, clock=clock)
             places = await self.workspace.read(stock.locations)
             lines = await self.workspace.read(stock.stock_at)
+            book = await self.workspace.read(price_book)
         except UserFacingError as error:
             show_error(self.problem, str(error))
             return
@@ -345,6 +414,8 @@ class BillingWindow(QWidget):
         self._show_places(places)
         self.stock_lines = lines
         self._show_stock()
+        self.book = book
+        self._show_book()
         self.shown.emit()
 
     def _show_unbilled(self, listed: billing.NotInvoicedList) -> None:
@@ -447,6 +518,89 @@ class BillingWindow(QWidget):
         self.stock_note.setText(
             self.tr("{0} parts at or below their reorder point.").format(low) if low else ""
         )
+
+    def shown_book(self) -> list[PriceBookRow]:
+        words = self.book_search.text().casefold().split()
+        return [
+            row
+            for row in self.book
+            if all(word in f"{row.code} {row.name}".casefold() for word in words)
+        ]
+
+    def _show_book(self) -> None:
+        found = self.shown_book()
+        fill(
+            self.book_table,
+            [
+                (
+                    row.code,
+                    row.name,
+                    row.kind,
+                    row.trade or self.tr("all"),
+                    row.unit,
+                    money(row.cost),
+                    money(row.price),
+                    self.tr("yes") if row.taxable else self.tr("no"),
+                    self.tr("yes") if row.active else self.tr("no"),
+                )
+                for row in found[:BOOK_ROWS_SHOWN]
+            ],
+            right_from=5,
+        )
+        more = len(found) - BOOK_ROWS_SHOWN
+        self.book_note.setText(
+            self.tr("{0:,} more: narrow the search to see them.").format(more)
+            if more > 0
+            else self.tr("{0:,} parts and services.").format(len(found))
+        )
+
+    def ask_import(self) -> None:
+        chooser = QFileDialog(self, self.tr("Import a price book"))
+        chooser.setObjectName("importChooser")
+        chooser.setFileMode(QFileDialog.FileMode.ExistingFile)
+        chooser.setNameFilter(self.tr("CSV files (*.csv)"))
+        chooser.fileSelected.connect(lambda path: self.tasks.spawn(self.import_file(Path(path))))
+        chooser.open()
+
+    async def import_file(self, path: Path) -> None:
+        """Check and import a CSV file; the result or every problem is shown below."""
+        self.book_done.hide()
+        show_error(self.book_error, None)
+        try:
+            data = await asyncio.to_thread(read_price_book_file, path)
+            result = await self.workspace.run(import_price_book_file, data)
+        except ValidationError as refused:
+            show_error(self.book_error, " ".join(refused.fields.values()))
+            return
+        except UserFacingError as error:
+            show_error(self.book_error, str(error))
+            return
+        self.book_done.setText(result.sentence(path.name))
+        self.book_done.show()
+        self.reload()
+
+    def ask_export(self) -> None:
+        chooser = QFileDialog(self, self.tr("Export the price book"))
+        chooser.setObjectName("exportChooser")
+        chooser.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        chooser.setNameFilter(self.tr("CSV files (*.csv)"))
+        chooser.setDefaultSuffix("csv")
+        chooser.selectFile("price-book.csv")
+        # The chooser has asked about an existing file already.
+        chooser.fileSelected.connect(lambda path: self.tasks.spawn(self.export_file(Path(path))))
+        chooser.open()
+
+    async def export_file(self, path: Path) -> None:
+        self.book_done.hide()
+        show_error(self.book_error, None)
+        try:
+            data = await self.workspace.run(export_price_book_file)
+            await asyncio.to_thread(write_price_book_file, path, data, replace=True)
+        except UserFacingError as error:
+            show_error(self.book_error, str(error))
+            return
+        self.book_done.setText(self.tr("Wrote the price book to {0}.").format(path))
+        self.book_done.show()
 
     # -- writing ----------------------------------------------------------------------
     def _run_form(
