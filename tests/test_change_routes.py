@@ -33,8 +33,6 @@ def test_the_registry_says_what_each_table_means() -> None:
         "service_sites",
         "job_types",
         "job_type_skills",
-        "job_type_parts",
-        "stock_locations",
         "app_settings",
     }
     assert TABLES.where(day=DayEffect.TECHNICIANS) == {
@@ -42,6 +40,13 @@ def test_the_registry_says_what_each_table_means() -> None:
         "technician_shifts",
         "technician_skills",
         "skills",
+    }
+    # What the trucks carry of what jobs need: read again without the day's rows.
+    assert TABLES.where(day=DayEffect.STOCK) == {
+        "parts",
+        "job_type_parts",
+        "stock_locations",
+        "stock_levels",
     }
     # Every change is audited, except the tables that are a history themselves: status
     # steps, the stock ledger (and the levels it keeps), payments.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dispatch_app.domain.dispatch_rules import (
     BookedVisit,
@@ -21,6 +21,7 @@ from dispatch_app.domain.dispatch_rules import (
 )
 from dispatch_app.domain.geo import DriveEstimate, Place
 from dispatch_app.domain.scheduling import TimeSpan
+from dispatch_app.domain.truck_stock import TruckCheck
 
 UTC = dt.UTC
 
@@ -93,6 +94,10 @@ class WindowSearch:
     first_day: dt.date  # the first day looked at
     last_day: dt.date  # where the search stopped: enough windows, or the horizon
     working_days: tuple[dt.date, ...]  # the days on which someone with the skills works
+    # The offered technicians' trucks against the job's parts, by technician id; empty
+    # when the job needs no part (or no stock is kept). A CSR may prefer a window whose
+    # technician carries them.
+    trucks: Mapping[int, TruckCheck] = field(default_factory=dict)
 
 
 def search_windows(

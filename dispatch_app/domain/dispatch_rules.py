@@ -1,7 +1,9 @@
 """The rules a drop on the dispatch board must pass before a visit lands in a row.
 
 Hard rules (an overlap, a missing skill) refuse the drop; soft rules (off that day,
-outside the shift, too little time to drive) ask the dispatcher once, who may go ahead.
+outside the shift, too little time to drive) ask the dispatcher once, who may go ahead;
+notes (the truck lacks a part the job needs) are shown while dragging and ask nothing,
+since the technician can fetch the part on the way.
 
 Every comparison and subtraction of times here goes through UTC. Python compares two
 aware datetimes that share one ``tzinfo`` object by their wall clock, ignoring the
@@ -21,12 +23,14 @@ from enum import StrEnum
 from dispatch_app.domain.geo import DriveEstimate, Place
 from dispatch_app.domain.scheduling import TimeSpan
 from dispatch_app.domain.statuses import VISIT_FINISHED, VISIT_LABELS
+from dispatch_app.domain.truck_stock import TruckCheck
 from dispatch_app.domain.vocabulary import VisitStatus
 
 
 class Severity(StrEnum):
     REFUSE = "refuse"  # the drop does not happen
     ASK = "ask"  # the dispatcher confirms once, then the drop happens
+    NOTE = "note"  # shown while dragging; the drop happens without a question
 
 
 class Rule(StrEnum):
@@ -36,6 +40,7 @@ class Rule(StrEnum):
     OUTSIDE_SHIFT = "outside_shift"
     DRIVE_TIME = "drive_time"
     FINISHED = "finished"
+    TRUCK_STOCK = "truck_stock"
 
 
 _SEVERITY = {
@@ -45,6 +50,7 @@ _SEVERITY = {
     Rule.OUTSIDE_SHIFT: Severity.ASK,
     Rule.DRIVE_TIME: Severity.ASK,
     Rule.FINISHED: Severity.REFUSE,
+    Rule.TRUCK_STOCK: Severity.NOTE,
 }
 
 # "WO-10023 is a no-show": the one finished status that reads with an article.
@@ -130,6 +136,12 @@ def finished_finding(label: str, status: str) -> Finding | None:
         return None
     word = _FINISHED_WORDS.get(status) or VISIT_LABELS[status].lower()
     return _finding(Rule.FINISHED, f"{label} is {word}; it stays where it is on the board.")
+
+
+def truck_stock_finding(technician_id: int, shortage: TruckCheck) -> Finding:
+    """The technician's truck lacks a part the job needs: worth knowing, not a reason
+    to stop (``truck_stock.TruckStock.shortage`` says what it lacks)."""
+    return _finding(Rule.TRUCK_STOCK, shortage.sentence, technician_id)
 
 
 def refusals(findings: Iterable[Finding]) -> list[Finding]:

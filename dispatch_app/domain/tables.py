@@ -50,6 +50,9 @@ class DayEffect(StrEnum):
     ROWS = "rows"  # visits, crews and work orders: the changed rows are read again
     TECHNICIANS = "technicians"  # the rows (people, shifts, skills) are read again
     WHOLE_DAY = "whole_day"  # names on every block: the day is read again
+    # What the trucks carry of the parts jobs need: that is read again (only the levels
+    # named, for stock levels), never the day's rows.
+    STOCK = "stock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +193,7 @@ TABLES = TableRegistry(
         ),
         TableEntry("job_type_questions", "Question", rights=_PRICE_BOOK),
         TableEntry("agreements", "Agreement", rights=_PRICE_BOOK),
-        TableEntry("parts", "Part", rights=_PRICE_BOOK),
+        TableEntry("parts", "Part", day=_D.STOCK, rights=_PRICE_BOOK),
         TableEntry("line_items", "Line item", owner=_C, part=_P.CHARGES, rights=_CHARGES),
         TableEntry(
             "photos",
@@ -201,11 +204,12 @@ TABLES = TableRegistry(
         ),
         TableEntry("time_entries", "Time", owner=_C, part=_P.TIME, rights=_CHARGES),
         # The price book's parts per job type, and the stock kept of them.
-        TableEntry("job_type_parts", "Job type part", day=_D.WHOLE_DAY, rights=_PRICE_BOOK),
-        TableEntry("stock_locations", "Stock location", day=_D.WHOLE_DAY, rights=_PRICE_BOOK),
+        TableEntry("job_type_parts", "Job type part", day=_D.STOCK, rights=_PRICE_BOOK),
+        TableEntry("stock_locations", "Stock location", day=_D.STOCK, rights=_PRICE_BOOK),
         TableEntry(
             "stock_levels",
             "Stock",
+            day=_D.STOCK,
             rights=Rights(_DISPATCHER, _DISPATCHER, None),  # reorder points; the rest: the ledger's
             recorded=frozenset({"on_hand", "average_cost"}),
             audited=False,  # the ledger says every change already

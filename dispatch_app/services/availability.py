@@ -1,13 +1,15 @@
 """The arrival windows to offer a caller, read from the database: the company's
 technicians, their shifts and booked visits over the next days, the job type's skills
 and length, and where the site is. ``find_windows`` looks ahead over the days someone
-with the skills works, so a Friday-afternoon caller is offered Monday.
+with the skills works, so a Friday-afternoon caller is offered Monday, and says whether
+each offered technician's truck carries the parts the job needs.
 
 Threading contract: coroutines for the app's event loop; no Qt here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -27,6 +29,7 @@ from dispatch_app.domain.dispatch_rules import BookedVisit, TechnicianProfile
 from dispatch_app.domain.geo import DriveEstimate
 from dispatch_app.domain.ids import is_row_id, require_row_id
 from dispatch_app.domain.statuses import VISIT_NOT_BLOCKING
+from dispatch_app.domain.truck_stock import TruckStock
 from dispatch_app.errors import ValidationError
 from dispatch_app.services.day_board import (
     DayWindow,
@@ -36,6 +39,7 @@ from dispatch_app.services.day_board import (
     fetch_visit_rows,
 )
 from dispatch_app.services.placement import booked_of, drive_estimate, profile_of
+from dispatch_app.services.truck_stock import fetch_truck_stock
 
 MAX_DAYS = 14  # how far ahead a CSR is offered windows
 WANTED_WINDOWS = 9  # one key each in the intake: Alt+1 … Alt+9
@@ -51,6 +55,7 @@ class _CallFacts:
     place: tuple[float, float] | None
     technicians: list[tuple[TechnicianProfile, list[BookedVisit]]]
     drive: DriveEstimate
+    truck_stock: TruckStock
 
 
 async def _read_call_facts(
@@ -93,7 +98,9 @@ async def _read_call_facts(
         window = DayWindow(first, tz, days)
         settings = await board_settings(session)
         technicians = await fetch_technicians(session, window)
-        rows = await fetch_visit_rows(await session.connection(), window)
+        connection = await session.connection()
+        rows = await fetch_visit_rows(connection, window)
+        truck_stock = await fetch_truck_stock(connection, [job_type_id])
     booked: dict[int, list[BookedVisit]] = {t.id: [] for t in technicians}
     for visit in rows.on_board:
         if visit.status in VISIT_NOT_BLOCKING:
@@ -107,6 +114,7 @@ async def _read_call_facts(
         place=place,
         technicians=[(profile_of(t), booked[t.id]) for t in technicians],
         drive=drive_estimate(settings),
+        truck_stock=truck_stock,
     )
 
 
@@ -162,7 +170,8 @@ async def find_windows(
 ) -> WindowSearch:
     """The first ``wanted`` windows from ``from_day`` (never before the clock's today),
     over the days on which someone with the job's skills works, at most ``max_days``
-    calendar days ahead. One read of the database for the whole span."""
+    calendar days ahead, with each offered technician's truck against the job's parts.
+    One read of the database for the whole span."""
     if not 1 <= max_days <= MAX_DAYS:
         raise ValueError(f"windows are looked for over 1 to {MAX_DAYS} days")
     facts = await _read_call_facts(
@@ -175,7 +184,7 @@ async def find_windows(
         clock=clock,
         not_before_today=True,
     )
-    return search_windows(
+    search = search_windows(
         first_day=facts.window.day,
         tz=facts.window.timezone,
         duration=facts.duration,
@@ -188,3 +197,10 @@ async def find_windows(
         wanted=wanted,
         max_days=max_days,
     )
+    offered = {tech for window in search.windows for tech in window.technician_ids}
+    trucks = {
+        tech: check
+        for tech in sorted(offered)
+        if (check := facts.truck_stock.check(tech, job_type_id)) is not None
+    }
+    return dataclasses.replace(search, trucks=trucks)

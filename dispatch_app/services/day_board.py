@@ -1,4 +1,5 @@
-"""Reading one day of the dispatch board: technicians, their visits, unassigned work.
+"""Reading one day of the dispatch board: technicians, their visits, unassigned work,
+and what the technicians' trucks carry of the parts the jobs need.
 
 The results are plain frozen dataclasses, so the UI never holds a database object and
 a snapshot can be handed between threads. Each query can be narrowed to a few visits,
@@ -37,8 +38,10 @@ from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, today
 from dispatch_app.domain.scheduling import Shift, TimeSpan
 from dispatch_app.domain.statuses import VISIT_FINISHED, WORK_ORDER_FINISHED, sql_values
 from dispatch_app.domain.time_bounds import day_problem
+from dispatch_app.domain.truck_stock import TruckStock
 from dispatch_app.domain.vocabulary import Priority
 from dispatch_app.errors import ValidationError
+from dispatch_app.services.truck_stock import fetch_truck_stock
 
 PRIORITY_RANK = {Priority.EMERGENCY: 0, Priority.URGENT: 1, Priority.NORMAL: 2}
 
@@ -91,6 +94,7 @@ class VisitBlock:
     trade: str = ""
     zip: str = ""
     required_skills: SkillLevels = ()
+    job_type_id: int = 0  # what parts the job needs (``DaySnapshot.truck_stock``)
     # Ids of the visit_technicians rows that make the crew (to place their change hints).
     crew_links: tuple[int, ...] = field(default=(), compare=False)
 
@@ -115,6 +119,7 @@ class UnassignedJob:
     zip: str = ""
     required_skills: SkillLevels = ()
     requested: TimeSpan | None = None  # the window the customer asked for, if any
+    job_type_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +129,7 @@ class DaySnapshot:
     technicians: tuple[TechnicianRow, ...]
     visits: tuple[VisitBlock, ...]
     unassigned: tuple[UnassignedJob, ...]
+    truck_stock: TruckStock = field(default_factory=TruckStock)
 
     def visits_of(self, technician_id: int) -> list[VisitBlock]:
         return [v for v in self.visits if technician_id in v.technician_ids]
@@ -246,13 +252,15 @@ async def load_day(
 ) -> DaySnapshot:
     """Everything the board shows for ``day`` (default: today in the business zone)."""
     window = await day_window(session, day, days, clock=clock)
-    rows = await fetch_visit_rows(await session.connection(), window)
+    connection = await session.connection()
+    rows = await fetch_visit_rows(connection, window)
     return DaySnapshot(
         day=window.day,
         timezone=window.timezone,
         technicians=await fetch_technicians(session, window),
         visits=rows.on_board,
         unassigned=rows.waiting,
+        truck_stock=await fetch_truck_stock(connection),
     )
 
 
@@ -369,6 +377,7 @@ _VISIT_ROWS = (
         WorkOrder.created_at,
         WorkOrder.requested_start,
         WorkOrder.requested_end,
+        WorkOrder.job_type_id,
         JobType.name.label("job_type"),
         JobType.trade,
         JobType.default_duration_min,
@@ -459,6 +468,7 @@ async def fetch_visit_rows(
                     trade=row.trade,
                     zip=row.zip,
                     required_skills=required,
+                    job_type_id=row.job_type_id,
                     crew_links=tuple(sorted(pair[1] for pair in crew)),
                 )
             )
@@ -493,6 +503,7 @@ async def fetch_visit_rows(
                     )
                     if row.requested_start and row.requested_end
                     else None,
+                    job_type_id=row.job_type_id,
                 )
             )
     return VisitRows(tuple(on_board), tuple(sorted(waiting, key=unassigned_order)))

@@ -25,6 +25,7 @@ from dispatch_app.db.change_feed import ChangeHint, HintTrace
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.tables import TABLES, DayEffect
 from dispatch_app.domain.time_bounds import day_problem
+from dispatch_app.domain.truck_stock import TruckStock
 from dispatch_app.errors import ValidationError
 from dispatch_app.services.day_board import (
     BoardSettings,
@@ -41,6 +42,7 @@ from dispatch_app.services.day_board import (
     visit_ids_of_crew_links,
     visit_ids_of_work_orders,
 )
+from dispatch_app.services.truck_stock import fetch_truck_stock, truck_levels
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,13 @@ log = logging.getLogger(__name__)
 # re-reading the day is simplest.
 TECHNICIAN_TABLES = TABLES.where(day=DayEffect.TECHNICIANS)
 WHOLE_DAY_TABLES = TABLES.where(day=DayEffect.WHOLE_DAY)
+# What the trucks carry: stock levels are read again by id (every material on a work order
+# moves one), the rest (parts, job types' parts, trucks) all at once.
+STOCK_TABLES = TABLES.where(day=DayEffect.STOCK)
+STOCK_LEVELS = "stock_levels"
+# A re-read of the day for other reasons (a customer renamed) leaves the trucks' stock as
+# held: it is the same whatever the day. Settings are read again for ``stock_tracking``.
+TRUCK_TABLES = STOCK_TABLES | {"app_settings"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +70,7 @@ class StoreChange:
     technicians: tuple[TechnicianRow, ...] | None = None  # the new list, when it changed
     day_changed: bool = False  # a different day (or time zone): views start over
     settings: BoardSettings | None = None  # the company's board settings, when they changed
+    truck_stock: TruckStock | None = None  # what the trucks carry, when it changed
 
     def __bool__(self) -> bool:
         return bool(
@@ -71,6 +81,7 @@ class StoreChange:
             or self.technicians is not None
             or self.day_changed
             or self.settings is not None
+            or self.truck_stock is not None
         )
 
 
@@ -82,6 +93,7 @@ class _State:
     visits: dict[int, VisitBlock] = field(default_factory=dict)
     unassigned: dict[int, UnassignedJob] = field(default_factory=dict)
     crew_links: dict[int, int] = field(default_factory=dict)  # visit_technicians id → visit
+    truck_stock: TruckStock = field(default_factory=TruckStock)
 
 
 class DayStore:
@@ -122,6 +134,10 @@ class DayStore:
     def technicians(self) -> tuple[TechnicianRow, ...]:
         return self._state.technicians
 
+    @property
+    def truck_stock(self) -> TruckStock:
+        return self._state.truck_stock
+
     def visit(self, visit_id: int) -> VisitBlock | None:
         return self._state.visits.get(visit_id)
 
@@ -144,6 +160,7 @@ class DayStore:
             technicians=self._state.technicians,
             visits=tuple(self.visits()),
             unassigned=tuple(self.unassigned()),
+            truck_stock=self._state.truck_stock,
         )
 
     def subscribe(self, listener: Callable[[StoreChange], None]) -> Callable[[], None]:
@@ -199,10 +216,12 @@ class DayStore:
         visit_ids: set[int] = set()
         work_orders: set[int] = set()
         links: set[int] = set()
-        technicians_dirty = False
+        levels: set[int] = set()
+        technicians_dirty = stock_dirty = False
         for hint in hints:
             if hint.table in WHOLE_DAY_TABLES:
-                return await self._read_whole_day(hints)
+                stock_too = any(other.table in TRUCK_TABLES for other in hints)
+                return await self._read_whole_day(hints, trucks=stock_too)
             if hint.table == "visits":
                 held = self.version_of(hint.id)
                 if (
@@ -222,18 +241,31 @@ class DayStore:
                 work_orders.add(hint.id)
             elif hint.table in TECHNICIAN_TABLES:
                 technicians_dirty = True
-        if not (visit_ids or work_orders or links or technicians_dirty):
+            elif hint.table in STOCK_TABLES:
+                if hint.table == STOCK_LEVELS and hint.op != "delete":
+                    levels.add(hint.id)
+                else:  # a removed level names no truck or part any more: read them all
+                    stock_dirty = True
+        if not (visit_ids or work_orders or links or technicians_dirty or levels or stock_dirty):
             return StoreChange()
-        if technicians_dirty or self._state.window is None:
+        if self._state.window is None:
             return await self._read_whole_day(hints)
+        if technicians_dirty:
+            return await self._read_whole_day(hints, trucks=stock_dirty or bool(levels))
         window = self._state.window
         connection = await self._reader()
+        held_stock = self._state.truck_stock
+        truck_stock = None
         try:
             if work_orders:
                 visit_ids |= await visit_ids_of_work_orders(connection, work_orders)
             if links:
                 visit_ids |= await visit_ids_of_crew_links(connection, links)
             rows = await fetch_visit_rows(connection, window, visit_ids) if visit_ids else None
+            if stock_dirty:
+                truck_stock = await fetch_truck_stock(connection)
+            elif levels and held_stock.kept:
+                truck_stock = held_stock.with_levels(await truck_levels(connection, levels))
         except Exception:
             await self.close()  # a broken connection is not reused
             raise
@@ -245,6 +277,7 @@ class DayStore:
             rows.on_board if rows else (),
             rows.waiting if rows else (),
             visit_scope=visit_ids,
+            truck_stock=truck_stock,
         )
 
     async def _reader(self) -> AsyncConnection:
@@ -272,19 +305,31 @@ class DayStore:
                 await connection.exec_driver_sql("RESET plan_cache_mode")
                 await connection.close()
 
-    async def _read_whole_day(self, hints: Sequence[ChangeHint] = ()) -> StoreChange:
+    async def _read_whole_day(
+        self, hints: Sequence[ChangeHint] = (), *, trucks: bool = True
+    ) -> StoreChange:
+        """The day, its technicians and settings, and (unless ``trucks`` is false) what
+        the trucks carry."""
         async with self._sessions() as session:
             window = await day_window(
                 session, self._wanted_day, self._wanted_days, clock=self.clock
             )
             settings = await board_settings(session)
             technicians = await fetch_technicians(session, window)
-            rows = await fetch_visit_rows(await session.connection(), window)
+            connection = await session.connection()
+            rows = await fetch_visit_rows(connection, window)
+            truck_stock = await fetch_truck_stock(connection) if trucks else None
         self._stale = False
         if hints:
             self._traced("fetched", hints)
         return self._apply(
-            window, technicians, rows.on_board, rows.waiting, visit_scope=None, settings=settings
+            window,
+            technicians,
+            rows.on_board,
+            rows.waiting,
+            visit_scope=None,
+            settings=settings,
+            truck_stock=truck_stock,
         )
 
     def _apply(
@@ -295,6 +340,7 @@ class DayStore:
         unassigned: Iterable[UnassignedJob],
         visit_scope: set[int] | None,
         settings: BoardSettings | None = None,
+        truck_stock: TruckStock | None = None,
     ) -> StoreChange:
         """Merge fresh rows for ``visit_scope`` (None: everything) and notify listeners."""
         state = self._state
@@ -340,6 +386,9 @@ class DayStore:
         settings_changed = settings is not None and settings != state.settings
         if settings is not None:
             state.settings = settings
+        stock_changed = truck_stock is not None and truck_stock != state.truck_stock
+        if truck_stock is not None:
+            state.truck_stock = truck_stock
         change = StoreChange(
             visits_upserted=tuple(upserted),
             visits_removed=tuple(removed),
@@ -348,6 +397,7 @@ class DayStore:
             technicians=technicians if technicians_changed or day_changed else None,
             day_changed=day_changed,
             settings=state.settings if settings_changed or day_changed else None,
+            truck_stock=state.truck_stock if stock_changed or day_changed else None,
         )
         self.refreshes += 1
         if change:

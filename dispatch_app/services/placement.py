@@ -1,7 +1,8 @@
 """Planned changes on the board and the rules they must pass, from the store's rows.
 
 The board plans a move (a drag, an arrow key, a drop from the queue) as ``PlannedMove``
-values and asks ``check_moves`` what the dispatch rules say before anything is written.
+values and asks ``check_moves`` what the dispatch rules say before anything is written,
+and ``truck_notes`` what the technician's truck lacks for it.
 This module only translates the store's rows into the domain's terms; the rules
 themselves live in ``dispatch_app.domain.dispatch_rules``.
 """
@@ -20,10 +21,12 @@ from dispatch_app.domain.dispatch_rules import (
     can_take,
     check_placement,
     finished_finding,
+    truck_stock_finding,
 )
 from dispatch_app.domain.geo import DriveEstimate
 from dispatch_app.domain.scheduling import TimeSpan, later
 from dispatch_app.domain.statuses import VISIT_NOT_BLOCKING
+from dispatch_app.domain.truck_stock import TruckStock
 from dispatch_app.services.day_board import (
     BoardSettings,
     SkillLevels,
@@ -47,6 +50,7 @@ class PlannedMove:
     required_skills: SkillLevels = ()
     place: tuple[float, float] | None = None
     status: str = ""  # the visit's status as seen (a finished one is not re-planned)
+    job_type_id: int = 0  # for the parts the job needs
 
     @property
     def span(self) -> TimeSpan:
@@ -70,6 +74,7 @@ class PlannedMove:
             required_skills=visit.required_skills,
             place=_place(visit.lat, visit.lon),
             status=visit.status,
+            job_type_id=visit.job_type_id,
         )
 
     @staticmethod
@@ -85,6 +90,7 @@ class PlannedMove:
             technician_ids=technician_ids,
             required_skills=job.required_skills,
             place=_place(job.lat, job.lon),
+            job_type_id=job.job_type_id,
         )
 
 
@@ -159,6 +165,24 @@ def check_moves(
             if finding not in findings:
                 findings.append(finding)
     return findings
+
+
+def truck_notes(
+    moves: Sequence[PlannedMove], technician_id: int, stock: TruckStock
+) -> list[Finding]:
+    """What ``technician_id``'s truck lacks for the moves that land on them, one finding
+    per different sentence (two visits of one job type lack the same parts)."""
+    notes: list[Finding] = []
+    for move in moves:
+        if technician_id not in move.technician_ids:
+            continue
+        shortage = stock.shortage(technician_id, move.job_type_id)
+        if shortage is None:
+            continue
+        note = truck_stock_finding(technician_id, shortage)
+        if note not in notes:
+            notes.append(note)
+    return notes
 
 
 def fits(technician: TechnicianRow, required: SkillLevels, span: TimeSpan) -> bool:

@@ -184,6 +184,8 @@ class MainWindow(QMainWindow):
         window = store.window
         if change.settings is not None:
             self.board.set_settings(change.settings)
+        if change.truck_stock is not None:
+            self.board.set_truck_stock(change.truck_stock)
         if change.technicians is not None:
             self.technician_model.set_technicians(change.technicians, new_day=change.day_changed)
             self.toolbar.set_skills(sorted({s for t in change.technicians for s in t.skills}))

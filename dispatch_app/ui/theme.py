@@ -55,6 +55,9 @@ ON_SHIFT = QColor("#ffffff")
 HEADER_BG = QColor("#f8f9fa")
 NOW_LINE = QColor("#d62828")
 SELECTION = QColor("#1769e0")
+# A truck lacks a part the job needs: darker than the amber of an en-route block's edge,
+# so that its badge reads as one of its own.
+PARTS_SHORT = QColor("#b35c00")
 
 
 def status_fill(status: str) -> QColor:

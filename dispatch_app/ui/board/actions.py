@@ -256,7 +256,9 @@ class BoardActions(QObject):
             self.parent_widget,
         )
         box.setObjectName("softRuleQuestion")
-        box.setInformativeText("\n".join(f"• {f.message}" for f in verdict.findings))
+        box.setInformativeText(
+            "\n".join(f"• {f.message}" for f in (*verdict.findings, *verdict.notes))
+        )
         book = box.addButton(self.tr("Book anyway"), QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(book)

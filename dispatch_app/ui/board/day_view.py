@@ -20,6 +20,7 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import (
+    QEvent,
     QMimeData,
     QModelIndex,
     QPoint,
@@ -37,6 +38,7 @@ from PySide6.QtGui import (
     QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
+    QHelpEvent,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -44,10 +46,11 @@ from PySide6.QtGui import (
     QRegion,
     QResizeEvent,
 )
-from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QRubberBand, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QRubberBand, QToolTip, QWidget
 
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, local_now
 from dispatch_app.domain.statuses import TechnicianStatus
+from dispatch_app.domain.truck_stock import TruckStock
 from dispatch_app.services.day_board import (
     BoardSettings,
     TechnicianRow,
@@ -193,6 +196,22 @@ class DayBoardView(QAbstractScrollArea):
     def set_settings(self, settings: BoardSettings) -> None:
         self._settings = settings
         self.viewport().update()
+
+    def set_truck_stock(self, stock: TruckStock) -> None:
+        """What the trucks carry now: the blocks whose marker changes are redrawn, and a
+        drag in progress hears what the target's truck lacks now."""
+        self._update_rows(self.index.set_truck_stock(stock))
+        if self._drag is not None and self._drag.verdict is not None:
+            self._refresh_drag()
+
+    def shortage_shown(self, visit_id: int, technician_id: int) -> str:
+        """What the block of ``visit_id`` in ``technician_id``'s row says the truck lacks
+        ("" when it shows no parts marker, or is not on the board)."""
+        lane = self.index.lane(technician_id)
+        for face in lane.faces:
+            if face.visit_id == visit_id:
+                return face.short_of
+        return ""
 
     def day(self) -> dt.date | None:
         return self._day
@@ -555,8 +574,9 @@ class DayBoardView(QAbstractScrollArea):
         self._fitting = (rows, key, fitting)
         return fitting
 
-    def _message(self, state: PaintState, grid: TimeGrid) -> tuple[QPointF, str, str] | None:
-        """Where the drag's message goes, what it says, and the verdict's level."""
+    def _message(self, state: PaintState, grid: TimeGrid) -> tuple[QPointF, str, str, int] | None:
+        """Where the drag's message goes, what it says, the verdict's level, and how many
+        of its last lines are notes on the truck."""
         drag = self._drag
         if state.ghosts and state.ghost_message:
             first = state.ghosts[0]
@@ -565,11 +585,12 @@ class DayBoardView(QAbstractScrollArea):
                 return None
             top = self.rows.top_of(ghost_row, self.verticalScrollBar().value())
             level = drag.verdict.level if drag and drag.verdict else "ok"
+            notes = len(drag.verdict.notes) if drag and drag.verdict else 0
             anchor = QPointF(grid.x_of(first.starts), top + ROW_HEIGHT - 6)
-            return anchor, state.ghost_message, level
+            return anchor, state.ghost_message, level, notes
         if drag is not None and drag.verdict is not None and drag.verdict.problem:
             pos = drag.last or drag.press
-            return QPointF(pos.x() + 12, pos.y() + 12), drag.verdict.problem, "refuse"
+            return QPointF(pos.x() + 12, pos.y() + 12), drag.verdict.problem, "refuse", 0
         return None
 
     def _drag_region(self, state: PaintState, grid: TimeGrid) -> QRegion:
@@ -587,7 +608,7 @@ class DayBoardView(QAbstractScrollArea):
                 region += QRect(GUTTER_WIDTH, top, width - GUTTER_WIDTH, ROW_HEIGHT)
         message = self._message(state, grid)
         if message is not None:
-            box = self.painter.message_box(message[0], message[1], width)
+            box = self.painter.message_box(message[0], message[1], width, message[3])
             region += box.toAlignedRect().adjusted(-2, -2, 2, 2)
         return region
 
@@ -677,7 +698,8 @@ class DayBoardView(QAbstractScrollArea):
             artist.now_line(painter, grid, state.now, height)
             message = self._message(state, grid)
             if message is not None:
-                artist.ghost_message(painter, *message, width)
+                anchor, text, level, notes = message
+                artist.ghost_message(painter, anchor, text, level, width, notes)
             painter.restore()
         if low < GUTTER_WIDTH:
             for row, top in visible:
@@ -749,6 +771,33 @@ class DayBoardView(QAbstractScrollArea):
     def drag_verdict(self) -> Verdict | None:
         """The rules' verdict for the drag in progress (None when nothing is dragged)."""
         return self._drag.verdict if self._drag is not None else None
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            assert isinstance(event, QHelpEvent)
+            tip = self.tooltip_at(QPointF(event.pos()))
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, self.viewport())
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().viewportEvent(event)
+
+    def tooltip_at(self, position: QPointF) -> str:
+        """What hovering at ``position`` explains: what the truck lacks for the block
+        there, part by part when several ("" for none)."""
+        hit = self._hit(position)
+        if hit is None:
+            return ""
+        visit, tech, _gesture = hit
+        shortage = self.index.shortage(tech, visit)
+        if shortage is None:
+            return ""
+        lines = [shortage.sentence]
+        if len(shortage.missing) > 1:
+            lines += [f"• {words}" for words in shortage.details()]
+        return "\n".join(lines)
 
     # -- mouse --------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:

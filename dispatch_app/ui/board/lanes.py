@@ -1,6 +1,6 @@
 """A technician's lane as the painter needs it: the visits in time order with their
-instants, block texts and drive legs worked out once when the lane changes, not again
-in every frame.
+instants, block texts (with what the truck lacks for each) and drive legs worked out once
+when the lane changes, not again in every frame.
 
 The row index keeps one ``Lane`` per technician and drops it when a visit of that row
 is placed or removed; the next paint builds a new one. No Qt. Times are POSIX seconds, so the
@@ -21,6 +21,7 @@ from dispatch_app.domain.statuses import (
     VISIT_WAITING,
     clock_text,
 )
+from dispatch_app.domain.truck_stock import TruckCheck
 from dispatch_app.domain.vocabulary import Priority
 from dispatch_app.services.day_board import VisitBlock
 from dispatch_app.ui.board.grid import DayPiece, TimeGrid
@@ -47,9 +48,11 @@ class Face:
     title: str  # the job type
     place: str  # customer · city
     detail: str  # work order number · arrival window (or booked times)
+    # What the row's technician's truck lacks for the job ("Truck 7 has no …"); "": nothing.
+    short_of: str = ""
 
 
-def face_of(visit: VisitBlock) -> Face:
+def face_of(visit: VisitBlock, shortage: TruckCheck | None = None) -> Face:
     window = visit.arrival_window
     if window:
         tz = visit.starts.tzinfo
@@ -65,6 +68,7 @@ def face_of(visit: VisitBlock) -> Face:
         visit.job_type,
         f"{visit.customer} · {visit.city}",
         f"{visit.number} · {when}",
+        shortage.sentence if shortage is not None else "",
     )
 
 
@@ -96,12 +100,19 @@ class LaneGeometry:
 class Lane:
     """One technician's visits, ordered by start, with what painting them needs."""
 
-    def __init__(self, visits: Sequence[VisitBlock]) -> None:
+    def __init__(
+        self, visits: Sequence[VisitBlock], shortages: Sequence[TruckCheck | None] | None = None
+    ) -> None:
+        """``shortages``: what the row's truck lacks for each visit, in the same order
+        (None: the company keeps no stock)."""
         self.token = next(_tokens)  # a new lane is new content for every cache keyed on it
         self.visits = list(visits)
         self.starts = [v.starts.timestamp() for v in visits]
         self.ends = [v.ends.timestamp() for v in visits]
-        self.faces = [face_of(v) for v in visits]
+        self.shortages = list(shortages) if shortages is not None else [None] * len(self.visits)
+        self.faces = [
+            face_of(v, short) for v, short in zip(self.visits, self.shortages, strict=True)
+        ]
         self.ids = frozenset(v.id for v in visits)
         # When a waiting visit turns late (never for one that is not waiting).
         self.late_after = [

@@ -65,6 +65,9 @@ DRIVE_SHORT = QColor("#c0504d")
 FADED = QColor(255, 255, 255, 165)
 BADGE = QColor("#e8ecf1")
 EMERGENCY_COLOUR = theme.PRIORITY_COLOUR[Priority.EMERGENCY]
+PARTS_COLOUR = theme.PARTS_SHORT  # the badge of a truck that lacks a part, white on it
+PARTS_WORD = "PARTS"
+PARTS_CORNER = 9  # the corner mark on a block too narrow for the badge
 
 # Pens used in every frame, built once.
 GRID_PEN = QPen(theme.GRID, 1)
@@ -500,9 +503,22 @@ class BoardPainter:
             if len(self._shapes) > SHAPES_KEPT:
                 self._shapes.popitem(last=False)
         painter.drawImage(QPointF(origin - MARGIN, BLOCK_TOP - MARGIN), shape)
+        badged = False
         if width - 12 >= 34:  # room for a word or two: below that, an ellipsis says nothing
-            self._visit_text(
+            badged = self._visit_text(
                 painter, face, QRectF(left + 8, BLOCK_TOP + 2, width - 12, BLOCK_HEIGHT - 4), late
+            )
+        if face.short_of and not badged and width >= PARTS_CORNER + 4:
+            # Too narrow for the badge: a corner in its colour still says "parts".
+            right = left + width
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(PARTS_COLOUR)
+            painter.drawPolygon(
+                [
+                    QPointF(right - PARTS_CORNER - 1, BLOCK_TOP + 1),
+                    QPointF(right - 1, BLOCK_TOP + 1),
+                    QPointF(right - 1, BLOCK_TOP + 1 + PARTS_CORNER),
+                ]
             )
         if faded:
             fill_across(painter, left - 1, left + width + 1, BLOCK_TOP - 1, BLOCK_HEIGHT + 2, FADED)
@@ -531,7 +547,8 @@ class BoardPainter:
         if face.finished:  # done work steps back
             fill_across(painter, block.left(), block.right(), block.top(), BLOCK_HEIGHT, FADED)
 
-    def _visit_text(self, painter: QPainter, face: Face, inner: QRectF, late: bool) -> None:
+    def _visit_text(self, painter: QPainter, face: Face, inner: QRectF, late: bool) -> bool:
+        """The block's words and badges; whether the parts badge found room."""
         x, y, full = inner.left(), inner.top(), int(inner.width())
         # Elided text stays within its width; only a block too narrow for an ellipsis
         # needs the (costly) clip to keep its words inside.
@@ -552,6 +569,13 @@ class BoardPainter:
                 painter.setPen(Qt.GlobalColor.white)
                 painter.drawText(box, CENTRE, badge.strip())
                 width -= badge_width + 2
+        badged = False
+        if face.short_of:
+            parts_width = self._label_width(PARTS_WORD) + 2
+            if parts_width < width - 30:
+                self._parts_badge(painter, x + width - parts_width, y + 1)
+                width -= parts_width + 2
+                badged = True
         painter.setPen(theme.TEXT)
         painter.setFont(self.bold)
         painter.drawText(QRectF(x, y, width, 16), MIDDLE, self._title(face.title, width))
@@ -566,6 +590,7 @@ class BoardPainter:
         )
         if narrow:
             painter.restore()
+        return badged
 
     def _elide_title(self, title: str, width: int) -> str:
         return self.bold_metrics.elidedText(title, ELIDE, width)
@@ -589,37 +614,69 @@ class BoardPainter:
             self.bold_metrics.elidedText(label, ELIDE, int(inner.width())),
         )
 
-    def message_box(self, anchor: QPointF, message: str, limit: float) -> QRectF:
-        """Where ``ghost_message`` draws ``message`` (empty when there is none)."""
+    def message_box(self, anchor: QPointF, message: str, limit: float, notes: int = 0) -> QRectF:
+        """Where ``ghost_message`` draws ``message`` (empty when there is none); its last
+        ``notes`` lines carry the parts badge."""
         if not message:
             return QRectF()
         lines = message.split("\n")
-        width = min(420, max(self.small_metrics.horizontalAdvance(line) for line in lines) + 16)
+        first_note = len(lines) - notes
+        badge = self._label_width(PARTS_WORD) + 2
+        widest = max(
+            self.small_metrics.horizontalAdvance(line) + (badge + 4 if n >= first_note else 0)
+            for n, line in enumerate(lines)
+        )
+        width = min(420, widest + 16)
         height = 16 * len(lines) + 8
         x = min(anchor.x(), limit - width - 4)
         return QRectF(max(GUTTER_WIDTH + 2, x), anchor.y(), width, height)
 
     def ghost_message(
-        self, painter: QPainter, anchor: QPointF, message: str, verdict: str, limit: float
+        self,
+        painter: QPainter,
+        anchor: QPointF,
+        message: str,
+        verdict: str,
+        limit: float,
+        notes: int = 0,
     ) -> None:
-        """The rules' verdict next to the dragged block, so the eye need not leave it."""
+        """The rules' verdict next to the dragged block, so the eye need not leave it; the
+        last ``notes`` lines are what the truck lacks, badged as on the blocks."""
         if not message:
             return
         colour = _verdict_colour(verdict)
         painter.setFont(self.small)
-        box = self.message_box(anchor, message, limit)
+        box = self.message_box(anchor, message, limit, notes)
         width = box.width()
         painter.setPen(QPen(colour, 1))
         painter.setBrush(QColor(255, 255, 255, 240))
         painter.drawRoundedRect(box, 4, 4)
         painter.fillRect(QRectF(box.left(), box.top(), 4, box.height()), colour)
-        painter.setPen(theme.TEXT)
-        for index, line in enumerate(message.split("\n")):
+        lines = message.split("\n")
+        first_note = len(lines) - notes
+        for index, line in enumerate(lines):
+            x, room = box.left() + 10, width - 14
+            top = box.top() + 4 + 16 * index
+            if index >= first_note:
+                badge = self._parts_badge(painter, x, top + 1.5)
+                painter.setFont(self.small)
+                x, room = x + badge + 4, room - badge - 4
+            painter.setPen(theme.TEXT)
             painter.drawText(
-                QRectF(box.left() + 10, box.top() + 4 + 16 * index, width - 14, 16),
+                QRectF(x, top, room, 16),
                 MIDDLE,
-                self.small_metrics.elidedText(line, ELIDE, int(width - 14)),
+                self.small_metrics.elidedText(line, ELIDE, int(room)),
             )
+
+    def _parts_badge(self, painter: QPainter, x: float, y: float) -> float:
+        """The badge of a truck that lacks a part, its top left at (x, y); its width."""
+        width = self._label_width(PARTS_WORD) + 2
+        box = QRectF(x, y, width, 13)
+        painter.fillRect(box, PARTS_COLOUR)
+        painter.setFont(self.tiny)
+        painter.setPen(Qt.GlobalColor.white)
+        painter.drawText(box, CENTRE, PARTS_WORD)
+        return width
 
     def now_line(self, painter: QPainter, grid: TimeGrid, now: dt.datetime, height: int) -> None:
         if grid.piece_of(now) is None:

@@ -1,9 +1,10 @@
 """What a gesture on the board would change, and what the dispatch rules say about it. No Qt.
 
 The view turns the pointer or a key into times and rows; the planner turns those into
-``PlannedMove`` values and a ``Verdict`` — moves, the rules' findings, or a problem that
-stops the gesture outright. It reads the board's ``RowIndex`` and writes nothing: the
-verdict is drawn while the user drags and handed to the board's actions on the drop.
+``PlannedMove`` values and a ``Verdict`` — moves, the rules' findings, notes on what the
+target technician's truck lacks, or a problem that stops the gesture outright. It reads
+the board's ``RowIndex`` and writes nothing: the verdict is drawn while the user drags
+and handed to the board's actions on the drop.
 
 One crew rule serves drags and arrow keys alike: the visit's crew member in the row
 the gesture started from is swapped for the technician of the target row, and the rest
@@ -22,7 +23,7 @@ from dispatch_app.domain.dispatch_rules import Finding, Severity, snap
 from dispatch_app.domain.scheduling import later
 from dispatch_app.domain.vocabulary import VisitStatus
 from dispatch_app.services.day_board import BoardSettings, TechnicianRow, UnassignedJob, VisitBlock
-from dispatch_app.services.placement import PlannedMove, check_moves
+from dispatch_app.services.placement import PlannedMove, check_moves, truck_notes
 from dispatch_app.ui.board.row_index import RowIndex
 
 # Sentences the planner itself says (the rules' own come with their findings).
@@ -39,6 +40,9 @@ class Verdict:
     findings: tuple[Finding, ...]
     problem: str = ""  # a gesture the board cannot turn into moves at all
     seen: tuple[VisitBlock, ...] = ()  # the blocks as the user saw them when planning
+    # Said while dragging, asked about never: the target's truck lacks a part the job
+    # needs. Kept apart from ``findings`` so that a drop with notes alone just happens.
+    notes: tuple[Finding, ...] = ()
 
     @property
     def level(self) -> str:
@@ -49,7 +53,7 @@ class Verdict:
     def message(self) -> str:
         if self.problem:
             return self.problem
-        return "\n".join(f.message for f in self.findings)
+        return "\n".join(f.message for f in (*self.findings, *self.notes))
 
     def changes(self) -> bool:
         """Whether any move puts a visit somewhere else than where the user saw it (a
@@ -101,8 +105,10 @@ class MovePlanner:
         moves: Sequence[PlannedMove],
         problem: str = "",
         seen: Sequence[VisitBlock] = (),
+        target: TechnicianRow | None = None,
     ) -> Verdict:
-        """What the dispatch rules say about ``moves`` against the board as it stands."""
+        """What the dispatch rules say about ``moves`` against the board as it stands, and
+        what ``target``'s truck (the row under the pointer) lacks for them."""
         if problem or not moves or self.timezone is None:
             return Verdict(tuple(moves), (), problem, tuple(seen))
         findings = check_moves(
@@ -112,7 +118,8 @@ class MovePlanner:
             self.settings,
             self.timezone,
         )
-        return Verdict(tuple(moves), tuple(findings), "", tuple(seen))
+        notes = truck_notes(moves, target.id, self.index.truck_stock) if target else ()
+        return Verdict(tuple(moves), tuple(findings), "", tuple(seen), tuple(notes))
 
     def move(
         self,
@@ -161,7 +168,7 @@ class MovePlanner:
                     technician_ids=crew,
                 )
             )
-        return self.verdict(moves, problem, selection)
+        return self.verdict(moves, problem, selection, target)
 
     def resize(self, visit: VisitBlock, edge: Edge, pointer_at: dt.datetime) -> Verdict:
         """One edge of a block follows the pointer, snapped; a visit lasts at least one
@@ -182,7 +189,7 @@ class MovePlanner:
         if target is None:
             return Verdict((), (), DROP_ON_A_ROW)
         move = PlannedMove.of_job(job, starts=self.snap(pointer_at), technician_ids=(target.id,))
-        return self.verdict([move])
+        return self.verdict([move], target=target)
 
 
 def block_of_job(job: UnassignedJob, move: PlannedMove) -> VisitBlock:
@@ -204,4 +211,5 @@ def block_of_job(job: UnassignedJob, move: PlannedMove) -> VisitBlock:
         lon=job.lon,
         version=job.version,
         required_skills=job.required_skills,
+        job_type_id=job.job_type_id,
     )

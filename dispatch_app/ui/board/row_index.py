@@ -1,5 +1,6 @@
 """The board's day by technician row: each row's visits in time order, the version of every
-visit placed, the hours the timeline spans, and the lanes the painter draws. No Qt.
+visit placed, what each technician's truck lacks for them, the hours the timeline spans,
+and the lanes the painter draws. No Qt.
 
 The view keeps one ``RowIndex`` and tells it what the item models report (a new day, a
 visit placed, moved or gone); the view's hit-testing, the move planner and the painter
@@ -13,7 +14,8 @@ import datetime as dt
 from bisect import insort
 from collections.abc import Iterable, Mapping, Sequence
 
-from dispatch_app.domain.statuses import TechnicianStatus, technician_status
+from dispatch_app.domain.statuses import VISIT_FINISHED, TechnicianStatus, technician_status
+from dispatch_app.domain.truck_stock import TruckCheck, TruckStock
 from dispatch_app.services.day_board import TechnicianRow, VisitBlock
 from dispatch_app.ui.board.lanes import Lane
 
@@ -38,6 +40,7 @@ class RowIndex:
         self._days = 1
         self._timezone: dt.tzinfo | None = None
         self._hours: tuple[int, int] | None = None  # worked out when asked, kept till a change
+        self._truck_stock = TruckStock()
 
     # -- what the models say ----------------------------------------------------------
     def set_technicians(self, technicians: Iterable[TechnicianRow]) -> None:
@@ -48,6 +51,16 @@ class RowIndex:
     def set_day(self, day: dt.date, timezone: dt.tzinfo, days: int = 1) -> None:
         self._day, self._timezone, self._days = day, timezone, days
         self._hours = None
+
+    def set_truck_stock(self, stock: TruckStock) -> set[int]:
+        """What the trucks carry now; returns the rows whose visits' markers change."""
+        old, self._truck_stock = self._truck_stock, stock
+        touched = set()
+        for tech, visits in self._visits_by_row.items():
+            if any(_shortage(old, tech, v) != _shortage(stock, tech, v) for v in visits):
+                touched.add(tech)
+                self._lanes.pop(tech, None)
+        return touched
 
     def reset(self, visits: Iterable[VisitBlock]) -> None:
         """A whole new set of visits (a new day, or the model was reset)."""
@@ -115,8 +128,20 @@ class RowIndex:
         """The technician's visits as the painter draws them, built once per change."""
         lane = self._lanes.get(technician_id)
         if lane is None:
-            lane = self._lanes[technician_id] = Lane(self.visits_of(technician_id))
+            visits = self.visits_of(technician_id)
+            stock = self._truck_stock
+            shortages = [_shortage(stock, technician_id, v) for v in visits] if stock.kept else None
+            lane = self._lanes[technician_id] = Lane(visits, shortages)
         return lane
+
+    @property
+    def truck_stock(self) -> TruckStock:
+        return self._truck_stock
+
+    def shortage(self, technician_id: int, visit: VisitBlock) -> TruckCheck | None:
+        """What the technician's truck lacks for the visit, as their row marks it (None:
+        nothing, or the work is finished)."""
+        return _shortage(self._truck_stock, technician_id, visit)
 
     def status_of(self, technician_id: int, now: dt.datetime) -> TechnicianStatus | None:
         """What the technician is doing at ``now``, as their row says it."""
@@ -183,6 +208,13 @@ class RowIndex:
             local_end.hour + (1 if local_end.minute else 0) > last
             and local_end.date() == local_start.date()
         )
+
+
+def _shortage(stock: TruckStock, technician_id: int, visit: VisitBlock) -> TruckCheck | None:
+    """What the row's truck lacks for a visit still to be done (finished work needs no part)."""
+    if visit.status in VISIT_FINISHED:
+        return None
+    return stock.shortage(technician_id, visit.job_type_id)
 
 
 def row_status(

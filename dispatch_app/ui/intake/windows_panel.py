@@ -1,5 +1,9 @@
 """The call intake's arrival windows: what can be promised the caller, and Later….
 
+Each window names the technician it would go to and, when the job needs parts, whether
+their truck carries them ("no Run capacitor 45/5 µF on Truck 7"), so the CSR can offer
+first a window whose technician will not need a trip to the warehouse.
+
 The panel is told what is wanted (job type and place, from ``want``) and looks for
 windows itself, one search at a time for what was asked last; the intake reads the
 chosen window when it books. Keys: a digit (or Alt+digit, from the intake) picks a
@@ -38,6 +42,7 @@ from dispatch_app.ui.tasks import WindowTasks
 log = logging.getLogger(__name__)
 
 WINDOW_ROLE = Qt.ItemDataRole.UserRole
+TRUCK_ROLE = Qt.ItemDataRole.UserRole + 1  # the technician's truck against the job's parts
 LATER = "later"  # the row after the windows: look from another date
 MAX_WINDOWS_OFFERED = WANTED_WINDOWS  # one key each: Alt+1 … Alt+9
 
@@ -176,15 +181,23 @@ class ArrivalWindowsPanel(QWidget):
         chosen = self.chosen()
         self.list.clear()
         names = self.technician_names
+        trucks = self.search.trucks if self.search is not None else {}
         for number, window in enumerate(self.windows, start=1):
             start, end = window.span.start, window.span.end
             who = names.get(window.technician_ids[0], "")
             others = len(window.technician_ids) - 1
             crew = who + (f"  (+{others})" if others else "")
-            item = QListWidgetItem(
-                f"Alt+{number}    {start:%a %d %b}    {start:%H:%M}–{end:%H:%M}    {crew}"
-            )
+            text = f"Alt+{number}    {start:%a %d %b}    {start:%H:%M}–{end:%H:%M}    {crew}"
+            truck = trucks.get(window.technician_ids[0])
+            if truck is not None:
+                text += f"    · {truck.note}"
+            item = QListWidgetItem(text)
             item.setData(WINDOW_ROLE, window)
+            if truck is not None:
+                item.setData(TRUCK_ROLE, truck)
+                if truck.short:
+                    item.setForeground(theme.PARTS_SHORT)
+                    item.setToolTip("\n".join([truck.sentence, *truck.details()]))
             self.list.addItem(item)
         if self.search is not None:
             later = QListWidgetItem(self.tr("Alt+L    Later…  look from another date"))
