@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
 from dispatch_app.config import DatabaseChoice
-from dispatch_app.errors import ConfigurationError
+from dispatch_app.errors import ConfigurationError, PermissionDenied
 
 
 def add_price_book_parser(commands: argparse._SubParsersAction[Any]) -> None:
@@ -45,7 +48,13 @@ def run_price_book_command(args: argparse.Namespace, choice: DatabaseChoice) -> 
             print(refused.fields["file"], file=sys.stderr)
             return refused.exit_code
         with checked_database(choice) as url, connected(url) as connection:
-            result = import_rows(connection, rows, columns)
+            try:
+                result = import_rows(connection, rows, columns)
+            except DBAPIError as error:
+                denied = _refusal(error, url)
+                if denied is None:
+                    raise
+                raise denied from None
             connection.commit()
         print(result.sentence(path.name))
         return 0
@@ -56,3 +65,16 @@ def run_price_book_command(args: argparse.Namespace, choice: DatabaseChoice) -> 
     write_price_book_file(path, write_price_book(book), replace=args.replace)
     print(f"Wrote {len(book)} parts and services to {path}.")
     return 0
+
+
+def _refusal(error: DBAPIError, url: str) -> PermissionDenied | None:
+    """The grants' refusal said as what it means here; None for any other failure."""
+    import psycopg
+
+    if not isinstance(error.orig, psycopg.errors.InsufficientPrivilege):
+        return None
+    login = make_url(url).username or "this login"
+    return PermissionDenied(
+        f"Only a manager may change the price book, and the database refused {login}; "
+        "nothing was imported."
+    )

@@ -76,12 +76,42 @@ def test_export_then_import_gives_the_same_rows() -> None:
         ("CAP-1,Capacitor,part,hvac,each,1,,yes,yes", "Row 2: the price is empty."),
         ("CAP-1,Cap\x07acitor,part,hvac,each,1,12,yes,yes", "invisible control character"),
         ("C" * 41 + ",Capacitor,part,hvac,each,1,12,yes,yes", "the limit is 40"),
+        ("CAP-1," + "N" * 201 + ",part,hvac,each,1,12,yes,yes", "the limit is 200"),
+        ("CAP-1,Capacitor,part,hvac," + "U" * 21 + ",1,12,yes,yes", "the limit is 20."),
+        ('CAP-1,"Capa\ncitor",part,hvac,each,1,12,yes,yes', "Row 2: the name must be one line"),
+        ("CAP-1,Capacitor,part,hvac,each,1,12.505,yes,yes", "more than two decimal places"),
+        ("CAP-1,Capacitor,part,hvac,each,1,100000000,yes,yes", "Row 2: the price is too large"),
+        ('CAP-1,"Capacitor,part,hvac,each,1,12,yes,yes', 'Row 2: a quote (") opens a field'),
+        ('CAP-1,"Capacitor" 45/5,part,hvac,each,1,12,yes,yes', "Row 2: text follows a field's"),
+        ("CAP-1," + "N" * 200_000 + ",part,hvac,each,1,12,yes,yes", "a field is over 131,072"),
     ],
 )
 def test_a_bad_row_is_named_with_its_number(row: str, said: str) -> None:
     header = "code,name,kind,trade,unit,cost,price,taxable,active\n"
     found = problems(header + row + "\n")
     assert any(said in problem for problem in found), found
+
+
+@pytest.mark.parametrize(
+    ("typed", "means"),
+    [
+        ("yes", True),
+        ("YES", True),
+        ("y", True),
+        ("true", True),
+        ("1", True),
+        ("", True),
+        ("no", False),
+        ("N", False),
+        ("False", False),
+        ("0", False),
+    ],
+)
+def test_yes_and_no_are_read_as_spreadsheets_write_them(typed: str, means: bool) -> None:
+    (row,) = read_price_book(
+        f"code,name,price,taxable,active\nA-1,Part,1,{typed},{typed}\n".encode()
+    )
+    assert (row.taxable, row.active) == (means, means)
 
 
 def test_every_bad_row_is_reported_not_only_the_first() -> None:
@@ -93,6 +123,28 @@ def test_every_bad_row_is_reported_not_only_the_first() -> None:
     assert "the code A-1 is also on row 2" in found[1]
 
 
+def test_a_duplicate_is_named_even_when_its_first_row_is_bad_too() -> None:
+    found = problems("code,name,price\nA-1,First,x\nA-2,Fine,1\n A-1 ,Again,2\n")
+    assert found == [
+        "Row 2: the price “x” is not a number.",
+        "Row 4: the code A-1 is also on row 2; codes are unique.",
+    ]
+
+
+def test_codes_that_differ_only_in_case_are_two_parts_as_in_the_book() -> None:
+    rows = read_price_book(b"code,name,price\nfl-1,Filter (old code),1\nFL-1,Filter,1\n")
+    assert [row.code for row in rows] == ["fl-1", "FL-1"]
+    assert read_price_book(write_price_book(rows)) == rows
+
+
+def test_a_broken_row_stops_the_reading_but_earlier_problems_are_still_said() -> None:
+    found = problems('code,name,price\nA-1,Good,1\nA-2,Bad,-1\nA-3,"Never closed,1\nA-4,B,2\n')
+    assert found == [
+        "Row 3: the price cannot be negative.",
+        'Row 4: a quote (") opens a field that is never closed.',
+    ]
+
+
 def test_the_header_is_checked_first() -> None:
     assert problems("sku,name,price,colour\n") == [
         "Row 1: unknown column(s) 'sku', 'colour'; the columns are code, name, kind, trade, "
@@ -101,6 +153,17 @@ def test_the_header_is_checked_first() -> None:
     ]
     assert problems("") == ["The file is empty; the first row names the columns."]
     assert problems("code,name,price\n") == ["The file has a header but no rows."]
+    assert problems("code,name,,price,\nA-1,Part,,1,\n") == [
+        "Row 1: columns 3, 5 have no name; name them or delete them."
+    ]
+    assert problems("Code,Name,Code,Price\n") == ["Row 1: the column(s) code appear twice."]
+    assert problems("code;name;price\nA-1;Part;1\n") == [
+        "Row 1: the columns are separated by semicolons; save the file as "
+        '"CSV UTF-8 (comma delimited)".'
+    ]
+    assert problems("code\tname\tprice\nA-1\tPart\t1\n")[0].startswith(
+        "Row 1: the columns are separated by tabs;"
+    )
 
 
 def test_files_that_are_not_csv_text_are_refused_whole() -> None:

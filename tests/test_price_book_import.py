@@ -5,6 +5,7 @@ refused unread, and only a manager may change the book."""
 from __future__ import annotations
 
 import asyncio
+import decimal
 from pathlib import Path
 
 import psycopg
@@ -55,6 +56,7 @@ def test_import_then_export_then_import_changes_nothing(db_url: str, tmp_path: P
     done = pricebook(db_url, tmp_path, "export", str(exported))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"Wrote 3 parts and services to {exported}."
+    first_export = exported.read_bytes()
     again = pricebook(db_url, tmp_path, "import", str(exported))
     assert again.stdout.strip() == "Imported out.csv: 0 added, 0 changed, 3 unchanged."
     assert parts(db_url) == imported  # versions too: nothing was rewritten
@@ -68,28 +70,86 @@ def test_import_then_export_then_import_changes_nothing(db_url: str, tmp_path: P
     assert len(now) == 3
     assert now[0][:6] == ("CAP-455", "Run capacitor 45/5 µF, 440 V", "part", "hvac", 9.5, 41)
 
-    # Export does not overwrite without being told to.
+    # Export does not overwrite without being told to, and leaves no temporary file.
     kept = pricebook(db_url, tmp_path, "export", str(exported))
     assert kept.returncode == 2
     assert "already exists; add --replace" in one_sentence(kept.stderr)
+    assert exported.read_bytes() == first_export
+    replaced = pricebook(db_url, tmp_path, "export", str(exported), "--replace")
+    assert replaced.returncode == 0, replaced.stderr
+    assert "41.00" in exported.read_text(encoding="utf-8-sig")
+    assert sorted(path.name for path in tmp_path.glob("*.csv*")) == ["out.csv", "price-book.csv"]
+    assert not list(tmp_path.glob(".*.part"))
 
 
 def test_a_file_with_bad_rows_reports_each_and_imports_nothing(db_url: str, tmp_path: Path) -> None:
-    book = tmp_path / "bad.csv"
-    book.write_text(
-        GOOD
+    book = tmp_path / "book.csv"
+    book.write_text(GOOD, encoding="utf-8")
+    assert pricebook(db_url, tmp_path, "import", str(book)).returncode == 0
+    before = parts(db_url)
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        GOOD.replace("38.00", "41.00")  # a good change, which must not be written either
         + "CAP-355,Run capacitor 35/5,part,hvac,each,8,twelve,yes,yes\n"
         + "CAP-455,Duplicate,part,hvac,each,8,12,yes,yes\n"
         + "FLT-1,Filter,part,hvac,each,8,-3,yes,yes\n",
         encoding="utf-8",
     )
-    refused = pricebook(db_url, tmp_path, "import", str(book))
-    assert refused.returncode != 0
+    refused = pricebook(db_url, tmp_path, "import", str(bad))
+    assert refused.returncode == 2
+    assert refused.stdout == ""
+    assert refused.stderr.strip().splitlines() == [
+        "Row 5: the price “twelve” is not a number.",
+        "Row 6: the code CAP-455 is also on row 2; codes are unique.",
+        "Row 7: the price cannot be negative.",
+        "Nothing was imported.",
+    ]
+    assert parts(db_url) == before
+
+
+def test_a_file_with_many_bad_rows_shows_fifty_and_counts_the_rest(
+    db_url: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "code,name,price\n" + "".join(f"P-{n},Part {n},{n}.5.5\n" for n in range(60)),
+        encoding="utf-8",
+    )
+    refused = pricebook(db_url, tmp_path, "import", str(bad))
+    assert refused.returncode == 2
     lines = refused.stderr.strip().splitlines()
-    assert [line.split(":")[0] for line in lines[:3]] == ["Row 5", "Row 6", "Row 7"]
-    assert "the code CAP-455 is also on row 2" in lines[1]
-    assert lines[-1] == "Nothing was imported."
+    assert len(lines) == 52
+    assert lines[0] == "Row 2: the price “0.5.5” is not a number."
+    assert lines[49].startswith("Row 51: ")
+    assert lines[50:] == ["… and 10 more.", "Nothing was imported."]
     assert parts(db_url) == []
+
+
+def test_a_book_of_thousands_is_counted_right_across_batches(db_url: str, tmp_path: Path) -> None:
+    book = tmp_path / "book.csv"
+    book.write_text(
+        "code,name,price\n" + "".join(f"P-{n:04},Part {n},{n}.25\n" for n in range(2_500)),
+        encoding="utf-8",
+    )
+    done = pricebook(db_url, tmp_path, "import", str(book))
+    assert done.stdout.strip() == "Imported book.csv: 2500 added, 0 changed, 0 unchanged."
+
+    # Every third price goes up a cent: the changed parts sit in all three batches.
+    book.write_text(
+        "code,name,price\n"
+        + "".join(f"P-{n:04},Part {n},{n}.{25 + (n % 3 == 0)}\n" for n in range(2_500)),
+        encoding="utf-8",
+    )
+    done = pricebook(db_url, tmp_path, "import", str(book))
+    assert done.stdout.strip() == "Imported book.csv: 0 added, 834 changed, 1666 unchanged."
+    with psycopg.connect(libpq_url(db_url)) as db:
+        versions = dict(db.execute("SELECT version, count(*) FROM parts GROUP BY version"))
+        prices = db.execute(
+            "SELECT unit_price FROM parts WHERE sku IN ('P-2498', 'P-2499') ORDER BY sku"
+        ).fetchall()
+    assert versions == {1: 1666, 2: 834}
+    assert prices == [(decimal.Decimal("2498.25"),), (decimal.Decimal("2499.26"),)]
 
 
 def test_a_50_mb_file_is_refused_before_it_is_read(db_url: str, tmp_path: Path) -> None:
@@ -99,6 +159,23 @@ def test_a_50_mb_file_is_refused_before_it_is_read(db_url: str, tmp_path: Path) 
     refused = pricebook(db_url, tmp_path, "import", str(huge))
     assert refused.returncode == 2
     assert "a price book is at most 20 MB" in one_sentence(refused.stderr)
+    assert parts(db_url) == []
+
+
+def test_a_csr_cannot_import_from_the_command_line(
+    db_url: str, scratch_server: ScratchServer, tmp_path: Path
+) -> None:
+    book = tmp_path / "book.csv"
+    book.write_text(GOOD, encoding="utf-8")
+    try:
+        csr = scratch_server.login(db_url, "csr")
+        refused = pricebook(csr, tmp_path, "import", str(book))
+    finally:
+        scratch_server.drop_logins()
+    assert refused.returncode == 9
+    said = one_sentence(refused.stderr)
+    assert "Only a manager may change the price book, and the database refused" in said
+    assert said.endswith("nothing was imported.")
     assert parts(db_url) == []
 
 

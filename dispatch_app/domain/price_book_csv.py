@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dispatch_app.domain.money import AmountError, parse_amount
-from dispatch_app.domain.text_rules import LINE, TextRule, checked_text
+from dispatch_app.domain.text_rules import LINE, TextRule, checked_text, clean_text
 from dispatch_app.domain.vocabulary import PartKind, Trade
 
 HEADER = ("code", "name", "kind", "trade", "unit", "cost", "price", "taxable", "active")
@@ -85,30 +85,22 @@ def read_price_book_columns(data: bytes) -> tuple[list[PriceBookRow], frozenset[
         ) from None
     if "\x00" in text:
         raise PriceBookFileError(["The file holds NUL bytes: it is not a CSV text file."])
-    records = list(csv.reader(io.StringIO(text, newline="")))
+    records, unreadable = _records(text)
     while records and not any(cell.strip() for cell in records[-1]):
         records.pop()  # blank lines at the end
     if not records:
-        raise PriceBookFileError(["The file is empty; the first row names the columns."])
-    header = [cell.strip().lower() for cell in records[0]]
-    unknown = [name for name in header if name not in HEADER]
-    missing = [name for name in REQUIRED if name not in header]
-    doubled = sorted({name for name in header if header.count(name) > 1})
-    problems = []
-    if unknown:
-        problems.append(
-            f"Row 1: unknown column(s) {', '.join(repr(n) for n in unknown)}; the columns "
-            f"are {', '.join(HEADER)}."
+        raise PriceBookFileError(
+            [unreadable or "The file is empty; the first row names the columns."]
         )
-    if missing:
-        problems.append(f"Row 1: the column(s) {', '.join(missing)} are missing.")
-    if doubled:
-        problems.append(f"Row 1: the column(s) {', '.join(doubled)} appear twice.")
+    header = [cell.strip().lower() for cell in records[0]]
+    problems = _header_problems(header)
     if problems:
         raise PriceBookFileError(problems)
     if len(records) - 1 > MOST_ROWS:
         raise PriceBookFileError([f"The file has more than {MOST_ROWS:,} rows."])
     rows: list[PriceBookRow] = []
+    # The book's key is the code exactly as stored, so a file may hold CAP-1 and cap-1
+    # as the book may: an export of any book imports again.
     seen: dict[str, int] = {}
     for number, record in enumerate(records[1:], start=2):
         if not any(cell.strip() for cell in record):
@@ -118,23 +110,81 @@ def read_price_book_columns(data: bytes) -> tuple[list[PriceBookRow], frozenset[
                 f"Row {number}: {len(record)} fields where the header has {len(header)}."
             )
             continue
-        row, row_problems = _row(number, dict(zip(header, record, strict=True)))
+        cells = dict(zip(header, record, strict=True))
+        row, row_problems = _row(number, cells)
         problems.extend(row_problems)
-        if row is None:
-            continue
-        key = row.code.casefold()
-        if key in seen:
+        code = clean_text(cells["code"])
+        first = seen.setdefault(code, number) if code else number
+        if first != number:
             problems.append(
-                f"Row {number}: the code {row.code} is also on row {seen[key]}; codes are unique."
+                f"Row {number}: the code {code} is also on row {first}; codes are unique."
             )
-            continue
-        seen[key] = number
-        rows.append(row)
+        elif row is not None:
+            rows.append(row)
+    if unreadable:
+        problems.append(unreadable)
     if problems:
         raise PriceBookFileError(problems)
     if not rows:
         raise PriceBookFileError(["The file has a header but no rows."])
     return rows, frozenset(header)
+
+
+def _records(text: str) -> tuple[list[list[str]], str | None]:
+    """The file's rows as lists of fields, up to the first one that cannot be read as
+    CSV, and the sentence about that one (None when every row reads)."""
+    records: list[list[str]] = []
+    # Strict: a quote never closed, or text after a closing quote, is refused rather
+    # than read as one field swallowing the rows after it.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for record in reader:
+            records.append(record)
+    except csv.Error as error:
+        at = f"Row {len(records) + 1}:"
+        said = str(error)
+        if "field larger than field limit" in said:
+            return records, f"{at} a field is over {csv.field_size_limit():,} characters long."
+        if "unexpected end of data" in said:
+            return records, f'{at} a quote (") opens a field that is never closed.'
+        if "expected after" in said:
+            return records, (
+                f"{at} text follows a field's closing quote; put the whole field in quotes "
+                'and double any quote inside it ("").'
+            )
+        return records, f"{at} the row cannot be read as CSV ({said})."
+    return records, None
+
+
+def _header_problems(header: list[str]) -> list[str]:
+    # Spreadsheets set to a decimal comma save "CSV" with semicolons; others save tabs.
+    for mark, called in ((";", "semicolons"), ("\t", "tabs")):
+        if len(header) == 1 and mark in header[0]:
+            return [
+                f"Row 1: the columns are separated by {called}; save the file as "
+                '"CSV UTF-8 (comma delimited)".'
+            ]
+    unnamed = [str(place) for place, name in enumerate(header, start=1) if not name]
+    unknown = [name for name in header if name and name not in HEADER]
+    missing = [name for name in REQUIRED if name not in header]
+    doubled = sorted({name for name in header if name and header.count(name) > 1})
+    problems = []
+    if unknown:
+        problems.append(
+            f"Row 1: unknown column(s) {', '.join(repr(n) for n in unknown)}; the columns "
+            f"are {', '.join(HEADER)}."
+        )
+    if len(unnamed) == 1:
+        problems.append(f"Row 1: column {unnamed[0]} has no name; name it or delete it.")
+    elif unnamed:
+        problems.append(
+            f"Row 1: columns {', '.join(unnamed)} have no name; name them or delete them."
+        )
+    if missing:
+        problems.append(f"Row 1: the column(s) {', '.join(missing)} are missing.")
+    if doubled:
+        problems.append(f"Row 1: the column(s) {', '.join(doubled)} appear twice.")
+    return problems
 
 
 def _row(number: int, cells: dict[str, str]) -> tuple[PriceBookRow | None, list[str]]:
