@@ -124,6 +124,7 @@ class Action(StrEnum):
     CHARGES = "change labour, materials or time on a work order"
     BILL = "make or post invoices, or record payments"
     VOID_INVOICES = "void invoices or issue credit notes"
+    STOCK = "receive, transfer or count stock"
     REMOVE_PHOTOS = "remove photos"
     PRICE_BOOK = "change the price book, job types or agreements"
     SHIFTS = "change technicians' shifts"
@@ -141,6 +142,7 @@ LEAST_ROLE: dict[Action, Role] = {
     Action.CHARGES: Role.DISPATCHER,
     Action.BILL: Role.DISPATCHER,
     Action.VOID_INVOICES: Role.MANAGER,
+    Action.STOCK: Role.DISPATCHER,
     Action.REMOVE_PHOTOS: Role.DISPATCHER,
     Action.PRICE_BOOK: Role.MANAGER,
     Action.SHIFTS: Role.MANAGER,

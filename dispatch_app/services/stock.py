@@ -301,6 +301,26 @@ async def locations(sessions: async_sessionmaker[AsyncSession]) -> list[Location
         return [Location(r.id, r.name, r.kind, r.technician_id) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class StockedPart:
+    id: int
+    sku: str
+    name: str
+    cost: decimal.Decimal  # the price book's: what a receipt costs unless told
+
+
+async def stocked_parts(sessions: async_sessionmaker[AsyncSession]) -> list[StockedPart]:
+    """The price book's active parts, by name: what a location can hold (services are
+    sold, never stocked)."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Part.id, Part.sku, Part.name, Part.cost)
+            .where(Part.active, Part.kind == PartKind.PART.value)
+            .order_by(Part.name, Part.sku)
+        )
+        return [StockedPart(*row) for row in rows]
+
+
 STOCK_LINES = """
     SELECT s.location_id, l.name AS location, s.part_id, p.sku, p.name AS part,
            s.on_hand, s.average_cost, s.reorder_point

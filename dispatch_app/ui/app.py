@@ -46,9 +46,9 @@ from dispatch_app.services.sign_in import (
 )
 from dispatch_app.services.workspace import FeedState, Workspace
 from dispatch_app.ui.backup import BackupTarget
-from dispatch_app.ui.billing_window import BillingWindow
 from dispatch_app.ui.intake.window import CallIntake
 from dispatch_app.ui.main_window import MainWindow
+from dispatch_app.ui.office.window import OfficeWindow
 from dispatch_app.ui.people import PeopleWindow
 from dispatch_app.ui.sign_in import SignInDialog
 from dispatch_app.ui.workorder.editor import WorkOrderEditor
@@ -101,7 +101,7 @@ class DispatchApp:
         self.window.callRequested.connect(self.open_intake)
         self.people: PeopleWindow | None = None
         self.window.peopleRequested.connect(self.open_people)
-        self.billing: BillingWindow | None = None
+        self.billing: OfficeWindow | None = None
         self.window.billingRequested.connect(self.open_billing)
         self.settings = QSettings()
         self.vault = PasswordVault(options.keyring)
@@ -457,12 +457,12 @@ class DispatchApp:
         self.people.activateWindow()
         return self.people
 
-    def open_billing(self) -> BillingWindow | None:
+    def open_billing(self) -> OfficeWindow | None:
         """The office's Billing & stock window (every role reads it)."""
         if self.workspace is None or self._closing:
             return None
         if self.billing is None:
-            self.billing = BillingWindow(self.workspace)
+            self.billing = OfficeWindow(self.workspace)
             self.billing.openWorkOrder.connect(self.open_work_order)
         else:
             self.billing.reload()
