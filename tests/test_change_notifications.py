@@ -70,12 +70,20 @@ ROWS: dict[str, str] = {
     "VALUES ({work_orders}, {customers}) RETURNING id",
     "invoice_lines": "INSERT INTO invoice_lines (invoice_id, kind, description, quantity, "
     "unit_price) VALUES ({invoices}, 'fee', 'Trip charge', 1, 49) RETURNING id",
+    "outbox_messages": "INSERT INTO outbox_messages (work_order_id, event, channel, recipient, "
+    "body, idempotency_key) VALUES ({work_orders}, 'test', 'log', '+13125550100', 'Hello', "
+    "'round-1') RETURNING id",
+    # The migration's own templates are removed first (one per event and channel).
+    "message_templates": "INSERT INTO message_templates (event, channel, body) "
+    "VALUES ('test', 'sms', 'Hello from {{company}}') RETURNING id",
 }
 # Taken only on a posted invoice, after which the invoice no longer changes: payments
 # announce themselves through their invoice (tests/test_billing.py shows it).
 NOT_IN_THE_ROUND = {"payments"}
 # Never changed nor removed, by anyone: the statement is refused with this SQLSTATE.
 NEVER_CHANGED = {"stock_movements": "DB001"}
+# Changed (as they are sent) but never removed: a record of what the customer was told.
+NEVER_REMOVED = {"outbox_messages": "DB001"}
 
 # Rows the work order (or the stock ledger) refers to, which therefore stay with it;
 # deleting these shows their hints.
@@ -121,6 +129,8 @@ UPDATES: dict[str, str] = {
     "stock_movements": "note = 'recounted'",
     "invoices": "memo = 'Thank you'",
     "invoice_lines": "unit_price = 59",
+    "outbox_messages": "next_attempt_at = now()",
+    "message_templates": "body = 'Hi from {company}'",
 }
 
 
@@ -168,6 +178,8 @@ def _next_hints(listener: psycopg.Connection, count: int) -> list[dict]:
 def test_committed_changes_reach_a_listener(db_url: str, listener: psycopg.Connection) -> None:
     ids: dict[str, int] = {}
     with psycopg.connect(libpq_url(db_url)) as writer:
+        with writer.transaction():
+            writer.execute("DELETE FROM message_templates")
         for table, sql in ROWS.items():
             with writer.transaction():
                 row = writer.execute(sql.format(**ids)).fetchone()
@@ -214,10 +226,10 @@ def test_committed_changes_reach_a_listener(db_url: str, listener: psycopg.Conne
                     writer.execute("DELETE FROM work_orders WHERE id = %s", (ids[table],))
                 assert refused.value.sqlstate == "RD002"
                 continue
-            if table in NEVER_CHANGED:
+            if table in NEVER_CHANGED or table in NEVER_REMOVED:
                 with pytest.raises(psycopg.Error) as refused, writer.transaction():
                     writer.execute(f"DELETE FROM {table} WHERE id = %s", (ids[table],))
-                assert refused.value.sqlstate == NEVER_CHANGED[table]
+                assert refused.value.sqlstate == {**NEVER_CHANGED, **NEVER_REMOVED}[table]
                 continue
             if table in HELD_BY_THE_WORK_ORDER:
                 # The work order holds on to its own: a fresh row stands in for them.

@@ -175,6 +175,8 @@ def test_a_viewer_reads_everything_and_writes_nothing(company: Any, db_url: str)
             ):
                 if table == "alembic_version" and "id" in statement:
                     statement = statement.replace("id = id", "version_num = version_num")
+                if table == "worker_heartbeats" and "id" in statement:
+                    statement = statement.replace("id = id", "name = name")
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     viewer.execute(statement)
 

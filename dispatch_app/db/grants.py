@@ -48,7 +48,15 @@ EVERYONE_CALLS = (
     "dispatch_may(text)",
     "dispatch_refuse(text)",
 )
-CSR_CALLS = ("dispatch_lock_technicians(bigint[])",)
+CSR_CALLS = (
+    "dispatch_lock_technicians(bigint[])",
+    "dispatch_resend_message(bigint)",
+    "dispatch_sms_reply(text, text, text)",
+)
+WORKER_CALLS = ("dispatch_sms_reply(text, text, text)",)
+# Tables outside the registry the worker writes: its heartbeat (no screen shows a row,
+# so no trigger tells anyone of a beat).
+WORKER_TABLES = ("worker_heartbeats",)
 ADMIN_CALLS = (
     "dispatch_add_user(text, text, text)",
     "dispatch_set_role(text, text)",
@@ -141,6 +149,12 @@ def grant_statements(connection: Connection, registry: TableRegistry = TABLES) -
     for signature in CSR_CALLS:
         if signature.split("(")[0] in present:
             statements.append(f"GRANT EXECUTE ON FUNCTION {signature} TO {Role.CSR.group}")
+    for signature in WORKER_CALLS:
+        if signature.split("(")[0] in present:
+            statements.append(f"GRANT EXECUTE ON FUNCTION {signature} TO {Role.WORKER.group}")
+    for table in WORKER_TABLES:
+        if f'"{table}"' in tables or table in tables:
+            statements.append(f'GRANT INSERT, UPDATE ON "{table}" TO {Role.WORKER.group}')
     for signature in ADMIN_CALLS:
         if signature.split("(")[0] in present:
             statements.append(f"GRANT EXECUTE ON FUNCTION {signature} TO {Role.ADMIN.group}")
@@ -161,6 +175,10 @@ def grant_statements(connection: Connection, registry: TableRegistry = TABLES) -
             )
         if rights.remove is not None:
             statements.append(f"GRANT DELETE ON {table} TO {rights.remove.group}")
+        if entry.worker_writes:
+            worker = Role.WORKER.group
+            statements.append(f"GRANT INSERT ({columns_written}) ON {table} TO {worker}")
+            statements.append(f"GRANT UPDATE ({columns_written}) ON {table} TO {worker}")
     return statements
 
 

@@ -48,6 +48,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from dispatch_app.domain import text_rules, time_bounds
 from dispatch_app.domain.addresses import STATE_PATTERN, ZIP_PATTERN
+from dispatch_app.domain.messages import Channel, Consent, MessageEvent, MessageState, Purpose
 from dispatch_app.domain.tables import TABLES
 from dispatch_app.domain.vocabulary import (
     InvoiceKind,
@@ -159,6 +160,14 @@ class Customer(Tracked, Base):
     email: Mapped[str | None]
     notes: Mapped[str] = mapped_column(server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    # What the customer agreed to receive, asked at booking; who recorded it and when
+    # are the database's (migration 0009).
+    message_consent: Mapped[str] = mapped_column(server_default=Consent.NONE.value)
+    consent_recorded_at: Mapped[dt.datetime | None]
+    consent_recorded_by: Mapped[str | None]
+    # STOP (or a CSR told so): no message on any channel until they opt in again.
+    opted_out_at: Mapped[dt.datetime | None]
+    opt_out_note: Mapped[str | None]
 
     phones: Mapped[list[CustomerPhone]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", order_by="CustomerPhone.id"
@@ -169,6 +178,12 @@ class Customer(Tracked, Base):
 
     __table_args__ = (
         CheckConstraint("length(name) between 1 and 200", name="name_length"),
+        CheckConstraint(f"message_consent in {sql_in(Consent)}", name="message_consent"),
+        CheckConstraint(
+            "(opted_out_at is null) = (opt_out_note is null) "
+            "and coalesce(length(opt_out_note), 0) <= 500",
+            name="opt_out_says_how",
+        ),
         Index(
             "ix_customers_name_lower",
             func.lower(text("name")).label("name_lower"),
@@ -928,6 +943,119 @@ class Payment(Base):
             name="text_length",
         ),
     )
+
+
+class MessageTemplate(Tracked, Base):
+    """What a customer is told for one event on one channel, with ``{placeholders}``;
+    a template naming an unknown placeholder is refused when saved (migration 0009)."""
+
+    __tablename__ = "message_templates"
+
+    event: Mapped[str]
+    channel: Mapped[str]
+    subject: Mapped[str] = mapped_column(server_default="")
+    body: Mapped[str]
+    updated_by: Mapped[str] = mapped_column(server_default=text("session_user"))
+
+    __table_args__ = (
+        UniqueConstraint("event", "channel"),
+        CheckConstraint(f"event in {sql_in(MessageEvent)}", name="event"),
+        CheckConstraint("channel in ('email', 'sms')", name="channel"),
+        CheckConstraint("length(subject) <= 200", name="subject_length"),
+        CheckConstraint("length(body) between 1 and 5000", name="body_length"),
+    )
+
+
+class OutboxMessage(Tracked, Base):
+    """One message to a customer, written in the same transaction as what causes it and
+    sent by the worker: queued → sending → sent, failed or cancelled.
+
+    ``idempotency_key`` makes a second queueing of the same message a no-op (a visit's
+    on-the-way text is ``visit:12:on_the_way:sms``); ``next_attempt_at`` null means at
+    once. Who queued it and when are the database's; the worker writes the sending
+    columns (``claimed_by`` … ``sent_at``) and the guard (migration 0009) keeps the rest
+    as queued.
+    """
+
+    __tablename__ = "outbox_messages"
+
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="RESTRICT"), index=True
+    )
+    work_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="RESTRICT"), index=True
+    )
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="RESTRICT"))
+    event: Mapped[str]
+    purpose: Mapped[str] = mapped_column(server_default=Purpose.INFORMATIONAL.value)
+    channel: Mapped[str]
+    recipient: Mapped[str]
+    subject: Mapped[str] = mapped_column(server_default="")
+    body: Mapped[str]
+    context: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    idempotency_key: Mapped[str] = mapped_column(unique=True)
+    resend_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="RESTRICT")
+    )
+    # The recipient's time zone, for quiet hours; null: the company's.
+    zone: Mapped[str | None]
+    state: Mapped[str] = mapped_column(server_default=MessageState.QUEUED.value)
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    max_attempts: Mapped[int] = mapped_column(Integer, server_default=text("5"))
+    next_attempt_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]
+    claimed_by: Mapped[str | None]
+    claimed_at: Mapped[dt.datetime | None]
+    first_tried_at: Mapped[dt.datetime | None]
+    provider_id: Mapped[str | None]
+    delivery_status: Mapped[str | None]
+    last_error: Mapped[str | None]
+    sent_at: Mapped[dt.datetime | None]
+    created_by: Mapped[str] = mapped_column(server_default=text("dispatch_editor()"))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(f"event in {sql_in(MessageEvent)}", name="event"),
+        CheckConstraint(f"purpose in {sql_in(Purpose)}", name="purpose"),
+        CheckConstraint(f"channel in {sql_in(Channel)}", name="channel"),
+        CheckConstraint(f"state in {sql_in(MessageState)}", name="state"),
+        CheckConstraint("length(recipient) between 1 and 320", name="recipient_length"),
+        CheckConstraint("length(subject) <= 200", name="subject_length"),
+        CheckConstraint("length(body) between 1 and 5000", name="body_length"),
+        CheckConstraint("length(idempotency_key) between 1 and 200", name="key_length"),
+        CheckConstraint(
+            "attempts >= 0 and max_attempts between 1 and 20 and attempts <= max_attempts",
+            name="attempts_range",
+        ),
+        CheckConstraint("coalesce(length(last_error), 0) <= 1000", name="last_error_length"),
+        CheckConstraint(
+            "(state = 'sending') = (claimed_by is not null)", name="claimed_while_sending"
+        ),
+        CheckConstraint("(state = 'sent') = (sent_at is not null)", name="sent_when_sent"),
+        # The worker's next pick: what is queued, oldest first (then filtered by due).
+        Index("ix_outbox_messages_queued", "id", postgresql_where=text("state = 'queued'")),
+        Index(
+            "ix_outbox_messages_sending",
+            "claimed_at",
+            postgresql_where=text("state = 'sending'"),
+        ),
+    )
+
+
+class WorkerHeartbeat(Base):
+    """A running worker's last sign of life; the app warns when every one is stale."""
+
+    __tablename__ = "worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(server_default=text("session_user"))
+    started_at: Mapped[dt.datetime]
+    beat_at: Mapped[dt.datetime]
+    stopped_at: Mapped[dt.datetime | None]
+    sent: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    failed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+    __table_args__ = (CheckConstraint("length(name) between 1 and 200", name="name_length"),)
 
 
 class AuditEntry(Base):

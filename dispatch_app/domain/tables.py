@@ -36,6 +36,7 @@ class RecordPart(StrEnum):
     VISITS = "visits"
     CHARGES = "charges"  # line items: labour and materials
     BILLING = "billing"  # invoices, their lines and payments
+    MESSAGES = "messages"  # what the customer was sent about it
     NOTES = "notes"
     PHOTOS = "photos"
     TIME = "time"
@@ -78,6 +79,9 @@ class TableEntry:
     day: DayEffect = DayEffect.NONE
     stamped: str | None = None  # "updated_by" stamped; "created_by" too when this says so
     rights: Rights = Rights()  # people and settings: an admin's
+    # The background worker (``dispatch_worker``, a viewer otherwise) adds and changes
+    # rows too: the outbox's sending columns.
+    worker_writes: bool = False
     # Columns of this table only the database writes (sums, numbers, who posted), on
     # top of the ones every table's defaults and triggers keep (``db.grants``).
     recorded: frozenset[str] = frozenset()
@@ -150,7 +154,14 @@ _PRICE_BOOK = Rights(_MANAGER, _MANAGER, _MANAGER)
 TABLES = TableRegistry(
     (
         TableEntry("app_settings", "Setting", day=_D.WHOLE_DAY),
-        TableEntry("customers", "Customer", day=_D.WHOLE_DAY, rights=_BOOKING),
+        TableEntry(
+            "customers",
+            "Customer",
+            day=_D.WHOLE_DAY,
+            rights=_BOOKING,
+            # Who recorded the consent and when, and when an opt-out was: the database's.
+            recorded=frozenset({"consent_recorded_at", "consent_recorded_by", "opted_out_at"}),
+        ),
         TableEntry("customer_phones", "Phone", rights=_BOOKING),
         TableEntry("service_sites", "Site", day=_D.WHOLE_DAY, rights=_BOOKING),
         # An equipment row belongs to a site, so every open editor reads its choices.
@@ -247,6 +258,19 @@ TABLES = TableRegistry(
                 }
             ),
         ),
+        # Customer messages: queued by the database when a visit starts or ends, sent by
+        # the worker (migration 0009). A dispatcher cancels; resending is a CSR's, through
+        # ``dispatch_resend_message``. The rows are their own history.
+        TableEntry(
+            "outbox_messages",
+            "Message",
+            owner=_C,
+            part=_P.MESSAGES,
+            audited=False,
+            rights=Rights(_MANAGER, _DISPATCHER, None),
+            worker_writes=True,
+        ),
+        TableEntry("message_templates", "Message template", rights=_PRICE_BOOK),
         TableEntry(
             "invoice_lines", "Invoice line", rights=_CHARGES, recorded=frozenset({"amount"})
         ),

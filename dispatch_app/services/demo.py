@@ -55,6 +55,7 @@ from dispatch_app.db.models import (
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.dispatch_rules import skills_suffice, snap_up
 from dispatch_app.domain.geo import DriveEstimate, distance_km
+from dispatch_app.domain.messages import Consent
 from dispatch_app.domain.vocabulary import (
     TRADE_COLOURS,
     LineItemKind,
@@ -66,7 +67,7 @@ from dispatch_app.domain.vocabulary import (
     WorkOrderStatus,
 )
 from dispatch_app.errors import UserFacingError
-from dispatch_app.services.demo_billing import BilledOrder, write_books
+from dispatch_app.services.demo_billing import BilledOrder, write_books, write_company_settings
 
 __all__ = [
     "DemoError",
@@ -3006,6 +3007,8 @@ def seed_demo(
         session.add(AppSetting(key="business_timezone", value=timezone))
         session.flush()
 
+    # The company's name and number first: messages the day's visits queue carry them.
+    write_company_settings(session)
     planner = _Planner(
         random.Random(seed),
         random.Random(f"{seed}@{moment.astimezone(dt.UTC).isoformat()}"),
@@ -3152,7 +3155,9 @@ def rebuild_demo(
             "This database does not hold the demo company, so it is not replaced; "
             "the demo goes into an empty database."
         )
-    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in ("app_settings",)]
+    # The company's settings and message templates are its own, not the demo's.
+    kept = ("app_settings", "message_templates")
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in kept]
     # TRUNCATE, not DELETE: the whole demo goes at once, and rules that keep history from
     # being deleted row by row stay what they are for a real company.
     session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
@@ -3161,6 +3166,15 @@ def rebuild_demo(
     return seed_demo(
         session, seed=state.mark.seed, now=now, clock=clock, timezone=state.mark.timezone
     )
+
+
+def _consent(n: int) -> str:
+    """What the demo's ``n``-th customer agreed to at booking: six in seven agreed to
+    texts about their visits, half of those to review requests and offers too (taken
+    from the position, not the planner's random draws, so the company stays the same)."""
+    if n % 7 == 3:
+        return Consent.NONE.value
+    return Consent.PROMOTIONAL.value if n % 2 == 0 else Consent.INFORMATIONAL.value
 
 
 def _write(session: Session, plan: _Planner) -> None:
@@ -3283,8 +3297,14 @@ def _write(session: Session, plan: _Planner) -> None:
         session,
         Customer,
         [
-            {"name": c.name, "email": c.email, "notes": c.notes, "created_at": c.created_at}
-            for c in plan.customers
+            {
+                "name": c.name,
+                "email": c.email,
+                "notes": c.notes,
+                "created_at": c.created_at,
+                "message_consent": _consent(i),
+            }
+            for i, c in enumerate(plan.customers)
         ],
     )
     _insert(

@@ -80,14 +80,7 @@ def write_books(
     """Everything money and stock for the demo; ``part_trades`` names the trade of each
     stocked part's code, ``job_parts`` the codes each job type (by id) usually needs,
     ``technicians`` each technician's id and trade."""
-    for key, value in SETTINGS.items():
-        session.execute(
-            text(
-                "INSERT INTO app_settings (key, value) VALUES (:key, CAST(:value AS jsonb)) "
-                "ON CONFLICT (key) DO NOTHING"
-            ),
-            {"key": key, "value": _json(value)},
-        )
+    write_company_settings(session)
     part_ids = _price_book(session, part_trades)
     units: dict[int, str] = {
         id_: unit for id_, unit in session.execute(text("SELECT id, unit FROM parts"))
@@ -109,6 +102,18 @@ def write_books(
     )
     _stock(session, part_trades, part_ids, units, bulky, technicians)
     _invoices(session, orders, tz)
+
+
+def write_company_settings(session: Session) -> None:
+    """The demo company's name, address, terms and tax; a setting already there stays."""
+    for key, value in SETTINGS.items():
+        session.execute(
+            text(
+                "INSERT INTO app_settings (key, value) VALUES (:key, CAST(:value AS jsonb)) "
+                "ON CONFLICT (key) DO NOTHING"
+            ),
+            {"key": key, "value": _json(value)},
+        )
 
 
 def _json(value: Any) -> str:
