@@ -51,9 +51,8 @@ EVERYONE_CALLS = (
 CSR_CALLS = (
     "dispatch_lock_technicians(bigint[])",
     "dispatch_resend_message(bigint)",
-    "dispatch_sms_reply(text, text, text)",
 )
-WORKER_CALLS = ("dispatch_sms_reply(text, text, text)",)
+WORKER_CALLS = ("dispatch_sms_reply(text, text, text, text, timestamp with time zone)",)
 # Tables outside the registry the worker writes: its heartbeat (no screen shows a row,
 # so no trigger tells anyone of a beat).
 WORKER_TABLES = ("worker_heartbeats",)

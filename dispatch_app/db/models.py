@@ -1042,6 +1042,23 @@ class OutboxMessage(Tracked, Base):
     )
 
 
+class MessageReply(Base):
+    """A customer's reply to the company's texts that the outbox acts on (STOP, START,
+    HELP): the record of what they said, read from the provider by the worker."""
+
+    __tablename__ = "message_replies"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(unique=True)
+    sender: Mapped[str]
+    body: Mapped[str]
+    intent: Mapped[str]
+    received_at: Mapped[dt.datetime]
+    recorded_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (CheckConstraint("intent in ('opt_out', 'opt_in', 'help')", name="intent"),)
+
+
 class WorkerHeartbeat(Base):
     """A running worker's last sign of life; the app warns when every one is stale."""
 

@@ -398,27 +398,40 @@ END
 $$
 """
 
-# A reply to the company's number: STOP and the other opt-out words, or START.
+# A reply to the company's number (STOP and the other opt-out words, or START), kept as
+# the record of what the customer said and applied once, however often it is read.
 SMS_REPLY = """
-CREATE FUNCTION dispatch_sms_reply(sender text, intent text, note text) RETURNS integer
+CREATE FUNCTION dispatch_sms_reply(reply_id text, reply_from text, reply_body text,
+                                   reply_intent text, reply_at timestamptz) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     changed integer;
+    said text;
 BEGIN
-    IF NOT (dispatch_may('worker') OR dispatch_may('csr')) THEN
+    IF NOT dispatch_may('worker') THEN
         PERFORM dispatch_refuse('record replies to texts');
     END IF;
-    IF intent = 'opt_out' THEN
-        UPDATE customers SET opt_out_note = left(note, 500)
-            WHERE id IN (SELECT customer_id FROM customer_phones WHERE number = sender)
+    IF reply_intent NOT IN ('opt_out', 'opt_in', 'help') THEN
+        PERFORM dispatch_books_refuse(format('%s is not a reply the outbox records.', reply_intent));
+    END IF;
+    INSERT INTO message_replies (provider_id, sender, body, intent, received_at)
+        VALUES (reply_id, reply_from, left(reply_body, 1600), reply_intent, reply_at)
+        ON CONFLICT ON CONSTRAINT uq_message_replies_provider_id DO NOTHING;
+    IF NOT FOUND OR reply_intent = 'help' THEN
+        RETURN 0;
+    END IF;
+    said := format('Replied %s by text on %s', upper(left(btrim(reply_body), 20)),
+                   to_char(reply_at, 'YYYY-MM-DD HH24:MI TZ'));
+    IF reply_intent = 'opt_out' THEN
+        UPDATE customers SET opt_out_note = said
+            WHERE id IN (SELECT customer_id FROM customer_phones WHERE number = reply_from)
               AND opted_out_at IS NULL;
-    ELSIF intent = 'opt_in' THEN
+    ELSE
         UPDATE customers SET opt_out_note = NULL,
             message_consent = CASE WHEN message_consent = 'none' THEN 'informational'
                                    ELSE message_consent END
-            WHERE id IN (SELECT customer_id FROM customer_phones WHERE number = sender);
-    ELSE
-        PERFORM dispatch_books_refuse(format('%s is not a reply the outbox records.', intent));
+            WHERE id IN (SELECT customer_id FROM customer_phones WHERE number = reply_from)
+              AND (opted_out_at IS NOT NULL OR message_consent = 'none');
     END IF;
     GET DIAGNOSTICS changed = ROW_COUNT;
     RETURN changed;
@@ -700,6 +713,26 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_outbox_messages_work_order_id"), "outbox_messages", ["work_order_id"], unique=False
     )
+    op.create_table(
+        "message_replies",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("provider_id", sa.Text(), nullable=False),
+        sa.Column("sender", sa.Text(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("intent", sa.Text(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "recorded_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "intent in ('opt_out', 'opt_in', 'help')", name=op.f("ck_message_replies_intent")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_message_replies")),
+        sa.UniqueConstraint("provider_id", name=op.f("uq_message_replies_provider_id")),
+    )
     op.add_column(
         "customers", sa.Column("message_consent", sa.Text(), server_default="none", nullable=False)
     )
@@ -765,10 +798,11 @@ def downgrade() -> None:
     )
     op.drop_index(op.f("ix_outbox_messages_customer_id"), table_name="outbox_messages")
     op.drop_table("outbox_messages")
+    op.drop_table("message_replies")
     op.drop_table("worker_heartbeats")
     op.drop_table("message_templates")
     for name in (
-        "dispatch_sms_reply(text, text, text)",
+        "dispatch_sms_reply(text, text, text, text, timestamp with time zone)",
         "dispatch_resend_message(bigint)",
         "dispatch_queue_visit_messages()",
         "dispatch_outbox_guard()",
