@@ -1031,7 +1031,7 @@ class OutboxMessage(Tracked, Base):
         CheckConstraint(
             "(state = 'sending') = (claimed_by is not null)", name="claimed_while_sending"
         ),
-        CheckConstraint("(state = 'sent') = (sent_at is not null)", name="sent_when_sent"),
+        CheckConstraint("state <> 'sent' or sent_at is not null", name="sent_when_sent"),
         # The worker's next pick: what is queued, oldest first (then filtered by due).
         Index("ix_outbox_messages_queued", "id", postgresql_where=text("state = 'queued'")),
         Index(

@@ -629,7 +629,7 @@ def upgrade() -> None:
             name=op.f("ck_outbox_messages_claimed_while_sending"),
         ),
         sa.CheckConstraint(
-            "(state = 'sent') = (sent_at is not null)",
+            "state <> 'sent' or sent_at is not null",
             name=op.f("ck_outbox_messages_sent_when_sent"),
         ),
         sa.CheckConstraint(
