@@ -47,6 +47,9 @@ EVERYONE_CALLS = (
     "dispatch_my_role()",
     "dispatch_may(text)",
     "dispatch_refuse(text)",
+    # Raises the books' and the outbox's refusals; the guards run as the person.
+    "dispatch_books_refuse(text)",
+    "dispatch_render(text, jsonb)",
 )
 CSR_CALLS = (
     "dispatch_lock_technicians(bigint[])",

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -43,7 +43,13 @@ from dispatch_app.services.database import CompanyDatabase, open_database
 from dispatch_app.services.day_store import DayStore
 from dispatch_app.services.live_day import LiveDay
 
+if TYPE_CHECKING:
+    from dispatch_app.services.outbox.worker import OutboxWorker, WorkerOptions
+
 log = logging.getLogger(__name__)
+
+# A worker finishing the message in hand: at most one provider call's timeout.
+WORKER_STOP_S = 45.0
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -92,6 +98,7 @@ class Workspace:
         self.changes = ChangeRoutes()
         self.day: LiveDay | None = None
         self._feeds: list[tuple[ChangeFeed, asyncio.Task[None]]] = []
+        self._workers: list[tuple[asyncio.Event, asyncio.Task[None], Callable[[], None]]] = []
         self._closed = False
 
     @classmethod
@@ -201,6 +208,34 @@ class Workspace:
         self._feeds.append((feed, asyncio.ensure_future(feed.run())))
         return feed
 
+    def start_outbox_worker(
+        self,
+        options: WorkerOptions | None = None,
+        *,
+        stop: asyncio.Event | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> tuple[OutboxWorker, asyncio.Task[None]]:
+        """Send the outbox from this process until ``stop`` is set or ``aclose``: the
+        desktop app on a single PC, and ``python main.py worker``. It wakes on the hints
+        of whichever feed this workspace runs (the day's, or ``listen``'s)."""
+        from dispatch_app.services.outbox.worker import OutboxWorker
+
+        worker = OutboxWorker(
+            self.database.sessions, clock=self.clock, options=options, environ=environ
+        )
+
+        def heard(hints: list[ChangeHint]) -> None:
+            if any(hint.table == "app_settings" for hint in hints):
+                worker.settings_changed()
+            elif any(hint.op == "insert" for hint in hints):
+                worker.wake()
+
+        unsubscribe = self.changes.watch_tables(("outbox_messages", "app_settings"), heard)
+        stopping = stop or asyncio.Event()
+        task = asyncio.ensure_future(worker.run(stopping))
+        self._workers.append((stopping, task, unsubscribe))
+        return worker, task
+
     async def reread(self) -> None:
         """Everything again from scratch (the database's contents were replaced)."""
         if self.day is not None:
@@ -256,6 +291,13 @@ class Workspace:
             return
         self._closed = True
         try:
+            for stop, running, unsubscribe in self._workers:
+                unsubscribe()
+                stop.set()  # the message in hand is finished, the rest of the claim let go
+                await asyncio.wait([running], timeout=WORKER_STOP_S)
+                if not running.done():
+                    running.cancel()
+                    await asyncio.wait([running])
             for feed, task in self._feeds:
                 await stop_feed(feed, task)
             if self.day is not None:

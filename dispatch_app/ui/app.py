@@ -175,6 +175,9 @@ class DispatchApp:
         self.window.board_actions.bind(workspace)
         self.window.rangeRequested.connect(self.show_range)
         await workspace.start_day()
+        if workspace.embedded:
+            # On one PC the app is the company's only client: it sends the messages too.
+            workspace.start_outbox_worker()
         self.window.statusBar().clearMessage()
         self.window.backups.bind(
             BackupTarget(

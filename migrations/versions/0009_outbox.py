@@ -520,8 +520,11 @@ TRIGGERS = (
     "FOR EACH ROW EXECUTE FUNCTION dispatch_template_guard()",
     "CREATE TRIGGER customers_consent BEFORE INSERT OR UPDATE ON customers "
     "FOR EACH ROW EXECUTE FUNCTION dispatch_customer_consent()",
-    "CREATE TRIGGER customers_cancel_unwanted AFTER UPDATE OF opted_out_at, message_consent "
-    "ON customers FOR EACH ROW EXECUTE FUNCTION dispatch_cancel_unwanted()",
+    # WHEN, not UPDATE OF: ``opted_out_at`` is set by the BEFORE trigger, never named.
+    "CREATE TRIGGER customers_cancel_unwanted AFTER UPDATE ON customers FOR EACH ROW "
+    "WHEN (OLD.opted_out_at IS DISTINCT FROM NEW.opted_out_at "
+    "OR OLD.message_consent IS DISTINCT FROM NEW.message_consent) "
+    "EXECUTE FUNCTION dispatch_cancel_unwanted()",
     "CREATE TRIGGER outbox_messages_guard BEFORE INSERT OR UPDATE OR DELETE ON outbox_messages "
     "FOR EACH ROW EXECUTE FUNCTION dispatch_outbox_guard()",
     "CREATE TRIGGER visits_queue_messages AFTER INSERT OR UPDATE OF status ON visits "
