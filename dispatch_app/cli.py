@@ -9,6 +9,8 @@
     python main.py map-window [--windowed] [--tiles URL_OR_FOLDER]
     python main.py invoice pdf NUMBER --out FILE.pdf [--replace]
     python main.py pricebook import FILE.csv | pricebook export FILE.csv [--replace]
+    python main.py worker [--name NAME] [--drain]
+    python main.py messages test --to ADDRESS_OR_PHONE [--channel C] | messages list
 
 Every failure the user can act on ends as one sentence on stderr and a non-zero exit.
 """
@@ -246,10 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"sites to look up at most, 1 to {MAX_GEOCODE_LIMIT:,} (default 100)",
     )
     from dispatch_app.cli_invoice import add_invoice_parser
+    from dispatch_app.cli_messages import add_messages_parsers
     from dispatch_app.cli_price_book import add_price_book_parser
 
     add_invoice_parser(commands)
     add_price_book_parser(commands)
+    add_messages_parsers(commands)
     return parser
 
 
@@ -603,6 +607,14 @@ def run_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
         from dispatch_app.cli_invoice import run_invoice_command
 
         return run_invoice_command(args, choice)
+    if args.command == "worker":
+        from dispatch_app.cli_messages import run_worker_command
+
+        return run_worker_command(args, choice)
+    if args.command == "messages":
+        from dispatch_app.cli_messages import run_messages_command
+
+        return run_messages_command(args, choice)
     if args.command == "pricebook":
         from dispatch_app.cli_price_book import run_price_book_command
 

@@ -154,17 +154,23 @@ class OutboxWorker:
         try:
             while not stop.is_set():
                 self._wake.clear()
-                now = self.clock.now()
-                if now >= next_beat:
-                    await self.beat()
-                    next_beat = now + self.options.heartbeat
-                handled = await self.drain(stop=stop)
-                if self.clock.now() >= next_provider:
-                    await self.poll_provider()
-                    next_provider = self.clock.now() + self.options.provider_poll
-                if handled or stop.is_set():
-                    continue
-                await self._pause(stop, await self._next_due())
+                try:
+                    now = self.clock.now()
+                    if now >= next_beat:
+                        await self.beat()
+                        next_beat = now + self.options.heartbeat
+                    handled = await self.drain(stop=stop)
+                    if self.clock.now() >= next_provider:
+                        await self.poll_provider()
+                        next_provider = self.clock.now() + self.options.provider_poll
+                    if handled or stop.is_set():
+                        continue
+                    due = await self._next_due()
+                except (DBAPIError, OSError) as error:
+                    # The server restarts or the network drops: wait, then carry on.
+                    log.warning("the database did not answer (%s); trying again", error)
+                    due = None
+                await self._pause(stop, due)
         finally:
             await self.close()
 
@@ -181,14 +187,15 @@ class OutboxWorker:
             for task in (stopping, waking):
                 task.cancel()
 
-    async def close(self) -> None:
-        """Let go of claimed rows not yet sent, stop the senders, mark the heartbeat."""
+    async def close(self, *, beat: bool = True) -> None:
+        """Stop the senders and say in the heartbeat that this worker stopped."""
         for sender in list(self._senders.values()):
             with contextlib.suppress(Exception):
                 await sender.aclose()
         self._senders.clear()
-        with contextlib.suppress(DBAPIError, OSError):
-            await self.beat(stopped=True)
+        if beat:
+            with contextlib.suppress(DBAPIError, OSError):
+                await self.beat(stopped=True)
         log.info("worker %s stopped: %s sent, %s failed", self.name, self.sent, self.failed)
 
     async def drain(self, *, stop: asyncio.Event | None = None, only: int | None = None) -> int:
@@ -292,7 +299,10 @@ class OutboxWorker:
             await self._finish(row, "state = 'cancelled', last_error = :why", {"why": why_not})
             log.info("message %s %s to %s: cancelled (%s)", row.id, row.event, row.channel, why_not)
             return MessageState.CANCELLED
-        settings = await self._current_settings()
+        try:
+            settings = await self._current_settings()
+        except ConfigurationError as wrong:
+            return await self._failed(row, wrong, permanent=False)
         if not row.event.about_now:
             zone = self._zone(row.zone)
             if not settings.quiet_hours.allows(now, zone):
