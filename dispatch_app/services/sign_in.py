@@ -57,7 +57,7 @@ class PasswordVault:
 
     def __init__(self, backend: Any = None) -> None:
         if backend is None:
-            backend = _system_keyring()
+            backend = safe_keyring()
         self.backend = backend
 
     @property
@@ -95,14 +95,17 @@ class PasswordVault:
             log.info("the keyring forgot nothing: %s", type(error).__name__)
 
 
-def _system_keyring() -> Any:
-    try:
-        import keyring
+def safe_keyring(backend: Any = None) -> Any:
+    """``backend`` (the system's keyring when none is given) if it keeps secrets
+    encrypted for the person; else ``None``."""
+    if backend is None:
+        try:
+            import keyring
 
-        backend = keyring.get_keyring()
-    except Exception as error:  # no keyring module or no backend on this system
-        log.info("no keyring: %s", type(error).__name__)
-        return None
+            backend = keyring.get_keyring()
+        except Exception as error:  # no keyring module or no backend on this system
+            log.info("no keyring: %s", type(error).__name__)
+            return None
     chosen = [backend, *getattr(backend, "backends", [])]  # a chainer names its parts
     if any(type(part).__module__.startswith(_NOT_SAFE) for part in chosen):
         return None

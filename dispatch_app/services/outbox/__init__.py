@@ -1,0 +1,1 @@
+"""Customer messages: the outbox, its channels and the worker that sends them."""
