@@ -127,6 +127,9 @@ class Action(StrEnum):
     STOCK = "receive, transfer or count stock"
     REMOVE_PHOTOS = "remove photos"
     PRICE_BOOK = "change the price book, job types or agreements"
+    RESEND_MESSAGES = "resend customer messages"
+    CANCEL_MESSAGES = "cancel customer messages"
+    TEMPLATES = "change the customer message templates"
     SHIFTS = "change technicians' shifts"
     PEOPLE = "add or change users and technicians"
     SETTINGS = "change company settings"
@@ -145,6 +148,9 @@ LEAST_ROLE: dict[Action, Role] = {
     Action.STOCK: Role.DISPATCHER,
     Action.REMOVE_PHOTOS: Role.DISPATCHER,
     Action.PRICE_BOOK: Role.MANAGER,
+    Action.RESEND_MESSAGES: Role.CSR,  # ``dispatch_resend_message`` asks for a CSR
+    Action.CANCEL_MESSAGES: Role.DISPATCHER,
+    Action.TEMPLATES: Role.MANAGER,
     Action.SHIFTS: Role.MANAGER,
     Action.PEOPLE: Role.ADMIN,
     Action.SETTINGS: Role.ADMIN,

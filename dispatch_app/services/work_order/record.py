@@ -28,6 +28,7 @@ from dispatch_app.db.models import (
     JobType,
     LineItem,
     Note,
+    OutboxMessage,
     Part,
     Payment,
     Photo,
@@ -44,6 +45,7 @@ from dispatch_app.domain.tables import RecordPart
 from dispatch_app.domain.work_order_record import audit_line
 from dispatch_app.errors import ConflictError
 from dispatch_app.services.day_board import business_timezone
+from dispatch_app.services.outbox.queue import _row as message_row
 from dispatch_app.services.work_order.rows import (
     AuditRow,
     Choice,
@@ -434,10 +436,20 @@ async def _billing(read: _Reader) -> dict[str, Any]:
     return {"invoices": invoices}
 
 
+async def _messages(read: _Reader) -> dict[str, Any]:
+    rows = await read.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.work_order_id == read.work_order_id)
+        .order_by(OutboxMessage.id.desc())
+    )
+    return {"messages": tuple(message_row(row) for row in rows)}
+
+
 _PARTS: dict[RecordPart, Callable[[_Reader], Awaitable[dict[str, Any]]]] = {
     RecordPart.VISITS: _visits,
     RecordPart.CHARGES: _charges,
     RecordPart.BILLING: _billing,
+    RecordPart.MESSAGES: _messages,
     RecordPart.NOTES: _notes,
     RecordPart.PHOTOS: _photos,
     RecordPart.TIME: _time,

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from dispatch_app.domain.vocabulary import LineItemKind
 from dispatch_app.domain.work_order_record import line_total
 from dispatch_app.domain.work_order_status import LABELS as STATUS_LABELS
+from dispatch_app.services.outbox.queue import MessageRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +215,7 @@ class WorkOrderRecord:
     history: tuple[StatusStep, ...] = ()  # newest first
     audit: tuple[AuditRow, ...] = field(default=())  # newest first
     invoices: tuple[InvoiceRow, ...] = ()  # oldest first
+    messages: tuple[MessageRow, ...] = ()  # what the customer was sent, newest first
 
     @property
     def status_label(self) -> str:

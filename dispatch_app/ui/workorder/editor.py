@@ -1,8 +1,8 @@
 """Editing a work order without ever losing what was typed.
 
 The editor is a header (number, customer, site, status badge and the status menu) over
-tabs: Details (the form), Visits, Line items, Invoices, Notes, Photos, Time, History and
-Audit.
+tabs: Details (the form), Visits, Line items, Invoices, Messages, Notes, Photos, Time,
+History and Audit.
 
 The Details form is saved with Save. A failed save keeps the form as it is: a validation
 error shows beside its field, a dropped connection says so and waits for another try,
@@ -64,6 +64,7 @@ from dispatch_app.ui.workorder.details import DetailsForm, form_view
 from dispatch_app.ui.workorder.history import AuditTab, HistoryTab
 from dispatch_app.ui.workorder.invoices import InvoicesTab
 from dispatch_app.ui.workorder.line_items import LineItemsTab
+from dispatch_app.ui.workorder.messages import MessagesTab
 from dispatch_app.ui.workorder.notes import NotesTab
 from dispatch_app.ui.workorder.photos import PhotosTab
 from dispatch_app.ui.workorder.status import ReasonDialog, StatusBadge, StatusButton
@@ -82,6 +83,7 @@ TAB_NAMES = (
     "visits",
     "lineItems",
     "invoices",
+    "messages",
     "notes",
     "photos",
     "time",
@@ -204,6 +206,7 @@ class WorkOrderEditor(QDialog):
         self.visits_tab = VisitsTab()
         self.line_items = LineItemsTab(self)
         self.invoices = InvoicesTab(self)
+        self.messages_tab = MessagesTab(self)
         self.notes = NotesTab(self)
         self.photos = PhotosTab(self)
         self.time = TimeTab(self)
@@ -218,6 +221,7 @@ class WorkOrderEditor(QDialog):
             (self.visits_tab, self.tr("Visits"), "visits"),
             (self.line_items, self.tr("Line items"), "lineItems"),
             (self.invoices, self.tr("Invoices"), "invoices"),
+            (self.messages_tab, self.tr("Messages"), "messages"),
             (self.notes, self.tr("Notes"), "notes"),
             (self.photos, self.tr("Photos"), "photos"),
             (self.time, self.tr("Time"), "time"),
@@ -363,6 +367,7 @@ class WorkOrderEditor(QDialog):
             RecordPart.VISITS: self.visits_tab,
             RecordPart.CHARGES: self.line_items,
             RecordPart.BILLING: self.invoices,
+            RecordPart.MESSAGES: self.messages_tab,
             RecordPart.NOTES: self.notes,
             RecordPart.PHOTOS: self.photos,
             RecordPart.TIME: self.time,
@@ -408,6 +413,7 @@ class WorkOrderEditor(QDialog):
             (self.visits_tab, len(record.visits)),
             (self.line_items, len(record.line_items)),
             (self.invoices, len(record.invoices)),
+            (self.messages_tab, len(record.messages)),
             (self.notes, len(record.notes)),
             (self.photos, len(record.photos)),
             (self.time, len(record.time_entries)),
