@@ -125,9 +125,7 @@ class SmsProvider:
 
     def start(self) -> SmsProvider:
         self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
+        self._server = _HttpServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -374,6 +372,12 @@ class SmsProvider:
     @property
     def stopping(self) -> threading.Event:
         return self._stopping
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True  # a held (hung) answer never keeps the process alive
+    block_on_close = False
+    request_queue_size = 128  # workers of a benchmark connect at once
 
 
 def _handler_for(provider: SmsProvider) -> type[BaseHTTPRequestHandler]:
