@@ -48,6 +48,7 @@ from dispatch_app.services.workspace import FeedState, Workspace
 from dispatch_app.ui.backup import BackupTarget
 from dispatch_app.ui.intake.window import CallIntake
 from dispatch_app.ui.main_window import MainWindow
+from dispatch_app.ui.message_templates import MessageTemplatesWindow
 from dispatch_app.ui.office.window import OfficeWindow
 from dispatch_app.ui.people import PeopleWindow
 from dispatch_app.ui.sign_in import SignInDialog
@@ -103,6 +104,8 @@ class DispatchApp:
         self.window.peopleRequested.connect(self.open_people)
         self.billing: OfficeWindow | None = None
         self.window.billingRequested.connect(self.open_billing)
+        self.templates: MessageTemplatesWindow | None = None
+        self.window.templatesRequested.connect(self.open_templates)
         self.settings = QSettings()
         self.vault = PasswordVault(options.keyring)
         self.sign_in: SignInDialog | None = None  # on screen while the server asks
@@ -284,6 +287,9 @@ class DispatchApp:
         if self.billing is not None:
             self.billing.close()
             await self.billing.aclose()
+        if self.templates is not None:
+            self.templates.hide()  # unsaved words were asked about before quitting
+            await self.templates.aclose()
         await self.window.board_actions.aclose()
         await self.window.backups.aclose()
         if self.daily_backup is not None:
@@ -367,6 +373,8 @@ class DispatchApp:
         work = [line for editor in self.editors.values() for line in editor.unsaved_work()]
         if self.intake is not None:
             work.extend(self.intake.unsaved_work())
+        if self.templates is not None:
+            work.extend(self.templates.unsaved_work())
         return work
 
     def on_signal(self, signum: int) -> None:
@@ -473,6 +481,19 @@ class DispatchApp:
         self.billing.raise_()
         self.billing.activateWindow()
         return self.billing
+
+    def open_templates(self) -> MessageTemplatesWindow | None:
+        """The customer message templates (a manager's; the database refuses anyone else)."""
+        if self.workspace is None or self._closing:
+            return None
+        if self.templates is None:
+            self.templates = MessageTemplatesWindow(self.workspace)
+        if not self.templates.is_dirty():
+            self.templates.reload()
+        self.templates.show()
+        self.templates.raise_()
+        self.templates.activateWindow()
+        return self.templates
 
     def open_intake(self) -> CallIntake | None:
         """Show the call intake (one per workstation), ready for the caller's number."""

@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
     callRequested = Signal()  # the user wants the call intake (F2)
     peopleRequested = Signal()  # an admin wants the People window
     billingRequested = Signal()  # the office's lists: not invoiced, unpaid, stock
+    templatesRequested = Signal()  # the customer message templates (a manager's)
 
     def __init__(self, parent: QWidget | None = None, *, clock: Clock = SYSTEM_CLOCK) -> None:
         super().__init__(parent)
@@ -145,6 +146,14 @@ class MainWindow(QMainWindow):
         )
         self.billing_action.triggered.connect(self.billingRequested)
         file_menu.insertAction(self.people_action, self.billing_action)
+        self.templates_action = QAction(self.tr("&Message templates…"), self)
+        self.templates_action.setObjectName("messageTemplates")
+        self.templates_action.setStatusTip(
+            self.tr("The words of the texts and emails customers receive")
+        )
+        self.templates_action.triggered.connect(self.templatesRequested)
+        self.templates_action.setVisible(False)  # a manager's: shown once signed in
+        file_menu.insertAction(self.people_action, self.templates_action)
         file_menu.addAction(quit_action)
         self.file_menu = file_menu
         edit_menu = self.menuBar().addMenu(self.tr("&Edit"))
@@ -238,6 +247,7 @@ class MainWindow(QMainWindow):
         self.backups.allowed = may(role, Action.BACK_UP)
         self.backups.bind_role()
         self.people_action.setVisible(bool(login) and may(role, Action.PEOPLE))
+        self.templates_action.setVisible(may(role, Action.TEMPLATES))
 
     def set_database(self, label: str) -> None:
         self.database_label.setText(self.tr("Database: {0}").format(label))
