@@ -181,6 +181,7 @@ class DispatchApp:
         if workspace.embedded:
             # On one PC the app is the company's only client: it sends the messages too.
             workspace.start_outbox_worker()
+        self.window.worker_warning.bind(workspace, check_now=not workspace.embedded)
         self.window.statusBar().clearMessage()
         self.window.backups.bind(
             BackupTarget(
@@ -291,6 +292,7 @@ class DispatchApp:
             self.templates.hide()  # unsaved words were asked about before quitting
             await self.templates.aclose()
         await self.window.board_actions.aclose()
+        await self.window.worker_warning.aclose()
         await self.window.backups.aclose()
         if self.daily_backup is not None:
             await asyncio.wait([self.daily_backup], timeout=BACKUP_WAIT_S)

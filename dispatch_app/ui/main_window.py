@@ -28,6 +28,7 @@ from dispatch_app.ui.forms import confirm
 from dispatch_app.ui.map.dock import MapDock
 from dispatch_app.ui.queue.dock import UnassignedDock
 from dispatch_app.ui.resources import icon
+from dispatch_app.ui.worker_warning import WorkerWarning
 
 GEOMETRY_KEY = "mainWindow/geometry"
 STATE_KEY = "mainWindow/state"
@@ -93,6 +94,8 @@ class MainWindow(QMainWindow):
         self.signed_in_label = QLabel()
         self.signed_in_label.setObjectName("signedInLabel")
         self.signed_in_label.setStyleSheet("padding-right: 12px;")
+        self.worker_warning = WorkerWarning(self)  # customer messages not going out
+        self.statusBar().addPermanentWidget(self.worker_warning)
         self.statusBar().addPermanentWidget(self.signed_in_label)
         self.statusBar().addPermanentWidget(self.database_label)
         self.statusBar().addPermanentWidget(self.live_label)
