@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from dispatch_app.config import libpq_url
 from dispatch_app.db.engine import make_async_engine, session_factory
+from dispatch_app.domain.messages import Consent
 from dispatch_app.errors import ValidationError
 from dispatch_app.services.intake import (
     Appointment,
@@ -380,3 +381,39 @@ def test_a_zip_plus_four_is_stored_exactly_and_nothing_else_is_a_zip(company):
         ):
             db.execute("UPDATE service_sites SET zip = %s", (junk,))
         assert refused.value.diag.constraint_name == "ck_service_sites_zip_format"
+
+
+def consent_of(url: str, customer_id: int) -> tuple:
+    with psycopg.connect(libpq_url(url)) as db:
+        return db.execute(
+            "SELECT message_consent, consent_recorded_by, consent_recorded_at FROM customers "
+            "WHERE id = %s",
+            (customer_id,),
+        ).fetchone()
+
+
+def test_consent_is_recorded_with_a_new_caller_and_changed_only_when_it_changes(
+    company,
+) -> None:
+    db_url, _techs, customer, job_type = company
+    caller = NewCaller("Mei Chen", "(773) 555-0198", "1060 W Addison St", "Chicago", "IL", "60613")
+    booking = CallBooking(
+        job_type_id=job_type,
+        description="Kitchen sink backs up",
+        caller=caller,
+        message_consent=Consent.INFORMATIONAL,
+    )
+    booked = run(db_url, booking)
+    consent, by, at = consent_of(db_url, booked.customer_id)
+    assert consent == "informational" and by and at is not None  # the database's stamp
+
+    # A returning caller: nothing asked keeps what is on file …
+    returning = CallBooking(job_type_id=job_type, description="Again", customer_id=customer)
+    run(db_url, returning)
+    assert consent_of(db_url, customer)[0] == "none"
+    # … their answer is recorded, and the same answer again keeps the first stamp.
+    run(db_url, dataclasses.replace(returning, message_consent=Consent.PROMOTIONAL))
+    first = consent_of(db_url, customer)
+    assert first[0] == "promotional" and first[2] is not None
+    run(db_url, dataclasses.replace(returning, message_consent=Consent.PROMOTIONAL))
+    assert consent_of(db_url, customer) == first

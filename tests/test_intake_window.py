@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from dispatch_app.config import libpq_url
 from dispatch_app.db.engine import make_async_engine, session_factory
+from dispatch_app.domain.messages import Consent
 from dispatch_app.services.map_positions import ZIP_CENTROIDS
 from dispatch_app.ui.intake.window import CallIntake
 from tests.companies import MOMENTS, TZ, clock_at_moment, small_company
@@ -467,3 +468,66 @@ def test_a_company_with_nobody_on_shift_for_two_weeks_offers_later_and_dispatch(
     rows = [intake.window_list.item(n).text() for n in range(intake.window_list.count())]
     assert [row.split()[0] for row in rows] == ["Alt+L", "Alt+0"]
     assert intake.chosen_window() is None  # left for dispatch unless the CSR says otherwise
+
+
+def test_a_new_callers_consent_is_ticked_on_the_call_and_a_returning_callers_shown(
+    loop, qtbot, db_url, running, company, tmp_path
+) -> None:
+    _techs, customer, _job_type = company
+    with psycopg.connect(libpq_url(db_url)) as db:
+        db.execute(
+            "UPDATE customers SET message_consent = 'informational', "
+            "opt_out_note = 'Replied STOP by text on 2026-12-03 18:02 CST' WHERE id = %s",
+            (customer,),
+        )
+    keys = Keyboard(loop, qtbot)
+    booked = []
+    intake = open_intake(loop, keys, running)
+    intake.booked.connect(booked.append)
+    panel = intake.caller_panel
+
+    keys.type("(312) 555-0123")  # the returning customer
+    pump_until(loop, lambda: intake.matches.count() == 2)
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: intake.customer is not None)
+    card = intake.history.toPlainText()
+    assert "Agreed to texts about visits on" in card
+    assert "opted out: Replied STOP by text on 2026-12-03 18:02 CST" in card
+    assert panel.consent_texts.isChecked() and not panel.consent_offers.isChecked()
+    assert panel.consent() == Consent.INFORMATIONAL
+    intake.grab().save(str(tmp_path / "intake-consent-returning.png"))
+
+    # Another caller, new to the company: nothing ticked until they say so.
+    act(loop, intake.lookup.setFocus)
+    act(loop, intake.lookup.selectAll)
+    keys.type("(773) 555-0198")
+    pump_until(loop, lambda: intake.matches.count() == 1)
+    keys.press(Qt.Key.Key_Return)
+    assert panel.consent_row.isVisible() and panel.consent() == Consent.NONE
+    assert not panel.consent_offers.isEnabled()  # offers are texts too
+    pump_until(loop, lambda: ZIP_CENTROIDS.loaded)
+    keys.type("Mei Chen")
+    keys.press(Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)  # OK to text
+    assert panel.consent() == Consent.INFORMATIONAL
+    keys.press(Qt.Key.Key_Tab)  # the phone, already there
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("1060 W Addison St")
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("60613")
+    keys.press(Qt.Key.Key_Tab)
+    keys.press(Qt.Key.Key_Tab)
+    keys.press(Qt.Key.Key_Tab)
+    assert keys.focused() is intake.job_type.search
+    keys.type("drain")
+    keys.press(Qt.Key.Key_Return)
+    keys.type("Kitchen sink backs up into the dishwasher", counted=False)
+    intake.grab().save(str(tmp_path / "intake-consent-new.png"))
+    keys.press(Qt.Key.Key_0, Qt.KeyboardModifier.AltModifier)  # leave it for dispatch
+    keys.press(Qt.Key.Key_Return)
+    pump_until(loop, lambda: booked)
+    with psycopg.connect(libpq_url(db_url)) as db:
+        consent, by = db.execute(
+            "SELECT message_consent, consent_recorded_by FROM customers WHERE id = %s",
+            (booked[0].customer_id,),
+        ).fetchone()
+    assert consent == "informational" and by  # who recorded it: the database says

@@ -98,6 +98,13 @@ class CustomerHistory:
     past_job_count: int
     lifetime_total: decimal.Decimal  # finished work, all of it
     agreements: tuple[AgreementSummary, ...]
+    version: int = 1
+    # What they agreed to be sent (``domain.messages.Consent``), when it was recorded,
+    # and how they asked to hear nothing more (a STOP reply, a call), if they did.
+    message_consent: str = "none"
+    consent_recorded_at: dt.datetime | None = None
+    opt_out_note: str | None = None
+    opted_out_at: dt.datetime | None = None
 
 
 async def customer_history(
@@ -155,7 +162,16 @@ async def customer_history(
             )
             for a in agreements
         ),
+        version=customer.version,
+        message_consent=customer.message_consent,
+        consent_recorded_at=_local(customer.consent_recorded_at, tz),
+        opt_out_note=customer.opt_out_note,
+        opted_out_at=_local(customer.opted_out_at, tz),
     )
+
+
+def _local(moment: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
+    return None if moment is None else moment.astimezone(tz)
 
 
 async def _sites(session: AsyncSession, customer_id: int) -> tuple[SiteSummary, ...]:

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,6 +42,7 @@ from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.domain.geo import Place
 from dispatch_app.domain.ids import is_row_id
+from dispatch_app.domain.messages import Consent
 from dispatch_app.domain.money import AmountError, parse_amount
 from dispatch_app.domain.phones import display_phone, normalise_phone
 from dispatch_app.domain.text_rules import LINE, LONG_TEXT, TEXT, checked_text, text_problem
@@ -214,6 +215,9 @@ class CallBooking:
     # The intake's id for this call, kept across retries: if an earlier attempt was
     # written but its answer lost, the retry returns that booking instead of a second.
     call_id: uuid.UUID | None = None
+    # What the caller agreed to be texted, as asked on the call; None keeps what is on
+    # file (a new caller: nothing). The database stamps who recorded it and when.
+    message_consent: Consent | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,7 +508,9 @@ async def _write_booking(
         address = typed.address
         if booking.caller is not None:
             assert typed.phone is not None and address is not None and address.place
-            customer = Customer(name=typed.name)
+            customer = Customer(
+                name=typed.name, message_consent=(booking.message_consent or Consent.NONE).value
+            )
             session.add(customer)
             await session.flush()
             session.add(CustomerPhone(customer_id=customer.id, number=typed.phone))
@@ -531,6 +537,17 @@ async def _write_booking(
             if found is None:
                 raise ValidationError({"site": NO_SUCH_SITE})
             customer_id, site_id = booking.customer_id, found
+        if booking.customer_id is not None and booking.message_consent is not None:
+            # Only a change is written: an unchanged answer keeps the first stamp.
+            await session.execute(
+                update(Customer)
+                .where(
+                    Customer.id == customer_id,
+                    Customer.message_consent != booking.message_consent.value,
+                )
+                .values(message_consent=booking.message_consent.value)
+                .execution_options(synchronize_session=False)
+            )
         if booking.equipment_id is not None:
             on_site = await session.scalar(
                 select(Equipment.id).where(

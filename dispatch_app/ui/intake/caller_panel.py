@@ -16,8 +16,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFrame,
     QGridLayout,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from dispatch_app.domain.clock import Clock
+from dispatch_app.domain.messages import Consent
 from dispatch_app.domain.phones import display_phone
 from dispatch_app.errors import DatabaseUnreachable, UserFacingError
 from dispatch_app.services.customer_history import CustomerHistory, customer_history
@@ -168,6 +170,26 @@ class CallerPanel(QWidget):
             grid.addWidget(self.errors[name], row + 1, column, 1, span)
         grid.setColumnStretch(1, 2)
 
+        # Asked on every call: a text needs the customer's consent, recorded at booking.
+        # Alt+T and Alt+F tick them; Tab goes on from the address to the job, as before.
+        self.consent_row = QWidget()
+        self.consent_row.setObjectName("consentRow")
+        consent_layout = QHBoxLayout(self.consent_row)
+        consent_layout.setContentsMargins(0, 2, 0, 2)
+        consent_layout.addWidget(QLabel(self.tr("Texts about this visit:")))
+        self.consent_texts = QCheckBox(self.tr("OK to text (Alt+T)"))
+        self.consent_texts.setObjectName("consentTexts")
+        self.consent_offers = QCheckBox(self.tr("also review requests and offers (Alt+F)"))
+        self.consent_offers.setObjectName("consentOffers")
+        consent_layout.addWidget(self.consent_texts)
+        consent_layout.addWidget(self.consent_offers)
+        consent_layout.addStretch()
+        self.consent_texts.toggled.connect(self._consent_toggled)
+        for keys, box in (("Alt+T", self.consent_texts), ("Alt+F", self.consent_offers)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.activated.connect(lambda b=box: self._tick(b))
+        self.show_consent(None)
+
         caller_layout = QVBoxLayout(self)
         caller_layout.setContentsMargins(0, 0, 8, 0)
         caller_layout.addWidget(section_title(self.tr("Caller")))
@@ -180,6 +202,7 @@ class CallerPanel(QWidget):
         caller_layout.addWidget(self.site_box)
         self.errors["site"] = error_label("site")
         caller_layout.addWidget(self.errors["site"])
+        caller_layout.addWidget(self.consent_row)
         caller_layout.addWidget(self.history, 100)
         # Takes the room when there is no card yet, so the fields stay at the top.
         caller_layout.addStretch(1)
@@ -258,8 +281,34 @@ class CallerPanel(QWidget):
         self.site.addItem(self.tr("+ Another address…"), NEW_SITE)
         self.site.blockSignals(False)
         self.site_row.show()
+        self.show_consent(Consent(history.message_consent))
         self._site_changed()
         self.customerShown.emit()
+
+    def show_consent(self, consent: Consent | None) -> None:
+        """The caller's answer as on file (``None``: nobody to ask, the row goes)."""
+        self.consent_texts.setChecked(consent in (Consent.INFORMATIONAL, Consent.PROMOTIONAL))
+        self.consent_offers.setChecked(consent == Consent.PROMOTIONAL)
+        self._consent_toggled(self.consent_texts.isChecked())
+        self.consent_row.setVisible(consent is not None)
+
+    def _tick(self, box: QCheckBox) -> None:
+        if box.isVisible() and box.isEnabled():
+            box.toggle()
+
+    def _consent_toggled(self, texts: bool) -> None:
+        # Offers are texts too: no offers without the texts.
+        self.consent_offers.setEnabled(texts)
+        if not texts:
+            self.consent_offers.setChecked(False)
+
+    def consent(self) -> Consent | None:
+        """What the caller agreed to, as ticked; None when the question is not shown."""
+        if self.consent_row.isHidden():
+            return None
+        if self.consent_offers.isChecked():
+            return Consent.PROMOTIONAL
+        return Consent.INFORMATIONAL if self.consent_texts.isChecked() else Consent.NONE
 
     def forget_customer(self) -> None:
         """Another caller: their card, sites and anything asked about them go."""
@@ -269,6 +318,7 @@ class CallerPanel(QWidget):
         self.site.clear()
         self.site_row.hide()
         self.site_box.hide()
+        self.show_consent(None)
         self.customerForgotten.emit()
 
     def new_caller(self) -> None:
@@ -278,6 +328,7 @@ class CallerPanel(QWidget):
             self.forget_customer()
         self.matches.hide()
         self.caller_box.show()
+        self.show_consent(Consent.NONE)  # asked afresh: nothing is ticked for them
         phone = self.caller_inputs["phone"]
         name = self.caller_inputs["name"]
         if typed and not phone.text() and not name.text():
@@ -329,6 +380,7 @@ class CallerPanel(QWidget):
         self.caller_box.hide()
         for line in self.caller_inputs.values():
             line.clear()
+        self.show_consent(None)
 
     def has_typing(self) -> bool:
         return bool(

@@ -11,6 +11,7 @@ import html
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from dispatch_app.domain.messages import Consent
 from dispatch_app.domain.work_order_status import LABELS
 from dispatch_app.services.customer_history import CustomerHistory, JobSummary
 
@@ -26,6 +27,7 @@ STYLE = """
   td, th { padding: 2px 8px 2px 0; }
   th { text-align: left; color: #66727f; font-weight: normal; }
   .money { text-align: right; }
+  .opted-out { color: #b42318; }
 </style>
 """
 
@@ -56,6 +58,7 @@ def history_html(history: CustomerHistory) -> str:
         f"<div class='muted'>{e(' · '.join(contact))} · customer since "
         f"{history.customer_since:%b %Y}</div>"
     )
+    parts.append(consent_html(history))
     for plan in history.agreements:
         if plan.active:
             parts.append(
@@ -97,6 +100,25 @@ def history_html(history: CustomerHistory) -> str:
     elif not history.open_jobs:
         parts.append("<p class='muted'>No work orders yet.</p>")
     return "".join(parts)
+
+
+def consent_text(history: CustomerHistory) -> str:
+    """ "Agreed to texts on Dec 3, 2026", or that they have not; plain text."""
+    agreed = {
+        Consent.INFORMATIONAL.value: "Agreed to texts about visits",
+        Consent.PROMOTIONAL.value: "Agreed to texts, review requests and offers",
+    }.get(history.message_consent)
+    if agreed is None:
+        return "Has not agreed to texts"
+    when = history.consent_recorded_at
+    return f"{agreed} on {when:%b} {when.day}, {when:%Y}" if when else agreed
+
+
+def consent_html(history: CustomerHistory) -> str:
+    said = f"<div class='muted'>{html.escape(consent_text(history))}"
+    if history.opt_out_note:
+        said += f" · <span class='opted-out'>opted out: {html.escape(history.opt_out_note)}</span>"
+    return said + "</div>"
 
 
 class HistoryCard(QTextBrowser):

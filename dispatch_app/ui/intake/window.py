@@ -509,6 +509,7 @@ class CallIntake(QDialog):
             appointment=appointment,
             equipment_id=self.equipment.currentData(),
             call_id=self.call_id,
+            message_consent=self.caller_panel.consent(),
         )
 
     def save(self) -> None:
