@@ -497,7 +497,30 @@ def test_a_new_callers_consent_is_ticked_on_the_call_and_a_returning_callers_sho
     assert panel.consent() == Consent.INFORMATIONAL
     intake.grab().save(str(tmp_path / "intake-consent-returning.png"))
 
+    # Contact preferences, saved at once: back in (the STOP lifted) and agreeing to offers.
+    dialog = panel.edit_contact_preferences()
+    assert dialog is not None and dialog.opted_out.isChecked()
+    act(loop, lambda: dialog.findChild(QWidget, "consent_promotional").click())
+    act(loop, lambda: dialog.opted_out.setChecked(False))
+    dialog.grab().save(str(tmp_path / "contact-preferences.png"))
+    act(loop, dialog.buttons.accepted.emit)
+    pump_until(loop, lambda: "review requests and offers on" in intake.history.toPlainText())
+    assert "opted out" not in intake.history.toPlainText()
+    assert panel.consent() == Consent.PROMOTIONAL and not dialog.isVisible()
+    with psycopg.connect(libpq_url(db_url)) as db:
+        assert db.execute(
+            "SELECT message_consent, opted_out_at FROM customers WHERE id = %s", (customer,)
+        ).fetchone() == ("promotional", None)
+    # A note left empty is not an opt-out anyone could read later.
+    dialog = panel.edit_contact_preferences()
+    act(loop, lambda: dialog.opted_out.setChecked(True))
+    act(loop, dialog.buttons.accepted.emit)
+    assert dialog.error.text() == "Say how the customer asked not to be contacted."
+    act(loop, dialog.reject)
+
     # Another caller, new to the company: nothing ticked until they say so.
+    act(loop, intake.activateWindow)  # back from the dialog
+    pump_until(loop, lambda: QApplication.activeWindow() == intake)
     act(loop, intake.lookup.setFocus)
     act(loop, intake.lookup.selectAll)
     keys.type("(773) 555-0198")

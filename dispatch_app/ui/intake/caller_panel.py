@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -34,12 +35,15 @@ from PySide6.QtWidgets import (
 from dispatch_app.domain.clock import Clock
 from dispatch_app.domain.messages import Consent
 from dispatch_app.domain.phones import display_phone
+from dispatch_app.domain.roles import Action
 from dispatch_app.errors import DatabaseUnreachable, UserFacingError
 from dispatch_app.services.customer_history import CustomerHistory, customer_history
 from dispatch_app.services.customers import CustomerMatch, find_customers
 from dispatch_app.services.map_positions import ZIP_CENTROIDS
+from dispatch_app.services.outbox import queue
 from dispatch_app.services.workspace import Workspace
 from dispatch_app.ui.forms import error_label, section_title
+from dispatch_app.ui.intake.contact_preferences import ContactPreferencesDialog
 from dispatch_app.ui.intake.history import HistoryCard
 from dispatch_app.ui.latest import LatestRequest
 
@@ -70,6 +74,7 @@ class CallerPanel(QWidget):
         super().__init__(parent)
         self.workspace = workspace
         self._spawn = spawn
+        self._clock = clock
         self.customer: CustomerHistory | None = None
         self.errors: dict[str, QLabel] = {}
         # Each lookup: one request at a time, for what was asked last.
@@ -174,16 +179,25 @@ class CallerPanel(QWidget):
         # Alt+T and Alt+F tick them; Tab goes on from the address to the job, as before.
         self.consent_row = QWidget()
         self.consent_row.setObjectName("consentRow")
-        consent_layout = QHBoxLayout(self.consent_row)
+        # Two lines, so the caller's side never grows wider than the card under it.
+        consent_layout = QGridLayout(self.consent_row)
         consent_layout.setContentsMargins(0, 2, 0, 2)
-        consent_layout.addWidget(QLabel(self.tr("Texts about this visit:")))
+        consent_layout.setVerticalSpacing(2)
+        consent_layout.addWidget(QLabel(self.tr("Texts about this visit:")), 0, 0)
         self.consent_texts = QCheckBox(self.tr("OK to text (Alt+T)"))
         self.consent_texts.setObjectName("consentTexts")
         self.consent_offers = QCheckBox(self.tr("also review requests and offers (Alt+F)"))
         self.consent_offers.setObjectName("consentOffers")
-        consent_layout.addWidget(self.consent_texts)
-        consent_layout.addWidget(self.consent_offers)
-        consent_layout.addStretch()
+        consent_layout.addWidget(self.consent_texts, 0, 1)
+        consent_layout.addWidget(self.consent_offers, 1, 1, 1, 2)
+        consent_layout.setColumnStretch(2, 1)
+        # An opt-out, or consent given outside a booking: saved at once, not with the call.
+        self.preferences_button = QPushButton(self.tr("Contact preferences…"))
+        self.preferences_button.setObjectName("contactPreferences")
+        self.preferences_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.preferences_button.clicked.connect(self.edit_contact_preferences)
+        consent_layout.addWidget(self.preferences_button, 0, 2, Qt.AlignmentFlag.AlignRight)
+        self.preferences: ContactPreferencesDialog | None = None
         self.consent_texts.toggled.connect(self._consent_toggled)
         for keys, box in (("Alt+T", self.consent_texts), ("Alt+F", self.consent_offers)):
             shortcut = QShortcut(QKeySequence(keys), self)
@@ -291,6 +305,9 @@ class CallerPanel(QWidget):
         self.consent_offers.setChecked(consent == Consent.PROMOTIONAL)
         self._consent_toggled(self.consent_texts.isChecked())
         self.consent_row.setVisible(consent is not None)
+        self.preferences_button.setVisible(
+            self.customer is not None and self.workspace.may(Action.BOOK_CALLS)
+        )
 
     def _tick(self, box: QCheckBox) -> None:
         if box.isVisible() and box.isEnabled():
@@ -309,6 +326,53 @@ class CallerPanel(QWidget):
         if self.consent_offers.isChecked():
             return Consent.PROMOTIONAL
         return Consent.INFORMATIONAL if self.consent_texts.isChecked() else Consent.NONE
+
+    def edit_contact_preferences(self) -> ContactPreferencesDialog | None:
+        customer = self.customer
+        if customer is None:
+            return None
+        dialog = ContactPreferencesDialog(customer, self)
+        dialog.submitted.connect(
+            lambda consent, note: self._spawn(
+                self._save_preferences(dialog, customer, consent, note)
+            )
+        )
+        self.preferences = dialog
+        dialog.open()
+        return dialog
+
+    async def _save_preferences(
+        self,
+        dialog: ContactPreferencesDialog,
+        customer: CustomerHistory,
+        consent: Consent,
+        note: str | None,
+    ) -> None:
+        try:
+            await self.workspace.run(
+                queue.set_customer_consent,
+                customer.id,
+                consent=consent,
+                opt_out_note=note,
+                seen_version=customer.version,
+            )
+        except UserFacingError as error:
+            dialog.refuse(str(error))
+            return
+        dialog.accept()
+        if self.customer is not None and self.customer.id == customer.id:
+            # Only the card and the question follow: the site being chosen stays.
+            try:
+                history = await self.workspace.read(
+                    customer_history, customer.id, clock=self._clock
+                )
+            except UserFacingError as error:
+                self._history_failed(customer.id, error)
+                return
+            if self.customer is not None and self.customer.id == customer.id:
+                self.customer = history
+                self.history.show_history(history)
+                self.show_consent(Consent(history.message_consent))
 
     def forget_customer(self) -> None:
         """Another caller: their card, sites and anything asked about them go."""
