@@ -283,12 +283,19 @@ class QuietHours:
                 return instant.astimezone(zone) if instant != moment else moment
             wall = instant.astimezone(zone)
             day = wall.date() if wall.time() < self.ends else wall.date() + dt.timedelta(days=1)
-            instant = min(
+            following = min(
                 start
                 for when in (day, day + dt.timedelta(days=1))
                 for start in _wall_instants(dt.datetime.combine(when, self.ends), zone)
                 if start > instant
             )
+            # Clocks going back can leave quiet hours before the wall shows their end
+            # (quiet 1:30–2:30, and at 2:00 it is 1:00 again).
+            if following.astimezone(zone).utcoffset() != instant.astimezone(zone).utcoffset():
+                change = _clock_change(instant, following, zone)
+                if change > instant and self.allows(change, zone):
+                    following = change
+            instant = following
         raise AssertionError("quiet hours never ended")  # pragma: no cover - see above
 
 
@@ -313,17 +320,22 @@ def _wall_instants(wall: dt.datetime, zone: ZoneInfo) -> list[dt.datetime]:
     real = [u for u in (earlier, later) if u.astimezone(zone).replace(tzinfo=None) == wall]
     if real:
         return sorted(set(real))
-    # In the gap: the two readings straddle the jump; find its second by halving.
-    offset_after = later.astimezone(zone).utcoffset()
-    low, high = earlier, later
-    while high - low > dt.timedelta(seconds=1):
-        middle = low + (high - low) / 2
-        middle = middle.replace(microsecond=0)
-        if middle.astimezone(zone).utcoffset() == offset_after:
+    # In the gap: the two readings straddle the jump.
+    return [_clock_change(earlier, later, zone)]
+
+
+def _clock_change(before: dt.datetime, after: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """The instant the zone's offset changes between ``before`` and ``after`` (UTC offsets
+    that differ), found by halving; zones change on whole seconds."""
+    offset_after = after.astimezone(zone).utcoffset()
+    low, high = math.floor(before.timestamp()), math.ceil(after.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if dt.datetime.fromtimestamp(middle, zone).utcoffset() == offset_after:
             high = middle
         else:
             low = middle
-    return [high]
+    return dt.datetime.fromtimestamp(high, dt.UTC)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -343,11 +355,11 @@ def recipient_zone(
 def _site_zone(lat: float | None, lon: float | None) -> ZoneInfo | None:
     if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
         return None
-    # 0, 0 is where a failed geocode lands, in the sea off Africa.
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
     name = tzfpy.get_tz(lon, lat)  # longitude first
-    # Open sea gets "Etc/GMT+2" and the like: a site there is a misplaced pin.
+    # Open sea gets "Etc/GMT+2" and the like: a site there is a misplaced pin, such as
+    # 0, 0, where a failed geocode lands.
     return None if name.startswith("Etc/") else _zone(name)
 
 
