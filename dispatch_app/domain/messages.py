@@ -125,7 +125,7 @@ PLACEHOLDERS: Mapping[str, str] = MappingProxyType(
 SMS_TEMPLATE_MAX_CHARS = 1000
 EMAIL_TEMPLATE_MAX_CHARS = 5000
 SUBJECT_MAX_CHARS = 200
-SMS_MAX_CHARS = 1600  # a rendered text is cut here: ten segments at most
+SMS_MAX_CHARS = 1600  # the longest text a provider takes (Twilio's limit); cut here
 
 # Written as regular expressions PostgreSQL reads the same way, since migration 0009's
 # trigger keeps a copy of these rules for whoever writes templates from psql.
