@@ -49,8 +49,9 @@ def test_the_registry_says_what_each_table_means() -> None:
         "stock_levels",
     }
     # Every change is audited, except the tables that are a history themselves: status
-    # steps, the stock ledger (and the levels it keeps), payments.
+    # steps, the stock ledger (and the levels it keeps), payments, customer messages.
     assert TABLES.where(audited=False) == {
+        "outbox_messages",
         "status_history",
         "stock_movements",
         "stock_levels",

@@ -241,11 +241,11 @@ def test_sending_is_the_workers_and_cancelling_a_dispatchers(
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             worker.execute("UPDATE customers SET opt_out_note = 'x'")
     email = next(r for r in _messages(db_url, company["visit"]) if r["channel"] == "email")
-    with psycopg.connect(libpq_url(logins["csr"]), autocommit=True) as csr:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            csr.execute(
-                "UPDATE outbox_messages SET state = 'cancelled' WHERE id = %s", (email["id"],)
-            )
+    with (
+        psycopg.connect(libpq_url(logins["csr"]), autocommit=True) as csr,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        csr.execute("UPDATE outbox_messages SET state = 'cancelled' WHERE id = %s", (email["id"],))
     with psycopg.connect(libpq_url(logins["dispatcher"]), autocommit=True) as dispatcher:
         dispatcher.execute(
             "UPDATE outbox_messages SET state = 'cancelled', last_error = 'Not needed' "

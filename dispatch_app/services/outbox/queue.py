@@ -138,7 +138,7 @@ async def list_messages(
 ) -> list[MessageRow]:
     """The latest messages (of one state), newest first."""
     if not 1 <= limit <= 10_000:
-        raise ValidationError(f"Show 1 to 10,000 messages, not {limit}.")
+        raise ValidationError({"limit": f"Show 1 to 10,000 messages, not {limit}."})
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if state is not None:
         query = query.where(OutboxMessage.state == state.value)
@@ -210,8 +210,11 @@ async def worker_status(sessions: Sessions, *, clock: Clock) -> WorkerStatus:
 async def resend_message(sessions: Sessions, message_id: int) -> int:
     """Queue a sent, failed or cancelled message again as a new row; returns its id."""
     require_row_id(message_id, "message")
-    async with sessions() as session, session.begin(), books_errors():
-        made = await session.scalar(text("SELECT dispatch_resend_message(:id)"), {"id": message_id})
+    with books_errors():
+        async with sessions() as session, session.begin():
+            made = await session.scalar(
+                text("SELECT dispatch_resend_message(:id)"), {"id": message_id}
+            )
     return int(made)
 
 
@@ -219,21 +222,22 @@ async def cancel_message(sessions: Sessions, message_id: int, seen_version: int)
     """Cancel a message still waiting to be sent."""
     require_row_id(message_id, "message")
     require_version(seen_version, "message")
-    async with sessions() as session, session.begin(), books_errors():
-        done = await session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == message_id,
-                OutboxMessage.version == seen_version,
-                OutboxMessage.state == MessageState.QUEUED.value,
+    with books_errors():
+        async with sessions() as session, session.begin():
+            done = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message_id,
+                    OutboxMessage.version == seen_version,
+                    OutboxMessage.state == MessageState.QUEUED.value,
+                )
+                .values(state=MessageState.CANCELLED.value, last_error="Cancelled by the office.")
+                .execution_options(synchronize_session=False)
             )
-            .values(state=MessageState.CANCELLED.value, last_error="Cancelled by the office.")
-            .execution_options(synchronize_session=False)
-        )
-        if not getattr(done, "rowcount", 0):
-            raise ConflictError(
-                "That message was sent or changed in the meantime; it is shown as it is now."
-            )
+            if not getattr(done, "rowcount", 0):
+                raise ConflictError(
+                    "That message was sent or changed in the meantime; it is shown as it is now."
+                )
 
 
 async def set_customer_consent(
@@ -250,7 +254,9 @@ async def set_customer_consent(
     require_version(seen_version, "customer")
     note = (opt_out_note or "").strip() or None
     if note is not None and len(note) > 500:
-        raise ValidationError("Say how the customer opted out in at most 500 characters.")
+        raise ValidationError(
+            {"opt_out_note": "Say how the customer opted out in at most 500 characters."}
+        )
     async with sessions() as session, session.begin():
         version = await session.scalar(
             update(Customer)
@@ -300,36 +306,42 @@ async def save_template(
     """Save a template (refused, with the sentence, if it names an unknown placeholder);
     returns its new version. ``seen_version`` None: there was none for this event."""
     if channel == Channel.LOG:
-        raise ValidationError("The log channel writes the text message's words.")
+        raise ValidationError({"channel": "The log channel writes the text message's words."})
     problem = rules.template_problem(subject, body, channel)
     if problem:
-        raise ValidationError(problem)
+        raise ValidationError({"body": problem})
     subject = subject.strip() if channel == Channel.EMAIL else ""
-    async with sessions() as session, session.begin(), books_errors():
-        if seen_version is None:
-            version = await session.scalar(
-                text(
-                    "INSERT INTO message_templates (event, channel, subject, body) "
-                    "VALUES (:event, :channel, :subject, :body) "
-                    "ON CONFLICT (event, channel) DO NOTHING RETURNING version"
-                ),
-                {"event": event.value, "channel": channel.value, "subject": subject, "body": body},
-            )
-        else:
-            version = await session.scalar(
-                update(MessageTemplate)
-                .where(
-                    MessageTemplate.event == event.value,
-                    MessageTemplate.channel == channel.value,
-                    MessageTemplate.version == seen_version,
+    with books_errors():
+        async with sessions() as session, session.begin():
+            if seen_version is None:
+                version = await session.scalar(
+                    text(
+                        "INSERT INTO message_templates (event, channel, subject, body) "
+                        "VALUES (:event, :channel, :subject, :body) "
+                        "ON CONFLICT (event, channel) DO NOTHING RETURNING version"
+                    ),
+                    {
+                        "event": event.value,
+                        "channel": channel.value,
+                        "subject": subject,
+                        "body": body,
+                    },
                 )
-                .values(subject=subject, body=body)
-                .returning(MessageTemplate.version)
-                .execution_options(synchronize_session=False)
-            )
-        if version is None:
-            raise ConflictError("Someone changed this template in the meantime; look again.")
-        return int(version)
+            else:
+                version = await session.scalar(
+                    update(MessageTemplate)
+                    .where(
+                        MessageTemplate.event == event.value,
+                        MessageTemplate.channel == channel.value,
+                        MessageTemplate.version == seen_version,
+                    )
+                    .values(subject=subject, body=body)
+                    .returning(MessageTemplate.version)
+                    .execution_options(synchronize_session=False)
+                )
+            if version is None:
+                raise ConflictError("Someone changed this template in the meantime; look again.")
+            return int(version)
 
 
 async def preview(sessions: Sessions, *, subject: str, body: str) -> tuple[str, str]:
@@ -381,7 +393,7 @@ async def queue_message(
     settings = await company_settings(session)
     customer = await session.get(Customer, customer_id)
     if customer is None:
-        raise ValidationError("That customer no longer exists.")
+        raise ValidationError({"customer": "That customer no longer exists."})
     phones = (
         await session.scalars(
             select(CustomerPhone.number)
@@ -492,35 +504,36 @@ async def queue_test_message(
         try:
             to = normalise_phone(to)
         except ValueError as error:
-            raise ValidationError(str(error)) from None
+            raise ValidationError({"to": str(error)}) from None
     elif channel == Channel.EMAIL and not _EMAIL.fullmatch(to):
-        raise ValidationError(f"{to[:80]!r} is not an email address.")
+        raise ValidationError({"to": f"{to[:80]!r} is not an email address."})
     if not to:
-        raise ValidationError("Say where the test message goes.")
-    async with sessions() as session, session.begin(), books_errors():
-        settings = await company_settings(session)
-        template = await session.scalar(
-            select(MessageTemplate).where(
-                MessageTemplate.event == MessageEvent.TEST.value,
-                MessageTemplate.channel
-                == (Channel.EMAIL if channel == Channel.EMAIL else Channel.SMS).value,
+        raise ValidationError({"to": "Say where the test message goes."})
+    with books_errors():
+        async with sessions() as session, session.begin():
+            settings = await company_settings(session)
+            template = await session.scalar(
+                select(MessageTemplate).where(
+                    MessageTemplate.event == MessageEvent.TEST.value,
+                    MessageTemplate.channel
+                    == (Channel.EMAIL if channel == Channel.EMAIL else Channel.SMS).value,
+                )
             )
-        )
-        context = _company_context(settings)
-        subject = rules.render(template.subject, context) if template else "A test message"
-        body = rules.render(template.body, context) if template else "This is a test message."
-        made = await session.scalar(
-            text(
-                "INSERT INTO outbox_messages (event, channel, recipient, subject, body, "
-                "idempotency_key, max_attempts) VALUES ('test', :channel, :to, :subject, :body, "
-                ":key, 1) RETURNING id"
-            ),
-            {
-                "channel": channel.value,
-                "to": to[:320],
-                "subject": subject[:200],
-                "body": body,
-                "key": f"test:{uuid.uuid4()}",
-            },
-        )
+            context = _company_context(settings)
+            subject = rules.render(template.subject, context) if template else "A test message"
+            body = rules.render(template.body, context) if template else "This is a test message."
+            made = await session.scalar(
+                text(
+                    "INSERT INTO outbox_messages (event, channel, recipient, subject, body, "
+                    "idempotency_key, max_attempts) VALUES ('test', :channel, :to, :subject, "
+                    ":body, :key, 1) RETURNING id"
+                ),
+                {
+                    "channel": channel.value,
+                    "to": to[:320],
+                    "subject": subject[:200],
+                    "body": body,
+                    "key": f"test:{uuid.uuid4()}",
+                },
+            )
     return TestMessage(int(made), channel, to)
