@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with (
             scratch.database() as url,
-            SmsProvider(account_sid=SID, token=TOKEN) as sms,
+            SmsProvider(account_sid=SID, token=TOKEN, honour_idempotency=False) as sms,
             SmtpServer(user="office", password=PASSWORD) as smtp,
         ):
             engine = make_sync_engine(url)

@@ -210,6 +210,11 @@ class SmsProvider:
         with self._lock:
             return self._per_key[key]
 
+    def duplicate_keys(self) -> int:
+        """Texts stored beyond the first under one ``Idempotency-Key``: sent twice."""
+        with self._lock:
+            return sum(count - 1 for count in self._per_key.values() if count > 1)
+
     def wait_for_requests(self, n: int, timeout: float) -> bool:
         """Whether ``n`` requests arrived (counted as they arrive) within ``timeout``."""
         with self._arrived:
