@@ -98,7 +98,8 @@ def _clock_text(moment: dt.datetime, zone: dt.tzinfo) -> str:
     return f"{local:%b} {local.day}, {local.strftime('%I:%M %p').lstrip('0')}"
 
 
-def _row(message: OutboxMessage) -> MessageRow:
+def message_row(message: OutboxMessage) -> MessageRow:
+    """An outbox row as the office reads it."""
     return MessageRow(
         id=message.id,
         version=message.version,
@@ -130,7 +131,7 @@ async def messages_of_work_order(sessions: Sessions, work_order_id: int) -> list
             .where(OutboxMessage.work_order_id == work_order_id)
             .order_by(OutboxMessage.id.desc())
         )
-        return [_row(row) for row in rows]
+        return [message_row(row) for row in rows]
 
 
 async def list_messages(
@@ -143,7 +144,7 @@ async def list_messages(
     if state is not None:
         query = query.where(OutboxMessage.state == state.value)
     async with sessions() as session:
-        return [_row(row) for row in await session.scalars(query)]
+        return [message_row(row) for row in await session.scalars(query)]
 
 
 async def company_settings(session: AsyncSession) -> dict[str, Any]:

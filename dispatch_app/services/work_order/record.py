@@ -45,7 +45,7 @@ from dispatch_app.domain.tables import RecordPart
 from dispatch_app.domain.work_order_record import audit_line
 from dispatch_app.errors import ConflictError
 from dispatch_app.services.day_board import business_timezone
-from dispatch_app.services.outbox.queue import _row as message_row
+from dispatch_app.services.outbox.queue import message_row
 from dispatch_app.services.work_order.rows import (
     AuditRow,
     Choice,
