@@ -51,12 +51,14 @@ def chicago(*args: int, fold: int = 0) -> dt.datetime:
 
 # -- vocabulary -----------------------------------------------------------------------
 def test_the_stored_values_never_change():
-    # Migration 0009 keeps frozen copies in its checks; renaming a value orphans rows.
+    # Migrations 0009 and 0010 keep frozen copies in their checks; renaming a value
+    # orphans rows.
     assert [e.value for e in MessageEvent] == [
         "on_the_way",
         "job_done",
         "review_request",
         "maintenance_reminder",
+        "maintenance_offer",
         "test",
     ]
     assert [c.value for c in Channel] == ["log", "email", "sms"]
@@ -66,12 +68,13 @@ def test_the_stored_values_never_change():
     assert [r.value for r in ReplyIntent] == ["opt_out", "opt_in", "help"]
 
 
-def test_only_a_review_request_is_promotional():
+def test_only_a_review_request_and_a_plan_offer_are_promotional():
     assert {e: e.purpose for e in MessageEvent} == {
         MessageEvent.ON_THE_WAY: Purpose.INFORMATIONAL,
         MessageEvent.JOB_DONE: Purpose.INFORMATIONAL,
         MessageEvent.REVIEW_REQUEST: Purpose.PROMOTIONAL,
         MessageEvent.MAINTENANCE_REMINDER: Purpose.INFORMATIONAL,
+        MessageEvent.MAINTENANCE_OFFER: Purpose.PROMOTIONAL,
         MessageEvent.TEST: Purpose.INFORMATIONAL,
     }
 
@@ -90,6 +93,7 @@ def test_labels():
         "Job done",
         "Review request",
         "Maintenance reminder",
+        "Maintenance plan offer",
         "Test",
     ]
     assert [s.label for s in MessageState] == ["Queued", "Sending", "Sent", "Failed", "Cancelled"]

@@ -50,12 +50,18 @@ EVERYONE_CALLS = (
     # Raises the books' and the outbox's refusals; the guards run as the person.
     "dispatch_books_refuse(text)",
     "dispatch_render(text, jsonb)",
+    "dispatch_agreement_due_dates(bigint, date)",
 )
 CSR_CALLS = (
     "dispatch_lock_technicians(bigint[])",
     "dispatch_resend_message(bigint)",
 )
-WORKER_CALLS = ("dispatch_sms_reply(text, text, text, text, timestamp with time zone)",)
+WORKER_CALLS = (
+    "dispatch_sms_reply(text, text, text, text, timestamp with time zone)",
+    "dispatch_generate_agreement_visits(date, integer)",
+)
+# Agreements' due visits are booked by the worker, or by a manager who will not wait.
+MANAGER_CALLS = ("dispatch_generate_agreement_visits(date, integer)",)
 # Tables outside the registry the worker writes: its heartbeat (no screen shows a row,
 # so no trigger tells anyone of a beat).
 WORKER_TABLES = ("worker_heartbeats",)
@@ -151,6 +157,9 @@ def grant_statements(connection: Connection, registry: TableRegistry = TABLES) -
     for signature in CSR_CALLS:
         if signature.split("(")[0] in present:
             statements.append(f"GRANT EXECUTE ON FUNCTION {signature} TO {Role.CSR.group}")
+    for signature in MANAGER_CALLS:
+        if signature.split("(")[0] in present:
+            statements.append(f"GRANT EXECUTE ON FUNCTION {signature} TO {Role.MANAGER.group}")
     for signature in WORKER_CALLS:
         if signature.split("(")[0] in present:
             statements.append(f"GRANT EXECUTE ON FUNCTION {signature} TO {Role.WORKER.group}")

@@ -48,6 +48,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from dispatch_app.domain import text_rules, time_bounds
 from dispatch_app.domain.addresses import STATE_PATTERN, ZIP_PATTERN
+from dispatch_app.domain.follow_ups import FollowUpOutcome, FollowUpState, RuleKind
+from dispatch_app.domain.leads import LeadOutcome, LeadSource
 from dispatch_app.domain.messages import Channel, Consent, MessageEvent, MessageState, Purpose
 from dispatch_app.domain.tables import TABLES
 from dispatch_app.domain.vocabulary import (
@@ -426,8 +428,36 @@ class JobTypeQuestion(Tracked, Base):
     )
 
 
+class MaintenancePlan(Tracked, Base):
+    """What a company sells as a maintenance plan: visits a year for a price, the
+    equipment it covers, how long it runs, and the job type its visits are booked as."""
+
+    __tablename__ = "maintenance_plans"
+
+    name: Mapped[str] = mapped_column(unique=True)
+    price: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2), server_default="0")
+    visits_per_year: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
+    covered_equipment: Mapped[str] = mapped_column(server_default="")
+    term_months: Mapped[int] = mapped_column(SmallInteger, server_default=text("12"))
+    job_type_id: Mapped[int] = mapped_column(ForeignKey("job_types.id"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+    __table_args__ = (
+        CheckConstraint("length(name) between 1 and 100", name="name_length"),
+        CheckConstraint("price >= 0", name="price_non_negative"),
+        CheckConstraint("visits_per_year between 1 and 12", name="visits_range"),
+        CheckConstraint("term_months between 1 and 120", name="term_range"),
+        CheckConstraint("length(covered_equipment) <= 500", name="covered_length"),
+    )
+
+
 class Agreement(Tracked, Base):
-    """A maintenance agreement ("Comfort Club"): visits a year the customer has paid for."""
+    """A maintenance agreement ("Comfort Club"): visits a year the customer has paid for.
+
+    With a plan, the worker books its due visits ahead of time as work orders
+    (``dispatch_generate_agreement_visits``); ``schedule_from`` is the first day the
+    current count of visits applies (null: the start; else the day the plan changed).
+    """
 
     __tablename__ = "agreements"
 
@@ -439,10 +469,21 @@ class Agreement(Tracked, Base):
     ends_on: Mapped[dt.date] = mapped_column(Date)
     visits_per_year: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
     price: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 2), server_default="0")
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("maintenance_plans.id", ondelete="RESTRICT")
+    )
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_sites.id", ondelete="SET NULL")
+    )
+    schedule_from: Mapped[dt.date | None] = mapped_column(Date)  # null: from the start
 
     __table_args__ = (
         CheckConstraint("ends_on > starts_on", name="ends_after_starts"),
         CheckConstraint("visits_per_year between 0 and 52", name="visits_range"),
+        CheckConstraint(
+            "schedule_from is null or schedule_from between starts_on and ends_on",
+            name="schedule_within",
+        ),
     )
 
 
@@ -590,6 +631,11 @@ class WorkOrder(Tracked, Base):
     answers: Mapped[list[list[str]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     # The intake's id for the call that booked it: a retry after a lost answer finds it.
     call_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
+    # A maintenance agreement's due visit: which agreement, and the day it fell due.
+    agreement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agreements.id", ondelete="RESTRICT")
+    )
+    agreement_due_on: Mapped[dt.date | None] = mapped_column(Date)
 
     customer: Mapped[Customer] = relationship()
     site: Mapped[ServiceSite] = relationship()
@@ -630,6 +676,10 @@ class WorkOrder(Tracked, Base):
             postgresql_where=text("status not in ('closed', 'cancelled', 'no_show')"),
         ),
         Index("ix_work_orders_updated_at", "updated_at"),
+        UniqueConstraint("agreement_id", "agreement_due_on"),
+        CheckConstraint(
+            "(agreement_id is null) = (agreement_due_on is null)", name="agreement_due_both"
+        ),
     )
 
 
@@ -1073,6 +1123,135 @@ class WorkerHeartbeat(Base):
     failed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
     __table_args__ = (CheckConstraint("length(name) between 1 and 200", name="name_length"),)
+
+
+class Lead(Tracked, Base):
+    """An inbound contact before (or instead of) a work order: a call answered or
+    missed, a voicemail, a web request. ``external_id`` is the source's own id for it
+    (a call log's line, a web form's submission), so the same one is never stored
+    twice; ``customer_id`` is found by the database from the number."""
+
+    __tablename__ = "leads"
+
+    source: Mapped[str]
+    phone: Mapped[str | None]
+    email: Mapped[str | None]
+    name: Mapped[str] = mapped_column(server_default="")
+    received_at: Mapped[dt.datetime]
+    request: Mapped[str] = mapped_column(server_default="")
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    owner: Mapped[str | None]
+    outcome: Mapped[str] = mapped_column(server_default=LeadOutcome.OPEN.value)
+    outcome_note: Mapped[str | None]
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    last_attempt_at: Mapped[dt.datetime | None]
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    work_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="RESTRICT"), unique=True
+    )
+    external_id: Mapped[str | None] = mapped_column(unique=True)
+    created_by: Mapped[str] = mapped_column(server_default=text("dispatch_editor()"))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(f"source in {sql_in(LeadSource)}", name="source"),
+        CheckConstraint(f"outcome in {sql_in(LeadOutcome)}", name="outcome"),
+        CheckConstraint(r"phone is null or phone ~ '^\+[1-9][0-9]{6,14}$'", name="e164"),
+        CheckConstraint("phone is not null or email is not null", name="reachable"),
+        CheckConstraint(
+            "(outcome = 'booked') = (work_order_id is not null)", name="booked_has_work_order"
+        ),
+        CheckConstraint(
+            "length(name) <= 200 and length(request) <= 2000 "
+            "and coalesce(length(email), 0) <= 320 and coalesce(length(owner), 0) <= 200 "
+            "and coalesce(length(outcome_note), 0) <= 500 "
+            "and coalesce(length(external_id), 0) <= 200",
+            name="text_length",
+        ),
+        CheckConstraint(
+            "attempts between 0 and 100 and coalesce(duration_seconds, 0) between 0 and 86400",
+            name="counts_range",
+        ),
+        Index("ix_leads_received_at", "received_at"),
+        Index("ix_leads_phone", "phone"),
+    )
+
+
+class FollowUpRule(Tracked, Base):
+    """One kind of follow-up as the company wants it: on or off, the wait, whether it
+    makes a task, a customer message or both, and whom the task goes to."""
+
+    __tablename__ = "follow_up_rules"
+
+    kind: Mapped[str] = mapped_column(unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    wait_hours: Mapped[int] = mapped_column(Integer)
+    makes_task: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    sends_message: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    assign_to: Mapped[str | None]
+
+    __table_args__ = (
+        CheckConstraint(f"kind in {sql_in(RuleKind)}", name="kind"),
+        CheckConstraint("wait_hours between 0 and 17520", name="wait_range"),
+        CheckConstraint("coalesce(length(assign_to), 0) <= 200", name="assign_to_length"),
+    )
+
+
+class FollowUp(Tracked, Base):
+    """A task a rule made (call back, win back, close out, renew): due at a time,
+    assigned to someone, done with an outcome or snoozed with a reason.
+
+    ``occasion`` names what it is about (``stale_work_order:12:2026-12-01T09:00``), so
+    running the rules again never makes it twice.
+    """
+
+    __tablename__ = "follow_ups"
+
+    kind: Mapped[str]
+    occasion: Mapped[str] = mapped_column(unique=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    work_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="RESTRICT"), index=True
+    )
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="RESTRICT"), index=True
+    )
+    agreement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE")
+    )
+    title: Mapped[str]
+    detail: Mapped[str] = mapped_column(server_default="")
+    due_at: Mapped[dt.datetime]
+    assigned_to: Mapped[str | None]
+    state: Mapped[str] = mapped_column(server_default=FollowUpState.OPEN.value)
+    outcome: Mapped[str | None]
+    reason: Mapped[str | None]
+    done_at: Mapped[dt.datetime | None]
+    done_by: Mapped[str | None]
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(f"kind in {sql_in(RuleKind)}", name="kind"),
+        CheckConstraint(f"state in {sql_in(FollowUpState)}", name="state"),
+        CheckConstraint(f"outcome is null or outcome in {sql_in(FollowUpOutcome)}", name="outcome"),
+        CheckConstraint("(state = 'done') = (outcome is not null)", name="done_has_outcome"),
+        CheckConstraint(
+            "(outcome is distinct from 'lost' and state <> 'snoozed') "
+            "or coalesce(btrim(reason), '') <> ''",
+            name="says_why",
+        ),
+        CheckConstraint(
+            "length(title) between 1 and 200 and length(detail) <= 2000 "
+            "and coalesce(length(reason), 0) <= 500 and coalesce(length(assigned_to), 0) <= 200 "
+            "and length(occasion) between 1 and 200",
+            name="text_length",
+        ),
+        Index("ix_follow_ups_due", "due_at", postgresql_where=text("state <> 'done'")),
+    )
 
 
 class AuditEntry(Base):

@@ -31,12 +31,13 @@ class MessageEvent(StrEnum):
     JOB_DONE = "job_done"
     REVIEW_REQUEST = "review_request"
     MAINTENANCE_REMINDER = "maintenance_reminder"
+    MAINTENANCE_OFFER = "maintenance_offer"  # a plan offered some time after a repair
     TEST = "test"
 
     @property
     def purpose(self) -> Purpose:
         """What consent the message needs: a review request asks for something."""
-        return Purpose.PROMOTIONAL if self is MessageEvent.REVIEW_REQUEST else Purpose.INFORMATIONAL
+        return Purpose.PROMOTIONAL if self in _PROMOTIONAL else Purpose.INFORMATIONAL
 
     @property
     def about_now(self) -> bool:
@@ -91,11 +92,13 @@ class Consent(StrEnum):
 
 
 _ABOUT_NOW = frozenset({MessageEvent.ON_THE_WAY, MessageEvent.JOB_DONE, MessageEvent.TEST})
+_PROMOTIONAL = frozenset({MessageEvent.REVIEW_REQUEST, MessageEvent.MAINTENANCE_OFFER})
 _EVENT_LABELS = {
     MessageEvent.ON_THE_WAY: "On the way",
     MessageEvent.JOB_DONE: "Job done",
     MessageEvent.REVIEW_REQUEST: "Review request",
     MessageEvent.MAINTENANCE_REMINDER: "Maintenance reminder",
+    MessageEvent.MAINTENANCE_OFFER: "Maintenance plan offer",
     MessageEvent.TEST: "Test",
 }
 _CHANNEL_LABELS = {Channel.LOG: "Log only", Channel.EMAIL: "Email", Channel.SMS: "Text message"}

@@ -203,6 +203,7 @@ TABLES = TableRegistry(
             rights=Rights(_CSR, None, None),
         ),
         TableEntry("job_type_questions", "Question", rights=_PRICE_BOOK),
+        TableEntry("maintenance_plans", "Maintenance plan", rights=_PRICE_BOOK),
         TableEntry("agreements", "Agreement", rights=_PRICE_BOOK),
         TableEntry("parts", "Part", day=_D.STOCK, rights=_PRICE_BOOK),
         TableEntry("line_items", "Line item", owner=_C, part=_P.CHARGES, rights=_CHARGES),
@@ -271,6 +272,21 @@ TABLES = TableRegistry(
             worker_writes=True,
         ),
         TableEntry("message_templates", "Message template", rights=_PRICE_BOOK),
+        # Leads: every inbound contact (migration 0010). CSRs work them; the worker adds
+        # the ones its endpoint receives. They are the record of what was missed, so
+        # nobody removes one (spam is an outcome).
+        TableEntry("leads", "Lead", rights=Rights(_CSR, _CSR, None), worker_writes=True),
+        # The follow-up rules are seeded, one per kind: a manager tunes them.
+        TableEntry("follow_up_rules", "Follow-up rule", rights=Rights(None, _MANAGER, None)),
+        # Tasks the rules make, worked by CSRs; done is final (the database says so).
+        TableEntry(
+            "follow_ups",
+            "Follow-up",
+            audited=False,  # their own record: who finished each and when
+            rights=Rights(_CSR, _CSR, None),
+            worker_writes=True,
+            recorded=frozenset({"done_at", "done_by"}),
+        ),
         TableEntry(
             "invoice_lines", "Invoice line", rights=_CHARGES, recorded=frozenset({"amount"})
         ),

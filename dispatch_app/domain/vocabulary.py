@@ -27,6 +27,7 @@ class WorkOrderSource(StrEnum):
     REFERRAL = "referral"
     REPEAT = "repeat"
     LEAD = "lead"
+    AGREEMENT = "agreement"  # a maintenance agreement's due visit, made by the worker
 
 
 class WorkOrderStatus(StrEnum):
