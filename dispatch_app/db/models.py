@@ -472,9 +472,7 @@ class Agreement(Tracked, Base):
     plan_id: Mapped[int | None] = mapped_column(
         ForeignKey("maintenance_plans.id", ondelete="RESTRICT")
     )
-    site_id: Mapped[int | None] = mapped_column(
-        ForeignKey("service_sites.id", ondelete="SET NULL")
-    )
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("service_sites.id", ondelete="SET NULL"))
     schedule_from: Mapped[dt.date | None] = mapped_column(Date)  # null: from the start
 
     __table_args__ = (

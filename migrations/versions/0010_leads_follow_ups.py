@@ -273,7 +273,10 @@ def _tracked() -> list[sa.Column[object]]:
     return [
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
         sa.Column(
-            "updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
     ]
 
@@ -292,7 +295,9 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("price", sa.Numeric(10, 2), server_default="0", nullable=False),
-        sa.Column("visits_per_year", sa.SmallInteger(), server_default=sa.text("1"), nullable=False),
+        sa.Column(
+            "visits_per_year", sa.SmallInteger(), server_default=sa.text("1"), nullable=False
+        ),
         sa.Column("covered_equipment", sa.Text(), server_default="", nullable=False),
         sa.Column("term_months", sa.SmallInteger(), server_default=sa.text("12"), nullable=False),
         sa.Column("job_type_id", sa.BigInteger(), nullable=False),
@@ -384,7 +389,10 @@ def upgrade() -> None:
             "created_by", sa.Text(), server_default=sa.text("dispatch_editor()"), nullable=False
         ),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         *_tracked(),
         sa.CheckConstraint(f"source in {LEAD_SOURCES}", name=op.f("ck_leads_source")),
@@ -470,7 +478,10 @@ def upgrade() -> None:
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("done_by", sa.Text(), nullable=True),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
         ),
         *_tracked(),
         sa.CheckConstraint(f"kind in {RULE_KINDS}", name=op.f("ck_follow_ups_kind")),
@@ -544,10 +555,7 @@ def upgrade() -> None:
     )
     op.bulk_insert(
         rules,
-        [
-            {"kind": k, "wait_hours": w, "makes_task": t, "sends_message": m}
-            for k, w, t, m in RULES
-        ],
+        [{"kind": k, "wait_hours": w, "makes_task": t, "sends_message": m} for k, w, t, m in RULES],
     )
     templates = sa.table(
         "message_templates",
@@ -581,7 +589,9 @@ def downgrade() -> None:
     op.drop_column("work_orders", "agreement_due_on")
     op.drop_column("work_orders", "agreement_id")
     op.drop_constraint(op.f("ck_agreements_schedule_within"), "agreements", type_="check")
-    op.drop_constraint(op.f("fk_agreements_site_id_service_sites"), "agreements", type_="foreignkey")
+    op.drop_constraint(
+        op.f("fk_agreements_site_id_service_sites"), "agreements", type_="foreignkey"
+    )
     op.drop_constraint(
         op.f("fk_agreements_plan_id_maintenance_plans"), "agreements", type_="foreignkey"
     )
