@@ -11,6 +11,7 @@
     python main.py pricebook import FILE.csv | pricebook export FILE.csv [--replace]
     python main.py worker [--name NAME] [--drain]
     python main.py messages test --to ADDRESS_OR_PHONE [--channel C] | messages list
+    python main.py leads import FILE.csv | leads set-token --token-stdin | --generate
 
 Every failure the user can act on ends as one sentence on stderr and a non-zero exit.
 """
@@ -248,12 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"sites to look up at most, 1 to {MAX_GEOCODE_LIMIT:,} (default 100)",
     )
     from dispatch_app.cli_invoice import add_invoice_parser
+    from dispatch_app.cli_leads import add_leads_parser
     from dispatch_app.cli_messages import add_messages_parsers
     from dispatch_app.cli_price_book import add_price_book_parser
 
     add_invoice_parser(commands)
     add_price_book_parser(commands)
     add_messages_parsers(commands)
+    add_leads_parser(commands)
     return parser
 
 
@@ -615,6 +618,10 @@ def run_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
         from dispatch_app.cli_messages import run_messages_command
 
         return run_messages_command(args, choice)
+    if args.command == "leads":
+        from dispatch_app.cli_leads import run_leads_command
+
+        return run_leads_command(args, choice)
     if args.command == "pricebook":
         from dispatch_app.cli_price_book import run_price_book_command
 

@@ -1,0 +1,1 @@
+"""Follow-ups: the rules the worker runs, the tasks they make, agreements' due visits."""

@@ -1,0 +1,1 @@
+"""Leads: every inbound contact, from a call log, the endpoint or the intake."""
