@@ -446,3 +446,52 @@ def test_a_manager_edits_a_rule_and_a_rule_without_a_message_cannot_send_one(
     assert _run(db_url, WHEN + dt.timedelta(hours=24)).tasks[RuleKind.STALE_WORK_ORDER] == 1
     (task,) = _tasks(db_url)
     assert task["assigned_to"] == "maria"
+
+
+# -- the worker runs them ------------------------------------------------------------------
+def test_the_running_worker_runs_the_rules_and_books_agreement_visits(
+    db_url: str, company: dict[str, int]
+) -> None:
+    from dispatch_app.services.outbox.worker import OutboxWorker, WorkerOptions
+
+    _order(db_url, company, status="new", at=WHEN)
+    with _db(db_url) as db:
+        plan = db.execute(
+            "INSERT INTO maintenance_plans (name, visits_per_year, job_type_id) "
+            "VALUES ('Comfort Club', 2, %s) RETURNING id",
+            (company["job"],),
+        ).fetchone()["id"]
+        db.execute(
+            "INSERT INTO agreements (customer_id, name, starts_on, ends_on, visits_per_year, "
+            "plan_id) VALUES (%s, 'Comfort Club', '2026-12-20', '2027-12-20', 2, %s)",
+            (company["texts"], plan),
+        )
+    clock = FixedClock(WHEN + dt.timedelta(hours=48))
+
+    async def work() -> tuple[int, int]:
+        engine = make_async_engine(db_url)
+        worker = OutboxWorker(
+            session_factory(engine), clock=clock, options=WorkerOptions(name="rules")
+        )
+        stop = asyncio.Event()
+        running = asyncio.ensure_future(worker.run(stop))
+        try:
+            async with asyncio.timeout(30):
+                while True:  # until the first round of rules is in (or the deadline)
+                    with _db(db_url) as db:
+                        found = db.execute(
+                            "SELECT (SELECT count(*) FROM follow_ups) AS tasks, "
+                            "(SELECT count(*) FROM work_orders WHERE source = 'agreement') "
+                            "AS visits"
+                        ).fetchone()
+                    if found["tasks"] and found["visits"]:
+                        return int(found["tasks"]), int(found["visits"])
+                    await asyncio.wait({running}, timeout=0.05)
+                    assert not running.done(), "the worker stopped"
+        finally:
+            stop.set()
+            await running
+            await engine.dispose()
+
+    # The stale work order's task; the agreement's Dec 20 visit, within 30 days.
+    assert asyncio.run(work()) == (1, 1)

@@ -825,6 +825,14 @@ TRADE_PARTS: dict[Trade, tuple[str, ...]] = {
     Trade.ELECTRICAL: ("GFCI-20", "AFCI-15", "BRK-20", "WIRE-122"),
     Trade.ROOFING: ("SEAL-RF", "BOOT-3", "FLS-STP", "SHG-BDL"),
 }
+# How a demo job came in (an agreement's visits are the worker's, not a caller's).
+_CALLED_IN = [
+    WorkOrderSource.PHONE,
+    WorkOrderSource.WEB,
+    WorkOrderSource.REFERRAL,
+    WorkOrderSource.REPEAT,
+    WorkOrderSource.LEAD,
+]
 AGREEMENT_PLANS = (("Comfort Club", 2, "189.00"), ("Plumbing Protection Plan", 1, "129.00"))
 
 
@@ -2606,7 +2614,7 @@ class _Planner:
             self._intake_today(order)
         else:
             assert first.starts is not None
-            order.source = rng.choices(list(WorkOrderSource), (55, 20, 7, 15, 3))[0]
+            order.source = rng.choices(_CALLED_IN, (55, 20, 7, 15, 3))[0]
             if order.priority != Priority.NORMAL:
                 order.source = WorkOrderSource.PHONE
             order.created_at = self._intake_time(first.starts, order)

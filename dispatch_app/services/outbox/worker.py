@@ -10,6 +10,9 @@ lease by a worker that died is queued again; its next attempt first asks the pro
 whether the message already went (``OutgoingMessage.retry``), so a crash never sends
 it twice.
 
+Each minute it also runs the follow-up rules and books the visits maintenance
+agreements fall due for (``services/follow_ups``).
+
 The worker wakes when a message is queued (the change feed's hint) and polls as a
 fallback; it writes a heartbeat every 15 s, polls the SMS provider for delivery reports
 and for STOP replies (a desktop office has no public address for callbacks), keeps
@@ -69,6 +72,9 @@ class WorkerOptions:
     lease: dt.timedelta = dt.timedelta(minutes=5)  # a send takes seconds; a claim this old died
     provider_poll: dt.timedelta = dt.timedelta(seconds=60)  # delivery reports and replies
     send_timeout: float = 20.0  # seconds for one provider call
+    # The follow-up rules and the agreements' due visits: each minute is soon enough for
+    # a task due "at 48 hours", and a run costs one query per rule.
+    follow_ups: dt.timedelta | None = dt.timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +156,7 @@ class OutboxWorker:
         now = self.clock.now()
         self._started_at = now
         log.info("worker %s started", self.name)
-        next_beat = next_provider = now
+        next_beat = next_provider = next_follow_ups = now
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -163,6 +169,9 @@ class OutboxWorker:
                     if self.clock.now() >= next_provider:
                         await self.poll_provider()
                         next_provider = self.clock.now() + self.options.provider_poll
+                    if self.options.follow_ups and self.clock.now() >= next_follow_ups:
+                        await self.run_follow_ups()
+                        next_follow_ups = self.clock.now() + self.options.follow_ups
                     if handled or stop.is_set():
                         continue
                     due = await self._next_due()
@@ -213,6 +222,22 @@ class OutboxWorker:
                 await self.deliver(row)
                 handled += 1
         return handled
+
+    async def run_follow_ups(self) -> None:
+        """Run the follow-up rules and book the agreements' due visits. A rule that fails
+        is logged and tried again next time: it never stops the messages."""
+        from dispatch_app.services.follow_ups.agreements import book_due_visits
+        from dispatch_app.services.follow_ups.rules import run_rules
+
+        try:
+            await run_rules(self.sessions, clock=self.clock)
+            booked = await book_due_visits(self.sessions, clock=self.clock)
+            if booked:
+                log.info("booked %s maintenance visit(s) agreements fall due for", booked)
+        except (DBAPIError, OSError):
+            raise
+        except Exception:
+            log.exception("the follow-up rules failed; trying again in a minute")
 
     # -- the rows -------------------------------------------------------------------------
     async def claim(self, *, only: int | None = None) -> list[Claimed]:
