@@ -16,11 +16,14 @@ import contextlib
 import logging
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dispatch_app.config import DatabaseChoice
 from dispatch_app.domain.messages import Channel, MessageState
-from dispatch_app.errors import ConfigurationError
+from dispatch_app.errors import ConfigurationError, UserFacingError
+
+if TYPE_CHECKING:
+    from dispatch_app.services.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +88,24 @@ async def _work(url: str, args: argparse.Namespace, clock: Any) -> int:
             on_state=lambda state, _since: log.info("change feed: %s", state.value),
         )
         _worker, task = workspace.start_outbox_worker(options, stop=stop)
+        await _take_leads(workspace)
         print(f"Worker {name} is sending messages; stop it with Ctrl+C.", file=sys.stderr)
         await workspace.run_plain(task)
         return 0
     finally:
         await workspace.aclose()
+
+
+async def _take_leads(workspace: Workspace) -> None:
+    """Serve the lead endpoint beside the outbox; when it cannot listen (a port in use,
+    a malformed ``lead_endpoint``), say so and keep sending messages."""
+    worker_log = logging.getLogger("dispatch_app.worker")
+    try:
+        served = await workspace.start_lead_endpoint()
+    except UserFacingError as failure:
+        worker_log.warning("The lead endpoint is not running: %s Messages are still sent.", failure)
+        return
+    worker_log.info("Lead endpoint listening on %s", served.url)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

@@ -44,6 +44,7 @@ from dispatch_app.services.day_store import DayStore
 from dispatch_app.services.live_day import LiveDay
 
 if TYPE_CHECKING:
+    from dispatch_app.services.leads.endpoint import LeadEndpoint, RateLimit
     from dispatch_app.services.outbox.worker import OutboxWorker, WorkerOptions
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class Workspace:
         self.day: LiveDay | None = None
         self._feeds: list[tuple[ChangeFeed, asyncio.Task[None]]] = []
         self._workers: list[tuple[asyncio.Event, asyncio.Task[None], Callable[[], None]]] = []
+        self._endpoints: list[LeadEndpoint] = []
         self._closed = False
 
     @classmethod
@@ -236,6 +238,25 @@ class Workspace:
         self._workers.append((stopping, task, unsubscribe))
         return worker, task
 
+    async def start_lead_endpoint(
+        self, address: str | None = None, *, limit: RateLimit | None = None
+    ) -> LeadEndpoint:
+        """Take leads over HTTP from this process until ``aclose``: ``python main.py
+        worker``. ``address`` is ``host:port`` (port 0: any free one), by default the
+        ``lead_endpoint`` setting's. A malformed address or a port in use is
+        ``ConfigurationError``; the database not answering, its usual sentence."""
+        from dispatch_app.services.leads import endpoint as leads
+
+        sessions = self.database.sessions
+        if address is None:
+            host, port = await self.run(leads.configured_address)
+        else:
+            host, port = leads.parse_address(address, named="The lead endpoint's address")
+        served = leads.LeadEndpoint(sessions, clock=self.clock, host=host, port=port, limit=limit)
+        await served.start()
+        self._endpoints.append(served)
+        return served
+
     async def reread(self) -> None:
         """Everything again from scratch (the database's contents were replaced)."""
         if self.day is not None:
@@ -291,6 +312,8 @@ class Workspace:
             return
         self._closed = True
         try:
+            for served in self._endpoints:  # first: no lead taken that cannot be stored
+                await served.aclose()
             for stop, running, unsubscribe in self._workers:
                 unsubscribe()
                 stop.set()  # the message in hand is finished, the rest of the claim let go
