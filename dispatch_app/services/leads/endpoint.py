@@ -365,7 +365,6 @@ class LeadEndpoint:
         self.limiter = RateLimiter(clock, limit)
         self._tokens = TokenCheck()
         self._runner: web.AppRunner | None = None
-        self.stored = 0
 
     @property
     def url(self) -> str:
@@ -438,7 +437,6 @@ class LeadEndpoint:
             log.warning("a posted lead was not stored: the database failed: %s", _first_line(error))
             return _unavailable()
         if new:
-            self.stored += 1
             log.info("lead %s stored: %s from %s", lead_id, lead.source.value, _masked(lead))
         return _answer(201 if new else 200, {"id": lead_id})
 
