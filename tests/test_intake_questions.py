@@ -206,6 +206,11 @@ def test_history_shows_sites_equipment_open_and_past_jobs_with_totals_and_plans(
         ("Comfort Club", True),
         ("Old plan", False),
     ]
+    # Started Nov 1 with two visits a year: the first fell due that day and was never
+    # booked (no plan books it), so the next is six months on from the start.
+    assert history.agreements[0].next_due == dt.date(2027, 5, 1)
+    assert history.agreements[0].next_booked is None
+    assert history.agreements[1].next_due is None
 
 
 def test_a_retried_call_is_booked_once_even_when_both_attempts_race(company):

@@ -34,6 +34,7 @@ from dispatch_app.domain.phones import display_phone
 from dispatch_app.domain.statuses import WORK_ORDER_DONE, WORK_ORDER_FINISHED
 from dispatch_app.errors import ConflictError
 from dispatch_app.services.day_board import business_timezone
+from dispatch_app.services.follow_ups.agreements import next_due_visit
 
 PAST_JOBS_SHOWN = 15
 
@@ -82,6 +83,8 @@ class AgreementSummary:
     ends_on: dt.date
     visits_per_year: int
     active: bool
+    next_due: dt.date | None = None  # its next maintenance visit, booked or not
+    next_booked: str | None = None  # that visit's work order, once booked
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +136,13 @@ async def customer_history(
                 .order_by(Agreement.ends_on.desc())
             )
         ).all()
-    today = clock_today(clock, tz)
+        today = clock_today(clock, tz)
+        next_visits = [
+            await next_due_visit(session, a, today=today)
+            if a.starts_on <= today < a.ends_on
+            else (None, None)
+            for a in agreements
+        ]
     open_jobs = [j for j in jobs if j.status not in WORK_ORDER_FINISHED]
     past = [j for j in jobs if j.status in WORK_ORDER_FINISHED]
     open_jobs.sort(key=lambda j: (j.when is None, j.when or dt.datetime.min.replace(tzinfo=tz)))
@@ -159,8 +168,10 @@ async def customer_history(
                 a.ends_on,
                 a.visits_per_year,
                 a.starts_on <= today < a.ends_on,
+                next_due,
+                next_booked,
             )
-            for a in agreements
+            for a, (next_due, next_booked) in zip(agreements, next_visits, strict=True)
         ),
         version=customer.version,
         message_consent=customer.message_consent,

@@ -30,6 +30,8 @@ from dispatch_app.services.outbox.queue import company_settings, company_zone
 Sessions = async_sessionmaker[AsyncSession]
 
 DEFAULT_AHEAD_DAYS = 30
+# A booked visit that is done (or called off) is no longer the next one.
+_FINISHED = ("completed", "invoiced", "closed", "cancelled", "no_show")
 
 
 async def company_today(session: AsyncSession, clock: Clock) -> dt.date:
@@ -171,6 +173,35 @@ class AgreementNext:
     next_booked: str | None  # the work order number, when it is already booked
 
 
+async def next_due_visit(
+    session: AsyncSession, agreement: Agreement, *, today: dt.date
+) -> tuple[dt.date | None, str | None]:
+    """The agreement's next visit: the earliest booked one not yet done (overdue ones
+    first), else the next day one falls due; with its work order number when booked."""
+    booked = (
+        await session.execute(
+            select(WorkOrder.number, WorkOrder.agreement_due_on)
+            .where(
+                WorkOrder.agreement_id == agreement.id,
+                WorkOrder.status.not_in(_FINISHED),
+            )
+            .order_by(WorkOrder.agreement_due_on)
+            .limit(1)
+        )
+    ).first()
+    if booked is not None:
+        return booked.agreement_due_on, booked.number
+    coming = await session.scalar(
+        text(
+            "SELECT d FROM dispatch_agreement_due_dates(:id, :through) AS d "
+            "WHERE d >= :today AND NOT EXISTS (SELECT 1 FROM work_orders w "
+            "WHERE w.agreement_id = :id AND w.agreement_due_on = d) ORDER BY d LIMIT 1"
+        ),
+        {"id": agreement.id, "through": agreement.ends_on, "today": today},
+    )
+    return coming, None
+
+
 async def agreements_of_customer(
     session: AsyncSession, customer_id: int, *, today: dt.date
 ) -> list[AgreementNext]:
@@ -184,27 +215,7 @@ async def agreements_of_customer(
     ).all()
     found = []
     for agreement in rows:
-        booked = (
-            await session.execute(
-                select(WorkOrder.number, WorkOrder.agreement_due_on)
-                .where(
-                    WorkOrder.agreement_id == agreement.id,
-                    WorkOrder.status.not_in(
-                        ("completed", "invoiced", "closed", "cancelled", "no_show")
-                    ),
-                )
-                .order_by(WorkOrder.agreement_due_on)
-                .limit(1)
-            )
-        ).first()
-        coming = await session.scalar(
-            text(
-                "SELECT d FROM dispatch_agreement_due_dates(:id, :through) AS d "
-                "WHERE d >= :today ORDER BY d LIMIT 1"
-            ),
-            {"id": agreement.id, "through": agreement.ends_on, "today": today},
-        )
-        next_due, number = (booked.agreement_due_on, booked.number) if booked else (coming, None)
+        next_due, number = await next_due_visit(session, agreement, today=today)
         found.append(
             AgreementNext(
                 agreement.id,

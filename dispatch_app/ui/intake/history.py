@@ -61,9 +61,14 @@ def history_html(history: CustomerHistory) -> str:
     parts.append(consent_html(history))
     for plan in history.agreements:
         if plan.active:
+            coming = ""
+            if plan.next_due is not None:
+                coming = f"<br>Next maintenance visit due {plan.next_due:%d %b %Y}" + (
+                    f" — booked as {e(plan.next_booked)}" if plan.next_booked else ""
+                )
             parts.append(
                 f"<p class='plan'>✔ {e(plan.name)} — active until {plan.ends_on:%d %b %Y}, "
-                f"{plan.visits_per_year} visit(s) a year</p>"
+                f"{plan.visits_per_year} visit(s) a year{coming}</p>"
             )
         else:
             parts.append(
