@@ -152,3 +152,13 @@ async def set_lead_token(sessions: Sessions, token: str) -> None:
     hashed = await asyncio.to_thread(hash_token, token)
     async with sessions() as session, session.begin():
         await session.execute(_UPSERT, {"key": LEAD_TOKEN_SETTING, "value": json.dumps(hashed)})
+
+
+async def lead_token_is_set(sessions: Sessions) -> bool:
+    """Whether a token was set: without one the endpoint refuses every post, so a
+    desktop that would serve it only on request does not listen at all."""
+    async with sessions() as session:
+        stored = await session.scalar(
+            text("SELECT value FROM app_settings WHERE key = :key"), {"key": LEAD_TOKEN_SETTING}
+        )
+    return is_token_hash(stored)
