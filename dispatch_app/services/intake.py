@@ -30,6 +30,7 @@ from dispatch_app.db.models import (
     Equipment,
     JobType,
     JobTypeQuestion,
+    Lead,
     ServiceSite,
     Technician,
     Visit,
@@ -42,6 +43,7 @@ from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
 from dispatch_app.domain.clock import today as clock_today
 from dispatch_app.domain.geo import Place
 from dispatch_app.domain.ids import is_row_id
+from dispatch_app.domain.leads import LeadOutcome
 from dispatch_app.domain.messages import Consent
 from dispatch_app.domain.money import AmountError, parse_amount
 from dispatch_app.domain.phones import display_phone, normalise_phone
@@ -70,6 +72,7 @@ ADDRESS_TEXT = LINE
 ANSWER_TEXT = TEXT
 NOT_ON_FILE = "That customer is no longer on file; look the caller up again."
 NO_SUCH_SITE = "That customer has no such site."
+LEAD_GONE = "That lead is no longer on file; book the call without it."
 EQUIPMENT_ELSEWHERE = "That equipment is not at this site."
 YES_NO = ("Yes", "No")
 # The database's name for "one phone number, one customer".
@@ -218,6 +221,9 @@ class CallBooking:
     # What the caller agreed to be texted, as asked on the call; None keeps what is on
     # file (a new caller: nothing). The database stamps who recorded it and when.
     message_consent: Consent | None = None
+    # The lead this call books (the Leads inbox's "Book call…"): in the same transaction
+    # it becomes "booked" with this work order, and its callback closes.
+    lead_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +349,8 @@ async def book_call(
     technician = booking.appointment.technician_id if booking.appointment else None
     if technician is not None and not is_row_id(technician):
         problems["appointment"] = "Choose the technician from the offered windows."
+    if booking.lead_id is not None and not is_row_id(booking.lead_id):
+        problems["lead"] = LEAD_GONE
     await asyncio.to_thread(ZIP_CENTROIDS.load)
     if booking.caller is not None:
         caller = booking.caller
@@ -376,6 +384,10 @@ async def book_call(
             )
         if booking.call_id is not None:
             earlier = await _earlier_booking(session, booking.call_id)
+        if booking.lead_id is not None and "lead" not in problems:
+            problem = await _lead_problem(session, booking.lead_id, booking.call_id)
+            if problem:
+                problems["lead"] = problem
         if typed.phone is not None:
             owner = await _phone_owner(session, typed.phone)
             if owner is not None:
@@ -442,6 +454,28 @@ async def _phone_owner(session: AsyncSession, phone: str) -> str | None:
         f"{display_phone(phone)} is already {owner}'s number: choose them in the "
         "list instead of adding them again."
     )
+
+
+async def _lead_problem(
+    session: AsyncSession, lead_id: int, call_id: uuid.UUID | None, *, lock: bool = False
+) -> str | None:
+    """Why the call cannot book this lead (gone, or booked already), or ``None``. A lead
+    booked by this very call (a retry whose answer was lost) is no problem."""
+    query = (
+        select(Lead.outcome, WorkOrder.number, WorkOrder.call_id)
+        .outerjoin(WorkOrder, WorkOrder.id == Lead.work_order_id)
+        .where(Lead.id == lead_id)
+    )
+    if lock:
+        query = query.with_for_update(of=Lead)
+    found = (await session.execute(query)).first()
+    if found is None:
+        return LEAD_GONE
+    outcome, number, booked_by = found
+    if outcome == LeadOutcome.BOOKED.value and (call_id is None or booked_by != call_id):
+        booked_as = number or "another work order"  # committed after this statement began
+        return f"This lead is already booked as {booked_as}: open that work order instead."
+    return None
 
 
 def _violated(error: IntegrityError) -> str | None:
@@ -585,6 +619,21 @@ async def _write_booking(
         )
         session.add(visit)
         await session.flush()
+        if booking.lead_id is not None:
+            # Held until commit: two CSRs booking the same lead, the second is told.
+            problem = await _lead_problem(session, booking.lead_id, None, lock=True)
+            if problem:
+                raise ValidationError({"lead": problem})
+            await session.execute(
+                update(Lead)
+                .where(Lead.id == booking.lead_id)
+                .values(
+                    outcome=LeadOutcome.BOOKED.value,
+                    work_order_id=order.id,
+                    customer_id=customer_id,
+                )
+                .execution_options(synchronize_session=False)
+            )
         return _Written(
             order.id, order.number, visit.id, visit.version, customer_id, site_id, False
         )

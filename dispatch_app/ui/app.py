@@ -36,6 +36,7 @@ from dispatch_app.services.backup import backups_folder, daily_backup
 from dispatch_app.services.database import prepare_demo_company
 from dispatch_app.services.day_store import DayStore
 from dispatch_app.services.intake import BookedCall
+from dispatch_app.services.leads.inbox import LeadRow
 from dispatch_app.services.sign_in import (
     Credentials,
     PasswordVault,
@@ -47,6 +48,7 @@ from dispatch_app.services.sign_in import (
 from dispatch_app.services.workspace import FeedState, Workspace
 from dispatch_app.ui.backup import BackupTarget
 from dispatch_app.ui.intake.window import CallIntake
+from dispatch_app.ui.leads.inbox import LeadsWindow
 from dispatch_app.ui.main_window import MainWindow
 from dispatch_app.ui.message_templates import MessageTemplatesWindow
 from dispatch_app.ui.office.window import OfficeWindow
@@ -106,6 +108,8 @@ class DispatchApp:
         self.window.billingRequested.connect(self.open_billing)
         self.templates: MessageTemplatesWindow | None = None
         self.window.templatesRequested.connect(self.open_templates)
+        self.leads: LeadsWindow | None = None
+        self.window.leadsRequested.connect(self.open_leads)
         self.settings = QSettings()
         self.vault = PasswordVault(options.keyring)
         self.sign_in: SignInDialog | None = None  # on screen while the server asks
@@ -291,6 +295,9 @@ class DispatchApp:
         if self.templates is not None:
             self.templates.hide()  # unsaved words were asked about before quitting
             await self.templates.aclose()
+        if self.leads is not None:
+            self.leads.close()
+            await self.leads.aclose()
         await self.window.board_actions.aclose()
         await self.window.worker_warning.aclose()
         await self.window.backups.aclose()
@@ -496,6 +503,36 @@ class DispatchApp:
         self.templates.raise_()
         self.templates.activateWindow()
         return self.templates
+
+    def open_leads(self) -> LeadsWindow | None:
+        """The Leads inbox (every role reads it; a CSR and up work it)."""
+        if self.workspace is None or self._closing:
+            return None
+        if self.leads is None:
+            self.leads = LeadsWindow(self.workspace)
+            self.leads.bookRequested.connect(self.book_lead)
+            self.leads.workOrderRequested.connect(self.open_work_order)
+        self.leads.reload()
+        self.leads.show()
+        self.leads.raise_()
+        self.leads.activateWindow()
+        return self.leads
+
+    def book_lead(self, lead: LeadRow, zone: dt.tzinfo) -> CallIntake | None:
+        """The call intake, filled in from a lead; its booking marks the lead booked.
+        A call being typed there is not thrown away for it."""
+        intake = self.open_intake()
+        if intake is None:
+            return None
+        if intake.has_typing() and intake.lead is None:
+            intake.show_problem(
+                self.window.tr(
+                    "Finish or close the call being typed first, then book the lead again."
+                )
+            )
+            return intake
+        intake.take_lead(lead, zone)
+        return intake
 
     def open_intake(self) -> CallIntake | None:
         """Show the call intake (one per workstation), ready for the caller's number."""

@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
     peopleRequested = Signal()  # an admin wants the People window
     billingRequested = Signal()  # the office's lists: not invoiced, unpaid, stock
     templatesRequested = Signal()  # the customer message templates (a manager's)
+    leadsRequested = Signal()  # the Leads inbox (every role reads it)
 
     def __init__(self, parent: QWidget | None = None, *, clock: Clock = SYSTEM_CLOCK) -> None:
         super().__init__(parent)
@@ -157,6 +158,16 @@ class MainWindow(QMainWindow):
         self.templates_action.triggered.connect(self.templatesRequested)
         self.templates_action.setVisible(False)  # a manager's: shown once signed in
         file_menu.insertAction(self.people_action, self.templates_action)
+        self.leads_action = QAction(self.tr("&Leads…"), self)
+        self.leads_action.setObjectName("leads")
+        self.leads_action.setShortcut(
+            QKeySequence(Qt.Modifier.CTRL | Qt.Modifier.SHIFT | Qt.Key.Key_L)
+        )
+        self.leads_action.setStatusTip(
+            self.tr("Missed calls to call back, every inbound lead, and what the misses cost")
+        )
+        self.leads_action.triggered.connect(self.leadsRequested)
+        file_menu.insertAction(self.billing_action, self.leads_action)
         file_menu.addAction(quit_action)
         self.file_menu = file_menu
         edit_menu = self.menuBar().addMenu(self.tr("&Edit"))

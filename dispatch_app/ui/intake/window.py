@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from dispatch_app.domain.availability import ArrivalWindow, WindowSearch
 from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock
+from dispatch_app.domain.phones import display_phone
 from dispatch_app.domain.vocabulary import Priority, QuestionKind, WorkOrderSource
 from dispatch_app.domain.work_order_status import LABELS
 from dispatch_app.errors import DatabaseUnreachable, UserFacingError, ValidationError
@@ -55,6 +56,7 @@ from dispatch_app.services.intake import (
     intake_catalogue,
     technician_names,
 )
+from dispatch_app.services.leads.inbox import LeadRow
 from dispatch_app.services.workspace import Workspace
 from dispatch_app.ui import theme
 from dispatch_app.ui.forms import BANNER_STYLE, DONE_STYLE, error_label, section_title
@@ -130,6 +132,7 @@ class CallIntake(QDialog):
         self.technician_names: dict[int, str] = {}
         self.questions: list[QuestionField] = []
         self.errors: dict[str, QLabel] = {}
+        self.lead: LeadRow | None = None  # the lead this call books, from the Leads inbox
 
         self._build()
         self._connect()
@@ -142,6 +145,14 @@ class CallIntake(QDialog):
         self.banner.setWordWrap(True)
         self.banner.hide()
         self.last_booked: BookedCall | None = None
+        self.lead_note = QLabel()
+        self.lead_note.setObjectName("leadNote")
+        self.lead_note.setWordWrap(True)
+        self.lead_note.setStyleSheet(
+            f"background: {theme.SELECTION.lighter(185).name()}; border-radius: 3px;"
+            "padding: 6px 10px;"
+        )
+        self.lead_note.hide()
 
         # The caller: a panel of its own (lookup, matches, card, sites, new caller).
         self.caller_panel = CallerPanel(self.workspace, self._spawn, clock=self.clock)
@@ -256,6 +267,7 @@ class CallIntake(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
+        layout.addWidget(self.lead_note)
         layout.addWidget(splitter, 1)
         layout.addLayout(buttons)
 
@@ -292,6 +304,8 @@ class CallIntake(QDialog):
         # One id per call, kept across retries: a booking whose answer was lost is found
         # again instead of written twice.
         self.call_id = uuid.uuid4()
+        self.lead = None
+        self.lead_note.hide()
         self.duplicate.hide()
         self.caller_panel.reset()
         self.job_type.clear()
@@ -321,6 +335,30 @@ class CallIntake(QDialog):
             return
         self.catalogue = catalogue
         self.job_type.set_catalogue(catalogue)
+
+    def take_lead(self, lead: LeadRow, zone: dt.tzinfo) -> None:
+        """A lead from the inbox to book: a fresh form with its caller (the customer the
+        number matched, else a new caller with the name and number) and its request as
+        the problem. The booking marks the lead booked, in the same transaction."""
+        self.reset()
+        self.lead = lead
+        received = lead.received_at.astimezone(zone)
+        self.lead_note.setText(
+            self.tr("Booking the lead: {0} from {1}, {2:%b} {2.day}, {3}").format(
+                self.tr(lead.source.label),
+                lead.caller,
+                received,
+                received.strftime("%I:%M %p").lstrip("0"),
+            )
+        )
+        self.lead_note.show()
+        self.description.setPlainText(lead.request)
+        if lead.customer_id is not None:
+            self.choose_customer(lead.customer_id)
+            return
+        self.caller_inputs["name"].setText(lead.name)
+        self.caller_inputs["phone"].setText(display_phone(lead.phone) if lead.phone else "")
+        self.new_caller()
 
     def has_typing(self) -> bool:
         """Whether closing would throw away something the CSR typed."""
@@ -510,6 +548,7 @@ class CallIntake(QDialog):
             equipment_id=self.equipment.currentData(),
             call_id=self.call_id,
             message_consent=self.caller_panel.consent(),
+            lead_id=self.lead.id if self.lead is not None else None,
         )
 
     def save(self) -> None:
@@ -606,6 +645,10 @@ class CallIntake(QDialog):
             "appointment": self.window_list,
             "equipment": self.equipment,
         }.get(name)
+
+    def show_problem(self, text: str) -> None:
+        """A sentence in the banner over the form (for whoever opened the intake)."""
+        self._show_banner(text)
 
     def _show_banner(self, text: str) -> None:
         self.banner.setText(text)

@@ -51,6 +51,7 @@ from dispatch_app.domain.work_order_status import REASON_REQUIRED
 from dispatch_app.domain.work_orders import EDITABLE_FIELDS
 from dispatch_app.errors import ConflictError, DatabaseUnreachable, UserFacingError, ValidationError
 from dispatch_app.services.change_routes import ChangeHint
+from dispatch_app.services.leads.inbox import LeadRow, lead_of_work_order
 from dispatch_app.services.work_order.record import load_parts, load_record
 from dispatch_app.services.work_order.rows import WorkOrderRecord
 from dispatch_app.services.work_order.status import change_status
@@ -168,6 +169,13 @@ class WorkOrderEditor(QDialog):
         header_layout.setSpacing(4)
         header_layout.addLayout(first_line)
         header_layout.addWidget(self.subtitle)
+        # "From lead: Missed call Dec 5": the call this work order was booked from.
+        self.lead_label = QLabel()
+        self.lead_label.setObjectName("fromLead")
+        self.lead_label.setStyleSheet(MUTED_STYLE)
+        self.lead_label.hide()
+        self.from_lead: LeadRow | None = None
+        header_layout.addWidget(self.lead_label)
 
         # -- messages --------------------------------------------------------------------
         self.banner = QLabel()
@@ -402,6 +410,7 @@ class WorkOrderEditor(QDialog):
         if record.cancel_reason:
             subtitle += " · " + self.tr("Reason: {0}").format(escape(record.cancel_reason))
         self.subtitle.setText(subtitle)
+        self._show_lead()
         self.updated_label.setText(
             self.tr("Last changed by {0} at {1}").format(
                 record.updated_by, record.updated_at.strftime("%d %b %H:%M")
@@ -424,7 +433,33 @@ class WorkOrderEditor(QDialog):
 
     # -- talking to the database ------------------------------------------------------------
     def load_soon(self) -> None:
-        self._spawn(self.load())
+        self._spawn(self._load_with_lead())
+
+    async def _load_with_lead(self) -> None:
+        # One after the other: a workstation holds few connections.
+        await self.load()
+        await self._read_lead()
+
+    async def _read_lead(self) -> None:
+        """The lead this work order was booked from, if any (set once, at booking)."""
+        try:
+            self.from_lead = await self.workspace.read(lead_of_work_order, self.work_order_id)
+        except UserFacingError as error:
+            log.info("reading the lead of %s failed: %s", self.work_order_id, error)
+            return
+        self._show_lead()
+
+    def _show_lead(self) -> None:
+        lead = self.from_lead
+        if lead is None or self.record is None:
+            self.lead_label.hide()
+            return
+        received = lead.received_at.astimezone(self.record.timezone)
+        self.lead_label.setText(
+            self.tr("From lead: {0} {1:%b} {1.day}").format(self.tr(lead.source.label), received)
+        )
+        self.lead_label.setToolTip(lead.request)
+        self.lead_label.show()
 
     def refresh_soon(self, parts: Collection[RecordPart] | None = None) -> None:
         """Read ``parts`` of the record (all of it when None) again shortly: hints arrive
