@@ -197,6 +197,42 @@ def test_booking_a_lead_already_booked_is_refused_and_writes_nothing(company) ->
         run(url, book_call, booking(job_type, lead_id + 1000), clock=clock_at(6))
 
 
+def test_two_csrs_booking_one_lead_at_once_make_one_work_order(company) -> None:
+    url, job_type = company
+    lead_id = add_lead(url, "missed_call", "+13125550190", 1)
+    ((before,),) = sql(url, "SELECT count(*) FROM work_orders")
+
+    async def both() -> list[Any]:
+        engines = [make_async_engine(url) for _ in range(2)]
+        try:
+            return await asyncio.gather(
+                *(
+                    book_call(
+                        session_factory(engine),
+                        booking(job_type, lead_id, phone=phone),
+                        clock=clock_at(6),
+                    )
+                    for engine, phone in zip(
+                        engines, ("(312) 555-0171", "(312) 555-0172"), strict=True
+                    )
+                ),
+                return_exceptions=True,
+            )
+        finally:
+            for engine in engines:
+                await engine.dispose()
+
+    results = asyncio.run(both())
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    booked = [r for r in results if not isinstance(r, BaseException)]
+    assert len(booked) == 1 and len(refused) == 1, results
+    assert "already booked" in refused[0].fields["lead"]
+    assert sql(url, "SELECT count(*) FROM work_orders") == [(before + 1,)]
+    assert sql(url, "SELECT work_order_id FROM leads WHERE id = %s", lead_id) == [
+        (booked[0].work_order_id,)
+    ]
+
+
 def test_the_leak_header_counts_this_week_and_month_in_the_company_zone(company) -> None:
     url, _job_type = company
     add_lead(url, "missed_call", "+13125550190", 2)

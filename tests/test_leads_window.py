@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QApplication
 
 from dispatch_app.config import libpq_url
 from dispatch_app.db.scratch import ScratchServer
-from dispatch_app.domain.leads import LeadOutcome
 from dispatch_app.domain.roles import Action, Role, refusal
 from dispatch_app.services.map_positions import ZIP_CENTROIDS
 from dispatch_app.ui.leads.model import when_text
@@ -243,11 +242,15 @@ def test_the_inbox_as_a_picture(loop, qtbot, db_url, leads, start, tmp_path, set
         "UPDATE leads SET owner = 'maria.g', attempts = 1 WHERE id = %s",
         leads["returning"],
     )
-    pump_until(loop, lambda: cell(window, window.model.row_of(leads["returning"]), 6) == "1")
+    spam = add_lead(db_url, "missed_call", "+18005550100", 2)
+    sql(db_url, "UPDATE leads SET outcome = 'spam', outcome_note = 'Robocall' WHERE id = %s", spam)
     act(loop, lambda: window.filter.setCurrentIndex(1))
-    pump_until(loop, lambda: not window.reading)
+    pump_until(loop, lambda: spam in ids(window) and not window.reading)
+    assert ids(window)[-1] == spam  # closed ones last
+    assert cell(window, len(ids(window)) - 1, 7) == "Spam — Robocall"
+    assert cell(window, window.model.row_of(leads["returning"]), 6) == "1"
     act(loop, lambda: window.resize(1280, 560))
     QApplication.processEvents()
     assert window.grab().save(str(tmp_path / "leads_inbox.png"))
     assert when_text(NOW, NOW, TZ) == "Today 7:00 AM"
-    assert LeadOutcome.OPEN.label == cell(window, 0, 7)
+    assert when_text(NOW - dt.timedelta(days=40), NOW, TZ) == "Oct 22, 7:00 AM"

@@ -9,6 +9,9 @@ date, Alt+0 leaves the call for dispatch); Enter saves. A new caller is typed in
 Nothing typed is lost: a refused save shows each problem beside its field and keeps the
 form; a database that does not answer leaves everything in place for another Enter;
 closing with something typed asks first.
+
+A lead from the Leads inbox opens the form filled in (``take_lead``): its caller, its
+request as the problem; the booking marks the lead booked in the same transaction.
 """
 
 from __future__ import annotations

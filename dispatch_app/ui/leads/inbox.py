@@ -263,6 +263,15 @@ class LeadsWindow(QWidget):
             self.table.selectRow(0)  # the first callback due, ready for a button or Enter
         callbacks = sum(1 for lead in leads if lead.callback_open)
         overdue = sum(1 for lead in leads if lead.overdue(self.workspace.clock.now()))
+        if not leads:
+            self.count.setText(
+                self.tr("No open leads: nobody is waiting for a call back.")
+                if not self.include_closed
+                else self.tr("No leads in the last {0} days.").format(CLOSED_DAYS)
+            )
+            self._offer()
+            self.listed.emit()
+            return
         words = [self.tr("{0} listed").format(len(leads))]
         if callbacks:
             words.append(self.tr("{0} to call back").format(callbacks))
@@ -543,7 +552,10 @@ class LeadsWindow(QWidget):
 
 
 async def _import_call_log(sessions: Any, data: bytes, *, clock: Any) -> Any:
-    """The call log import, which lives with the leads' services."""
-    from dispatch_app.services.leads.call_log import import_call_log
-
+    """The call log import, which lives with the leads' services (read when first
+    asked for: the window opens without it)."""
+    try:
+        from dispatch_app.services.leads.call_log import import_call_log
+    except ImportError:
+        raise UserFacingError("This version of Dispatch Board cannot import call logs.") from None
     return await import_call_log(sessions, data, clock=clock)
