@@ -78,6 +78,8 @@ WRITTEN_AT = {
     ("stock_movements", "moved_at"),
     ("payments", "recorded_at"),
     ("customers", "consent_recorded_at"),
+    ("leads", "created_at"),
+    ("follow_ups", "created_at"),
 }
 # Messages are queued for visits happening at the server's "now", not the demo's.
 CLOCK_OF_THE_SERVER = {"outbox_messages"}

@@ -38,7 +38,9 @@ from dispatch_app.db.models import (
     JobType,
     JobTypeQuestion,
     JobTypeSkill,
+    Lead,
     LineItem,
+    MaintenancePlan,
     Note,
     Part,
     ServiceSite,
@@ -833,7 +835,21 @@ _CALLED_IN = [
     WorkOrderSource.REPEAT,
     WorkOrderSource.LEAD,
 ]
-AGREEMENT_PLANS = (("Comfort Club", 2, "189.00"), ("Plumbing Protection Plan", 1, "129.00"))
+# (name, visits a year, price, the job type its visits are booked as, what it covers)
+AGREEMENT_PLANS = (
+    ("Comfort Club", 2, "189.00", "Furnace tune-up", "Furnace and central AC"),
+    ("Plumbing Protection Plan", 1, "129.00", "Sewer camera inspection", "Drains, water heater"),
+    ("Generator Care", 1, "149.00", "Generator maintenance", "Standby generator"),
+)
+# What callers asked for when they left a voicemail or a web request.
+LEAD_REQUESTS = (
+    "Furnace making a banging noise when it starts",
+    "Quote for a new water heater, ours is 15 years old",
+    "Need an outlet added in the garage",
+    "Water stain on the ceiling after the storm",
+    "AC tune-up before summer, please call back",
+    "Kitchen sink drains slowly",
+)
 
 
 class TechSpec(NamedTuple):
@@ -2872,25 +2888,134 @@ def _line_items(
     return rows
 
 
-def _agreements(plan: _Planner, customer_ids: list[int]) -> list[dict[str, Any]]:
-    """One household in six is on a maintenance plan, some of them lapsed."""
+def _plans(job_ids: dict[str, int]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "visits_per_year": visits,
+            "price": Decimal(price),
+            "job_type_id": job_ids[job],
+            "covered_equipment": covers,
+            "term_months": 12,
+        }
+        for name, visits, price, job, covers in AGREEMENT_PLANS
+    ]
+
+
+def _agreements(
+    plan: _Planner, customer_ids: list[int], plan_ids: list[int], first_site: dict[int, int]
+) -> list[dict[str, Any]]:
+    """One household in six is on a maintenance plan, some of them lapsed. Their visits
+    are due from today (the worker books the coming ones), not since they started."""
     rows = []
     for n, customer in enumerate(plan.customers):
         if customer.business or n % 6:
             continue
-        name, visits, price = AGREEMENT_PLANS[(n // 6) % len(AGREEMENT_PLANS)]
+        which = (n // 6) % len(AGREEMENT_PLANS)
+        name, visits, price, _job, _covers = AGREEMENT_PLANS[which]
         starts = plan.today - dt.timedelta(days=(n * 37) % 500)
+        ends = starts + dt.timedelta(days=365)
         rows.append(
             {
                 "customer_id": customer_ids[n],
                 "name": name,
                 "starts_on": starts,
-                "ends_on": starts + dt.timedelta(days=365),
+                "ends_on": ends,
                 "visits_per_year": visits,
                 "price": Decimal(price),
+                "plan_id": plan_ids[which],
+                "site_id": first_site.get(n),
+                "schedule_from": min(max(plan.today, starts), ends),
             }
         )
     return rows
+
+
+def _leads(
+    plan: _Planner,
+    orders: list[_Order],
+    order_ids: list[int],
+    customer_ids: list[int],
+) -> list[dict[str, Any]]:
+    """The last week's inbound contacts: the calls that booked the week's phone jobs,
+    and the ones nobody booked — missed calls (some called back, one spam), voicemails
+    and web requests, from customers and from numbers the company does not know."""
+    rng = random.Random(f"leads:{len(orders)}")  # its own: the rest of the demo stays as it was
+    now = plan.now
+    week_ago = now - dt.timedelta(days=7)
+    rows: list[dict[str, Any]] = []
+    recent = [
+        (n, o)
+        for n, o in enumerate(orders)
+        if week_ago <= o.created_at <= now
+        and o.source in (WorkOrderSource.PHONE, WorkOrderSource.WEB)
+    ]
+    for k, (n, o) in enumerate(recent):
+        phones = plan.customers[o.customer].phones
+        if not phones:
+            continue
+        # One in five of the week's bookings was a missed call the office called back.
+        missed = k % 5 == 2 and o.source == WorkOrderSource.PHONE
+        received = o.created_at - dt.timedelta(minutes=rng.randint(25, 180) if missed else 6)
+        rows.append(
+            {
+                "source": "web"
+                if o.source == WorkOrderSource.WEB
+                else ("missed_call" if missed else "call"),
+                "phone": phones[0][0],
+                "name": plan.customers[o.customer].name,
+                "received_at": max(received, week_ago),
+                "request": o.description[:200] if o.source == WorkOrderSource.WEB else "",
+                "duration_seconds": None
+                if missed or o.source == WorkOrderSource.WEB
+                else rng.randint(90, 420),
+                "outcome": "booked",
+                "work_order_id": order_ids[n],
+                "attempts": 1 if missed else 0,
+                "customer_id": customer_ids[o.customer],
+            }
+        )
+    # The ones that did not book: 12 over the week, the latest this morning.
+    for k in range(12):
+        received = now - dt.timedelta(
+            hours=2 + k * 13 + rng.randint(0, 5), minutes=rng.randint(0, 59)
+        )
+        known = k % 3 == 0 and plan.customers
+        if known:
+            who = plan.customers[(k * 11) % len(plan.customers)]
+            number, name = (who.phones[0][0], who.name) if who.phones else (None, "")
+        else:
+            number, name = f"+1312555{7000 + k * 37:04d}", ""
+        if number is None:
+            continue
+        source, outcome, attempts, request = "missed_call", "open", 0, ""
+        match k % 6:
+            case 1:
+                source, request = "voicemail", LEAD_REQUESTS[k % len(LEAD_REQUESTS)]
+            case 2:
+                attempts = 2
+            case 3:
+                outcome, attempts = "not_interested", 1
+            case 4:
+                outcome = "spam"
+            case 5:
+                source, request = "web", LEAD_REQUESTS[(k + 3) % len(LEAD_REQUESTS)]
+        rows.append(
+            {
+                "source": source,
+                "phone": number,
+                "name": name,
+                "email": f"lead{k}@example.com" if source == "web" else None,
+                "received_at": received,
+                "request": request,
+                "duration_seconds": 0 if source == "missed_call" else None,
+                "outcome": outcome,
+                "outcome_note": "Robocall" if outcome == "spam" else None,
+                "attempts": attempts,
+            }
+        )
+    blank = {"email": None, "outcome_note": None, "customer_id": None, "work_order_id": None}
+    return sorted(({**blank, **row} for row in rows), key=lambda row: row["received_at"])
 
 
 def _shade(colour: str, lighten: float) -> str:
@@ -3163,8 +3288,8 @@ def rebuild_demo(
             "This database does not hold the demo company, so it is not replaced; "
             "the demo goes into an empty database."
         )
-    # The company's settings and message templates are its own, not the demo's.
-    kept = ("app_settings", "message_templates")
+    # The company's settings, message templates and follow-up rules are its own.
+    kept = ("app_settings", "message_templates", "follow_up_rules")
     tables = [t.name for t in Base.metadata.sorted_tables if t.name not in kept]
     # TRUNCATE, not DELETE: the whole demo goes at once, and rules that keep history from
     # being deleted row by row stay what they are for a real company.
@@ -3382,7 +3507,11 @@ def _write(session: Session, plan: _Planner) -> None:
         ],
     )
     _insert(session, LineItem, _line_items(orders, order_ids, part_ids))
-    _insert(session, Agreement, _agreements(plan, customer_ids))
+    plan_ids = _ids(session, MaintenancePlan, _plans(job_ids))
+    first_site: dict[int, int] = {}
+    for k, site in enumerate(plan.sites):
+        first_site.setdefault(site.customer, site_ids[k])
+    _insert(session, Agreement, _agreements(plan, customer_ids, plan_ids, first_site))
     visit_rows = [(order_ids[n], o, v) for n, o in enumerate(orders) for v in o.visits]
     visit_ids = _ids(
         session,
@@ -3497,6 +3626,7 @@ def _write(session: Session, plan: _Planner) -> None:
             for _, n, _, s in steps
         ],
     )
+    _insert(session, Lead, _leads(plan, orders, order_ids, customer_ids))
     write_books(
         session,
         part_trades={code: trade.value for code, trade in PART_TRADES.items()},

@@ -106,8 +106,9 @@ BEGIN
         NEW.received_at := OLD.received_at;
         NEW.source := OLD.source;
         NEW.external_id := OLD.external_id;
+    ELSIF NEW.attempts > 0 THEN  -- brought in with its history (another system's)
+        NEW.last_attempt_at := coalesce(NEW.last_attempt_at, NEW.received_at);
     ELSE
-        NEW.attempts := 0;
         NEW.last_attempt_at := NULL;
     END IF;
     RETURN NEW;
