@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import decimal
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ import pytest
 from dispatch_app.config import libpq_url
 from dispatch_app.db.engine import make_async_engine, session_factory
 from dispatch_app.domain.clock import FixedClock
-from dispatch_app.errors import ValidationError
+from dispatch_app.errors import ConflictError, ValidationError
 from dispatch_app.services.follow_ups import agreements
 from dispatch_app.services.follow_ups.agreements import Sessions
 
@@ -282,3 +283,112 @@ def test_the_intake_card_shows_the_next_due_visit(db_url: str) -> None:
     _call(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(dt.date(2027, 6, 5))))
     (after,) = _call(db_url, lambda s: card(s, dt.date(2027, 6, 5)))
     assert after.next_due == dt.date(2027, 7, 1) and (after.next_booked or "").startswith("WO-")
+
+
+# -- the office's view ------------------------------------------------------------------------
+def test_the_agreements_book_lists_plans_and_agreements_by_their_next_visit(db_url: str) -> None:
+    company = _company(db_url)
+    today = dt.date(2027, 3, 1)
+    for starts, plan in ((dt.date(2027, 1, 10), "twice"), (dt.date(2027, 2, 20), "four")):
+        _call(
+            db_url,
+            lambda s, starts=starts, plan=plan: agreements.sell_agreement(
+                s,
+                customer_id=company["customer"],
+                plan_id=company[plan],
+                starts_on=starts,
+                clock=_noon(starts),
+            ),
+        )
+    _agreement(db_url, company["customer"], dt.date(2025, 1, 1), dt.date(2026, 1, 1), 1)  # lapsed
+    _call(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(dt.date(2027, 2, 20))))
+    book = _call(db_url, lambda s: agreements.agreements_book(s, clock=_noon(today)))
+    assert [(p.name, p.customers) for p in book.plans] == [
+        ("Comfort Club", 1),
+        ("Comfort Club Plus", 1),
+    ]
+    assert book.running == 2 and book.yearly_value == decimal.Decimal("378.00")
+    rows = [(a.name, a.running, a.next_due, a.next_booked is not None) for a in book.agreements]
+    assert rows == [
+        # Both first visits were booked on Feb 20; the quarterly one's is the earliest.
+        ("Comfort Club", True, dt.date(2027, 1, 10), True),
+        ("Comfort Club Plus", True, dt.date(2027, 2, 20), True),
+        ("Plan", False, None, False),
+    ]
+    assert book.due_soon == 2 and book.ahead_days == 30
+
+
+def test_a_manager_adds_and_changes_a_plan_with_a_sentence_for_each_mistake(db_url: str) -> None:
+    company = _company(db_url)
+    made = _call(
+        db_url,
+        lambda s: agreements.save_plan(
+            s,
+            None,
+            None,
+            name="  Roof   Guard ",
+            price=decimal.Decimal("99.5"),
+            visits_per_year=1,
+            term_months=24,
+            job_type_id=company["job"],
+            covered_equipment="Roof, gutters",
+            active=True,
+        ),
+    )
+    with pytest.raises(ValidationError) as wrong:
+        _call(
+            db_url,
+            lambda s: agreements.save_plan(
+                s,
+                None,
+                None,
+                name="Roof Guard",
+                price=decimal.Decimal("-1"),
+                visits_per_year=13,
+                term_months=0,
+                job_type_id=company["job"],
+                covered_equipment="",
+                active=True,
+            ),
+        )
+    assert set(wrong.value.fields) == {"price", "visits_per_year", "term_months"}
+    with pytest.raises(ValidationError, match="already a plan called Roof Guard"):
+        _call(
+            db_url,
+            lambda s: agreements.save_plan(
+                s,
+                None,
+                None,
+                name="Roof Guard",
+                price=decimal.Decimal("1"),
+                visits_per_year=1,
+                term_months=12,
+                job_type_id=company["job"],
+                covered_equipment="",
+                active=True,
+            ),
+        )
+    (plan,) = [
+        p
+        for p in _call(
+            db_url, lambda s: agreements.agreements_book(s, clock=_noon(dt.date(2027, 1, 1)))
+        ).plans
+        if p.id == made
+    ]
+    assert (plan.name, plan.price, plan.term_months) == ("Roof Guard", decimal.Decimal("99.50"), 24)
+    with pytest.raises(ConflictError):
+        _call(
+            db_url,
+            lambda s: agreements.save_plan(
+                s,
+                made,
+                plan.version + 1,
+                name="Roof Guard",
+                price=decimal.Decimal("1"),
+                visits_per_year=1,
+                term_months=12,
+                job_type_id=company["job"],
+                covered_equipment="",
+                active=False,
+            ),
+        )

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatch_app.db.models import Agreement, Customer, MaintenancePlan, ServiceSite, WorkOrder
+from dispatch_app.db.models import (
+    Agreement,
+    Customer,
+    JobType,
+    MaintenancePlan,
+    ServiceSite,
+    WorkOrder,
+)
 from dispatch_app.domain.clock import Clock
 from dispatch_app.domain.ids import require_row_id
 from dispatch_app.errors import ConflictError, ValidationError
@@ -228,3 +235,192 @@ async def agreements_of_customer(
             )
         )
     return found
+
+
+# -- the office's Agreements tab ------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PlanRow:
+    id: int
+    version: int
+    name: str
+    price: decimal.Decimal
+    visits_per_year: int
+    term_months: int
+    job_type_id: int
+    job_type: str
+    covered_equipment: str
+    active: bool
+    customers: int  # agreements running on it now
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementRow:
+    id: int
+    version: int
+    customer_id: int
+    customer: str
+    plan_id: int | None
+    name: str
+    starts_on: dt.date
+    ends_on: dt.date
+    price: decimal.Decimal
+    running: bool
+    next_due: dt.date | None
+    next_booked: str | None
+    next_work_order_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementsBook:
+    plans: list[PlanRow]
+    agreements: list[AgreementRow]
+    running: int
+    yearly_value: decimal.Decimal  # what the running agreements bring in a year
+    due_soon: int  # visits due within the days ahead, booked or not
+    ahead_days: int
+    today: dt.date
+
+
+_PLANS = """
+SELECT p.id, p.version, p.name, p.price, p.visits_per_year, p.term_months, p.job_type_id,
+       j.name AS job_type, p.covered_equipment, p.active,
+       (SELECT count(*) FROM agreements a WHERE a.plan_id = p.id
+        AND a.starts_on <= :today AND a.ends_on > :today) AS customers
+FROM maintenance_plans p JOIN job_types j ON j.id = p.job_type_id
+ORDER BY p.active DESC, p.name
+"""
+
+_AGREEMENTS = f"""
+SELECT a.id, a.version, a.customer_id, c.name AS customer, a.plan_id, a.name, a.starts_on,
+       a.ends_on, a.price, (a.starts_on <= :today AND a.ends_on > :today) AS running,
+       b.id AS booked_id, b.number AS booked, b.agreement_due_on AS booked_due,
+       CASE WHEN b.id IS NULL AND a.ends_on > :today THEN
+           (SELECT d FROM dispatch_agreement_due_dates(a.id, a.ends_on) AS d
+            WHERE d >= :today AND NOT EXISTS (SELECT 1 FROM work_orders w
+                WHERE w.agreement_id = a.id AND w.agreement_due_on = d)
+            ORDER BY d LIMIT 1)
+       END AS coming
+FROM agreements a JOIN customers c ON c.id = a.customer_id
+LEFT JOIN LATERAL (SELECT w.id, w.number, w.agreement_due_on FROM work_orders w
+                   WHERE w.agreement_id = a.id AND w.status NOT IN {_FINISHED!r}
+                   ORDER BY w.agreement_due_on LIMIT 1) b ON true
+ORDER BY (a.ends_on > :today) DESC, coalesce(b.agreement_due_on, a.ends_on), c.name
+LIMIT :limit
+"""
+
+
+async def agreements_book(sessions: Sessions, *, clock: Clock, limit: int = 1000) -> AgreementsBook:
+    """The plans sold, and the agreements (running first, by their next visit)."""
+    async with sessions() as session:
+        today = await company_today(session, clock)
+        ahead = await ahead_days(session)
+        plans = [
+            PlanRow(**row._mapping) for row in await session.execute(text(_PLANS), {"today": today})
+        ]
+        agreements = [
+            AgreementRow(
+                id=r.id,
+                version=r.version,
+                customer_id=r.customer_id,
+                customer=r.customer,
+                plan_id=r.plan_id,
+                name=r.name,
+                starts_on=r.starts_on,
+                ends_on=r.ends_on,
+                price=r.price,
+                running=r.running,
+                next_due=r.booked_due if r.booked_id is not None else r.coming,
+                next_booked=r.booked,
+                next_work_order_id=r.booked_id,
+            )
+            for r in await session.execute(text(_AGREEMENTS), {"today": today, "limit": limit})
+        ]
+    running = [a for a in agreements if a.running]
+    horizon = today + dt.timedelta(days=ahead)
+    return AgreementsBook(
+        plans=plans,
+        agreements=agreements,
+        running=len(running),
+        yearly_value=sum((a.price for a in running), decimal.Decimal(0)),
+        due_soon=sum(1 for a in running if a.next_due is not None and a.next_due <= horizon),
+        ahead_days=ahead,
+        today=today,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class JobTypeChoice:
+    id: int
+    name: str
+
+
+async def job_type_choices(sessions: Sessions) -> list[JobTypeChoice]:
+    async with sessions() as session:
+        rows = await session.execute(select(JobType.id, JobType.name).order_by(JobType.name))
+        return [JobTypeChoice(r.id, r.name) for r in rows]
+
+
+async def save_plan(
+    sessions: Sessions,
+    plan_id: int | None,
+    seen_version: int | None,
+    *,
+    name: str,
+    price: decimal.Decimal,
+    visits_per_year: int,
+    term_months: int,
+    job_type_id: int,
+    covered_equipment: str,
+    active: bool,
+) -> int:
+    """Add a plan (``plan_id`` None) or change one; returns its id. Agreements already
+    sold keep what they were sold (their visits and price); a change is for new sales."""
+    name = " ".join(name.split())
+    covered = " ".join(covered_equipment.split())
+    problems: dict[str, str] = {}
+    if not 1 <= len(name) <= 100:
+        problems["name"] = "Name the plan (at most 100 characters)."
+    if not decimal.Decimal(0) <= price <= decimal.Decimal("99999.99"):
+        problems["price"] = "The price is 0 to 99,999.99."
+    if not 1 <= visits_per_year <= 12:
+        problems["visits_per_year"] = "A plan has 1 to 12 visits a year."
+    if not 1 <= term_months <= 120:
+        problems["term_months"] = "A plan runs 1 to 120 months."
+    if len(covered) > 500:
+        problems["covered_equipment"] = "Say what it covers in at most 500 characters."
+    if "\x00" in name + covered:
+        problems["name"] = "The plan has a character that cannot be stored."
+    if problems:
+        raise ValidationError(problems)
+    async with sessions() as session, session.begin():
+        clash = await session.scalar(
+            select(MaintenancePlan.id).where(
+                MaintenancePlan.name == name, MaintenancePlan.id != (plan_id or 0)
+            )
+        )
+        if clash is not None:
+            raise ValidationError({"name": f"There is already a plan called {name}."})
+        values = {
+            "name": name,
+            "price": price.quantize(decimal.Decimal("0.01")),
+            "visits_per_year": visits_per_year,
+            "term_months": term_months,
+            "job_type_id": job_type_id,
+            "covered_equipment": covered,
+            "active": active,
+        }
+        if plan_id is None:
+            plan = MaintenancePlan(**values)
+            session.add(plan)
+            await session.flush()
+            return plan.id
+        current = await session.get(MaintenancePlan, plan_id)
+        if current is None:
+            raise ConflictError("That plan was removed by someone else.")
+        if current.version != seen_version:
+            raise ConflictError(
+                f"{current.name} was changed by someone else meanwhile — look again."
+            )
+        for key, value in values.items():
+            setattr(current, key, value)
+        return plan_id
