@@ -40,6 +40,7 @@ SOURCE_LABEL = {
     WorkOrderSource.REFERRAL: "Referral",
     WorkOrderSource.REPEAT: "Repeat customer",
     WorkOrderSource.LEAD: "Lead service",
+    WorkOrderSource.AGREEMENT: "Maintenance agreement",
 }
 PRIORITY_LABEL = {
     Priority.NORMAL: "Normal",

@@ -1,6 +1,7 @@
 """The office's Billing & stock window (File ▸ Billing & stock…, Ctrl+Shift+B): work
-not invoiced, invoices unpaid by age, each location's stock, and the price book — one
-tab each, every role reads them, and what a role may not do is not offered.
+not invoiced, invoices unpaid by age, each location's stock, the price book, and the
+maintenance plans and agreements — one tab each, every role reads them, and what a
+role may not do is not offered.
 
 Nobody presses refresh: the window hears the change feed's hints for its tables (a
 colleague's payment, a delivery booked at the warehouse) and the tab on screen reads
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 from dispatch_app.services.change_routes import ChangeHint
 from dispatch_app.services.workspace import Workspace
 from dispatch_app.ui.office.aging import AgingTab
+from dispatch_app.ui.office.agreements import AgreementsTab
 from dispatch_app.ui.office.common import OfficeTab
 from dispatch_app.ui.office.not_invoiced import NotInvoicedTab
 from dispatch_app.ui.office.price_book import PriceBookTab
@@ -43,6 +45,7 @@ class OfficeWindow(QWidget):
         self.aging = AgingTab(workspace, self.tasks)
         self.stock = StockTab(workspace, self.tasks)
         self.price_book = PriceBookTab(workspace, self.tasks)
+        self.agreements = AgreementsTab(workspace, self.tasks)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("officeTabs")
         self.tabs.setDocumentMode(True)
@@ -50,10 +53,12 @@ class OfficeWindow(QWidget):
         self.tabs.addTab(self.aging, self.tr("Unpaid by age"))
         self.tabs.addTab(self.stock, self.tr("Stock"))
         self.tabs.addTab(self.price_book, self.tr("Price book"))
+        self.tabs.addTab(self.agreements, self.tr("Agreements"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.addWidget(self.tabs)
         self.not_invoiced.openWorkOrder.connect(self.openWorkOrder)
+        self.agreements.openWorkOrder.connect(self.openWorkOrder)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Close), self, self.close)
 
         self._reread = QTimer(self)
@@ -74,7 +79,7 @@ class OfficeWindow(QWidget):
 
     @property
     def pages(self) -> tuple[OfficeTab, ...]:
-        return (self.not_invoiced, self.aging, self.stock, self.price_book)
+        return (self.not_invoiced, self.aging, self.stock, self.price_book, self.agreements)
 
     def current(self) -> OfficeTab:
         page = self.tabs.currentWidget()
