@@ -76,7 +76,7 @@ def test_plans_and_agreements_are_sold_changed_and_booked_from_the_tab(
     tab = window.agreements
     show_tab(loop, window, tab)
     assert tab.summary.text() == (
-        "1 agreements running, worth $189.00 a year · 1 visits due in 30 days"
+        "1 agreement running, worth $189.00 a year · 1 visit due in 30 days"
     )
     assert [cell(tab.plan_table, r, 0) for r in range(2)] == ["Comfort Club", "Comfort Plus"]
     assert cell(tab.plan_table, 0, 6) == "1"  # customers on it

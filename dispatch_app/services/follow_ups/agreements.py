@@ -250,7 +250,7 @@ class PlanRow:
     job_type: str
     covered_equipment: str
     active: bool
-    customers: int  # agreements running on it now
+    customers: int  # agreements on it that have not ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +264,7 @@ class AgreementRow:
     starts_on: dt.date
     ends_on: dt.date
     price: decimal.Decimal
-    running: bool
+    running: bool  # not ended (one sold to start later counts)
     next_due: dt.date | None
     next_booked: str | None
     next_work_order_id: int | None
@@ -285,14 +285,14 @@ _PLANS = """
 SELECT p.id, p.version, p.name, p.price, p.visits_per_year, p.term_months, p.job_type_id,
        j.name AS job_type, p.covered_equipment, p.active,
        (SELECT count(*) FROM agreements a WHERE a.plan_id = p.id
-        AND a.starts_on <= :today AND a.ends_on > :today) AS customers
+        AND a.ends_on > :today) AS customers
 FROM maintenance_plans p JOIN job_types j ON j.id = p.job_type_id
 ORDER BY p.active DESC, p.name
 """
 
 _AGREEMENTS = f"""
 SELECT a.id, a.version, a.customer_id, c.name AS customer, a.plan_id, a.name, a.starts_on,
-       a.ends_on, a.price, (a.starts_on <= :today AND a.ends_on > :today) AS running,
+       a.ends_on, a.price, a.ends_on > :today AS running,
        b.id AS booked_id, b.number AS booked, b.agreement_due_on AS booked_due,
        CASE WHEN b.id IS NULL AND a.ends_on > :today THEN
            (SELECT d FROM dispatch_agreement_due_dates(a.id, a.ends_on) AS d

@@ -151,10 +151,20 @@ class AgreementsTab(OfficeTab):
     def show_answer(self, _wanted: object, book: AgreementsBook) -> None:
         self.book = book
         if book.running:
+            running = (
+                self.tr("1 agreement running, worth {0} a year")
+                if book.running == 1
+                else self.tr("{1} agreements running, worth {0} a year")
+            )
+            due = (
+                self.tr("1 visit due in {0} days")
+                if book.due_soon == 1
+                else self.tr("{1} visits due in {0} days")
+            )
             self.summary.setText(
-                self.tr(
-                    "{0} agreements running, worth {1} a year · {2} visits due in {3} days"
-                ).format(book.running, money(book.yearly_value), book.due_soon, book.ahead_days)
+                running.format(money(book.yearly_value), book.running)
+                + " · "
+                + due.format(book.ahead_days, book.due_soon)
             )
         else:
             self.summary.setText(self.tr("No maintenance agreement is running."))
