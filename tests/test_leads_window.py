@@ -164,7 +164,11 @@ def test_book_call_opens_the_intake_filled_in_and_booking_marks_the_lead_booked(
     assert cell(window, row, 7) == f"Booked · {booked[0].number}"
     choose(loop, window, leads["missed"])
     assert not window.book_action.isEnabled() and window.open_work_order_action.isEnabled()
-    assert window.selected().work_order_id == work_order  # what "Open work order" opens
+    act(loop, window.open_work_order_action.trigger)
+    pump_until(loop, lambda: work_order in app.editors)
+    editor = app.editors[work_order]
+    pump_until(loop, lambda: editor.lead_label.isVisible())
+    assert editor.lead_label.text() == "From lead: Voicemail Nov 30"
 
 
 def test_a_csrs_gestures_are_written_and_a_returning_caller_is_chosen_in_the_intake(
@@ -208,6 +212,35 @@ def test_a_csrs_gestures_are_written_and_a_returning_caller_is_chosen_in_the_int
     pump_until(loop, lambda: app.intake is not None and app.intake.customer is not None)
     assert app.intake.customer.name == "José Núñez"
     assert app.intake.description.toPlainText() == "Furnace making a banging noise"
+
+
+def test_a_call_log_is_imported_all_or_nothing(
+    loop, qtbot, db_url, leads, start, tmp_path, settings_dir
+) -> None:
+    _app, window = open_leads(loop, start, db_url, tmp_path)
+    header = "Time,Caller Number,Caller Name,Duration,Status\r\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        header + "11/30/2026 4:15 PM,773 555 0140,RIVERA M,0:00,Missed\r\n"
+        "not a time,773 555 0141,,0:10,Missed\r\n"
+    )
+    act(loop, lambda: window.import_file(bad))
+    pump_until(loop, lambda: window.import_report is not None and window.import_report.isVisible())
+    assert "Row 3" in window.import_report.detailedText()
+    assert "Nothing was imported." in window.import_report.detailedText()
+    assert len(ids(window)) == 3
+    act(loop, window.import_report.close)
+
+    good = tmp_path / "good.csv"
+    good.write_text(
+        header + "11/30/2026 4:15 PM,773 555 0140,RIVERA M,0:00,Missed\r\n"
+        "11/30/2026 4:20 PM,773 555 0141,,1:10,Answered\r\n"
+    )
+    act(loop, lambda: window.import_file(good))
+    pump_until(loop, lambda: window.done.isVisible())
+    assert window.done.text().startswith("2 calls added: 1 missed, 1 callback to make.")
+    pump_until(loop, lambda: len(ids(window)) == 5)
+    assert cell(window, 0, 2) == "RIVERA M · (773) 555-0140"  # the callback due first
 
 
 def test_a_viewer_reads_the_leads_with_every_action_disabled(

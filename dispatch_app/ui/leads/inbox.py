@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut, QShowEvent
@@ -43,7 +42,7 @@ from dispatch_app.domain.leads import LeadOutcome
 from dispatch_app.domain.roles import Action, refusal
 from dispatch_app.errors import UserFacingError, ValidationError
 from dispatch_app.services.change_routes import ChangeHint
-from dispatch_app.services.leads import inbox
+from dispatch_app.services.leads import call_log, inbox
 from dispatch_app.services.leads.inbox import LeadRow, LeakHeader
 from dispatch_app.services.workspace import Workspace
 from dispatch_app.ui import theme
@@ -509,7 +508,9 @@ class LeadsWindow(QWidget):
             show_error(self.error, self.tr("Could not read {0}: {1}").format(path.name, error))
             return
         try:
-            imported = await self.workspace.run(_import_call_log, data, clock=self.workspace.clock)
+            imported = await self.workspace.run(
+                call_log.import_call_log, data, clock=self.workspace.clock
+            )
         except ValidationError as invalid:
             self._report(invalid.fields.get("file") or str(invalid))
         except UserFacingError as error:
@@ -549,13 +550,3 @@ class LeadsWindow(QWidget):
         self._reread.stop()
         self._tick.stop()
         await self.tasks.aclose()
-
-
-async def _import_call_log(sessions: Any, data: bytes, *, clock: Any) -> Any:
-    """The call log import, which lives with the leads' services (read when first
-    asked for: the window opens without it)."""
-    try:
-        from dispatch_app.services.leads.call_log import import_call_log
-    except ImportError:
-        raise UserFacingError("This version of Dispatch Board cannot import call logs.") from None
-    return await import_call_log(sessions, data, clock=clock)
