@@ -287,7 +287,11 @@ class LeadsWindow(QWidget):
     def _show_leak(self, header: LeakHeader) -> None:
         if self.model.zone != header.zone:
             self.model.zone = header.zone
-            self.model.layoutChanged.emit()  # every "Today 9:41 AM" in the right zone
+            rows, columns = self.model.rowCount(), self.model.columnCount()
+            if rows:  # every "Today 9:41 AM" in the company's zone
+                self.model.dataChanged.emit(
+                    self.model.index(0, 0), self.model.index(rows - 1, columns - 1)
+                )
         self.leak_problem.hide()
         for label, period, leak in (
             (self.week, self.tr("This week"), header.week),
