@@ -257,6 +257,11 @@ class Workspace:
         self._endpoints.append(served)
         return served
 
+    @property
+    def lead_endpoints(self) -> tuple[LeadEndpoint, ...]:
+        """The lead endpoints this workspace serves (none, or the one)."""
+        return tuple(self._endpoints)
+
     async def reread(self) -> None:
         """Everything again from scratch (the database's contents were replaced)."""
         if self.day is not None:

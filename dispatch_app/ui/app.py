@@ -37,6 +37,7 @@ from dispatch_app.services.database import prepare_demo_company
 from dispatch_app.services.day_store import DayStore
 from dispatch_app.services.intake import BookedCall
 from dispatch_app.services.leads.inbox import LeadRow
+from dispatch_app.services.leads.token import lead_token_is_set
 from dispatch_app.services.sign_in import (
     Credentials,
     PasswordVault,
@@ -183,10 +184,13 @@ class DispatchApp:
         self.window.rangeRequested.connect(self.show_range)
         await workspace.start_day()
         if workspace.embedded:
-            # On one PC the app is the company's only client: it sends the messages too.
+            # On one PC the app is the company's only client: it sends the messages, runs
+            # the follow-up rules, and takes web leads once a token says it should.
             workspace.start_outbox_worker()
         self.window.worker_warning.bind(workspace, check_now=not workspace.embedded)
         self.window.statusBar().clearMessage()
+        if workspace.embedded:
+            await self._take_leads(workspace)
         self.window.backups.bind(
             BackupTarget(
                 url=workspace.url,
@@ -503,6 +507,21 @@ class DispatchApp:
         self.templates.raise_()
         self.templates.activateWindow()
         return self.templates
+
+    async def _take_leads(self, workspace: Workspace) -> None:
+        """Serve the lead endpoint when its token is set; when it cannot listen, say so
+        in the status bar and go on."""
+        try:
+            if not await workspace.run(lead_token_is_set):
+                return
+            served = await workspace.start_lead_endpoint()
+        except UserFacingError as failure:
+            log.warning("the lead endpoint is not running: %s", failure)
+            self.window.statusBar().showMessage(
+                self.window.tr("Web leads are not being taken: {0}").format(failure), 15_000
+            )
+            return
+        log.info("lead endpoint listening on %s", served.url)
 
     def open_leads(self) -> LeadsWindow | None:
         """The Leads inbox (every role reads it; a CSR and up work it)."""
