@@ -112,3 +112,29 @@ def test_an_admin_manages_people_from_the_window(
     for secret in (PASSWORD, "Another-Pass-77"):
         assert secret not in caplog.text
         assert not any(secret in query for query in queries)
+
+
+def test_an_admin_makes_a_new_lead_token_shown_once_and_kept_hashed(
+    loop, admin_app, db_url, tmp_path, caplog
+) -> None:
+    from dispatch_app.services.leads.token import token_matches
+
+    caplog.set_level(logging.DEBUG)
+    window = admin_app.window
+    act(loop, window.people_action.trigger)
+    people = admin_app.people
+    pump_until(loop, lambda: people.token_state.text().startswith("No lead token yet"))
+    act(loop, people.token_button.click)
+    sure = people.dialog_box
+    assert sure is not None and sure.isVisible()
+    (make,) = [b for b in sure.buttons() if b.text() == "Make a new token"]
+    act(loop, make.click)
+    pump_until(loop, lambda: people.token_shown.isVisible())
+    token = people.token_shown.text()
+    assert len(token) >= 40
+    pump_until(loop, lambda: people.token_state.text().endswith("One is set."))
+    with psycopg.connect(libpq_url(db_url)) as db:
+        (stored,) = db.execute("SELECT value FROM app_settings WHERE key = 'lead_token'").fetchone()
+    assert stored.startswith("scrypt$") and token not in stored
+    assert token_matches(token, stored)
+    assert token not in caplog.text

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 from dispatch_app.domain.roles import GROUPS, Role
 from dispatch_app.errors import UserFacingError
 from dispatch_app.services import people
+from dispatch_app.services.leads.token import lead_token_is_set, new_token, set_lead_token
 from dispatch_app.services.people import Person
 from dispatch_app.services.workspace import Workspace
 from dispatch_app.ui.forms import DONE_STYLE, error_label, muted, section_title, show_error
@@ -122,6 +124,7 @@ class PeopleWindow(QWidget):
         self.tasks = WindowTasks("people window")
         self.people: list[Person] = []
         self.dialog: PersonDialog | None = None
+        self.dialog_box: QMessageBox | None = None
         self.setWindowTitle(self.tr("People — {0}").format(workspace.label))
         layout = QVBoxLayout(self)
         layout.addWidget(section_title(self.tr("People who may sign in")))
@@ -167,13 +170,30 @@ class PeopleWindow(QWidget):
         self.done.setStyleSheet(DONE_STYLE)
         self.done.hide()
         layout.addWidget(self.done)
+        # The lead endpoint's token: an admin's setting, like the people.
+        layout.addWidget(section_title(self.tr("Web leads")))
+        self.token_state = muted()
+        self.token_state.setObjectName("leadTokenState")
+        self.token_button = QPushButton(self.tr("New lead &token…"))
+        self.token_button.setObjectName("newLeadToken")
+        self.token_shown = QLineEdit()
+        self.token_shown.setObjectName("leadToken")
+        self.token_shown.setReadOnly(True)
+        self.token_shown.hide()
+        token_row = QHBoxLayout()
+        token_row.addWidget(self.token_state, 1)
+        token_row.addWidget(self.token_button)
+        layout.addLayout(token_row)
+        layout.addWidget(self.token_shown)
+        self.token_button.clicked.connect(self._ask_new_token)
         self.add_button.clicked.connect(lambda: self._ask("add"))
         self.role_button.clicked.connect(lambda: self._ask("role"))
         self.password_button.clicked.connect(lambda: self._ask("password"))
         self.login_button.clicked.connect(self._toggle_login)
         self._update_buttons()
-        self.resize(640, 420)
+        self.resize(640, 520)
         self.reload()
+        self.tasks.spawn(self._read_token_state())
 
     # -- the list ---------------------------------------------------------------------
     def reload(self) -> None:
@@ -288,6 +308,59 @@ class PeopleWindow(QWidget):
             self.reload()
 
         self.tasks.spawn(write())
+
+    # -- the lead endpoint's token ----------------------------------------------------
+    async def _read_token_state(self) -> None:
+        try:
+            is_set = await self.workspace.read(lead_token_is_set)
+        except UserFacingError as error:
+            show_error(self.problem, str(error))
+            return
+        self.token_state.setText(
+            self.tr("Web forms and answering services post leads with the lead token. One is set.")
+            if is_set
+            else self.tr(
+                "No lead token yet: the lead endpoint refuses every post until one is set."
+            )
+        )
+
+    def _ask_new_token(self) -> None:
+        sure = QMessageBox(
+            QMessageBox.Icon.Question,
+            self.tr("New lead token"),
+            self.tr("Make a new lead token? Web forms using the old one stop working."),
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        sure.setObjectName("confirmNewLeadToken")
+        make = sure.addButton(self.tr("Make a new token"), QMessageBox.ButtonRole.AcceptRole)
+        sure.finished.connect(
+            lambda _result: (
+                self.tasks.spawn(self._new_token()) if sure.clickedButton() is make else None
+            )
+        )
+        self.dialog_box = sure
+        sure.open()
+
+    async def _new_token(self) -> None:
+        show_error(self.problem, None)
+        token = new_token()
+        try:
+            await self.workspace.run(set_lead_token, token)
+        except UserFacingError as error:
+            show_error(self.problem, str(error))
+            return
+        # Shown this once: only its hash is kept.
+        self.token_shown.setText(token)
+        self.token_shown.show()
+        self.token_shown.selectAll()
+        self.done.setText(
+            self.tr(
+                "The new lead token is above: copy it into the web form now; it is not shown again."
+            )
+        )
+        self.done.show()
+        await self._read_token_state()
 
     async def aclose(self) -> None:
         await self.tasks.aclose()

@@ -136,11 +136,32 @@ class TokenCheck:
             and hmac.compare_digest(remembered[1], digest)
         ):
             return True
-        if not await asyncio.to_thread(token_matches, token, stored):
+        if not await asyncio.to_thread(_matches, _Secret(token), stored):
             return False
         assert isinstance(stored, str)  # token_matches accepts only text
         self._matched = (stored, digest)
         return True
+
+
+class _Secret:
+    """A token on its way to a thread: an event loop that logs the calls it hands over
+    (qasync does, at debug level) prints this, never the token."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<token>"
+
+
+def _hashed(token: _Secret) -> str:
+    return hash_token(token.value)
+
+
+def _matches(token: _Secret, stored: object) -> bool:
+    return token_matches(token.value, stored)
 
 
 async def set_lead_token(sessions: Sessions, token: str) -> None:
@@ -149,7 +170,7 @@ async def set_lead_token(sessions: Sessions, token: str) -> None:
     problem = token_problem(token)
     if problem is not None:
         raise ValidationError({"token": problem})
-    hashed = await asyncio.to_thread(hash_token, token)
+    hashed = await asyncio.to_thread(_hashed, _Secret(token))
     async with sessions() as session, session.begin():
         await session.execute(_UPSERT, {"key": LEAD_TOKEN_SETTING, "value": json.dumps(hashed)})
 
