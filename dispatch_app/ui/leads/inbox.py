@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QMenu,
@@ -48,7 +49,7 @@ from dispatch_app.services.workspace import Workspace
 from dispatch_app.ui import theme
 from dispatch_app.ui.forms import DONE_STYLE, error_label, muted, show_error
 from dispatch_app.ui.latest import LatestRequest
-from dispatch_app.ui.leads.model import REQUEST_COLUMN, LeadsModel
+from dispatch_app.ui.leads.model import CALLER_COLUMN, REQUEST_COLUMN, LeadsModel
 from dispatch_app.ui.office.common import headline, records_view
 from dispatch_app.ui.tasks import WindowTasks
 
@@ -59,6 +60,7 @@ BURST_MS = 100
 # "Overdue" and "Today" move with the clock even when nothing changes.
 CLOCK_TICK_MS = 60_000
 CLOSED_DAYS = 30  # "All" lists the closed leads of this many days back
+CALLER_CHARACTERS = 50  # the caller's column is at most about this wide
 WATCHED = ("leads", "follow_ups")
 
 
@@ -144,6 +146,17 @@ class LeadsWindow(QWidget):
         # -- the list --------------------------------------------------------------------
         self.model = LeadsModel(workspace.clock, self)
         self.table = records_view("leadsTable", self.model, stretch=REQUEST_COLUMN)
+        # A long name with its number and customer must not squeeze what they asked for
+        # out of sight: the caller's column fits its contents up to a limit.
+        self.table.horizontalHeader().setSectionResizeMode(
+            CALLER_COLUMN, QHeaderView.ResizeMode.Interactive
+        )
+        self._fit_caller = QTimer(self)
+        self._fit_caller.setSingleShot(True)
+        self._fit_caller.setInterval(0)
+        self._fit_caller.timeout.connect(self._fit_caller_column)
+        for changed in (self.model.rowsInserted, self.model.modelReset, self.model.dataChanged):
+            changed.connect(lambda *_args: self._fit_caller.start())
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.activated.connect(self._activated)
@@ -202,6 +215,14 @@ class LeadsWindow(QWidget):
         geometry = QSettings().value(GEOMETRY_KEY)
         if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
             self.resize(1280, 720)
+
+    def _fit_caller_column(self) -> None:
+        most = round(self.table.fontMetrics().averageCharWidth() * CALLER_CHARACTERS)
+        wanted = max(
+            self.table.sizeHintForColumn(CALLER_COLUMN),
+            self.table.horizontalHeader().sectionSizeHint(CALLER_COLUMN),
+        )
+        self.table.setColumnWidth(CALLER_COLUMN, min(wanted, most))
 
     def _action(self, name: str, text: str, slot: Callable[[], None]) -> QAction:
         action = QAction(text, self)

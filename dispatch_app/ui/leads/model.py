@@ -133,6 +133,8 @@ class LeadsModel(RecordsModel):
             return QBrush(CALLBACK_BG) if self.lead(index.row()).callback_open else None
         if role == Qt.ItemDataRole.ToolTipRole:
             lead = self.lead(index.row())
+            if index.column() == CALLER_COLUMN:
+                return caller_text(lead)
             return lead.request or None
         if role == Qt.ItemDataRole.FontRole and self.lead(index.row()).callback_open:
             font = QFont()
