@@ -142,4 +142,20 @@ def test_a_period_without_calls_or_invoices_leaks_nothing(db_url: str) -> None:
     _week(db_url)
     leak = _figures(db_url, MONDAY + dt.timedelta(days=30), MONDAY + dt.timedelta(days=37))
     assert (leak.missed, leak.called_back, leak.booked) == (0, 0, 0)
-    assert (leak.average_job_value, leak.at_risk, leak.recovered) == (D("0.00"),) * 3
+    assert (leak.at_risk, leak.recovered) == (D("0.00"),) * 2
+    # Nothing invoiced that week: a job is worth what the year before says, all four
+    # jobs of it: (400 + 800 + 300 + 250) / 4.
+    assert leak.average_job_value == D("437.50")
+    nothing = _figures(db_url, MONDAY + dt.timedelta(days=400), MONDAY + dt.timedelta(days=407))
+    assert nothing.average_job_value == D("0.00")
+
+
+def test_missed_calls_in_a_period_with_nothing_invoiced_are_worth_the_year_befores_average(
+    db_url: str,
+) -> None:
+    _week(db_url)
+    # Monday morning: one missed call, nothing invoiced yet; the year before it holds
+    # last month's job alone.
+    leak = _figures(db_url, MONDAY + dt.timedelta(hours=11), MONDAY + dt.timedelta(hours=20))
+    assert (leak.missed, leak.average_job_value) == (1, D("250.00"))
+    assert leak.at_risk == D("250.00")

@@ -8,7 +8,9 @@ and the revenue they stand for.
 - **Booked**: of those, the ones that became a work order.
 - **Average job value**: what a job brought in, over the work orders with an invoice
   posted in the period: each work order's posted invoices (void ones and credit notes
-  left out, less what was credited on them), averaged per work order.
+  left out, less what was credited on them), averaged per work order. A period with
+  nothing invoiced (this morning, a slow week) takes the year before its end instead,
+  so its missed calls are not worth nothing.
 - **At risk** = missed × average job value; **recovered** = what the booked ones'
   work orders were actually invoiced (the same way), whenever that was.
 """
@@ -45,10 +47,17 @@ SELECT
     (SELECT count(*) FROM missed
      WHERE attempts > 0 OR outcome IN ('booked', 'not_interested')) AS called_back,
     (SELECT count(*) FROM missed WHERE outcome = 'booked') AS booked,
-    (SELECT coalesce(avg(value), 0) FROM job
-     WHERE EXISTS (SELECT 1 FROM invoices i WHERE i.work_order_id = job.work_order_id
-                   AND i.status NOT IN ('draft', 'void') AND i.kind <> 'credit'
-                   AND i.posted_at >= :since AND i.posted_at < :until)) AS average,
+    coalesce(
+        (SELECT avg(value) FROM job
+         WHERE EXISTS (SELECT 1 FROM invoices i WHERE i.work_order_id = job.work_order_id
+                       AND i.status NOT IN ('draft', 'void') AND i.kind <> 'credit'
+                       AND i.posted_at >= :since AND i.posted_at < :until)),
+        (SELECT avg(value) FROM job
+         WHERE EXISTS (SELECT 1 FROM invoices i WHERE i.work_order_id = job.work_order_id
+                       AND i.status NOT IN ('draft', 'void') AND i.kind <> 'credit'
+                       AND i.posted_at >= CAST(:until AS timestamptz) - interval '365 days'
+                       AND i.posted_at < :until)),
+        0) AS average,
     (SELECT coalesce(sum(job.value), 0) FROM missed m
      JOIN job ON job.work_order_id = m.work_order_id
      WHERE m.outcome = 'booked') AS recovered
