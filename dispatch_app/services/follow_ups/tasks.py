@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +20,7 @@ from dispatch_app.domain.clock import Clock
 from dispatch_app.domain.follow_ups import FollowUpOutcome, FollowUpState, RuleKind
 from dispatch_app.domain.ids import require_row_id
 from dispatch_app.errors import ConflictError, ValidationError
+from dispatch_app.services.day_board import business_timezone
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -78,6 +80,12 @@ async def list_follow_ups(
     async with sessions() as session:
         rows = (await session.execute(query)).all()
     return [_row(task, customer, number) for task, customer, number in rows]
+
+
+async def follow_ups_zone(sessions: Sessions) -> ZoneInfo:
+    """The company's time zone: the one a task's due time is read in."""
+    async with sessions() as session:
+        return await business_timezone(session)
 
 
 def _row(task: FollowUp, customer: str | None, number: str | None) -> FollowUpRow:
