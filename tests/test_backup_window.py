@@ -47,6 +47,8 @@ def test_back_up_from_the_file_menu(loop, start, db_url, tmp_path, settings_dir)
         "newCall",
         "backUp",
         "restore",
+        "leads",
+        "followUps",
         "billing",
         "messageTemplates",
         "people",  # the server's superuser manages people too

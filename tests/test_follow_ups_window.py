@@ -483,3 +483,24 @@ def test_the_window_as_pictures(loop, db_url, company, open_window, tmp_path) ->
     QApplication.processEvents()
     assert window.grab().save(str(tmp_path / "follow_up_rules.png"))
     assert days_hint(24) == "= 1 day" and days_hint(8760) == "= 365 days"
+
+
+def test_file_follow_ups_opens_the_window_and_its_work_order_opens_in_the_editor(
+    loop, db_url, company, start, tmp_path, settings_dir
+) -> None:
+    from tests.qt_app import options_for, wait_for
+
+    made = rules_made_tasks(loop, db_url, company)
+    app, task = start(options_for(db_url, tmp_path, clock=FixedClock(NOW)))
+    wait_for(loop, app.live, task)
+    assert app.window.follow_ups_action in app.window.file_menu.actions()
+    act(loop, app.window.follow_ups_action.trigger)
+    window = app.follow_ups
+    assert window is not None
+    pump_until(loop, lambda: made["cancelled"] in listed(window))
+    choose(loop, window, made["cancelled"])
+    act(loop, window.task_list.open_action.trigger)
+    pump_until(loop, lambda: made["cancelled_order"] in app.editors)
+    # Asked again, the one window comes to the front.
+    act(loop, app.window.follow_ups_action.trigger)
+    assert app.follow_ups is window

@@ -48,6 +48,7 @@ from dispatch_app.services.sign_in import (
 )
 from dispatch_app.services.workspace import FeedState, Workspace
 from dispatch_app.ui.backup import BackupTarget
+from dispatch_app.ui.follow_ups.window import FollowUpsWindow, open_follow_ups
 from dispatch_app.ui.intake.window import CallIntake
 from dispatch_app.ui.leads.inbox import LeadsWindow
 from dispatch_app.ui.main_window import MainWindow
@@ -111,6 +112,8 @@ class DispatchApp:
         self.window.templatesRequested.connect(self.open_templates)
         self.leads: LeadsWindow | None = None
         self.window.leadsRequested.connect(self.open_leads)
+        self.follow_ups: FollowUpsWindow | None = None
+        self.window.followUpsRequested.connect(self.open_follow_ups)
         self.settings = QSettings()
         self.vault = PasswordVault(options.keyring)
         self.sign_in: SignInDialog | None = None  # on screen while the server asks
@@ -302,6 +305,9 @@ class DispatchApp:
         if self.leads is not None:
             self.leads.close()
             await self.leads.aclose()
+        if self.follow_ups is not None:
+            self.follow_ups.hide()  # unsaved rules were asked about before quitting
+            await self.follow_ups.aclose()
         await self.window.board_actions.aclose()
         await self.window.worker_warning.aclose()
         await self.window.backups.aclose()
@@ -388,6 +394,8 @@ class DispatchApp:
             work.extend(self.intake.unsaved_work())
         if self.templates is not None:
             work.extend(self.templates.unsaved_work())
+        if self.follow_ups is not None:
+            work.extend(self.follow_ups.unsaved_work())
         return work
 
     def on_signal(self, signum: int) -> None:
@@ -522,6 +530,18 @@ class DispatchApp:
             )
             return
         log.info("lead endpoint listening on %s", served.url)
+
+    def open_follow_ups(self) -> FollowUpsWindow | None:
+        """The follow-ups list (every role reads it; a CSR and up work it) and its rules
+        (a manager's)."""
+        if self.workspace is None:
+            return None
+        if self.follow_ups is None:
+            self.follow_ups = open_follow_ups(self.workspace)
+            self.follow_ups.workOrderRequested.connect(self.open_work_order)
+        else:
+            self.follow_ups.present()
+        return self.follow_ups
 
     def open_leads(self) -> LeadsWindow | None:
         """The Leads inbox (every role reads it; a CSR and up work it)."""

@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
     billingRequested = Signal()  # the office's lists: not invoiced, unpaid, stock
     templatesRequested = Signal()  # the customer message templates (a manager's)
     leadsRequested = Signal()  # the Leads inbox (every role reads it)
+    followUpsRequested = Signal()  # the follow-ups list and its rules
 
     def __init__(self, parent: QWidget | None = None, *, clock: Clock = SYSTEM_CLOCK) -> None:
         super().__init__(parent)
@@ -168,6 +169,16 @@ class MainWindow(QMainWindow):
         )
         self.leads_action.triggered.connect(self.leadsRequested)
         file_menu.insertAction(self.billing_action, self.leads_action)
+        self.follow_ups_action = QAction(self.tr("F&ollow-ups…"), self)
+        self.follow_ups_action.setObjectName("followUps")
+        self.follow_ups_action.setShortcut(
+            QKeySequence(Qt.Modifier.CTRL | Qt.Modifier.SHIFT | Qt.Key.Key_F)
+        )
+        self.follow_ups_action.setStatusTip(
+            self.tr("Callbacks, win-backs, jobs to close and renewals due, and their rules")
+        )
+        self.follow_ups_action.triggered.connect(self.followUpsRequested)
+        file_menu.insertAction(self.billing_action, self.follow_ups_action)
         file_menu.addAction(quit_action)
         self.file_menu = file_menu
         edit_menu = self.menuBar().addMenu(self.tr("&Edit"))
