@@ -76,6 +76,15 @@ ROWS: dict[str, str] = {
     # The migration's own templates are removed first (one per event and channel).
     "message_templates": "INSERT INTO message_templates (event, channel, body) "
     "VALUES ('test', 'sms', 'Hello from {{company}}') RETURNING id",
+    "maintenance_plans": "INSERT INTO maintenance_plans (name, job_type_id) "
+    "VALUES ('Comfort Club', {job_types}) RETURNING id",
+    "leads": "INSERT INTO leads (source, phone, received_at) "
+    "VALUES ('web', '+13125550177', '2026-12-01 09:00-06') RETURNING id",
+    # The migration's own no-show rule is removed first (one per kind).
+    "follow_up_rules": "INSERT INTO follow_up_rules (kind, wait_hours) "
+    "VALUES ('no_show', 2) RETURNING id",
+    "follow_ups": "INSERT INTO follow_ups (kind, occasion, title, due_at) "
+    "VALUES ('no_show', 'round-1', 'Call back', '2026-12-01 09:00-06') RETURNING id",
 }
 # Taken only on a posted invoice, after which the invoice no longer changes: payments
 # announce themselves through their invoice (tests/test_billing.py shows it).
@@ -83,7 +92,7 @@ NOT_IN_THE_ROUND = {"payments"}
 # Never changed nor removed, by anyone: the statement is refused with this SQLSTATE.
 NEVER_CHANGED = {"stock_movements": "DB001"}
 # Changed (as they are sent) but never removed: a record of what the customer was told.
-NEVER_REMOVED = {"outbox_messages": "DB001"}
+NEVER_REMOVED = {"outbox_messages": "DB001", "follow_ups": "DB001"}
 
 # Rows the work order (or the stock ledger) refers to, which therefore stay with it;
 # deleting these shows their hints.
@@ -131,6 +140,10 @@ UPDATES: dict[str, str] = {
     "invoice_lines": "unit_price = 59",
     "outbox_messages": "next_attempt_at = now()",
     "message_templates": "body = 'Hi from {company}'",
+    "maintenance_plans": "price = 199",
+    "leads": "attempts = 1",
+    "follow_up_rules": "wait_hours = 3",
+    "follow_ups": "assigned_to = 'maria'",
 }
 
 
@@ -180,6 +193,7 @@ def test_committed_changes_reach_a_listener(db_url: str, listener: psycopg.Conne
     with psycopg.connect(libpq_url(db_url)) as writer:
         with writer.transaction():
             writer.execute("DELETE FROM message_templates")
+            writer.execute("DELETE FROM follow_up_rules WHERE kind = 'no_show'")
         for table, sql in ROWS.items():
             with writer.transaction():
                 row = writer.execute(sql.format(**ids)).fetchone()

@@ -49,9 +49,11 @@ def test_the_registry_says_what_each_table_means() -> None:
         "stock_levels",
     }
     # Every change is audited, except the tables that are a history themselves: status
-    # steps, the stock ledger (and the levels it keeps), payments, customer messages.
+    # steps, the stock ledger (and the levels it keeps), payments, customer messages,
+    # follow-up tasks (who finished each and when is on the row).
     assert TABLES.where(audited=False) == {
         "outbox_messages",
+        "follow_ups",
         "status_history",
         "stock_movements",
         "stock_levels",
