@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dispatch_app.config import DatabaseChoice
 from dispatch_app.domain.call_log import MOST_BYTES, too_big
 from dispatch_app.domain.clock import Clock
-from dispatch_app.errors import ConfigurationError
+from dispatch_app.services.files import read_bounded_file
 
 if TYPE_CHECKING:
     from dispatch_app.services.leads.call_log import CallLogImport
@@ -43,24 +42,4 @@ async def _import(url: str, data: bytes, clock: Clock) -> CallLogImport:
 
 def read_call_log_file(path: Path) -> bytes:
     """The file's bytes, once it is known to be an ordinary file of a sensible size."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise ConfigurationError(f"There is no file {path}.") from None
-    except OSError as error:
-        raise ConfigurationError(f"{path} cannot be read ({error.strerror}).") from None
-    # A pipe or a device is never opened: reading one could wait, or never end.
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigurationError(f"{path} is not an ordinary file.")
-    problem = too_big(info.st_size)
-    if problem:
-        raise ConfigurationError(problem)
-    try:
-        with path.open("rb") as file:
-            data = file.read(MOST_BYTES + 1)  # a file growing meanwhile is still bounded
-    except OSError as error:
-        raise ConfigurationError(f"{path} cannot be read ({error.strerror}).") from None
-    problem = too_big(len(data))
-    if problem:
-        raise ConfigurationError(problem)
-    return data
+    return read_bounded_file(path, most_bytes=MOST_BYTES, too_big=too_big)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import psycopg
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch_app.config import libpq_url
+from dispatch_app.db.engine import make_async_engine, session_factory
 from dispatch_app.domain.clock import FixedClock
 
+Sessions = async_sessionmaker[AsyncSession]
+T = TypeVar("T")
 TZ = ZoneInfo("America/Chicago")
 DAY = dt.date(2026, 12, 1)  # a Tuesday
 
@@ -106,3 +113,16 @@ def small_company(url: str) -> dict[str, int]:
         ).fetchone()[0]
         db.execute("INSERT INTO visits (work_order_id) VALUES (%s)", (waiting,))
     return ids
+
+
+def operate(url: str, work: Callable[[Sessions], Awaitable[T]]) -> T:
+    """An operation on its own engine and event loop (a test with no loop running)."""
+
+    async def run() -> T:
+        engine = make_async_engine(url)
+        try:
+            return await work(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())

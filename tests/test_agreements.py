@@ -3,36 +3,22 @@ and out of leap years, a plan changed mid-year, each visit once, ahead of time."
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import decimal
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 
 from dispatch_app.config import libpq_url
-from dispatch_app.db.engine import make_async_engine, session_factory
 from dispatch_app.domain.clock import FixedClock
 from dispatch_app.errors import ConflictError, ValidationError
 from dispatch_app.services.follow_ups import agreements
 from dispatch_app.services.follow_ups.agreements import Sessions
+from tests.companies import operate
 
 TZ = ZoneInfo("America/Chicago")
-T = TypeVar("T")
-
-
-def _call(url: str, work: Callable[[Sessions], Awaitable[T]]) -> T:
-    async def run() -> T:
-        engine = make_async_engine(url)
-        try:
-            return await work(session_factory(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def _company(url: str) -> dict[str, int]:
@@ -76,7 +62,7 @@ def _agreement(url: str, customer: int, starts: dt.date, ends: dt.date, visits: 
 
 
 def _due(url: str, agreement: int, through: dt.date) -> list[dt.date]:
-    return _call(url, lambda s: agreements.due_dates(s, agreement, through=through))
+    return operate(url, lambda s: agreements.due_dates(s, agreement, through=through))
 
 
 def _booked(url: str, agreement: int) -> list[dict[str, Any]]:
@@ -148,7 +134,7 @@ def test_a_year_of_an_agreement_changed_mid_year_books_each_due_visit_once_30_da
 ) -> None:
     company = _company(db_url)
     start = dt.date(2027, 1, 1)
-    sold = _call(
+    sold = operate(
         db_url,
         lambda s: agreements.sell_agreement(
             s,
@@ -167,13 +153,13 @@ def test_a_year_of_an_agreement_changed_mid_year_books_each_due_visit_once_30_da
                 (version,) = db.execute(
                     "SELECT version FROM agreements WHERE id = %s", (sold,)
                 ).fetchone()
-            _call(
+            operate(
                 db_url,
                 lambda s, version=version: agreements.change_plan(
                     s, sold, version, plan_id=company["four"], clock=_noon(dt.date(2027, 3, 10))
                 ),
             )
-        _call(db_url, lambda s, day=day: agreements.book_due_visits(s, clock=_noon(day)))
+        operate(db_url, lambda s, day=day: agreements.book_due_visits(s, clock=_noon(day)))
         for row in _booked(db_url, sold):
             booked_on.setdefault(row["due"], day)
         day += dt.timedelta(days=1)
@@ -202,7 +188,7 @@ def test_an_agreement_entered_after_it_started_books_nothing_for_the_days_gone(
 ) -> None:
     company = _company(db_url)
     today = dt.date(2027, 5, 20)
-    sold = _call(
+    sold = operate(
         db_url,
         lambda s: agreements.sell_agreement(
             s,
@@ -212,9 +198,9 @@ def test_an_agreement_entered_after_it_started_books_nothing_for_the_days_gone(
             clock=_noon(today),
         ),
     )
-    assert _call(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(today))) == 0
+    assert operate(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(today))) == 0
     assert (
-        _call(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(dt.date(2027, 6, 15))))
+        operate(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(dt.date(2027, 6, 15))))
         == 1
     )
     assert [r["due"] for r in _booked(db_url, sold)] == [dt.date(2027, 7, 15)]
@@ -227,7 +213,7 @@ def test_an_ended_agreement_is_not_sold_and_a_plan_no_longer_sold_is_refused(
 ) -> None:
     company = _company(db_url)
     with pytest.raises(ValidationError) as ended:
-        _call(
+        operate(
             db_url,
             lambda s: agreements.sell_agreement(
                 s,
@@ -241,7 +227,7 @@ def test_an_ended_agreement_is_not_sold_and_a_plan_no_longer_sold_is_refused(
     with psycopg.connect(libpq_url(db_url)) as db:
         db.execute("UPDATE maintenance_plans SET active = false WHERE id = %s", (company["twice"],))
     with pytest.raises(ValidationError, match="no longer sold"):
-        _call(
+        operate(
             db_url,
             lambda s: agreements.sell_agreement(
                 s,
@@ -256,7 +242,7 @@ def test_an_ended_agreement_is_not_sold_and_a_plan_no_longer_sold_is_refused(
 def test_the_intake_card_shows_the_next_due_visit(db_url: str) -> None:
     company = _company(db_url)
     start = dt.date(2027, 1, 1)
-    sold = _call(
+    sold = operate(
         db_url,
         lambda s: agreements.sell_agreement(
             s,
@@ -273,15 +259,15 @@ def test_the_intake_card_shows_the_next_due_visit(db_url: str) -> None:
                 session, company["customer"], today=today
             )
 
-    _call(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(start)))
-    (first,) = _call(db_url, lambda s: card(s, start))
+    operate(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(start)))
+    (first,) = operate(db_url, lambda s: card(s, start))
     assert first.next_due == start and (first.next_booked or "").startswith("WO-")
     with psycopg.connect(libpq_url(db_url)) as db:
         db.execute("UPDATE work_orders SET status = 'completed' WHERE agreement_id = %s", (sold,))
-    (before,) = _call(db_url, lambda s: card(s, dt.date(2027, 2, 1)))
+    (before,) = operate(db_url, lambda s: card(s, dt.date(2027, 2, 1)))
     assert (before.id, before.next_due, before.next_booked) == (sold, dt.date(2027, 7, 1), None)
-    _call(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(dt.date(2027, 6, 5))))
-    (after,) = _call(db_url, lambda s: card(s, dt.date(2027, 6, 5)))
+    operate(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(dt.date(2027, 6, 5))))
+    (after,) = operate(db_url, lambda s: card(s, dt.date(2027, 6, 5)))
     assert after.next_due == dt.date(2027, 7, 1) and (after.next_booked or "").startswith("WO-")
 
 
@@ -290,7 +276,7 @@ def test_the_agreements_book_lists_plans_and_agreements_by_their_next_visit(db_u
     company = _company(db_url)
     today = dt.date(2027, 3, 1)
     for starts, plan in ((dt.date(2027, 1, 10), "twice"), (dt.date(2027, 2, 20), "four")):
-        _call(
+        operate(
             db_url,
             lambda s, starts=starts, plan=plan: agreements.sell_agreement(
                 s,
@@ -301,8 +287,8 @@ def test_the_agreements_book_lists_plans_and_agreements_by_their_next_visit(db_u
             ),
         )
     _agreement(db_url, company["customer"], dt.date(2025, 1, 1), dt.date(2026, 1, 1), 1)  # lapsed
-    _call(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(dt.date(2027, 2, 20))))
-    book = _call(db_url, lambda s: agreements.agreements_book(s, clock=_noon(today)))
+    operate(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(dt.date(2027, 2, 20))))
+    book = operate(db_url, lambda s: agreements.agreements_book(s, clock=_noon(today)))
     assert [(p.name, p.customers) for p in book.plans] == [
         ("Comfort Club", 1),
         ("Comfort Club Plus", 1),
@@ -320,7 +306,7 @@ def test_the_agreements_book_lists_plans_and_agreements_by_their_next_visit(db_u
 
 def test_a_manager_adds_and_changes_a_plan_with_a_sentence_for_each_mistake(db_url: str) -> None:
     company = _company(db_url)
-    made = _call(
+    made = operate(
         db_url,
         lambda s: agreements.save_plan(
             s,
@@ -336,7 +322,7 @@ def test_a_manager_adds_and_changes_a_plan_with_a_sentence_for_each_mistake(db_u
         ),
     )
     with pytest.raises(ValidationError) as wrong:
-        _call(
+        operate(
             db_url,
             lambda s: agreements.save_plan(
                 s,
@@ -353,7 +339,7 @@ def test_a_manager_adds_and_changes_a_plan_with_a_sentence_for_each_mistake(db_u
         )
     assert set(wrong.value.fields) == {"price", "visits_per_year", "term_months"}
     with pytest.raises(ValidationError, match="already a plan called Roof Guard"):
-        _call(
+        operate(
             db_url,
             lambda s: agreements.save_plan(
                 s,
@@ -370,14 +356,14 @@ def test_a_manager_adds_and_changes_a_plan_with_a_sentence_for_each_mistake(db_u
         )
     (plan,) = [
         p
-        for p in _call(
+        for p in operate(
             db_url, lambda s: agreements.agreements_book(s, clock=_noon(dt.date(2027, 1, 1)))
         ).plans
         if p.id == made
     ]
     assert (plan.name, plan.price, plan.term_months) == ("Roof Guard", decimal.Decimal("99.50"), 24)
     with pytest.raises(ConflictError):
-        _call(
+        operate(
             db_url,
             lambda s: agreements.save_plan(
                 s,

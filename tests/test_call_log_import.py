@@ -5,12 +5,10 @@ a callback unless the caller has booked since."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -18,15 +16,14 @@ import pytest
 from psycopg.rows import dict_row
 
 from dispatch_app.config import libpq_url
-from dispatch_app.db.engine import make_async_engine, session_factory
 from dispatch_app.db.scratch import ScratchServer
 from dispatch_app.domain.clock import FixedClock
 from dispatch_app.errors import ValidationError
-from dispatch_app.services.leads.call_log import CallLogImport, Sessions, import_call_log
+from dispatch_app.services.leads.call_log import CallLogImport, import_call_log
+from tests.companies import operate
 from tests.test_cli import one_sentence, run_main
 
 TZ = ZoneInfo("America/Chicago")
-T = TypeVar("T")
 # Saturday noon in Chicago: the office imports the week's calls.
 NOW = dt.datetime(2026, 12, 5, 12, 0, tzinfo=TZ)
 UTC = dt.UTC
@@ -41,20 +38,9 @@ LOG = (
 )
 
 
-def _call(url: str, work: Callable[[Sessions], Awaitable[T]]) -> T:
-    async def run() -> T:
-        engine = make_async_engine(url)
-        try:
-            return await work(session_factory(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
-
-
 def imported(url: str, text: str, *, now: dt.datetime = NOW) -> CallLogImport:
     data = text.encode("utf-8")
-    return _call(url, lambda sessions: import_call_log(sessions, data, clock=FixedClock(now)))
+    return operate(url, lambda sessions: import_call_log(sessions, data, clock=FixedClock(now)))
 
 
 def _db(url: str) -> psycopg.Connection[dict[str, Any]]:

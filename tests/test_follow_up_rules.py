@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -22,27 +21,15 @@ from dispatch_app.domain.follow_ups import FollowUpOutcome, RuleKind
 from dispatch_app.errors import ConflictError, ValidationError
 from dispatch_app.services.follow_ups import tasks
 from dispatch_app.services.follow_ups.rules import RulesRun, run_rules
-from dispatch_app.services.follow_ups.tasks import Sessions
+from tests.companies import operate
 
 TZ = ZoneInfo("America/Chicago")
-T = TypeVar("T")
 # Tuesday 09:00 in Chicago: when the work in these tests happened.
 WHEN = dt.datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
 
 
-def _call(url: str, work: Callable[[Sessions], Awaitable[T]]) -> T:
-    async def run() -> T:
-        engine = make_async_engine(url)
-        try:
-            return await work(session_factory(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
-
-
 def _run(url: str, at: dt.datetime) -> RulesRun:
-    return _call(url, lambda s: run_rules(s, clock=FixedClock(at)))
+    return operate(url, lambda s: run_rules(s, clock=FixedClock(at)))
 
 
 def _db(url: str) -> psycopg.Connection[dict[str, Any]]:
@@ -212,15 +199,15 @@ def test_a_cancellation_or_no_show_is_queued_for_a_call_whose_outcome_is_recorde
     (task,) = _tasks(db_url, kind)
     assert task["title"].startswith(title) and task["work_order_id"] == order
     assert task["detail"] == "Went with another company"
-    (row,) = _call(db_url, lambda s: tasks.list_follow_ups(s))
+    (row,) = operate(db_url, lambda s: tasks.list_follow_ups(s))
     assert row.wins_back and row.work_order_number is not None
 
     with pytest.raises(ValidationError, match="Say why"):
-        _call(
+        operate(
             db_url,
             lambda s: tasks.finish_follow_up(s, row.id, row.version, outcome=FollowUpOutcome.LOST),
         )
-    _call(
+    operate(
         db_url,
         lambda s: tasks.finish_follow_up(
             s, row.id, row.version, outcome=FollowUpOutcome.LOST, reason="  Price  too high "
@@ -231,7 +218,7 @@ def test_a_cancellation_or_no_show_is_queued_for_a_call_whose_outcome_is_recorde
     assert task["done_by"] and task["done_at"] is not None
     # Finished is final, for the app and for psql alike.
     with pytest.raises(ConflictError, match="already finished"):
-        _call(db_url, lambda s: tasks.finish_follow_up(s, row.id, task["version"]))
+        operate(db_url, lambda s: tasks.finish_follow_up(s, row.id, task["version"]))
     with _db(db_url) as db, pytest.raises(psycopg.DatabaseError, match="is done"):
         db.execute("UPDATE follow_ups SET outcome = 'recovered' WHERE id = %s", (row.id,))
     with _db(db_url) as db, pytest.raises(psycopg.DatabaseError, match="is kept"):
@@ -350,41 +337,41 @@ def test_a_snoozed_task_comes_back_when_its_time_is_up(
     _order(db_url, company, status="no_show", at=WHEN, reason="Nobody home")
     now = WHEN + dt.timedelta(hours=2)
     _run(db_url, now)
-    (row,) = _call(db_url, lambda s: tasks.list_follow_ups(s))
+    (row,) = operate(db_url, lambda s: tasks.list_follow_ups(s))
     clock = FixedClock(now)
     with pytest.raises(ValidationError, match="Say why"):
-        _call(
+        operate(
             db_url,
             lambda s: tasks.snooze_follow_up(
                 s, row.id, row.version, until=now + dt.timedelta(days=1), reason=" ", clock=clock
             ),
         )
     with pytest.raises(ValidationError, match="still to come"):
-        _call(
+        operate(
             db_url,
             lambda s: tasks.snooze_follow_up(
                 s, row.id, row.version, until=now, reason="Away", clock=clock
             ),
         )
     until = now + dt.timedelta(days=3)
-    _call(
+    operate(
         db_url,
         lambda s: tasks.snooze_follow_up(
             s, row.id, row.version, until=until, reason="Away until Friday", clock=clock
         ),
     )
-    (snoozed,) = _call(db_url, lambda s: tasks.list_follow_ups(s))
+    (snoozed,) = operate(db_url, lambda s: tasks.list_follow_ups(s))
     assert (snoozed.state.value, snoozed.due_at, snoozed.reason) == (
         "snoozed",
         until,
         "Away until Friday",
     )
     with pytest.raises(ConflictError, match="someone else"):
-        _call(db_url, lambda s: tasks.assign_follow_up(s, row.id, row.version, to="maria"))
-    _call(db_url, lambda s: tasks.assign_follow_up(s, row.id, snoozed.version, to="maria"))
+        operate(db_url, lambda s: tasks.assign_follow_up(s, row.id, row.version, to="maria"))
+    operate(db_url, lambda s: tasks.assign_follow_up(s, row.id, snoozed.version, to="maria"))
     assert _run(db_url, until - dt.timedelta(seconds=1)).woken == 0
     assert _run(db_url, until).woken == 1
-    (back,) = _call(db_url, lambda s: tasks.list_follow_ups(s, assigned_to="maria"))
+    (back,) = operate(db_url, lambda s: tasks.list_follow_ups(s, assigned_to="maria"))
     assert back.state.value == "open" and back.overdue(until)
 
 
@@ -411,12 +398,12 @@ def test_a_missed_call_makes_one_callback_closed_when_the_caller_books_anyway(
 def test_a_manager_edits_a_rule_and_a_rule_without_a_message_cannot_send_one(
     db_url: str, company: dict[str, int]
 ) -> None:
-    rules = {r.kind: r for r in _call(db_url, tasks.follow_up_rules)}
+    rules = {r.kind: r for r in operate(db_url, tasks.follow_up_rules)}
     assert list(rules) == list(RuleKind)
     stale = rules[RuleKind.STALE_WORK_ORDER]
     assert (stale.wait_hours, stale.makes_task, stale.sends_message) == (48, True, False)
     with pytest.raises(ValidationError, match="no customer message"):
-        _call(
+        operate(
             db_url,
             lambda s: tasks.save_rule(
                 s,
@@ -429,7 +416,7 @@ def test_a_manager_edits_a_rule_and_a_rule_without_a_message_cannot_send_one(
                 assign_to=None,
             ),
         )
-    _call(
+    operate(
         db_url,
         lambda s: tasks.save_rule(
             s,

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import os
 import secrets
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from dispatch_app.domain.price_book_csv import (
     write_price_book,
 )
 from dispatch_app.errors import ConfigurationError, OutputFailed, ValidationError
+from dispatch_app.services.files import read_bounded_file
 
 # Windows opens files as text unless told otherwise; elsewhere there is no such flag.
 O_BINARY = getattr(os, "O_BINARY", 0)
@@ -171,27 +171,7 @@ async def export_price_book_file(sessions: async_sessionmaker[AsyncSession]) -> 
 # -- files -------------------------------------------------------------------------
 def read_price_book_file(path: Path) -> bytes:
     """The file's bytes, once it is known to be an ordinary file of a sensible size."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise ConfigurationError(f"There is no file {path}.") from None
-    except OSError as error:
-        raise ConfigurationError(f"{path} cannot be read ({error.strerror}).") from None
-    # A pipe or a device is never opened: reading one could wait, or never end.
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigurationError(f"{path} is not an ordinary file.")
-    problem = too_big(info.st_size)
-    if problem:
-        raise ConfigurationError(problem)
-    try:
-        with path.open("rb") as file:
-            data = file.read(MOST_BYTES + 1)  # a file growing meanwhile is still bounded
-    except OSError as error:
-        raise ConfigurationError(f"{path} cannot be read ({error.strerror}).") from None
-    problem = too_big(len(data))
-    if problem:
-        raise ConfigurationError(problem)
-    return data
+    return read_bounded_file(path, most_bytes=MOST_BYTES, too_big=too_big)
 
 
 def write_price_book_file(path: Path, data: bytes, *, replace: bool) -> None:
