@@ -1,10 +1,13 @@
-"""The look every form shares: red sentences beside fields, banners, section titles."""
+"""The look every form shares: red sentences beside fields, banners, section titles,
+and the commands a list offers as buttons and in its context menu."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QMessageBox, QToolButton, QWidget
 
 from dispatch_app.domain.vocabulary import Priority
 from dispatch_app.ui import theme
@@ -76,3 +79,22 @@ def confirm(
     box.finished.connect(lambda _result: then() if box.clickedButton() is yes else None)
     box.open()
     return box
+
+
+def command(owner: QWidget, name: str, text: str, slot: Callable[[], None]) -> QAction:
+    """One thing a list lets you do to its selected row, for its buttons and its menu."""
+    action = QAction(text, owner)
+    action.setIconText(text)  # a button keeps the "…" of a question to come
+    action.setObjectName(name)
+    action.triggered.connect(lambda _checked=False: slot())
+    return action
+
+
+def command_button(action: QAction) -> QToolButton:
+    """A text button for ``action``: enabled, named and worded as it is."""
+    button = QToolButton()
+    button.setObjectName(f"{action.objectName()}Button")
+    button.setDefaultAction(action)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    button.setMinimumHeight(28)
+    return button

@@ -46,7 +46,14 @@ from dispatch_app.ui.follow_ups.model import (
     FollowUpsModel,
     task_html,
 )
-from dispatch_app.ui.forms import DONE_STYLE, error_label, muted, show_error
+from dispatch_app.ui.forms import (
+    DONE_STYLE,
+    command,
+    command_button,
+    error_label,
+    muted,
+    show_error,
+)
 from dispatch_app.ui.latest import LatestRequest
 from dispatch_app.ui.office.common import CARD_BORDER, headline, records_view
 from dispatch_app.ui.tasks import WindowTasks
@@ -201,18 +208,10 @@ class TasksTab(QWidget):
         return (self.recovered_action, self.lost_action)
 
     def _action(self, name: str, text: str, slot: Callable[[], None]) -> QAction:
-        action = QAction(text, self)
-        action.setIconText(text)  # a button keeps the "…" of a question to come
-        action.setObjectName(name)
-        action.triggered.connect(lambda _checked=False: slot())
-        return action
+        return command(self, name, text, slot)
 
     def _button(self, action: QAction) -> QToolButton:
-        button = QToolButton()
-        button.setObjectName(f"{action.objectName()}Button")
-        button.setDefaultAction(action)
-        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        button.setMinimumHeight(28)
+        button = command_button(action)
         self.buttons[action.objectName()] = button
         return button
 

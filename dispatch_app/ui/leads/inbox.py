@@ -47,7 +47,14 @@ from dispatch_app.services.leads import call_log, inbox
 from dispatch_app.services.leads.inbox import LeadRow, LeakHeader
 from dispatch_app.services.workspace import Workspace
 from dispatch_app.ui import theme
-from dispatch_app.ui.forms import DONE_STYLE, error_label, muted, show_error
+from dispatch_app.ui.forms import (
+    DONE_STYLE,
+    command,
+    command_button,
+    error_label,
+    muted,
+    show_error,
+)
 from dispatch_app.ui.latest import LatestRequest
 from dispatch_app.ui.leads.model import CALLER_COLUMN, REQUEST_COLUMN, LeadsModel
 from dispatch_app.ui.office.common import headline, records_view
@@ -225,18 +232,10 @@ class LeadsWindow(QWidget):
         self.table.setColumnWidth(CALLER_COLUMN, min(wanted, most))
 
     def _action(self, name: str, text: str, slot: Callable[[], None]) -> QAction:
-        action = QAction(text, self)
-        action.setIconText(text)  # a button keeps the "…" of a question to come
-        action.setObjectName(name)
-        action.triggered.connect(lambda _checked=False: slot())
-        return action
+        return command(self, name, text, slot)
 
     def _button(self, action: QAction) -> QToolButton:
-        button = QToolButton()
-        button.setObjectName(f"{action.objectName()}Button")
-        button.setDefaultAction(action)
-        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        button.setMinimumHeight(28)
+        button = command_button(action)
         self.buttons[action.objectName()] = button
         return button
 
