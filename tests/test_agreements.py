@@ -306,75 +306,39 @@ def test_the_agreements_book_lists_plans_and_agreements_by_their_next_visit(db_u
 
 def test_a_manager_adds_and_changes_a_plan_with_a_sentence_for_each_mistake(db_url: str) -> None:
     company = _company(db_url)
-    made = operate(
-        db_url,
-        lambda s: agreements.save_plan(
-            s,
-            None,
-            None,
-            name="  Roof   Guard ",
-            price=decimal.Decimal("99.5"),
-            visits_per_year=1,
-            term_months=24,
-            job_type_id=company["job"],
-            covered_equipment="Roof, gutters",
-            active=True,
-        ),
+
+    def save(plan_id: int | None = None, version: int | None = None, **typed: Any) -> int:
+        values: dict[str, Any] = {
+            "name": "Roof Guard",
+            "price": decimal.Decimal("1"),
+            "visits_per_year": 1,
+            "term_months": 12,
+            "job_type_id": company["job"],
+            "covered_equipment": "",
+            "active": True,
+        } | typed
+        return operate(db_url, lambda s: agreements.save_plan(s, plan_id, version, **values))
+
+    made = save(
+        name="  Roof   Guard ",
+        price=decimal.Decimal("99.5"),
+        term_months=24,
+        covered_equipment="Roof, gutters",
     )
     with pytest.raises(ValidationError) as wrong:
-        operate(
-            db_url,
-            lambda s: agreements.save_plan(
-                s,
-                None,
-                None,
-                name="Roof Guard",
-                price=decimal.Decimal("-1"),
-                visits_per_year=13,
-                term_months=0,
-                job_type_id=company["job"],
-                covered_equipment="",
-                active=True,
-            ),
-        )
+        save(price=decimal.Decimal("-1"), visits_per_year=13, term_months=0)
     assert set(wrong.value.fields) == {"price", "visits_per_year", "term_months"}
     with pytest.raises(ValidationError, match="already a plan called Roof Guard"):
-        operate(
-            db_url,
-            lambda s: agreements.save_plan(
-                s,
-                None,
-                None,
-                name="Roof Guard",
-                price=decimal.Decimal("1"),
-                visits_per_year=1,
-                term_months=12,
-                job_type_id=company["job"],
-                covered_equipment="",
-                active=True,
-            ),
-        )
-    (plan,) = [
-        p
-        for p in operate(
-            db_url, lambda s: agreements.agreements_book(s, clock=_noon(dt.date(2027, 1, 1)))
-        ).plans
-        if p.id == made
-    ]
+        save()
+    book = operate(
+        db_url, lambda s: agreements.agreements_book(s, clock=_noon(dt.date(2027, 1, 1)))
+    )
+    (plan,) = [p for p in book.plans if p.id == made]
     assert (plan.name, plan.price, plan.term_months) == ("Roof Guard", decimal.Decimal("99.50"), 24)
     with pytest.raises(ConflictError):
-        operate(
-            db_url,
-            lambda s: agreements.save_plan(
-                s,
-                made,
-                plan.version + 1,
-                name="Roof Guard",
-                price=decimal.Decimal("1"),
-                visits_per_year=1,
-                term_months=12,
-                job_type_id=company["job"],
-                covered_equipment="",
-                active=False,
-            ),
-        )
+        save(made, plan.version + 1, active=False)
+    save(made, plan.version, active=False)
+    book = operate(
+        db_url, lambda s: agreements.agreements_book(s, clock=_noon(dt.date(2027, 1, 1)))
+    )
+    assert [p.active for p in book.plans if p.id == made] == [False]

@@ -23,14 +23,13 @@ Pure: no database. ``services/leads/call_log`` stores what this returns.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from dispatch_app.domain.csv_records import csv_records
 from dispatch_app.domain.leads import MAX_NAME, LeadSource
 from dispatch_app.domain.phones import normalise_phone
 from dispatch_app.domain.text_rules import TextRule, checked_text
@@ -322,27 +321,7 @@ def _delimiter(text: str) -> str:
 def _records(text: str, delimiter: str) -> tuple[list[list[str]], str | None]:
     """The file's rows as lists of cells, up to the first that cannot be read as CSV,
     and the sentence about that one (None when every row reads)."""
-    records: list[list[str]] = []
-    # Strict: a quote never closed is refused rather than read as one cell swallowing
-    # the rows after it.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        for record in reader:
-            records.append(record)
-    except csv.Error as error:
-        at = f"Row {len(records) + 1}:"
-        said = str(error)
-        if "field larger than field limit" in said:
-            return records, f"{at} a cell is over {csv.field_size_limit():,} characters long."
-        if "unexpected end of data" in said:
-            return records, f'{at} a quote (") opens a cell that is never closed.'
-        if "expected after" in said:
-            return records, (
-                f"{at} text follows a cell's closing quote; put the whole cell in quotes "
-                'and double any quote inside it ("").'
-            )
-        return records, f"{at} the row cannot be read as CSV ({said})."
-    return records, None
+    return csv_records(text, delimiter=delimiter, cell="cell")
 
 
 def _filled(record: Sequence[str]) -> bool:

@@ -19,6 +19,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dispatch_app.domain.csv_records import csv_records
 from dispatch_app.domain.money import AmountError, parse_amount
 from dispatch_app.domain.text_rules import LINE, TextRule, checked_text, clean_text
 from dispatch_app.domain.vocabulary import PartKind, Trade
@@ -133,27 +134,7 @@ def read_price_book_columns(data: bytes) -> tuple[list[PriceBookRow], frozenset[
 def _records(text: str) -> tuple[list[list[str]], str | None]:
     """The file's rows as lists of fields, up to the first one that cannot be read as
     CSV, and the sentence about that one (None when every row reads)."""
-    records: list[list[str]] = []
-    # Strict: a quote never closed, or text after a closing quote, is refused rather
-    # than read as one field swallowing the rows after it.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        for record in reader:
-            records.append(record)
-    except csv.Error as error:
-        at = f"Row {len(records) + 1}:"
-        said = str(error)
-        if "field larger than field limit" in said:
-            return records, f"{at} a field is over {csv.field_size_limit():,} characters long."
-        if "unexpected end of data" in said:
-            return records, f'{at} a quote (") opens a field that is never closed.'
-        if "expected after" in said:
-            return records, (
-                f"{at} text follows a field's closing quote; put the whole field in quotes "
-                'and double any quote inside it ("").'
-            )
-        return records, f"{at} the row cannot be read as CSV ({said})."
-    return records, None
+    return csv_records(text)
 
 
 def _header_problems(header: list[str]) -> list[str]:
