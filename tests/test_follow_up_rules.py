@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 
 from dispatch_app.config import libpq_url
 from dispatch_app.db.engine import make_async_engine, session_factory
+from dispatch_app.db.scratch import ScratchServer
 from dispatch_app.domain.clock import FixedClock
 from dispatch_app.domain.follow_ups import FollowUpOutcome, RuleKind
 from dispatch_app.errors import ConflictError, ValidationError
@@ -482,3 +483,39 @@ def test_the_running_worker_runs_the_rules_and_books_agreement_visits(
 
     # The stale work order's task; the agreement's Dec 20 visit, within 30 days.
     assert asyncio.run(work()) == (1, 1)
+
+
+def test_the_worker_login_may_run_every_rule_and_book_agreement_visits_but_a_csr_may_not_book(
+    db_url: str, company: dict[str, int], scratch_server: ScratchServer
+) -> None:
+    from dispatch_app.errors import BooksRefused
+    from dispatch_app.services.follow_ups.agreements import book_due_visits
+
+    _rule(db_url, RuleKind.REVIEW_REQUEST, makes_task=True)
+    _order(db_url, company, status="new", at=WHEN)
+    _order(db_url, company, status="completed", at=WHEN, who="texts")
+    _order(db_url, company, status="cancelled", at=WHEN, reason="Moved away")
+    with _db(db_url) as db:
+        plan = db.execute(
+            "INSERT INTO maintenance_plans (name, visits_per_year, job_type_id) "
+            "VALUES ('Comfort Club', 1, %s) RETURNING id",
+            (company["job"],),
+        ).fetchone()["id"]
+        db.execute(
+            "INSERT INTO agreements (customer_id, name, starts_on, ends_on, plan_id) "
+            "VALUES (%s, 'Comfort Club', '2026-12-10', '2027-12-10', %s)",
+            (company["fan"], plan),
+        )
+    at = WHEN + dt.timedelta(hours=48)
+    try:
+        worker = scratch_server.login(db_url, "worker")
+        done = _run(worker, at)
+        # The stale order, the one not invoiced, the cancellation, the review call; and
+        # the review request, queued (the database cancels it: texts only, not offers).
+        assert (done.total_tasks, done.total_messages) == (4, 1)
+        assert operate(worker, lambda s: book_due_visits(s, clock=FixedClock(at))) == 1
+        csr = scratch_server.login(db_url, "csr")
+        with pytest.raises(BooksRefused, match="Only the worker or a manager"):
+            operate(csr, lambda s: book_due_visits(s, clock=FixedClock(at)))
+    finally:
+        scratch_server.drop_logins()
