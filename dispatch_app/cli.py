@@ -12,6 +12,7 @@
     python main.py worker [--name NAME] [--drain]
     python main.py messages test --to ADDRESS_OR_PHONE [--channel C] | messages list
     python main.py leads import FILE.csv | leads set-token --token-stdin | --generate
+    python main.py wall [--windowed] [--no-map] [--screenshot PATH]
 
 Every failure the user can act on ends as one sentence on stderr and a non-zero exit.
 """
@@ -252,11 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
     from dispatch_app.cli_leads import add_leads_parser
     from dispatch_app.cli_messages import add_messages_parsers
     from dispatch_app.cli_price_book import add_price_book_parser
+    from dispatch_app.cli_wall import add_wall_parser
 
     add_invoice_parser(commands)
     add_price_book_parser(commands)
     add_messages_parsers(commands)
     add_leads_parser(commands)
+    add_wall_parser(commands)
     return parser
 
 
@@ -622,6 +625,10 @@ def run_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
         from dispatch_app.cli_leads import run_leads_command
 
         return run_leads_command(args, choice)
+    if args.command == "wall":
+        from dispatch_app.cli_wall import run_wall_command
+
+        return run_wall_command(args, choice)
     if args.command == "pricebook":
         from dispatch_app.cli_price_book import run_price_book_command
 

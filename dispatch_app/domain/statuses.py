@@ -36,6 +36,9 @@ VISIT_ENDED_EARLY = frozenset({_V.CANCELLED, _V.NO_SHOW})
 VISIT_NOT_BLOCKING = VISIT_ENDED_EARLY
 # Its place in the day is history: it happened (or will not) where it is.
 VISIT_FINISHED = frozenset({_V.COMPLETED}) | VISIT_ENDED_EARLY
+# A waiting visit is late this long after its arrival window closed (without a window,
+# after its start): the board marks it, the wall display counts it.
+LATE_GRACE = dt.timedelta(minutes=15)
 
 VISIT_LABELS: dict[str, str] = {
     _V.UNSCHEDULED: "Unscheduled",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from dispatch_app.domain.geo import DriveEstimate
 from dispatch_app.domain.statuses import (
+    LATE_GRACE,
     VISIT_FINISHED,
     VISIT_NOT_BLOCKING,
     VISIT_WAITING,
@@ -27,7 +28,7 @@ from dispatch_app.services.day_board import VisitBlock
 from dispatch_app.ui.board.grid import DayPiece, TimeGrid
 
 # A visit still waiting for its technician this long after its window closed is late.
-LATE_GRACE_S = 15 * 60
+LATE_GRACE_S = LATE_GRACE.total_seconds()
 EMERGENCY = Priority.EMERGENCY.value
 
 # Room left and right of a lane's blocks for what reaches past their edges: the
