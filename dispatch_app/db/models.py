@@ -674,6 +674,8 @@ class WorkOrder(Tracked, Base):
             postgresql_where=text("status not in ('closed', 'cancelled', 'no_show')"),
         ),
         Index("ix_work_orders_updated_at", "updated_at"),
+        # The reports: what was still open at a period's end (migration 0011).
+        Index("ix_work_orders_created_at", "created_at"),
         UniqueConstraint("agreement_id", "agreement_due_on"),
         CheckConstraint(
             "(agreement_id is null) = (agreement_due_on is null)", name="agreement_due_both"
@@ -857,6 +859,8 @@ class TimeEntry(Tracked, Base):
         CheckConstraint("ended_at - started_at <= interval '24 hours'", name="at_most_a_day"),
         CheckConstraint(_in_range("started_at", "ended_at"), name="times_in_range"),
         CheckConstraint(_length("note", text_rules.TEXT, required=False), name="note_length"),
+        # The reports: hours on the clock in a period (migration 0011).
+        Index("ix_time_entries_started_at", "started_at"),
     )
 
 
@@ -922,6 +926,13 @@ class Invoice(Tracked, Base):
             "ix_invoices_unpaid",
             "issued_on",
             postgresql_where=text("status in ('posted', 'partly_paid')"),
+        ),
+        # The reports' revenue: posted bills by when, with what they sum (migration 0011).
+        Index(
+            "ix_invoices_posted_revenue",
+            "posted_at",
+            postgresql_include=["work_order_id", "total", "credited"],
+            postgresql_where=text("status not in ('draft', 'void') and kind <> 'credit'"),
         ),
     )
 
@@ -1296,6 +1307,10 @@ class StatusChange(Base):
             _length("reason", text_rules.SHORT_TEXT, required=False, nullable=True),
             name="reason_length",
         ),
+        # The reports: the steps to a status in a period, and one work order's steps to
+        # one status (migration 0011).
+        Index("ix_status_history_step", "to_status", "changed_at"),
+        Index("ix_status_history_work_order_step", "work_order_id", "to_status", "changed_at"),
     )
 
 
