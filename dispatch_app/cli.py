@@ -12,6 +12,7 @@
     python main.py worker [--name NAME] [--drain]
     python main.py messages test --to ADDRESS_OR_PHONE [--channel C] | messages list
     python main.py leads import FILE.csv | leads set-token --token-stdin | --generate
+    python main.py report NAME --from DATE --to DATE [filters] [--csv FILE] | report --list
     python main.py wall [--windowed] [--no-map] [--screenshot PATH]
 
 Every failure the user can act on ends as one sentence on stderr and a non-zero exit.
@@ -253,12 +254,14 @@ def build_parser() -> argparse.ArgumentParser:
     from dispatch_app.cli_leads import add_leads_parser
     from dispatch_app.cli_messages import add_messages_parsers
     from dispatch_app.cli_price_book import add_price_book_parser
+    from dispatch_app.cli_reports import add_reports_parser
     from dispatch_app.cli_wall import add_wall_parser
 
     add_invoice_parser(commands)
     add_price_book_parser(commands)
     add_messages_parsers(commands)
     add_leads_parser(commands)
+    add_reports_parser(commands)
     add_wall_parser(commands)
     return parser
 
@@ -625,6 +628,10 @@ def run_command(args: argparse.Namespace, choice: DatabaseChoice) -> int:
         from dispatch_app.cli_leads import run_leads_command
 
         return run_leads_command(args, choice)
+    if args.command == "report":
+        from dispatch_app.cli_reports import run_reports_command
+
+        return run_reports_command(args, choice)
     if args.command == "wall":
         from dispatch_app.cli_wall import run_wall_command
 

@@ -7,16 +7,27 @@ place that says what the words mean, and the README repeats it:
   ``until`` inclusive.
 - **Revenue.** What posted invoices bill: their totals less what credit notes took off,
   drafts, void invoices and the credit notes themselves left out; counted on the day an
-  invoice was posted.
-- **Job.** A work order. A job's value is its revenue, all its invoices together.
+  invoice was posted (a credit note takes off from the invoice it credits, on that day).
+- **Job.** A work order. A job's value is its revenue, all its invoices together; a
+  job invoiced in the period is one with an invoice posted in it, and the average job
+  value is the period's revenue over those jobs.
 - **Completed.** A work order whose work was done (completed, invoiced or closed),
-  counted on the day it reached completed (its status step; a status set without one
-  counts from its last change).
-- **Ended early.** Cancelled or a no-show, counted on the day it was.
+  counted on the day it reached completed (its last status step to completed, its own
+  or one of its visits'; a status set without one counts from its last change).
+- **Ended early.** Cancelled or a no-show, counted on the day it was (the same way).
 - **First-time fix.** A completed work order whose work took one visit: exactly one of
-  its visits completed and none cancelled or a no-show before it.
+  its visits completed and none cancelled or a no-show before it (in the visits' order).
+- **Led.** A job's technician is the lead of its last completed visit (the crew's first
+  member when nobody is marked lead); shift hours are the technician's weekly shifts
+  over the period's days, hours on the clock their time entries started in it.
+- **Open.** Booked before the end of the period and not completed, cancelled or a
+  no-show by then; its age is the days from the day it was booked to the period's last.
+- **Missed call.** A missed call or voicemail received in the period, spam left out;
+  called back, booked, at risk and recovered as the Leads inbox counts them
+  (``services/leads/leak``).
 - **Filters.** Trade and job type are the work order's; a technician is anyone on one
-  of its visits' crews; a zone is the start of the site's ZIP code ("606").
+  of its visits' crews; a zone is the start of the site's ZIP code ("606"). Calls have
+  none of these: the missed-calls report says so when they are set.
 """
 
 from __future__ import annotations
@@ -25,6 +36,8 @@ import datetime as dt
 import decimal
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from dispatch_app.domain.time_bounds import day_problem
 
 # The longest period a report covers (an accountant's five years).
 LONGEST_PERIOD = dt.timedelta(days=5 * 366)
@@ -110,6 +123,10 @@ class ReportFilter:
 
     def problem(self) -> str | None:
         """Why this filter cannot be run, in a sentence, or None."""
+        for day in (self.since, self.until):
+            outside = day_problem(day)
+            if outside:
+                return outside
         if self.until < self.since:
             return "The period ends before it starts."
         if self.until - self.since > LONGEST_PERIOD:
@@ -126,6 +143,7 @@ class CellKind(StrEnum):
     PERCENT = "percent"  # Decimal 0–100, or None when there is nothing to divide
     HOURS = "hours"  # Decimal
     DAYS = "days"  # Decimal
+    NUMBER = "number"  # Decimal with no unit (jobs per working day)
     DATE = "date"
 
 
@@ -179,6 +197,29 @@ class ReportResult:
 
 
 @dataclass(frozen=True, slots=True)
+class JobTypeChoice:
+    id: int
+    name: str
+    trade: str
+
+
+@dataclass(frozen=True, slots=True)
+class TechnicianChoice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class FilterChoices:
+    """What the filter boxes offer: the trades the job types are in, the job types and
+    the technicians, each by name."""
+
+    trades: tuple[str, ...]
+    job_types: tuple[JobTypeChoice, ...]
+    technicians: tuple[TechnicianChoice, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class WorkOrderLine:
     """A work order behind a figure (the drill-down)."""
 
@@ -186,6 +227,6 @@ class WorkOrderLine:
     number: str
     customer: str
     job_type: str
-    status: str
+    status: str  # its label ("Completed")
     when: dt.date | None
     value: decimal.Decimal | None

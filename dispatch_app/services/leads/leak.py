@@ -27,11 +27,18 @@ from dispatch_app.domain.leads import Leak
 
 Sessions = async_sessionmaker[AsyncSession]
 
+# Which leads are missed calls, and which of those were called back; the reports'
+# missed-calls table (services/reports) counts with the same words.
+MISSED = "l.source IN ('missed_call', 'voicemail') AND l.outcome <> 'spam'"
+CALLED_BACK = "l.attempts > 0 OR l.outcome IN ('booked', 'not_interested')"
+# The invoices that bill: posted, void ones and credit notes left out.
+BILLING = "i.status NOT IN ('draft', 'void') AND i.kind <> 'credit'"
+
 # A work order's value: its posted invoices, void ones and credit notes left out.
-_JOB_VALUE = """
+_JOB_VALUE = f"""
 SELECT i.work_order_id, sum(i.total - i.credited) AS value, min(i.posted_at) AS first_posted
 FROM invoices i
-WHERE i.status NOT IN ('draft', 'void') AND i.kind <> 'credit'
+WHERE {BILLING}
 GROUP BY i.work_order_id
 """
 
@@ -39,13 +46,12 @@ _LEAK = f"""
 WITH job AS ({_JOB_VALUE}),
 missed AS (
     SELECT l.* FROM leads l
-    WHERE l.source IN ('missed_call', 'voicemail') AND l.outcome <> 'spam'
+    WHERE {MISSED}
       AND l.received_at >= :since AND l.received_at < :until
 )
 SELECT
     (SELECT count(*) FROM missed) AS missed,
-    (SELECT count(*) FROM missed
-     WHERE attempts > 0 OR outcome IN ('booked', 'not_interested')) AS called_back,
+    (SELECT count(*) FROM missed l WHERE {CALLED_BACK}) AS called_back,
     (SELECT count(*) FROM missed WHERE outcome = 'booked') AS booked,
     coalesce(
         (SELECT avg(value) FROM job

@@ -1,0 +1,472 @@
+"""The reports' SQL: for each report the facts behind it (one row per work order, or
+per invoice, with the key of the table row it falls in) and the aggregate over them.
+
+Every figure is PostgreSQL's (GROUP BY, FILTER, GROUPING SETS); the same facts serve
+the drill-down, so a row's work orders are exactly the ones its figures count. What the
+words mean is ``domain/reports``; the bound parameters are ``:since`` and ``:until``
+(the period's days), ``:since_at`` and ``:until_at`` (its first moment and the first
+moment after it), ``:zone`` (the company's time zone) and the filter's values. Only
+the filters that are set are written into a query, so each plan is made for them.
+"""
+
+from __future__ import annotations
+
+from dispatch_app.domain.reports import ReportFilter
+from dispatch_app.domain.statuses import WORK_ORDER_DONE, WORK_ORDER_ENDED_EARLY, sql_values
+from dispatch_app.domain.vocabulary import WorkOrderStatus
+from dispatch_app.services.leads.leak import BILLING, CALLED_BACK, MISSED
+
+
+def _listed(values: list[str]) -> str:
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+DONE = _listed(sql_values(WORK_ORDER_DONE))
+# Done and not closed: the office still owes the paperwork.
+UNCLOSED = _listed(sql_values(WORK_ORDER_DONE - {WorkOrderStatus.CLOSED}))
+FINISHED = _listed(sql_values(WORK_ORDER_DONE | WORK_ORDER_ENDED_EARLY))
+# The status a finished work order's ending step goes to: "completed" for the done ones.
+_ENDING = f"(CASE WHEN w.status IN {DONE} THEN 'completed' ELSE w.status END)"
+
+
+def week_of(day: str) -> str:
+    """A day's week as the row key: its Monday, ``2026-11-30``."""
+    return f"to_char(date_trunc('week', CAST({day} AS timestamp)), 'YYYY-MM-DD')"
+
+
+def local_day(moment: str) -> str:
+    return f"({moment} AT TIME ZONE :zone)::date"
+
+
+def work_filter(report_filter: ReportFilter, work_order: str) -> str:
+    """`` AND …`` conditions on the work order ``work_order`` (an SQL expression) for
+    the filters that are set; empty when none is."""
+    own: list[str] = []
+    if report_filter.job_type_id is not None:
+        own.append("fw.job_type_id = :job_type_id")
+    if report_filter.trade is not None:
+        own.append(
+            "EXISTS (SELECT 1 FROM job_types fj WHERE fj.id = fw.job_type_id AND fj.trade = :trade)"
+        )
+    if report_filter.zone is not None:
+        own.append(
+            "EXISTS (SELECT 1 FROM service_sites fs WHERE fs.id = fw.site_id "
+            "AND fs.zip LIKE :zip_prefix)"
+        )
+    conditions = []
+    if own:
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM work_orders fw WHERE fw.id = {work_order} "
+            f"AND {' AND '.join(own)})"
+        )
+    if report_filter.technician_id is not None:
+        conditions.append(
+            "EXISTS (SELECT 1 FROM visits fv JOIN visit_technicians ft ON ft.visit_id = fv.id "
+            f"WHERE fv.work_order_id = {work_order} AND ft.technician_id = :technician_id)"
+        )
+    return "".join(f"\n  AND {condition}" for condition in conditions)
+
+
+def revenue(report_filter: ReportFilter) -> str:
+    """Revenue: one row per posted invoice of the period (id = its work order, the day
+    it was posted, what it bills less what was credited). Read from the index alone
+    (``ix_invoices_posted_revenue``) when no filter is set."""
+    return f"""
+SELECT i.work_order_id AS id, {local_day("i.posted_at")} AS day, i.total - i.credited AS value
+FROM invoices i
+WHERE {BILLING} AND i.posted_at >= :since_at AND i.posted_at < :until_at
+{work_filter(report_filter, "i.work_order_id")}"""
+
+
+def ended(report_filter: ReportFilter, *, early: bool) -> str:
+    """The work orders completed (and, with ``early``, cancelled or a no-show) in the
+    period: id, how (completed, cancelled, no_show) and the moment it was.
+
+    The moment is the last status step to it: a step in the period counts when no later
+    one to the same status exists (a job completed, reopened and completed again is
+    counted once, on the last day). A work order finished without any step counts from
+    its last change.
+    """
+    steps = "('completed', 'cancelled', 'no_show')" if early else "('completed')"
+    statuses = FINISHED if early else DONE
+    return f"""
+SELECT s.work_order_id AS id, s.to_status AS how, s.changed_at AS at
+FROM status_history s JOIN work_orders w ON w.id = s.work_order_id
+WHERE s.to_status IN {steps} AND s.changed_at >= :since_at AND s.changed_at < :until_at
+  AND w.status IN {statuses} AND {_ENDING} = s.to_status
+  AND NOT EXISTS (SELECT 1 FROM status_history l
+                  WHERE l.work_order_id = s.work_order_id AND l.to_status = s.to_status
+                    AND (l.changed_at > s.changed_at
+                         OR (l.changed_at = s.changed_at AND l.id > s.id)))
+  {work_filter(report_filter, "s.work_order_id")}
+UNION ALL
+SELECT w.id, {_ENDING}, w.updated_at
+FROM work_orders w
+WHERE w.status IN {statuses} AND w.updated_at >= :since_at AND w.updated_at < :until_at
+  AND NOT EXISTS (SELECT 1 FROM status_history l
+                  WHERE l.work_order_id = w.id AND l.to_status = {_ENDING})
+  {work_filter(report_filter, "w.id")}"""
+
+
+# The weeks the period touches, each named by its Monday.
+WEEKS = f"""
+SELECT {week_of("d")} AS key, d::date AS week
+FROM generate_series(date_trunc('week', CAST(:since AS timestamp)),
+                     CAST(:until AS timestamp), interval '1 week') d"""
+
+
+# -- average job value --------------------------------------------------------------------
+def average_job_value_facts(report_filter: ReportFilter) -> str:
+    return f"""
+SELECT r.id, {week_of("r.day")} AS key, r.day, r.value
+FROM ({revenue(report_filter)}) r"""
+
+
+def average_job_value(report_filter: ReportFilter) -> str:
+    return f"""
+WITH facts AS ({average_job_value_facts(report_filter)}),
+totals AS (
+    SELECT f.key, GROUPING(f.key) AS whole, count(DISTINCT f.id) AS jobs, sum(f.value) AS revenue
+    FROM facts f GROUP BY GROUPING SETS ((f.key), ())
+)
+SELECT k.key, k.week, coalesce(t.jobs, 0) AS jobs, coalesce(t.revenue, 0) AS revenue,
+       round(t.revenue / nullif(t.jobs, 0), 2) AS average, 0 AS whole
+FROM ({WEEKS}) k LEFT JOIN totals t ON t.key = k.key AND t.whole = 0
+UNION ALL
+SELECT NULL, NULL, t.jobs, coalesce(t.revenue, 0), round(t.revenue / nullif(t.jobs, 0), 2), 1
+FROM totals t WHERE t.whole = 1
+ORDER BY whole, key"""
+
+
+# -- completion rate ----------------------------------------------------------------------
+def completion_rate_facts(report_filter: ReportFilter) -> str:
+    return f"""
+SELECT e.id, {week_of(local_day("e.at"))} AS key, {local_day("e.at")} AS day,
+       NULL::numeric AS value, e.how
+FROM ({ended(report_filter, early=True)}) e"""
+
+
+def completion_rate(report_filter: ReportFilter) -> str:
+    return f"""
+WITH facts AS ({completion_rate_facts(report_filter)}),
+totals AS (
+    SELECT f.key, GROUPING(f.key) AS whole,
+           count(*) FILTER (WHERE f.how = 'completed') AS completed,
+           count(*) FILTER (WHERE f.how <> 'completed') AS early
+    FROM facts f GROUP BY GROUPING SETS ((f.key), ())
+)
+SELECT k.key, k.week, coalesce(t.completed, 0) AS completed, coalesce(t.early, 0) AS early,
+       round(100.0 * t.completed / nullif(t.completed + t.early, 0), 1) AS rate, 0 AS whole
+FROM ({WEEKS}) k LEFT JOIN totals t ON t.key = k.key AND t.whole = 0
+UNION ALL
+SELECT NULL, NULL, t.completed, t.early,
+       round(100.0 * t.completed / nullif(t.completed + t.early, 0), 1), 1
+FROM totals t WHERE t.whole = 1
+ORDER BY whole, key"""
+
+
+# -- first-time fix -----------------------------------------------------------------------
+def first_time_fix_facts(report_filter: ReportFilter) -> str:
+    return f"""
+SELECT e.id, w.job_type_id::text AS key, {local_day("e.at")} AS day, NULL::numeric AS value,
+       coalesce(v.one_visit, false) AS one_visit
+FROM ({ended(report_filter, early=False)}) e
+JOIN work_orders w ON w.id = e.id
+LEFT JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE x.status = 'completed') = 1
+           AND coalesce(min(x.sequence) FILTER (WHERE x.status IN ('cancelled', 'no_show'))
+                        > min(x.sequence) FILTER (WHERE x.status = 'completed'), true)
+           AS one_visit
+    FROM visits x WHERE x.work_order_id = e.id
+) v ON true"""
+
+
+def first_time_fix(report_filter: ReportFilter) -> str:
+    return f"""
+WITH facts AS ({first_time_fix_facts(report_filter)}),
+totals AS (
+    SELECT f.key, GROUPING(f.key) AS whole, count(*) AS completed,
+           count(*) FILTER (WHERE f.one_visit) AS one_visit
+    FROM facts f GROUP BY GROUPING SETS ((f.key), ())
+)
+SELECT t.key, j.name, j.trade, t.completed, t.one_visit,
+       round(100.0 * t.one_visit / nullif(t.completed, 0), 1) AS rate, t.whole
+FROM totals t LEFT JOIN job_types j ON t.whole = 0 AND j.id = t.key::bigint
+ORDER BY t.whole, j.trade, j.name, t.key"""
+
+
+# -- technician productivity --------------------------------------------------------------
+def productivity_facts(report_filter: ReportFilter) -> str:
+    """A row per job invoiced in the period (its revenue) and per job completed in it
+    (``completed``), keyed by the technician who led it."""
+    return f"""
+WITH rev AS ({revenue(report_filter)}),
+done AS ({ended(report_filter, early=False)}),
+jobs AS (SELECT id FROM rev UNION SELECT id FROM done),
+led AS (
+    SELECT j.id, l.technician_id FROM jobs j
+    CROSS JOIN LATERAL (
+        SELECT vt.technician_id FROM visits v JOIN visit_technicians vt ON vt.visit_id = v.id
+        WHERE v.work_order_id = j.id AND v.status = 'completed'
+        ORDER BY v.sequence DESC, vt.is_lead DESC, vt.id LIMIT 1
+    ) l
+)
+SELECT r.id, l.technician_id::text AS key, r.day, r.value, false AS completed
+FROM rev r JOIN led l ON l.id = r.id
+UNION ALL
+SELECT d.id, l.technician_id::text, {local_day("d.at")}, NULL, true
+FROM done d JOIN led l ON l.id = d.id"""
+
+
+def productivity(report_filter: ReportFilter) -> str:
+    technician = "" if report_filter.technician_id is None else "AND t.id = :technician_id"
+    trade = "" if report_filter.trade is None else "AND t.trade = :trade"
+    return f"""
+WITH facts AS ({productivity_facts(report_filter)}),
+work AS (
+    SELECT f.key::bigint AS technician_id,
+           sum(f.value) FILTER (WHERE NOT f.completed) AS revenue,
+           count(*) FILTER (WHERE f.completed) AS jobs
+    FROM facts f GROUP BY f.key
+),
+clock AS (
+    SELECT te.technician_id, sum(extract(epoch FROM te.ended_at - te.started_at)) / 3600 AS hours
+    FROM time_entries te
+    WHERE te.started_at >= :since_at AND te.started_at < :until_at
+    {work_filter(report_filter, "te.work_order_id")}
+    GROUP BY te.technician_id
+),
+shift AS (
+    SELECT ts.technician_id, count(*) AS days,
+           sum(extract(epoch FROM CASE WHEN ts.ends > ts.starts THEN ts.ends - ts.starts
+                                       ELSE ts.ends - ts.starts + interval '24 hours' END))
+               / 3600 AS hours
+    FROM generate_series(CAST(:since AS timestamp), CAST(:until AS timestamp),
+                         interval '1 day') d
+    JOIN technician_shifts ts ON ts.weekday = extract(isodow FROM d) - 1
+    GROUP BY ts.technician_id
+),
+per AS (
+    SELECT t.id, t.name, coalesce(s.hours, 0) AS shift_hours, coalesce(c.hours, 0) AS clock_hours,
+           coalesce(w.revenue, 0) AS revenue, coalesce(w.jobs, 0) AS jobs,
+           coalesce(s.days, 0) AS days
+    FROM technicians t
+    LEFT JOIN shift s ON s.technician_id = t.id
+    LEFT JOIN clock c ON c.technician_id = t.id
+    LEFT JOIN work w ON w.technician_id = t.id
+    WHERE ((t.active {trade}) OR c.hours IS NOT NULL OR w.technician_id IS NOT NULL)
+      {technician}
+),
+totals AS (
+    SELECT p.id, GROUPING(p.id) AS whole, min(p.name) AS name,
+           sum(p.shift_hours) AS shift_hours, sum(p.clock_hours) AS clock_hours,
+           sum(p.revenue) AS revenue, sum(p.jobs) AS jobs, sum(p.days) AS days
+    FROM per p GROUP BY GROUPING SETS ((p.id), ())
+)
+SELECT t.id::text AS key, t.name, round(t.shift_hours, 1) AS shift_hours,
+       round(t.clock_hours, 1) AS clock_hours,
+       round(100 * t.clock_hours / nullif(t.shift_hours, 0), 1) AS utilisation,
+       coalesce(t.revenue, 0) AS revenue, coalesce(t.jobs, 0) AS jobs,
+       coalesce(t.days, 0) AS days, round(t.jobs / nullif(t.days, 0), 2) AS per_day, t.whole
+FROM totals t
+ORDER BY t.whole, t.name, t.id"""
+
+
+# -- revenue by job type ------------------------------------------------------------------
+def revenue_by_job_type_facts(report_filter: ReportFilter) -> str:
+    return f"""
+SELECT r.id, w.job_type_id::text AS key, r.day, r.value, j.trade
+FROM ({revenue(report_filter)}) r
+JOIN work_orders w ON w.id = r.id JOIN job_types j ON j.id = w.job_type_id"""
+
+
+def revenue_by_job_type(report_filter: ReportFilter) -> str:
+    """Rows by job type, then one per trade (``whole`` 2), then the total (``whole`` 3)."""
+    return f"""
+WITH facts AS ({revenue_by_job_type_facts(report_filter)}),
+totals AS (
+    SELECT f.key, f.trade, GROUPING(f.key, f.trade) AS whole,
+           count(DISTINCT f.id) AS jobs, sum(f.value) AS revenue
+    FROM facts f GROUP BY GROUPING SETS ((f.key, f.trade), (f.trade), ())
+)
+SELECT t.key, j.name, t.trade, t.jobs, coalesce(t.revenue, 0) AS revenue, t.whole
+FROM totals t LEFT JOIN job_types j ON t.whole = 0 AND j.id = t.key::bigint
+ORDER BY t.whole, t.revenue DESC, t.trade, j.name, t.key"""
+
+
+# -- cancellations ------------------------------------------------------------------------
+def cancellations_facts(report_filter: ReportFilter) -> str:
+    return f"""
+SELECT e.id, btrim(w.cancel_reason) AS key, {local_day("e.at")} AS day,
+       NULL::numeric AS value, e.how,
+       EXISTS (SELECT 1 FROM follow_ups u WHERE u.work_order_id = e.id
+               AND u.kind IN ('cancellation', 'no_show') AND u.outcome = 'recovered')
+           AS recovered
+FROM ({ended(report_filter, early=True)}) e
+JOIN work_orders w ON w.id = e.id
+WHERE e.how <> 'completed'"""
+
+
+def cancellations(report_filter: ReportFilter) -> str:
+    return f"""
+WITH facts AS ({cancellations_facts(report_filter)})
+SELECT f.key, GROUPING(f.key) AS whole, count(*) AS jobs,
+       count(*) FILTER (WHERE f.how = 'cancelled') AS cancelled,
+       count(*) FILTER (WHERE f.how = 'no_show') AS no_shows,
+       count(*) FILTER (WHERE f.recovered) AS recovered
+FROM facts f GROUP BY GROUPING SETS ((f.key), ())
+ORDER BY whole, jobs DESC, key"""
+
+
+# -- aging --------------------------------------------------------------------------------
+AGE_BUCKETS = (
+    ("0-7", "0–7 days"),
+    ("8-30", "8–30 days"),
+    ("31-90", "31–90 days"),
+    ("over-90", "Over 90 days"),
+)
+
+
+def aging_facts(report_filter: ReportFilter) -> str:
+    """The work orders open at ``:until_at``: open now, or finished after it (their
+    ending step, else their last change, at or after it); each booked before it."""
+    return f"""
+WITH open_then AS (
+    SELECT w.id FROM work_orders w
+    WHERE w.status NOT IN {FINISHED} AND w.created_at < :until_at
+    UNION
+    SELECT s.work_order_id FROM status_history s JOIN work_orders w ON w.id = s.work_order_id
+    WHERE s.to_status IN ('completed', 'cancelled', 'no_show') AND s.changed_at >= :until_at
+      AND w.status IN {FINISHED} AND {_ENDING} = s.to_status AND w.created_at < :until_at
+    UNION
+    SELECT w.id FROM work_orders w
+    WHERE w.status IN {FINISHED} AND w.updated_at >= :until_at AND w.created_at < :until_at
+      AND NOT EXISTS (SELECT 1 FROM status_history l
+                      WHERE l.work_order_id = w.id AND l.to_status = {_ENDING})
+),
+aged AS (
+    SELECT o.id, {local_day("w.created_at")} AS day,
+           CAST(:until AS date) - {local_day("w.created_at")} AS age
+    FROM open_then o JOIN work_orders w ON w.id = o.id
+    WHERE true {work_filter(report_filter, "o.id")}
+)
+SELECT a.id, CASE WHEN a.age <= 7 THEN '0-7' WHEN a.age <= 30 THEN '8-30'
+                  WHEN a.age <= 90 THEN '31-90' ELSE 'over-90' END AS key,
+       a.day, NULL::numeric AS value, a.age
+FROM aged a"""
+
+
+def aging(report_filter: ReportFilter) -> str:
+    buckets = ", ".join(f"('{key}', '{label}', {n})" for n, (key, label) in enumerate(AGE_BUCKETS))
+    return f"""
+WITH facts AS ({aging_facts(report_filter)}),
+totals AS (
+    SELECT f.key, GROUPING(f.key) AS whole, count(*) AS open, min(f.day) AS oldest,
+           max(f.age) AS oldest_age, count(*) FILTER (WHERE f.age > 30) AS over_30
+    FROM facts f GROUP BY GROUPING SETS ((f.key), ())
+)
+SELECT b.key, b.label, coalesce(t.open, 0) AS open, t.oldest, t.oldest_age, t.over_30,
+       0 AS whole, b.n
+FROM (VALUES {buckets}) b(key, label, n) LEFT JOIN totals t ON t.key = b.key AND t.whole = 0
+UNION ALL
+SELECT NULL, NULL, t.open, t.oldest, t.oldest_age, t.over_30, 1, 0
+FROM totals t WHERE t.whole = 1
+ORDER BY whole, n"""
+
+
+# -- completed, not invoiced or not closed ------------------------------------------------
+NOT_INVOICED_ROWS = (("not-invoiced", "Not invoiced"), ("not-closed", "Invoiced, not closed"))
+
+
+def not_invoiced_facts(report_filter: ReportFilter) -> str:
+    """Done work orders not closed, completed before ``:until_at``: without a posted
+    invoice (valued at their line items), or with one (valued at what is still owed)."""
+    return f"""
+WITH done AS (
+    SELECT w.id, coalesce(
+               (SELECT max(s.changed_at) FROM status_history s
+                WHERE s.work_order_id = w.id AND s.to_status = 'completed'),
+               w.updated_at) AS at,
+           EXISTS (SELECT 1 FROM invoices i WHERE i.work_order_id = w.id AND {BILLING})
+               AS billed
+    FROM work_orders w
+    WHERE w.status IN {UNCLOSED}
+    {work_filter(report_filter, "w.id")}
+)
+SELECT d.id, CASE WHEN d.billed THEN 'not-closed' ELSE 'not-invoiced' END AS key,
+       {local_day("d.at")} AS day,
+       CASE WHEN d.billed
+            THEN (SELECT coalesce(sum(i.total - i.paid - i.credited), 0) FROM invoices i
+                  WHERE i.work_order_id = d.id AND {BILLING})
+            ELSE (SELECT coalesce(sum(round(l.quantity * l.unit_price, 2)), 0)
+                  FROM line_items l WHERE l.work_order_id = d.id)
+       END AS value
+FROM done d WHERE d.at < :until_at"""
+
+
+def not_invoiced(report_filter: ReportFilter) -> str:
+    rows = ", ".join(
+        f"('{key}', '{label}', {n})" for n, (key, label) in enumerate(NOT_INVOICED_ROWS)
+    )
+    return f"""
+WITH facts AS ({not_invoiced_facts(report_filter)}),
+totals AS (
+    SELECT f.key, count(*) AS jobs, sum(f.value) AS value, min(f.day) AS oldest
+    FROM facts f GROUP BY f.key
+)
+SELECT b.key, b.label, coalesce(t.jobs, 0) AS jobs, coalesce(t.value, 0) AS value, t.oldest
+FROM (VALUES {rows}) b(key, label, n) LEFT JOIN totals t ON t.key = b.key
+ORDER BY b.n"""
+
+
+# -- missed calls -------------------------------------------------------------------------
+def missed_calls_facts() -> str:
+    """A row per missed call of the period: id is the work order a booked one became,
+    valued as the Leads inbox values it (all its posted invoices, whenever)."""
+    return f"""
+SELECT l.work_order_id AS id, {week_of(local_day("l.received_at"))} AS key,
+       {local_day("l.received_at")} AS day,
+       CASE WHEN l.outcome = 'booked' THEN
+           (SELECT coalesce(sum(i.total - i.credited), 0) FROM invoices i
+            WHERE i.work_order_id = l.work_order_id AND {BILLING})
+       END AS value,
+       ({CALLED_BACK}) AS called_back, l.outcome = 'booked' AS booked
+FROM leads l
+WHERE {MISSED} AND l.received_at >= :since_at AND l.received_at < :until_at"""
+
+
+def missed_calls() -> str:
+    """By week; ``:average`` is the period's average job value (the leak's), so a
+    week's revenue at risk is its missed calls at that value and the weeks add up."""
+    return f"""
+WITH facts AS ({missed_calls_facts()}),
+totals AS (
+    SELECT f.key, count(*) AS missed, count(*) FILTER (WHERE f.called_back) AS called_back,
+           count(*) FILTER (WHERE f.booked) AS booked, sum(f.value) AS recovered
+    FROM facts f GROUP BY f.key
+)
+SELECT k.key, k.week, coalesce(t.missed, 0) AS missed,
+       coalesce(t.called_back, 0) AS called_back, coalesce(t.booked, 0) AS booked,
+       coalesce(t.missed, 0) * CAST(:average AS numeric) AS at_risk,
+       coalesce(t.recovered, 0) AS recovered
+FROM ({WEEKS}) k LEFT JOIN totals t ON t.key = k.key
+ORDER BY k.key"""
+
+
+# -- the drill-down -----------------------------------------------------------------------
+def behind(facts: str, *, keyed: bool) -> str:
+    """The work orders among ``facts`` (of one row's ``:key`` when ``keyed``), each once:
+    its latest day and its values summed, oldest first."""
+    key = "AND f.key = :key" if keyed else ""
+    return f"""
+WITH facts AS ({facts})
+SELECT f.id, w.number, c.name AS customer, j.name AS job_type, w.status,
+       max(f.day) AS day, sum(f.value) AS value
+FROM facts f
+JOIN work_orders w ON w.id = f.id
+JOIN customers c ON c.id = w.customer_id
+JOIN job_types j ON j.id = w.job_type_id
+WHERE f.id IS NOT NULL {key}
+GROUP BY f.id, w.number, c.name, j.name, w.status
+ORDER BY max(f.day), f.id
+LIMIT :limit"""
