@@ -39,8 +39,8 @@ from dispatch_app.ui.wall import theme
 MIN_ROW_HEIGHT = 108  # three lines of a block: its title and two of details
 MAX_ROW_HEIGHT = 180  # a few technicians do not make giant rows
 HOURS_HEIGHT = 44
-NAME_SHARE = 0.2  # of the board's width, between the limits below
-NAME_WIDTH = (260, 380)
+NAME_SHARE = 0.21  # of the board's width, between the limits below
+NAME_WIDTH = (280, 380)
 SHORTEST_DAY_H = 8  # hours the timeline shows at least
 BLOCK_GAP = 5  # between a row's edge and its blocks
 TEXT_INSET = 10
@@ -99,7 +99,9 @@ def timeline(
     ``SHORTEST_DAY_H``, within the day); 07:00–18:00 on a day with neither."""
     midnight = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
     next_midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-    spans = [(s.start, s.end) for t in technicians for s in t.working]
+    # A night shift carried over from the evening before would stretch the day back to
+    # midnight for an hour of it: only the shifts that start today count.
+    spans = [(s.start, s.end) for t in technicians for s in t.working if s.start >= midnight]
     spans += [(v.starts, v.ends) for v in visits]
     if spans:
         first = max(midnight, min(start for start, _end in spans)).astimezone(zone)
@@ -271,10 +273,11 @@ class WallBoard(QWidget):
         hour_width = width / max(1, len(timeline.marks) - 1)
         every = 1 if hour_width >= 80 else 2
         painter.setPen(theme.MUTED)
+        label_width = QFontMetrics(self.hours_font).horizontalAdvance("00:00") + 6
         for index, mark in enumerate(timeline.marks[:-1]):
-            if index % every:
-                continue
             x = left + timeline.share(mark) * width
+            if index % every or x + label_width > right:
+                continue
             painter.drawText(
                 QRectF(x + 6, 0, hour_width * every, HOURS_HEIGHT), ALIGN_LEFT, clock_text(mark)
             )

@@ -28,7 +28,7 @@ ENDED_EARLY_FILL = QColor("#3a2326")
 ENDED_EARLY_TEXT = QColor("#f0b3b3")
 
 # Pixel sizes: the smallest on a block is DETAIL_PX.
-TITLE_PX = 28  # a block's job type, a technician's name
+TITLE_PX = 26  # a block's job type, a technician's name
 DETAIL_PX = 22  # a block's customer, number and times; a technician's status
 HOURS_PX = 22
 HEADER_PX = 30

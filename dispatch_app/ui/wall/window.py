@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 PAGE_S = 15  # how long a page of technicians stays up
 WIDE_ENOUGH_FOR_MAP = 1600  # pixels: narrower screens give the board all the width
-MAP_SHARE = 0.3  # of the width, when the map is shown
+MAP_SHARE = 0.26  # of the width, when the map is shown
 
 
 class WallWindow(QWidget):
