@@ -414,3 +414,85 @@ def test_the_command_line_saves_a_screenshot_of_the_wall(db_url, tmp_path, qapp)
     assert (image.width(), image.height()) == (1920, 1080)
     painted = colours_of(image)
     assert rgb("#1f77b4") in painted and rgb("#2ca02c") in painted
+
+
+def test_a_database_that_does_not_answer_is_a_sentence_on_the_screen_and_tried_again(
+    loop, db_url, tmp_path
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    missing = make_url(db_url).set(database="no_such_company").render_as_string(False)
+    display = WallDisplay(wall_options(missing, tmp_path, clock_at(9)))
+    task = loop.create_task(display.run())
+    try:
+        window = display.window
+        pump_until(loop, lambda: "Trying again in 2 s." in window.status_line.text())
+        assert window.status_line.isVisible()
+        pump_until(loop, lambda: "Trying again in 4 s." in window.status_line.text())
+        assert not display.loaded.is_set()
+        assert dialogs_shown() == []
+        assert window.board.technicians == []  # nothing made up meanwhile
+    finally:
+        display.window.close()
+        assert loop.run_until_complete(asyncio.wait_for(task, 30)) == 0
+
+
+def test_past_midnight_the_wall_shows_the_new_day(loop, db_url, tmp_path) -> None:
+    small_company(db_url)
+    clock = clock_at(23, 59)
+    with running_wall(loop, wall_options(db_url, tmp_path, clock)) as display:
+        window = display.window
+        assert window.day_label.text() == "Tuesday 1 December"
+        clock.set(at(0, 1, day=DAY + dt.timedelta(days=1)))
+        act(loop, window.minute_timer.timeout.emit)
+        pump_until(loop, lambda: window.day_label.text() == "Wednesday 2 December")
+        assert window.clock_label.text() == "00:01"
+        # Wednesday: nobody has a shift or a visit, so everyone is listed.
+        assert len(window.board.technicians) == 3
+        assert window.strip.text_of("scheduled") == "0"
+
+
+def test_the_hours_shown_start_with_todays_first_shift_not_last_nights() -> None:
+    from dispatch_app.domain.scheduling import TimeSpan
+    from dispatch_app.services.day_board import TechnicianRow
+    from dispatch_app.ui.wall.board import paging, timeline
+
+    night = TimeSpan(at(22, day=DAY - dt.timedelta(days=1)), at(6))
+    day_shift = TimeSpan(at(7, 30), at(16, 15))
+    rows = [
+        TechnicianRow(1, "Night Owl", "hvac", "#000000", (), None, 1, shifts=(night,)),
+        TechnicianRow(2, "Day Shift", "hvac", "#000000", (), day_shift, 1, shifts=(day_shift,)),
+    ]
+    hours = timeline(DAY, TZ, rows, [])
+    assert (hours.starts, hours.ends) == (at(7), at(17))
+    assert len(hours.marks) == 11
+    # Nothing at all: 07:00–18:00. A short day is widened to eight hours, within the day.
+    hours = timeline(DAY, TZ, [], [])
+    assert (hours.starts, hours.ends) == (at(7), at(18))
+    late = TimeSpan(at(20), at(23))
+    evening = TechnicianRow(3, "Evening", "hvac", "#000000", (), late, 1, shifts=(late,))
+    hours = timeline(DAY, TZ, [evening], [])
+    assert hours.starts == at(16) and hours.ends == at(0, day=DAY + dt.timedelta(days=1))
+    # Pages: everyone when each row can be 108 px high, else as many as fit.
+    fits = paging(5, 44 + 5 * 108)
+    assert (fits.rows_per_page, fits.pages, fits.row_height) == (5, 1, 108)
+    crowded = paging(18, 44 + 7 * 110)
+    assert (crowded.rows_per_page, crowded.pages, crowded.row_height) == (7, 3, 110)
+
+
+def test_no_dialog_and_no_board_editing_anywhere_in_the_wall() -> None:
+    """Nothing the wall runs can open a dialog or reach the dispatcher's editing board."""
+    import dispatch_app.ui.wall as wall
+
+    for source in Path(wall.__file__).parent.glob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        for word in (
+            "QMessageBox",
+            "QDialog",
+            "QInputDialog",
+            "QFileDialog",
+            "ui.board.day_view",
+            "ui.board.actions",
+            "services.visits",
+        ):
+            assert word not in text, f"{source.name} mentions {word}"
