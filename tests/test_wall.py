@@ -496,3 +496,20 @@ def test_no_dialog_and_no_board_editing_anywhere_in_the_wall() -> None:
             "services.visits",
         ):
             assert word not in text, f"{source.name} mentions {word}"
+
+
+def test_a_screenshot_without_a_database_is_one_sentence_and_an_exit_code(tmp_path) -> None:
+    from tests.test_cli import one_sentence
+
+    result = run_main(
+        "--database-url",
+        "postgresql://nobody@127.0.0.1:1/none",
+        "wall",
+        "--no-map",
+        "--screenshot",
+        str(tmp_path / "wall.png"),
+        data_dir=tmp_path,
+    )
+    assert result.returncode == 3
+    assert "nothing is listening there" in one_sentence(result.stderr)
+    assert not (tmp_path / "wall.png").exists()

@@ -38,7 +38,12 @@ from dispatch_app.domain.clock import SYSTEM_CLOCK, Clock, today
 from dispatch_app.errors import UserFacingError
 from dispatch_app.services.day_store import StoreChange
 from dispatch_app.services.wall import MONEY_TABLES, day_money
-from dispatch_app.services.workspace import ChangeHint, FeedState, Workspace
+from dispatch_app.services.workspace import (
+    ChangeHint,
+    FeedState,
+    Workspace,
+    explain_database_error,
+)
 from dispatch_app.ui.wall.window import WallWindow
 
 log = logging.getLogger(__name__)
@@ -103,7 +108,7 @@ class WallDisplay:
         else:
             self.window.showFullScreen()
         self._boot = asyncio.ensure_future(self.boot())
-        self._boot.add_done_callback(_log_failure)
+        self._boot.add_done_callback(self._boot_ended)
         try:
             if options.screenshot is not None:
                 try:
@@ -177,6 +182,23 @@ class WallDisplay:
             workspace, self.workspace = self.workspace, None
             await workspace.aclose()
 
+    def _boot_ended(self, boot: asyncio.Task[None]) -> None:
+        """A start that failed in a way nobody wrote a sentence for: said on the screen
+        (a screenshot's failure is the command line's to say)."""
+        if boot.cancelled() or boot.exception() is None:
+            return
+        failure = boot.exception()
+        if isinstance(failure, UserFacingError):
+            return  # a screenshot's: the command line says it
+        log.error("the wall display could not start", exc_info=failure)
+        if self.options.screenshot is None:
+            self.window.show_problem(
+                self.window.tr(
+                    "The wall display stopped starting ({0}); restart it, and run it with -v "
+                    "for the details."
+                ).format(type(failure).__name__)
+            )
+
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
@@ -194,11 +216,15 @@ class WallDisplay:
         else:
             self.live.clear()
 
-    def _on_refresh_error(self, _error: Exception) -> None:
+    def _on_refresh_error(self, error: Exception) -> None:
+        workspace = self.workspace
+        said = (
+            explain_database_error(error, workspace.url, workspace.role)
+            if workspace is not None
+            else error
+        )
         self.window.show_problem(
-            self.window.tr(
-                "Could not refresh: the database did not answer. Showing the board as last read."
-            )
+            self.window.tr("Could not refresh: {0} Showing the board as last read.").format(said)
         )
 
     def _store_changed(self, change: StoreChange) -> None:
@@ -300,11 +326,6 @@ def _plain(image: QImage) -> bool:
         image.pixel(x, y) for x in range(0, image.width(), 16) for y in range(0, image.height(), 16)
     }
     return len(colours) < 12
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("the wall display stopped starting", exc_info=task.exception())
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
