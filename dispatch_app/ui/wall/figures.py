@@ -57,6 +57,7 @@ class FiguresStrip(QFrame):
             caption = QLabel(self.tr(label), self)
             caption.setFont(theme.font(theme.FIGURE_LABEL_PX))
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            caption.setWordWrap(True)  # a narrower screen: two lines rather than touching
             caption.setStyleSheet(f"color: {theme.css(theme.MUTED)};")
             tile.addWidget(value)
             tile.addWidget(caption)
