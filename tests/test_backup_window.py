@@ -50,6 +50,7 @@ def test_back_up_from_the_file_menu(loop, start, db_url, tmp_path, settings_dir)
         "leads",
         "followUps",
         "billing",
+        "reports",
         "messageTemplates",
         "people",  # the server's superuser manages people too
         "quit",

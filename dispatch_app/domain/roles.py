@@ -134,6 +134,7 @@ class Action(StrEnum):
     PEOPLE = "add or change users and technicians"
     SETTINGS = "change company settings"
     BACK_UP = "back up or restore the database"
+    REPORTS = "see the company's reports"
 
 
 # The least role that may do each action (the grants and guards in the database agree).
@@ -156,6 +157,8 @@ LEAST_ROLE: dict[Action, Role] = {
     Action.SETTINGS: Role.ADMIN,
     # pg_dump reads everything as one login: the single-PC owner's job (or a server's).
     Action.BACK_UP: Role.OWNER,
+    # Every role may read the rows (the board needs them); the figures are a manager's.
+    Action.REPORTS: Role.MANAGER,
 }
 
 

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import qasync
 from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer
@@ -57,6 +57,9 @@ from dispatch_app.ui.office.window import OfficeWindow
 from dispatch_app.ui.people import PeopleWindow
 from dispatch_app.ui.sign_in import SignInDialog
 from dispatch_app.ui.workorder.editor import WorkOrderEditor
+
+if TYPE_CHECKING:
+    from dispatch_app.ui.reports.window import ReportsWindow
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +117,8 @@ class DispatchApp:
         self.window.leadsRequested.connect(self.open_leads)
         self.follow_ups: FollowUpsWindow | None = None
         self.window.followUpsRequested.connect(self.open_follow_ups)
+        self.reports: ReportsWindow | None = None
+        self.window.reportsRequested.connect(self.open_reports)
         self.settings = QSettings()
         self.vault = PasswordVault(options.keyring)
         self.sign_in: SignInDialog | None = None  # on screen while the server asks
@@ -308,6 +313,9 @@ class DispatchApp:
         if self.follow_ups is not None:
             self.follow_ups.hide()  # unsaved rules were asked about before quitting
             await self.follow_ups.aclose()
+        if self.reports is not None:
+            self.reports.close()
+            await self.reports.aclose()
         await self.window.board_actions.aclose()
         await self.window.worker_warning.aclose()
         await self.window.backups.aclose()
@@ -542,6 +550,20 @@ class DispatchApp:
         else:
             self.follow_ups.present()
         return self.follow_ups
+
+    def open_reports(self) -> ReportsWindow | None:
+        """The managers' reports (the menu offers them to managers)."""
+        if self.workspace is None or self._closing:
+            return None
+        if self.reports is None:
+            # matplotlib loads here, on first use, not at start-up (ui/reports/chart.py).
+            from dispatch_app.ui.reports.window import open_reports
+
+            self.reports = open_reports(self.workspace)
+            self.reports.workOrderRequested.connect(self.open_work_order)
+        else:
+            self.reports.present()
+        return self.reports
 
     def open_leads(self) -> LeadsWindow | None:
         """The Leads inbox (every role reads it; a CSR and up work it)."""

@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
     templatesRequested = Signal()  # the customer message templates (a manager's)
     leadsRequested = Signal()  # the Leads inbox (every role reads it)
     followUpsRequested = Signal()  # the follow-ups list and its rules
+    reportsRequested = Signal()  # the managers' reports
 
     def __init__(self, parent: QWidget | None = None, *, clock: Clock = SYSTEM_CLOCK) -> None:
         super().__init__(parent)
@@ -179,6 +180,14 @@ class MainWindow(QMainWindow):
         )
         self.follow_ups_action.triggered.connect(self.followUpsRequested)
         file_menu.insertAction(self.billing_action, self.follow_ups_action)
+        self.reports_action = QAction(self.tr("&Reports…"), self)
+        self.reports_action.setObjectName("reports")
+        self.reports_action.setStatusTip(
+            self.tr("Job value, completion, first-time fix, productivity, revenue and more")
+        )
+        self.reports_action.triggered.connect(self.reportsRequested)
+        self.reports_action.setVisible(False)  # a manager's: shown once signed in
+        file_menu.insertAction(self.templates_action, self.reports_action)
         file_menu.addAction(quit_action)
         self.file_menu = file_menu
         edit_menu = self.menuBar().addMenu(self.tr("&Edit"))
@@ -273,6 +282,7 @@ class MainWindow(QMainWindow):
         self.backups.bind_role()
         self.people_action.setVisible(bool(login) and may(role, Action.PEOPLE))
         self.templates_action.setVisible(may(role, Action.TEMPLATES))
+        self.reports_action.setVisible(may(role, Action.REPORTS))
 
     def set_database(self, label: str) -> None:
         self.database_label.setText(self.tr("Database: {0}").format(label))
