@@ -478,7 +478,9 @@ def test_file_reports_opens_the_window_and_a_work_order_behind_a_figure(
     assert app.reports is window and window.isVisible()
 
 
-def test_every_report_on_the_demo_company_is_drawn(loop, db_url, open_window, tmp_path) -> None:
+def test_every_report_on_the_demo_company_is_drawn(
+    loop, qtbot, db_url, open_window, tmp_path
+) -> None:
     """Each report on the demo company, as a manager sees it (``DISPATCH_SCREENSHOTS``
     keeps the pictures): read without a problem, with lines or the empty state's words."""
     database = make_sync_engine(db_url)
@@ -507,3 +509,16 @@ def test_every_report_on_the_demo_company_is_drawn(loop, db_url, open_window, tm
         result = window.result
         assert result is not None and (result.rows or result.note), name
         assert window.grab().save(str(folder / f"report-{name.value}.png"))
+        printed = folder / f"report-{name.value}.pdf"
+        loop.run_until_complete(window.export_pdf(printed))
+        assert printed.read_bytes().startswith(b"%PDF")
+        assert name.heading in pdf_text(printed)
+
+    # The work orders behind the biggest job type: as many as the line counts.
+    choose(loop, window.report_chooser, ReportName.REVENUE_BY_JOB_TYPE.value)
+    answered(loop, window, lambda r: r.name is ReportName.REVENUE_BY_JOB_TYPE)
+    assert window.result is not None
+    jobs = window.result.rows[0].cells[2]
+    double_click(loop, qtbot, window.table, 0)
+    pump_until(loop, lambda: len(window.behind.ids()) == jobs and not window.reading)
+    assert window.grab().save(str(folder / "report-behind.png"))

@@ -51,7 +51,8 @@ class WorkOrdersBehind(QWidget):
             key=lambda r: r.id,
             parent=self,
         )
-        self.table = records_view("behindList", self.model, stretch=1)
+        # The job type gives way first in a narrow list: the customer is what is looked for.
+        self.table = records_view("behindList", self.model, stretch=2)
         self.table.activated.connect(self._open)
         top = QHBoxLayout()
         top.addWidget(self.title, 1)

@@ -45,6 +45,7 @@ TEXT = "#1f2933"
 MUTED = "#66727f"
 RULE = "#c8ced6"
 SHADE = "#f1f3f5"
+NAME_CHARACTERS = 28  # a name column is given room for this many before it wraps
 
 _STYLE = f"""
 body {{ color: {TEXT}; }}
@@ -55,7 +56,6 @@ h1 {{ font-size: 17pt; margin: 0; }}
 th {{ background: {SHADE}; color: {MUTED}; font-size: 8pt; font-weight: bold;
       padding: 4px 6px; border-bottom: 1px solid {RULE}; }}
 td {{ padding: 3px 6px; border-bottom: 1px solid {SHADE}; }}
-td.total {{ font-weight: bold; border-top: 1px solid {RULE}; }}
 """
 
 
@@ -95,23 +95,49 @@ def report_html(result: ReportResult, filters: str, *, chart: bool) -> str:
 
 
 def _table(result: ReportResult) -> str:
+    """The table, its header row repeated on each page, each column as wide as its
+    longest figure needs (Qt would share the width out evenly and break "$159,213.40"
+    across two lines); names longer than ``NAME_CHARACTERS`` wrap."""
     right_aligned = [numeric(column.kind) for column in result.columns]
+    lines = lines_of(result)
+    texts = [
+        [
+            cell_text(value, column.kind)
+            for value, column in zip(line.cells, result.columns, strict=False)
+        ]
+        for line in lines
+    ]
+    widths = _widths(result, texts)
     head = "".join(
-        f'<th align="{"right" if right else "left"}">{_e(column.title)}</th>'
-        for column, right in zip(result.columns, right_aligned, strict=True)
+        f'<th align="{"right" if right else "left"}" width="{width}%">{_e(column.title)}</th>'
+        for column, right, width in zip(result.columns, right_aligned, widths, strict=True)
     )
     rows = []
-    for line in lines_of(result):
+    for line, line_texts in zip(lines, texts, strict=True):
+        style = f' style="font-weight: bold; border-top: 1px solid {RULE};"' if line.total else ""
         cells = "".join(
-            f'<td align="{"right" if right else "left"}"'
-            f"{' class=total' if line.total else ''}>{_e(cell_text(value, column.kind))}</td>"
-            for value, column, right in zip(line.cells, result.columns, right_aligned, strict=False)
+            f'<td align="{"right" if right else "left"}" width="{width}%"{style}>{_e(text)}</td>'
+            for text, right, width in zip(line_texts, right_aligned, widths, strict=False)
         )
         rows.append(f"<tr>{cells}</tr>")
     return (
         '<table width="100%" cellspacing="0" cellpadding="0" style="margin-top: 12px;">'
         f"<thead><tr>{head}</tr></thead>{''.join(rows)}</table>"
     )
+
+
+def _widths(result: ReportResult, texts: list[list[str]]) -> list[int]:
+    """Each column's share of the page in percent, by the characters it needs: its
+    longest cell, or the longest word of its title (titles wrap between words)."""
+    needs = []
+    for n, column in enumerate(result.columns):
+        longest = max((len(line[n]) for line in texts if n < len(line)), default=0)
+        if not numeric(column.kind):
+            longest = min(longest, NAME_CHARACTERS)
+        title = max((len(word) for word in column.title.split()), default=0)
+        needs.append(max(longest, title + 1, 3) + 2)  # bold titles are wider; the padding
+    total = sum(needs)
+    return [max(1, round(100 * need / total)) for need in needs]
 
 
 def write_report_pdf(

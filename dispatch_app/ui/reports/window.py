@@ -91,6 +91,7 @@ SPLITTER_KEY = "reportsWindow/splitter"
 REREAD_MS = 1000
 TYPING_MS = 400  # a ZIP zone is read once the typing stops
 BEHIND_LIMIT = 500  # the work orders listed behind a figure
+BEHIND_WIDTH = 720  # pixels: the list of work orders beside the report
 WATCHED = ("work_orders", "visits", "time_entries", "invoices", "leads", "follow_ups")
 FIGURE_POINTS = 22  # a headline figure's size, read from across the desk
 MINIMUM_CHART_PANE = 200
@@ -603,7 +604,12 @@ class ReportsWindow(QWidget):
             return
         self._behind = (self.result.name, self.result.filter, key)
         self.behind.asking(self.tr("Behind “{0}”").format(what))
-        self.behind.show()
+        if not self.behind.isVisible():
+            self.behind.show()
+            # Wide enough for a work order's six columns, the report keeping the rest.
+            total = sum(self.body.sizes())
+            wanted = min(BEHIND_WIDTH, total // 2)
+            self.body.setSizes([total - wanted, wanted])
         self._behind_request.ask(self._behind)
 
     def hide_behind(self) -> None:
