@@ -242,6 +242,7 @@ def test_the_pdf_has_the_heading_period_figures_chart_and_table(
     reader = pypdf.PdfReader(io.BytesIO(data))
     assert any(page.images for page in reader.pages)  # the chart
     assert window.done.text() == f"Wrote the report to {target}."
+    assert window.done.isVisibleTo(window)
 
     # A folder that cannot be written to: a sentence, no file.
     missing = tmp_path / "no such folder" / "report.pdf"
@@ -506,6 +507,7 @@ def test_every_report_on_the_demo_company_is_drawn(
         choose(loop, window.report_chooser, name.value)
         answered(loop, window, lambda r, name=name: r.name is name)
         assert not window.problem.isVisibleTo(window), window.problem.text()
+        assert not window.done.isVisibleTo(window)  # the last report's PDF is not this one's
         result = window.result
         assert result is not None and (result.rows or result.note), name
         assert window.grab().save(str(folder / f"report-{name.value}.png"))

@@ -551,8 +551,11 @@ class ReportsWindow(QWidget):
     # -- the answer -----------------------------------------------------------------------
     def show_result(self, result: ReportResult) -> None:
         """Show a report: heading, figures, the note of an empty one, chart and table."""
+        shown = self.result
         self.result = result
         name, report_filter = result.name, result.filter
+        if shown is None or (shown.name, shown.filter) != (name, report_filter):
+            self.done.hide()  # "Wrote the report to …" was about the report before
         self.heading.setText(name.heading)
         self.period_line.setText(
             f"{period_text(report_filter.since, report_filter.until)} · {self.filters_text()}"
