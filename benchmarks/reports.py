@@ -1083,6 +1083,10 @@ def hot_nodes(plan: dict[str, Any], count: int) -> list[str]:
             what += f" on {node['Relation Name']}"
         if "Index Name" in node:
             what += f" using {node['Index Name']}"
+        if "Strategy" in node:
+            what += f" ({node['Strategy']})"
+        if "Sort Method" in node:
+            what += f" ({node['Sort Method']}, {node.get('Sort Space Used', 0)} kB)"
         loops = int(node.get("Actual Loops", 1))
         rows = int(node.get("Actual Rows", 0)) * loops
         detail = next(
@@ -1108,9 +1112,10 @@ def explain(url: str, statements: Sequence[Statement]) -> list[str]:
     each plan, its planning and execution times, and the nodes where the time went."""
     out = []
     slowest = sorted(statements, key=lambda s: s.ms, reverse=True)[:EXPLAINED_STATEMENTS]
+    total = sum(statement.ms for statement in statements)
     with psycopg.connect(libpq_url(url), autocommit=True) as db:
         for statement in slowest:
-            if statement.ms < 1 or not statement.sql.lstrip().upper().startswith(
+            if statement.ms < 0.1 * total or not statement.sql.lstrip().upper().startswith(
                 ("SELECT", "WITH")
             ):
                 continue
@@ -1130,12 +1135,16 @@ def explain(url: str, statements: Sequence[Statement]) -> list[str]:
                 continue
             query = " ".join(statement.sql.split())
             out.append(f"  {statement.ms:.0f} ms: {query[:160]}{'…' if len(query) > 160 else ''}")
-            timings = ("Planning Time", "Execution Time")
-            body = [line for line in text_plan if not line.startswith(timings)]
+            # The plan, then (unindented) planning, JIT and execution times.
+            end = next(
+                (n for n, line in enumerate(text_plan) if n and line.startswith("Planning")),
+                len(text_plan),
+            )
+            body, tail = text_plan[:end], text_plan[end:]
             out.extend("    " + line for line in body[:PLAN_LINES])
             if len(body) > PLAN_LINES:
                 out.append(f"    … {len(body) - PLAN_LINES} more lines")
-            out.extend("    " + line for line in text_plan if line.startswith(timings))
+            out.extend("    " + line for line in tail if not line.startswith("  Buffers"))
             if row is not None:
                 out.append("    where the time went (own time per node):")
                 out.extend("      " + line for line in hot_nodes(row[0][0], HOT_NODES))
