@@ -1309,7 +1309,12 @@ class StatusChange(Base):
         ),
         # The reports: the steps to a status in a period, and one work order's steps to
         # one status (migration 0011).
-        Index("ix_status_history_step", "to_status", "changed_at"),
+        Index(
+            "ix_status_history_step",
+            "to_status",
+            "changed_at",
+            postgresql_include=["work_order_id"],
+        ),
         Index("ix_status_history_work_order_step", "work_order_id", "to_status", "changed_at"),
     )
 

@@ -4,9 +4,9 @@
   report sums (work order, total, credited), so a year of revenue is read from the index
   alone; drafts, void invoices and credit notes are left out of it, as revenue leaves
   them out.
-- ``status_history``: the steps to one status by time (the jobs completed, cancelled or
-  a no-show in a period), and one work order's steps to one status (whether a step was
-  its last, whether it had one at all).
+- ``status_history``: the steps to one status by time, with their work order (the jobs
+  completed, cancelled or a no-show in a period, read from the index alone), and one
+  work order's steps to one status (whether it had one before a period).
 - ``work_orders``: by the moment booked (what was still open at a period's end).
 - ``time_entries``: by the moment started (hours on the clock in a period).
 
@@ -40,7 +40,13 @@ def upgrade() -> None:
         postgresql_include=["work_order_id", "total", "credited"],
         postgresql_where=sa.text(POSTED),
     )
-    op.create_index("ix_status_history_step", "status_history", ["to_status", "changed_at"])
+    op.create_index(
+        "ix_status_history_step",
+        "status_history",
+        ["to_status", "changed_at"],
+        unique=False,
+        postgresql_include=["work_order_id"],
+    )
     op.create_index(
         "ix_status_history_work_order_step",
         "status_history",

@@ -82,30 +82,41 @@ def ended(report_filter: ReportFilter, *, early: bool) -> str:
     """The work orders completed (and, with ``early``, cancelled or a no-show) in the
     period: id, how (completed, cancelled, no_show) and the moment it was.
 
-    The moment is the last status step to it: a step in the period counts when no later
-    one to the same status exists (a job completed, reopened and completed again is
-    counted once, on the last day). A work order finished without any step counts from
-    its last change.
+    The moment is the last status step to it: the steps since the period began are
+    grouped per work order (one index range scan, no probe per step), and a work order
+    counts when its last one falls in the period, so a job completed, reopened and
+    completed again is counted once, on the last day. A work order finished without
+    any step to its status counts from its last change.
     """
     steps = "('completed', 'cancelled', 'no_show')" if early else "('completed')"
     statuses = FINISHED if early else DONE
     return f"""
-SELECT s.work_order_id AS id, s.to_status AS how, s.changed_at AS at
-FROM status_history s JOIN work_orders w ON w.id = s.work_order_id
-WHERE s.to_status IN {steps} AND s.changed_at >= :since_at AND s.changed_at < :until_at
-  AND w.status IN {statuses} AND {_ENDING} = s.to_status
-  AND NOT EXISTS (SELECT 1 FROM status_history l
-                  WHERE l.work_order_id = s.work_order_id AND l.to_status = s.to_status
-                    AND (l.changed_at > s.changed_at
-                         OR (l.changed_at = s.changed_at AND l.id > s.id)))
-  {work_filter(report_filter, "s.work_order_id")}
+WITH last AS MATERIALIZED (
+    SELECT s.work_order_id AS id, s.to_status AS how, max(s.changed_at) AS at
+    FROM status_history s
+    WHERE s.to_status IN {steps} AND s.changed_at >= :since_at
+    GROUP BY s.work_order_id, s.to_status
+),
+-- Changed in the period with no step to their status since it began: the few left
+-- are then looked up one by one for a step before it.
+unstepped AS MATERIALIZED (
+    SELECT w.id, {_ENDING} AS how, w.updated_at AS at
+    FROM work_orders w
+    WHERE w.status IN {statuses} AND w.updated_at >= :since_at AND w.updated_at < :until_at
+      AND NOT EXISTS (SELECT 1 FROM last l WHERE l.id = w.id AND l.how = {_ENDING})
+      {work_filter(report_filter, "w.id")}
+)
+SELECT l.id, l.how, l.at
+FROM last l JOIN work_orders w ON w.id = l.id
+WHERE l.at < :until_at AND w.status IN {statuses} AND {_ENDING} = l.how
+  {work_filter(report_filter, "l.id")}
 UNION ALL
-SELECT w.id, {_ENDING}, w.updated_at
-FROM work_orders w
-WHERE w.status IN {statuses} AND w.updated_at >= :since_at AND w.updated_at < :until_at
-  AND NOT EXISTS (SELECT 1 FROM status_history l
-                  WHERE l.work_order_id = w.id AND l.to_status = {_ENDING})
-  {work_filter(report_filter, "w.id")}"""
+SELECT u.id, u.how, u.at FROM unstepped u
+-- A lookup per row on purpose (a scalar subquery is never turned into a join): the
+-- planner cannot know how few are left and would hash every older step instead.
+WHERE (SELECT 1 FROM status_history x
+       WHERE x.work_order_id = u.id AND x.to_status = u.how AND x.changed_at < :since_at
+       LIMIT 1) IS NULL"""
 
 
 # The weeks the period touches, each named by its Monday.
@@ -168,17 +179,21 @@ ORDER BY whole, key"""
 # -- first-time fix -----------------------------------------------------------------------
 def first_time_fix_facts(report_filter: ReportFilter) -> str:
     return f"""
-SELECT e.id, w.job_type_id::text AS key, {local_day("e.at")} AS day, NULL::numeric AS value,
-       coalesce(v.one_visit, false) AS one_visit
-FROM ({ended(report_filter, early=False)}) e
-JOIN work_orders w ON w.id = e.id
-LEFT JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE x.status = 'completed') = 1
+WITH done AS MATERIALIZED ({ended(report_filter, early=False)}),
+trips AS (
+    SELECT x.work_order_id AS id,
+           count(*) FILTER (WHERE x.status = 'completed') = 1
            AND coalesce(min(x.sequence) FILTER (WHERE x.status IN ('cancelled', 'no_show'))
                         > min(x.sequence) FILTER (WHERE x.status = 'completed'), true)
            AS one_visit
-    FROM visits x WHERE x.work_order_id = e.id
-) v ON true"""
+    FROM visits x WHERE x.work_order_id IN (SELECT id FROM done)
+    GROUP BY x.work_order_id
+)
+SELECT e.id, w.job_type_id::text AS key, {local_day("e.at")} AS day, NULL::numeric AS value,
+       coalesce(v.one_visit, false) AS one_visit
+FROM done e
+JOIN work_orders w ON w.id = e.id
+LEFT JOIN trips v ON v.id = e.id"""
 
 
 def first_time_fix(report_filter: ReportFilter) -> str:
@@ -204,12 +219,10 @@ WITH rev AS ({revenue(report_filter)}),
 done AS ({ended(report_filter, early=False)}),
 jobs AS (SELECT id FROM rev UNION SELECT id FROM done),
 led AS (
-    SELECT j.id, l.technician_id FROM jobs j
-    CROSS JOIN LATERAL (
-        SELECT vt.technician_id FROM visits v JOIN visit_technicians vt ON vt.visit_id = v.id
-        WHERE v.work_order_id = j.id AND v.status = 'completed'
-        ORDER BY v.sequence DESC, vt.is_lead DESC, vt.id LIMIT 1
-    ) l
+    SELECT DISTINCT ON (v.work_order_id) v.work_order_id AS id, vt.technician_id
+    FROM visits v JOIN visit_technicians vt ON vt.visit_id = v.id
+    WHERE v.status = 'completed' AND v.work_order_id IN (SELECT id FROM jobs)
+    ORDER BY v.work_order_id, v.sequence DESC, vt.is_lead DESC, vt.id
 )
 SELECT r.id, l.technician_id::text AS key, r.day, r.value, false AS completed
 FROM rev r JOIN led l ON l.id = r.id

@@ -82,6 +82,10 @@ async def _period(session: AsyncSession, report_filter: ReportFilter) -> _Period
     problem = report_filter.problem()
     if problem is not None:
         raise ValidationError({"period": problem})
+    # One-off aggregates over a year of work: compiling them (JIT) costs more than it
+    # saves, and the server's default work_mem (4 MB) sends their hashes to disk.
+    await session.execute(text("SET LOCAL jit = off"))
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
     zone = await business_timezone(session)
     # Midnight in the company's zone; where a clock change skips midnight the first
     # moment of the day is the one after the gap (zoneinfo's fold 0 reading).
