@@ -395,26 +395,27 @@ def not_invoiced_facts(report_filter: ReportFilter) -> str:
     """Done work orders not closed, completed before ``:until_at``: without a posted
     invoice (valued at their line items), or with one (valued at what is still owed)."""
     return f"""
-WITH done AS (
+WITH done AS MATERIALIZED (
     SELECT w.id, coalesce(
                (SELECT max(s.changed_at) FROM status_history s
                 WHERE s.work_order_id = w.id AND s.to_status = 'completed'),
-               w.updated_at) AS at,
-           EXISTS (SELECT 1 FROM invoices i WHERE i.work_order_id = w.id AND {BILLING})
-               AS billed
+               w.updated_at) AS at
     FROM work_orders w
     WHERE w.status IN {UNCLOSED}
     {work_filter(report_filter, "w.id")}
 )
-SELECT d.id, CASE WHEN d.billed THEN 'not-closed' ELSE 'not-invoiced' END AS key,
+SELECT d.id, CASE WHEN b.bills > 0 THEN 'not-closed' ELSE 'not-invoiced' END AS key,
        {local_day("d.at")} AS day,
-       CASE WHEN d.billed
-            THEN (SELECT coalesce(sum(i.total - i.paid - i.credited), 0) FROM invoices i
-                  WHERE i.work_order_id = d.id AND {BILLING})
+       CASE WHEN b.bills > 0 THEN b.owed
             ELSE (SELECT coalesce(sum(round(l.quantity * l.unit_price, 2)), 0)
                   FROM line_items l WHERE l.work_order_id = d.id)
        END AS value
-FROM done d WHERE d.at < :until_at"""
+FROM done d
+CROSS JOIN LATERAL (
+    SELECT count(*) AS bills, coalesce(sum(i.total - i.paid - i.credited), 0) AS owed
+    FROM invoices i WHERE i.work_order_id = d.id AND {BILLING}
+) b
+WHERE d.at < :until_at"""
 
 
 def not_invoiced(report_filter: ReportFilter) -> str:
