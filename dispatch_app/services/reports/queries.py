@@ -80,7 +80,8 @@ WHERE {BILLING} AND i.posted_at >= :since_at AND i.posted_at < :until_at
 
 def ended(report_filter: ReportFilter, *, early: bool) -> str:
     """The work orders completed (and, with ``early``, cancelled or a no-show) in the
-    period: id, how (completed, cancelled, no_show) and the moment it was.
+    period: id, how (completed, cancelled, no_show), the moment it was, and the work
+    order's job type and cancel reason (read here once, not looked up again).
 
     The moment is the last status step to it: the steps since the period began are
     grouped per work order (one index range scan, no probe per step), and a work order
@@ -100,18 +101,18 @@ WITH last AS MATERIALIZED (
 -- Changed in the period with no step to their status since it began: the few left
 -- are then looked up one by one for a step before it.
 unstepped AS MATERIALIZED (
-    SELECT w.id, {_ENDING} AS how, w.updated_at AS at
+    SELECT w.id, {_ENDING} AS how, w.updated_at AS at, w.job_type_id, w.cancel_reason
     FROM work_orders w
     WHERE w.status IN {statuses} AND w.updated_at >= :since_at AND w.updated_at < :until_at
       AND NOT EXISTS (SELECT 1 FROM last l WHERE l.id = w.id AND l.how = {_ENDING})
       {work_filter(report_filter, "w.id")}
 )
-SELECT l.id, l.how, l.at
+SELECT l.id, l.how, l.at, w.job_type_id, w.cancel_reason
 FROM last l JOIN work_orders w ON w.id = l.id
 WHERE l.at < :until_at AND w.status IN {statuses} AND {_ENDING} = l.how
   {work_filter(report_filter, "l.id")}
 UNION ALL
-SELECT u.id, u.how, u.at FROM unstepped u
+SELECT u.id, u.how, u.at, u.job_type_id, u.cancel_reason FROM unstepped u
 -- A lookup per row on purpose (a scalar subquery is never turned into a join): the
 -- planner cannot know how few are left and would hash every older step instead.
 WHERE (SELECT 1 FROM status_history x
@@ -189,10 +190,9 @@ trips AS (
     FROM visits x WHERE x.work_order_id IN (SELECT id FROM done)
     GROUP BY x.work_order_id
 )
-SELECT e.id, w.job_type_id::text AS key, {local_day("e.at")} AS day, NULL::numeric AS value,
+SELECT e.id, e.job_type_id::text AS key, {local_day("e.at")} AS day, NULL::numeric AS value,
        coalesce(v.one_visit, false) AS one_visit
 FROM done e
-JOIN work_orders w ON w.id = e.id
 LEFT JOIN trips v ON v.id = e.id"""
 
 
@@ -310,13 +310,12 @@ ORDER BY t.whole, t.revenue DESC, t.trade, j.name, t.key"""
 # -- cancellations ------------------------------------------------------------------------
 def cancellations_facts(report_filter: ReportFilter) -> str:
     return f"""
-SELECT e.id, btrim(w.cancel_reason) AS key, {local_day("e.at")} AS day,
+SELECT e.id, btrim(e.cancel_reason) AS key, {local_day("e.at")} AS day,
        NULL::numeric AS value, e.how,
        EXISTS (SELECT 1 FROM follow_ups u WHERE u.work_order_id = e.id
                AND u.kind IN ('cancellation', 'no_show') AND u.outcome = 'recovered')
            AS recovered
 FROM ({ended(report_filter, early=True)}) e
-JOIN work_orders w ON w.id = e.id
 WHERE e.how <> 'completed'"""
 
 
