@@ -240,6 +240,7 @@ def _invoices(session: Session, orders: Sequence[BilledOrder], tz: ZoneInfo) -> 
     )
     rate = session.scalar(text("SELECT value #>> '{}' FROM app_settings WHERE key = 'tax_rate'"))
     previous = session.scalar(select(func.current_setting("dispatch.editor", True)))
+    posted: list[dict[str, object]] = []
     for n, order in enumerate(billed):
         assert order.invoiced_at is not None
         invoice = session.scalar(
@@ -272,6 +273,7 @@ def _invoices(session: Session, orders: Sequence[BilledOrder], tz: ZoneInfo) -> 
                 "due": issued + dt.timedelta(days=int(SETTINGS["invoice_due_days"])),
             },
         )
+        posted.append({"invoice": invoice, "at": order.invoiced_at})
         total = session.scalar(text("SELECT total FROM invoices WHERE id = :id"), {"id": invoice})
         if not total:
             continue  # a free estimate: nothing to pay
@@ -280,6 +282,23 @@ def _invoices(session: Session, orders: Sequence[BilledOrder], tz: ZoneInfo) -> 
         elif n % 3 == 0:
             _pay(session, invoice, (total / 2).quantize(Decimal("0.01")), n, issued)
     session.execute(select(func.set_config("dispatch.editor", previous or "", True)))
+    _posted_when_invoiced(session, posted)
+
+
+def _posted_when_invoiced(session: Session, posted: Sequence[Mapping[str, object]]) -> None:
+    """Date each invoice's posting when the office invoiced the work, not when the demo
+    was seeded: the reports and the wall count revenue by when it was posted.
+
+    Posting stamps the server's "now" and a posted invoice never changes, rightly; the
+    demo's history was written after the fact, so its stamps are set with the row
+    triggers off for this transaction only. That needs a superuser (the single PC's
+    own server, or ``db seed-demo`` run as one); otherwise the stamps stay."""
+    mighty = session.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+    if not mighty or not posted:
+        return
+    session.execute(text("SET LOCAL session_replication_role = replica"))
+    session.execute(text("UPDATE invoices SET posted_at = :at WHERE id = :invoice"), list(posted))
+    session.execute(text("SET LOCAL session_replication_role = DEFAULT"))
 
 
 def _pay(session: Session, invoice: int, amount: Decimal, n: int, day: dt.date) -> None:
