@@ -289,7 +289,7 @@ def posted_elsewhere(url: str, order: int, total: str, day: dt.date) -> None:
         db.execute(
             "INSERT INTO invoices (work_order_id, customer_id, kind, status, total, credited,"
             " paid, serial, number, posted_at) SELECT id, customer_id, 'standard', 'posted',"
-            " %s, 0, 0, 9001, 'INV-9001', %s FROM work_orders WHERE id = %s",
+            " %s, 0, 0, 9000 + id, 'INV-' || (9000 + id), %s FROM work_orders WHERE id = %s",
             (decimal.Decimal(total), dt.datetime.combine(day, dt.time(15), tzinfo=TZ), order),
         )
         db.execute("SET session_replication_role = DEFAULT")
@@ -377,6 +377,8 @@ def test_the_chooser_period_and_filters_drive_what_is_asked(
     asked = window._report.requests
     act(loop, lambda: window.until.setDate(QDate(2026, 11, 2)))
     assert window.problem.text() == "The period ends before it starts."
+    act(loop, lambda: window.since.setDate(QDate(2020, 1, 1)))
+    assert window.problem.text() == "A report covers at most five years."
     assert window._report.requests == asked
     choose(loop, window.period_chooser, QuickPick.THIS_MONTH.value)
     answered(loop, window, lambda r: r.filter.since == dt.date(2026, 12, 1))
@@ -434,6 +436,16 @@ def test_a_change_on_another_workstation_is_read_again_by_itself(
     charge_and_complete(db_url, books["orders"][1], "95")
     posted_elsewhere(db_url, books["orders"][1], "95", dt.date(2026, 11, 25))
     pump_until(loop, lambda: "$525.00" in [card.value.text() for card in window.figure_cards])
+
+    # Out of sight, a change only marks the report stale; shown again, it reads.
+    act(loop, window.hide)
+    asked = window._report.requests
+    charge_and_complete(db_url, books["orders"][3], "75")
+    posted_elsewhere(db_url, books["orders"][3], "75", dt.date(2026, 11, 26))
+    pump_until(loop, lambda: window.stale and not window._reread.isActive())
+    assert window._report.requests == asked
+    act(loop, window.present)
+    pump_until(loop, lambda: "$600.00" in [card.value.text() for card in window.figure_cards])
 
 
 def test_only_a_manager_finds_reports_in_the_file_menu(

@@ -19,7 +19,6 @@ import datetime as dt
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import (
     QByteArray,
@@ -59,6 +58,7 @@ from PySide6.QtWidgets import (
 from dispatch_app.domain.clock import local_now
 from dispatch_app.domain.reports import (
     Figure,
+    FilterChoices,
     ReportFilter,
     ReportName,
     ReportResult,
@@ -147,7 +147,7 @@ class ReportsWindow(QWidget):
         self.workspace = workspace
         self.tasks = WindowTasks("reports window")
         self.zone: dt.tzinfo | None = None  # the company's, once read
-        self.choices: Any = None  # what the filters offer, once read
+        self.choices: FilterChoices | None = None  # what the filters offer, once read
         self.result: ReportResult | None = None
         self.stale = True  # nothing read yet, or something changed since
         self.chooser: QFileDialog | None = None  # the open file chooser, if any
@@ -441,8 +441,10 @@ class ReportsWindow(QWidget):
 
     # -- reading --------------------------------------------------------------------------
     def present(self) -> None:
-        """Show the window (again), read afresh, in front."""
+        """Show the window (again), read afresh, in front: the filters' choices too (a
+        technician hired since it was last open), keeping what was chosen."""
         self.stale = True
+        self.choices = None
         self.show()
         self.raise_()
         self.activateWindow()
@@ -495,7 +497,7 @@ class ReportsWindow(QWidget):
         self._fill_pick()
         self.ask()
 
-    def set_choices(self, choices: Any) -> None:
+    def set_choices(self, choices: FilterChoices) -> None:
         """Fill the filters, keeping what was chosen where it is still offered."""
         self.choices = choices
         with QSignalBlocker(self.trade), QSignalBlocker(self.technician):
