@@ -3,7 +3,9 @@ report is shown (figures large, money, shares and "—", a chart, a totals line)
 one's sentence, the quick picks in the company's calendar, the PDF with its heading and
 the CSV as the engine writes it; and through the engine: what the chooser, period and
 filters ask for, the work orders behind a line opening in the editor, a change on
-another connection read again by itself, and only a manager finding File ▸ Reports…."""
+another connection read again by itself (when on screen), a refusal by the database as
+its sentence, every report drawn and printed on the demo company, and only a manager
+finding File ▸ Reports…."""
 
 from __future__ import annotations
 
@@ -536,3 +538,25 @@ def test_every_report_on_the_demo_company_is_drawn(
     double_click(loop, qtbot, window.table, 0)
     pump_until(loop, lambda: len(window.behind.ids()) == jobs and not window.reading)
     assert window.grab().save(str(folder / "report-behind.png"))
+
+
+def test_a_report_the_database_refuses_is_a_sentence_in_the_window(
+    loop, db_url, books, open_window, scratch_server: ScratchServer
+) -> None:
+    """A manager whose login may not read the invoices (the grants taken back here): the
+    report that needs them is refused with the database's sentence, in the window."""
+    groups = ", ".join(f"dispatch_{group}" for group in ("viewer", "csr", "dispatcher", "manager"))
+    sql(db_url, f"REVOKE SELECT ON invoices FROM {groups}")
+    try:
+        url = scratch_server.login(db_url, "manager")
+        workspace, window = open_window(url, shown=False)
+        act(loop, window.present)  # the average job value: the invoices' figures
+        pump_until(loop, lambda: window.problem.isVisibleTo(window) and not window.reading)
+        sentence = window.problem.text()
+        assert sentence.startswith("Your role (Manager) may not") and "invoices" in sentence
+        assert window.result is None
+        window.hide()
+        loop.run_until_complete(window.aclose())
+        loop.run_until_complete(workspace.aclose())
+    finally:
+        scratch_server.drop_logins()
