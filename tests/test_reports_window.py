@@ -505,15 +505,6 @@ def test_every_report_on_the_demo_company_is_drawn(
             session.commit()
     finally:
         database.dispose()
-    # The books stamp a posting with the server's now, not the demo's: a shop that has
-    # run for weeks posted each invoice on the day it was issued.
-    with psycopg.connect(libpq_url(db_url)) as db:
-        db.execute("SET session_replication_role = replica")
-        db.execute(
-            "UPDATE invoices SET posted_at = (issued_on + time '16:00') AT TIME ZONE %s"
-            " WHERE posted_at IS NOT NULL",
-            (str(TZ),),
-        )
     _workspace, window = open_window(db_url)
     window.resize(1400, 900)
     folder = Path(os.environ.get("DISPATCH_SCREENSHOTS") or tmp_path)
