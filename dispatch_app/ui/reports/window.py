@@ -196,6 +196,9 @@ class ReportsWindow(QWidget):
         self.report_chooser.setObjectName("reportChooser")
         for name in ReportName:
             self.report_chooser.addItem(name.heading, name.value)
+            self.report_chooser.setItemData(
+                self.report_chooser.count() - 1, name.definition, Qt.ItemDataRole.ToolTipRole
+            )
         self.report_chooser.setMinimumContentsLength(28)
         self.definition = muted()
         self.definition.setObjectName("reportDefinition")
