@@ -743,10 +743,13 @@ def test_the_books_have_work_on_the_office_lists(demo: tuple[Engine, DemoSummary
         assert serials == list(range(1001, 1001 + len(serials)))
         # Posted when the office invoiced the work, over the demo's weeks: the reports
         # and the wall count revenue by it (the test server's login is a superuser).
-        assert value(
-            "SELECT count(*) FROM invoices WHERE posted_at IS NOT NULL "
-            "AND (posted_at AT TIME ZONE 'America/Chicago')::date <> issued_on"
-        ) == 0
+        assert (
+            value(
+                "SELECT count(*) FROM invoices WHERE posted_at IS NOT NULL "
+                "AND (posted_at AT TIME ZONE 'America/Chicago')::date <> issued_on"
+            )
+            == 0
+        )
         assert value("SELECT count(DISTINCT issued_on) FROM invoices") > 5
         assert value("SELECT count(*) FROM parts WHERE kind = 'service'") > 0
         assert value("SELECT count(*) FROM parts WHERE cost = 0 AND kind = 'part'") == 0
