@@ -1,4 +1,4 @@
-"""The wall display (issue 18): today's board read across a room, its pages, the day's
+"""The wall display: today's board read across a room, its pages, the day's
 figures, live changes, outages of the connection and of the server, and the command
 line's screenshot — against a real PostgreSQL, on a fixed clock, offscreen."""
 

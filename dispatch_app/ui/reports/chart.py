@@ -2,7 +2,7 @@
 Qt widget through the QtAgg backend) and in the PDF (``chart_png``, the Agg backend, no
 window needed).
 
-Why matplotlib (issue 18; Qt deprecated QtCharts in 6.10). Measured on this 2-core
+Why matplotlib (Qt deprecated QtCharts in 6.10). Measured on this 2-core
 machine (December 2026, Python 3.11, PySide6 6.11.3, ``QT_QPA_PLATFORM=offscreen``),
 three runs each; "import" is the cost on top of ``PySide6.QtWidgets`` (0.09–0.12 s for
 ``python -c``), "first chart" ten bars drawn and grabbed offscreen:
