@@ -64,12 +64,30 @@ def running_wall(loop: asyncio.AbstractEventLoop, options: WallOptions) -> Itera
         assert loop.run_until_complete(asyncio.wait_for(task, 30)) == 0
 
 
-def dialogs_shown() -> list[str]:
+# The dialogs on screen before a test's wall started: windows other tests in this
+# process left open are not the wall's.
+_BEFORE: set[int] = set()
+
+
+def _visible_dialogs() -> list[QDialog | QMessageBox]:
     return [
-        type(widget).__name__
+        widget
         for widget in QApplication.topLevelWidgets()
         if isinstance(widget, (QDialog, QMessageBox)) and widget.isVisible()
     ]
+
+
+@pytest.fixture(autouse=True)
+def _dialogs_before() -> Iterator[None]:
+    _BEFORE.clear()
+    _BEFORE.update(id(widget) for widget in _visible_dialogs())
+    yield
+    _BEFORE.clear()
+
+
+def dialogs_shown() -> list[str]:
+    """The dialogs that appeared since the test began (the wall must show none)."""
+    return [type(w).__name__ for w in _visible_dialogs() if id(w) not in _BEFORE]
 
 
 def names(rows) -> list[str]:  # type: ignore[no-untyped-def]
