@@ -1,5 +1,7 @@
 """An invoice on paper: the same ``QTextDocument`` written to a PDF file (``QPdfWriter``)
-or sent to a printer (``QPrinter``), laid out at the device's own resolution."""
+or sent to a printer (``QPrinter``), laid out at the device's own resolution; and the
+Letter page every PDF of the app is written on (``write_letter_pdf``, ``paint_pages``:
+the reports print on it too)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt, QUrl
@@ -97,6 +100,20 @@ def write_invoice_pdf(document: InvoiceDocument, path: Path, *, replace: bool = 
     """Writes the invoice to ``path`` as a Letter-size PDF, whole or not at all: it is
     written beside ``path`` and then moved into place. Without ``replace`` a file
     already at ``path`` is kept and ``FileExistsError`` raised."""
+    write_letter_pdf(
+        path,
+        f"{document.title} {document.number}",
+        lambda writer: _paint(document, writer),
+        replace=replace,
+    )
+
+
+def write_letter_pdf(
+    path: Path, title: str, paint: Callable[[QPdfWriter], bool], *, replace: bool = True
+) -> None:
+    """A Letter-size PDF at ``path``, whole or not at all: ``paint`` draws it on a writer
+    for a file beside ``path`` (False: the PDF could not be started), which is then moved
+    into place. ``OutputFailed`` with a sentence when the file cannot be written."""
     ensure_application()
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -109,7 +126,7 @@ def write_invoice_pdf(document: InvoiceDocument, path: Path, *, replace: bool = 
         writer = QPdfWriter(temporary)
         writer.setResolution(PDF_RESOLUTION)
         writer.setCreator("Dispatch Board")
-        writer.setTitle(f"{document.title} {document.number}")
+        writer.setTitle(title)
         writer.setPageLayout(
             QPageLayout(
                 QPageSize(QPageSize.PageSizeId.Letter),
@@ -118,7 +135,7 @@ def write_invoice_pdf(document: InvoiceDocument, path: Path, *, replace: bool = 
                 QPageLayout.Unit.Millimeter,
             )
         )
-        if not _paint(document, writer):
+        if not paint(writer):
             raise OutputFailed(f"{path} cannot be written (the PDF could not be started).")
         del writer  # closes the file
         _move_into_place(Path(temporary), path, replace=replace)
@@ -130,18 +147,12 @@ def write_invoice_pdf(document: InvoiceDocument, path: Path, *, replace: bool = 
         raise
 
 
-def print_invoice(document: InvoiceDocument, printer: QPrinter) -> bool:
-    """Sends the invoice to ``printer`` (as the print dialog set it up); False if the
-    printer could not be started."""
-    printer.setPageMargins(
-        QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM), QPageLayout.Unit.Millimeter
-    )
-    printer.setDocName(f"{document.title} {document.number}")
-    return _paint(document, printer)
-
-
-def _paint(document: InvoiceDocument, device: QPagedPaintDevice) -> bool:
-    text = invoice_text_document(document, device)
+def paint_pages(
+    text: QTextDocument, device: QPagedPaintDevice, footer: Callable[[int, int], str | None]
+) -> bool:
+    """Draw ``text`` page by page on ``device`` (its page size already set), with
+    ``footer(page, pages)`` in small grey type under each page, if it says anything;
+    False if the device could not be started."""
     page = text.pageSize()
     pages = text.pageCount()
     painter = QPainter()
@@ -159,18 +170,36 @@ def _paint(document: InvoiceDocument, device: QPagedPaintDevice) -> bool:
                 painter, QRectF(0, index * page.height(), page.width(), page.height())
             )
             painter.restore()
-            if pages > 1:
+            words = footer(index + 1, pages)
+            if words:
                 painter.setFont(footer_font)
                 painter.setPen(Qt.GlobalColor.darkGray)
-                footer = QRectF(0, page.height(), page.width(), device.height() - page.height())
+                box = QRectF(0, page.height(), page.width(), device.height() - page.height())
                 painter.drawText(
-                    footer,
-                    int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom),
-                    f"{document.number} · Page {index + 1} of {pages}",
+                    box, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom), words
                 )
     finally:
         painter.end()
     return True
+
+
+def print_invoice(document: InvoiceDocument, printer: QPrinter) -> bool:
+    """Sends the invoice to ``printer`` (as the print dialog set it up); False if the
+    printer could not be started."""
+    printer.setPageMargins(
+        QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM), QPageLayout.Unit.Millimeter
+    )
+    printer.setDocName(f"{document.title} {document.number}")
+    return _paint(document, printer)
+
+
+def _paint(document: InvoiceDocument, device: QPagedPaintDevice) -> bool:
+    text = invoice_text_document(document, device)
+    return paint_pages(
+        text,
+        device,
+        lambda page, pages: f"{document.number} · Page {page} of {pages}" if pages > 1 else None,
+    )
 
 
 def _move_into_place(temporary: Path, path: Path, *, replace: bool) -> None:

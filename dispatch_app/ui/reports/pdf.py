@@ -10,32 +10,23 @@ vectors but lays out no text: a table of 150 technicians would be ours to pagina
 
 from __future__ import annotations
 
-import contextlib
 import html
-import os
-import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt, QUrl
+from PySide6.QtCore import QSizeF, QUrl
 from PySide6.QtGui import (
     QFont,
     QImage,
-    QPageLayout,
-    QPageSize,
-    QPainter,
     QPdfWriter,
     QTextDocument,
 )
 
 from dispatch_app.domain.reports import ReportResult
-from dispatch_app.errors import OutputFailed
-from dispatch_app.ui.invoice_pdf import FONT_FAMILIES, ensure_application
+from dispatch_app.ui.invoice_pdf import FONT_FAMILIES, paint_pages, write_letter_pdf
 from dispatch_app.ui.reports.cells import cell_text, numeric
 from dispatch_app.ui.reports.period import period_text
 from dispatch_app.ui.reports.table import lines_of
 
-PDF_RESOLUTION = 300
-MARGIN_MM = 15
 FOOTER_PT = 18  # room under each page's text for "Page 1 of 2"
 CHART_URL = "dispatch-report:chart"
 # The chart's size on the page, in the document's pixels (1/96 inch): the printable
@@ -145,39 +136,11 @@ def write_report_pdf(
 ) -> None:
     """Write the report to ``path``, whole or not at all (written beside it, then moved
     into place). ``OutputFailed`` with a sentence when the file cannot be written."""
-    ensure_application()
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise OutputFailed(f"{path} cannot be written ({error.strerror or error}).") from None
-    os.close(handle)
-    try:
-        writer = QPdfWriter(temporary)
-        writer.setResolution(PDF_RESOLUTION)
-        writer.setCreator("Dispatch Board")
-        writer.setTitle(
-            f"{result.name.heading}, {period_text(result.filter.since, result.filter.until)}"
-        )
-        writer.setPageLayout(
-            QPageLayout(
-                QPageSize(QPageSize.PageSizeId.Letter),
-                QPageLayout.Orientation.Portrait,
-                QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
-                QPageLayout.Unit.Millimeter,
-            )
-        )
-        if not _paint(result, filters, chart_png, writer):
-            raise OutputFailed(f"{path} cannot be written (the PDF could not be started).")
-        del writer  # closes the file
-        os.replace(temporary, path)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(error, OSError):
-            raise OutputFailed(f"{path} cannot be written ({error.strerror or error}).") from None
-        raise
+    write_letter_pdf(
+        path,
+        f"{result.name.heading}, {period_text(result.filter.since, result.filter.until)}",
+        lambda writer: _paint(result, filters, chart_png, writer),
+    )
 
 
 def _paint(result: ReportResult, filters: str, chart_png: bytes | None, device: QPdfWriter) -> bool:
@@ -196,32 +159,9 @@ def _paint(result: ReportResult, filters: str, chart_png: bytes | None, device: 
     text.setHtml(report_html(result, filters, chart=not picture.isNull()))
     footer = FOOTER_PT * device.logicalDpiY() / 72
     text.setPageSize(QSizeF(device.width(), device.height() - footer))
-    page = text.pageSize()
-    pages = text.pageCount()
-    painter = QPainter()
-    if not painter.begin(device):
-        return False
-    try:
-        footer_font = QFont(text.defaultFont())
-        footer_font.setPointSizeF(7.5)
-        period = period_text(result.filter.since, result.filter.until)
-        for index in range(pages):
-            if index:
-                device.newPage()
-            painter.save()
-            painter.translate(0, -index * page.height())
-            text.drawContents(
-                painter, QRectF(0, index * page.height(), page.width(), page.height())
-            )
-            painter.restore()
-            painter.setFont(footer_font)
-            painter.setPen(Qt.GlobalColor.darkGray)
-            box = QRectF(0, page.height(), page.width(), device.height() - page.height())
-            painter.drawText(
-                box,
-                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom),
-                f"{result.name.heading} · {period} · Page {index + 1} of {pages}",
-            )
-    finally:
-        painter.end()
-    return True
+    period = period_text(result.filter.since, result.filter.until)
+    return paint_pages(
+        text,
+        device,
+        lambda page, pages: f"{result.name.heading} · {period} · Page {page} of {pages}",
+    )
