@@ -61,6 +61,11 @@ def _agreement(url: str, customer: int, starts: dt.date, ends: dt.date, visits: 
         )
 
 
+def _sell(url: str, **sale: Any) -> int:
+    """A plan sold through the operation the office uses."""
+    return operate(url, lambda s: agreements.sell_agreement(s, **sale))
+
+
 def _due(url: str, agreement: int, through: dt.date) -> list[dt.date]:
     return operate(url, lambda s: agreements.due_dates(s, agreement, through=through))
 
@@ -134,16 +139,13 @@ def test_a_year_of_an_agreement_changed_mid_year_books_each_due_visit_once_30_da
 ) -> None:
     company = _company(db_url)
     start = dt.date(2027, 1, 1)
-    sold = operate(
+    sold = _sell(
         db_url,
-        lambda s: agreements.sell_agreement(
-            s,
-            customer_id=company["customer"],
-            plan_id=company["twice"],
-            starts_on=start,
-            clock=_noon(start),
-            site_id=company["site"],
-        ),
+        customer_id=company["customer"],
+        plan_id=company["twice"],
+        starts_on=start,
+        clock=_noon(start),
+        site_id=company["site"],
     )
     booked_on: dict[dt.date, dt.date] = {}
     day = start
@@ -188,15 +190,12 @@ def test_an_agreement_entered_after_it_started_books_nothing_for_the_days_gone(
 ) -> None:
     company = _company(db_url)
     today = dt.date(2027, 5, 20)
-    sold = operate(
+    sold = _sell(
         db_url,
-        lambda s: agreements.sell_agreement(
-            s,
-            customer_id=company["customer"],
-            plan_id=company["four"],
-            starts_on=dt.date(2027, 1, 15),
-            clock=_noon(today),
-        ),
+        customer_id=company["customer"],
+        plan_id=company["four"],
+        starts_on=dt.date(2027, 1, 15),
+        clock=_noon(today),
     )
     assert operate(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(today))) == 0
     assert (
@@ -213,44 +212,35 @@ def test_an_ended_agreement_is_not_sold_and_a_plan_no_longer_sold_is_refused(
 ) -> None:
     company = _company(db_url)
     with pytest.raises(ValidationError) as ended:
-        operate(
+        _sell(
             db_url,
-            lambda s: agreements.sell_agreement(
-                s,
-                customer_id=company["customer"],
-                plan_id=company["twice"],
-                starts_on=dt.date(2025, 1, 1),
-                clock=_noon(dt.date(2027, 1, 1)),
-            ),
+            customer_id=company["customer"],
+            plan_id=company["twice"],
+            starts_on=dt.date(2025, 1, 1),
+            clock=_noon(dt.date(2027, 1, 1)),
         )
     assert "already ended" in ended.value.fields["starts_on"]
     with psycopg.connect(libpq_url(db_url)) as db:
         db.execute("UPDATE maintenance_plans SET active = false WHERE id = %s", (company["twice"],))
     with pytest.raises(ValidationError, match="no longer sold"):
-        operate(
+        _sell(
             db_url,
-            lambda s: agreements.sell_agreement(
-                s,
-                customer_id=company["customer"],
-                plan_id=company["twice"],
-                starts_on=dt.date(2027, 1, 1),
-                clock=_noon(dt.date(2027, 1, 1)),
-            ),
+            customer_id=company["customer"],
+            plan_id=company["twice"],
+            starts_on=dt.date(2027, 1, 1),
+            clock=_noon(dt.date(2027, 1, 1)),
         )
 
 
 def test_the_intake_card_shows_the_next_due_visit(db_url: str) -> None:
     company = _company(db_url)
     start = dt.date(2027, 1, 1)
-    sold = operate(
+    sold = _sell(
         db_url,
-        lambda s: agreements.sell_agreement(
-            s,
-            customer_id=company["customer"],
-            plan_id=company["twice"],
-            starts_on=start,
-            clock=_noon(start),
-        ),
+        customer_id=company["customer"],
+        plan_id=company["twice"],
+        starts_on=start,
+        clock=_noon(start),
     )
 
     async def card(sessions: Sessions, today: dt.date) -> list[agreements.AgreementNext]:
@@ -276,15 +266,12 @@ def test_the_agreements_book_lists_plans_and_agreements_by_their_next_visit(db_u
     company = _company(db_url)
     today = dt.date(2027, 3, 1)
     for starts, plan in ((dt.date(2027, 1, 10), "twice"), (dt.date(2027, 2, 20), "four")):
-        operate(
+        _sell(
             db_url,
-            lambda s, starts=starts, plan=plan: agreements.sell_agreement(
-                s,
-                customer_id=company["customer"],
-                plan_id=company[plan],
-                starts_on=starts,
-                clock=_noon(starts),
-            ),
+            customer_id=company["customer"],
+            plan_id=company[plan],
+            starts_on=starts,
+            clock=_noon(starts),
         )
     _agreement(db_url, company["customer"], dt.date(2025, 1, 1), dt.date(2026, 1, 1), 1)  # lapsed
     operate(db_url, lambda s: agreements.book_due_visits(s, clock=_noon(dt.date(2027, 2, 20))))
