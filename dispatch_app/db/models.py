@@ -1319,6 +1319,77 @@ class StatusChange(Base):
     )
 
 
+class WorkOrderOutcome(Base):
+    """What a work order came to, for the reports: how and when it ended, whether it
+    was fixed in one visit, who led it, what it billed. Written only by the database
+    (``dispatch_refresh_report_facts``, from triggers; migration 0012)."""
+
+    __tablename__ = "work_order_outcomes"
+
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    job_type_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str]
+    created_at: Mapped[dt.datetime]
+    # completed (any done status), cancelled or no_show; with the moment it was.
+    ended_as: Mapped[str | None]
+    ended_at: Mapped[dt.datetime | None]
+    cancel_reason: Mapped[str | None]
+    first_time_fix: Mapped[bool] = mapped_column(Boolean)
+    lead_technician_id: Mapped[int | None] = mapped_column(BigInteger)
+    billed: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2))
+
+    __table_args__ = (
+        CheckConstraint("ended_as IN ('completed', 'cancelled', 'no_show')", name="ended_as_known"),
+        CheckConstraint("(ended_as IS NULL) = (ended_at IS NULL)", name="ended_with_moment"),
+        Index(
+            "ix_work_order_outcomes_ended",
+            "ended_at",
+            postgresql_include=["ended_as", "job_type_id", "lead_technician_id", "first_time_fix"],
+            postgresql_where=text("ended_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_work_order_outcomes_open", "created_at", postgresql_where=text("ended_at IS NULL")
+        ),
+    )
+
+
+class PostedRevenue(Base):
+    """An invoice that counts as revenue, with its work order's job type, lead
+    technician and whole bill beside it, so the reports read a year of revenue from one
+    index. Written only by the database (migration 0012)."""
+
+    __tablename__ = "posted_revenue"
+
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True
+    )
+    work_order_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    posted_at: Mapped[dt.datetime]
+    value: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2))
+    job_type_id: Mapped[int] = mapped_column(BigInteger)
+    lead_technician_id: Mapped[int | None] = mapped_column(BigInteger)
+    job_billed: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2))
+    # The work order's posting before this one (by moment, then id); none for its first.
+    previous_posted_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (
+        Index(
+            "ix_posted_revenue_posted_at",
+            "posted_at",
+            postgresql_include=[
+                "work_order_id",
+                "value",
+                "job_type_id",
+                "lead_technician_id",
+                "job_billed",
+                "previous_posted_at",
+            ],
+        ),
+    )
+
+
 # Derived from the table registry (``domain/tables.py``), which the triggers follow.
 # Tables whose rows the screens show: each has the change-notification trigger.
 NOTIFYING_TABLES: tuple[str, ...] = tuple(entry.name for entry in TABLES)

@@ -36,16 +36,14 @@ BILLING = "i.status NOT IN ('draft', 'void') AND i.kind <> 'credit'"
 
 
 # The average value of the jobs with an invoice posted from :since to :until (the
-# moments named): each one's posted invoices all together, whenever posted. Only those
-# jobs' invoices are read, so a quiet week does not sum the whole ledger.
+# moments named): each one's posted invoices all together, whenever posted, which
+# ``posted_revenue`` carries beside each of its postings (``job_billed``); a work order
+# is counted at its first posting in the period (the one whose previous posting is not).
 def _average(since: str, until: str) -> str:
-    return f"""(SELECT avg(job.value) FROM (
-        SELECT sum(i.total - i.credited) AS value FROM invoices i
-        WHERE {BILLING} AND i.work_order_id IN (
-            SELECT p.work_order_id FROM invoices p
-            WHERE p.status NOT IN ('draft', 'void') AND p.kind <> 'credit'
-              AND p.posted_at >= {since} AND p.posted_at < {until})
-        GROUP BY i.work_order_id) job)"""
+    first = f"r.previous_posted_at IS NULL OR r.previous_posted_at < {since}"
+    return f"""(SELECT sum(r.job_billed) FILTER (WHERE {first})
+                / nullif(count(*) FILTER (WHERE {first}), 0)
+        FROM posted_revenue r WHERE r.posted_at >= {since} AND r.posted_at < {until})"""
 
 
 _LEAK = f"""
@@ -64,9 +62,9 @@ SELECT
         {_average(":since", ":until")},
         {_average("CAST(:until AS timestamptz) - interval '365 days'", ":until")},
         0) AS average,
-    (SELECT coalesce(sum(i.total - i.credited), 0) FROM missed m
-     JOIN invoices i ON i.work_order_id = m.work_order_id
-     WHERE m.outcome = 'booked' AND {BILLING}) AS recovered
+    (SELECT coalesce(sum(o.billed), 0) FROM missed m
+     JOIN work_order_outcomes o ON o.work_order_id = m.work_order_id
+     WHERE m.outcome = 'booked') AS recovered
 """
 
 _CENT = decimal.Decimal("0.01")

@@ -12,7 +12,7 @@ the filters that are set are written into a query, so each plan is made for them
 from __future__ import annotations
 
 from dispatch_app.domain.reports import ReportFilter
-from dispatch_app.domain.statuses import WORK_ORDER_DONE, WORK_ORDER_ENDED_EARLY, sql_values
+from dispatch_app.domain.statuses import WORK_ORDER_DONE, sql_values
 from dispatch_app.domain.vocabulary import WorkOrderStatus
 from dispatch_app.services.leads.leak import BILLING, CALLED_BACK, MISSED
 
@@ -21,39 +21,43 @@ def _listed(values: list[str]) -> str:
     return "(" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
-DONE = _listed(sql_values(WORK_ORDER_DONE))
 # Done and not closed: the office still owes the paperwork.
 UNCLOSED = _listed(sql_values(WORK_ORDER_DONE - {WorkOrderStatus.CLOSED}))
-FINISHED = _listed(sql_values(WORK_ORDER_DONE | WORK_ORDER_ENDED_EARLY))
-# The status a finished work order's ending step goes to: "completed" for the done ones.
-_ENDING = f"(CASE WHEN w.status IN {DONE} THEN 'completed' ELSE w.status END)"
-
-
-def week_of(day: str) -> str:
-    """A day's week as the row key: its Monday, ``2026-11-30``."""
-    return f"to_char(date_trunc('week', CAST({day} AS timestamp)), 'YYYY-MM-DD')"
 
 
 def local_day(moment: str) -> str:
     return f"({moment} AT TIME ZONE :zone)::date"
 
 
-def work_filter(report_filter: ReportFilter, work_order: str) -> str:
+def work_filter(
+    report_filter: ReportFilter, work_order: str, *, job_type: str | None = None
+) -> str:
     """`` AND …`` conditions on the work order ``work_order`` (an SQL expression) for
-    the filters that are set; empty when none is."""
+    the filters that are set; empty when none is. ``job_type``, when the row carries
+    its work order's job type, is filtered directly instead of through the work order."""
     own: list[str] = []
+    direct: list[str] = []
     if report_filter.job_type_id is not None:
-        own.append("fw.job_type_id = :job_type_id")
+        if job_type is None:
+            own.append("fw.job_type_id = :job_type_id")
+        else:
+            direct.append(f"{job_type} = :job_type_id")
     if report_filter.trade is not None:
-        own.append(
-            "EXISTS (SELECT 1 FROM job_types fj WHERE fj.id = fw.job_type_id AND fj.trade = :trade)"
-        )
+        if job_type is None:
+            own.append(
+                "EXISTS (SELECT 1 FROM job_types fj WHERE fj.id = fw.job_type_id "
+                "AND fj.trade = :trade)"
+            )
+        else:
+            direct.append(
+                f"EXISTS (SELECT 1 FROM job_types fj WHERE fj.id = {job_type} AND fj.trade = :trade)"
+            )
     if report_filter.zone is not None:
         own.append(
             "EXISTS (SELECT 1 FROM service_sites fs WHERE fs.id = fw.site_id "
             "AND fs.zip LIKE :zip_prefix)"
         )
-    conditions = []
+    conditions = list(direct)
     if own:
         conditions.append(
             f"EXISTS (SELECT 1 FROM work_orders fw WHERE fw.id = {work_order} "
@@ -69,68 +73,72 @@ def work_filter(report_filter: ReportFilter, work_order: str) -> str:
 
 def revenue(report_filter: ReportFilter) -> str:
     """Revenue: one row per posted invoice of the period (id = its work order, the day
-    it was posted, what it bills less what was credited). Read from the index alone
-    (``ix_invoices_posted_revenue``) when no filter is set."""
+    it was posted, what it bills less what was credited, and its work order's job type,
+    lead technician and whole bill), read from ``posted_revenue``'s index alone when no
+    filter is set."""
     return f"""
-SELECT i.work_order_id AS id, {local_day("i.posted_at")} AS day, i.total - i.credited AS value
-FROM invoices i
-WHERE {BILLING} AND i.posted_at >= :since_at AND i.posted_at < :until_at
-{work_filter(report_filter, "i.work_order_id")}"""
+SELECT r.work_order_id AS id, r.posted_at AS at, {local_day("r.posted_at")} AS day, r.value,
+       r.job_type_id, r.lead_technician_id, r.job_billed, r.previous_posted_at
+FROM posted_revenue r
+WHERE r.posted_at >= :since_at AND r.posted_at < :until_at
+{work_filter(report_filter, "r.work_order_id", job_type="r.job_type_id")}"""
 
 
 def ended(report_filter: ReportFilter, *, early: bool) -> str:
     """The work orders completed (and, with ``early``, cancelled or a no-show) in the
-    period: id, how (completed, cancelled, no_show), the moment it was, and the work
-    order's job type and cancel reason (read here once, not looked up again).
-
-    The moment is the last status step to it: the steps since the period began are
-    grouped per work order (one index range scan, no probe per step), and a work order
-    counts when its last one falls in the period, so a job completed, reopened and
-    completed again is counted once, on the last day. A work order finished without
-    any step to its status counts from its last change.
-    """
-    steps = "('completed', 'cancelled', 'no_show')" if early else "('completed')"
-    statuses = FINISHED if early else DONE
+    period: id, how (completed, cancelled, no_show), the moment it was, and what the
+    reports group it by, from ``work_order_outcomes`` (its last status step to how it
+    ended, else its last change: a job completed, reopened and completed again counts
+    once, on the last day)."""
+    how = "('completed', 'cancelled', 'no_show')" if early else "('completed')"
     return f"""
-WITH last AS MATERIALIZED (
-    SELECT s.work_order_id AS id, s.to_status AS how, max(s.changed_at) AS at
-    FROM status_history s
-    WHERE s.to_status IN {steps} AND s.changed_at >= :since_at
-    GROUP BY s.work_order_id, s.to_status
-),
--- Changed in the period with no step to their status since it began: the few left
--- are then looked up one by one for a step before it.
-unstepped AS MATERIALIZED (
-    SELECT w.id, {_ENDING} AS how, w.updated_at AS at, w.job_type_id, w.cancel_reason
-    FROM work_orders w
-    WHERE w.status IN {statuses} AND w.updated_at >= :since_at AND w.updated_at < :until_at
-      AND NOT EXISTS (SELECT 1 FROM last l WHERE l.id = w.id AND l.how = {_ENDING})
-      {work_filter(report_filter, "w.id")}
-)
-SELECT l.id, l.how, l.at, w.job_type_id, w.cancel_reason
-FROM last l JOIN work_orders w ON w.id = l.id
-WHERE l.at < :until_at AND w.status IN {statuses} AND {_ENDING} = l.how
-  {work_filter(report_filter, "l.id")}
-UNION ALL
-SELECT u.id, u.how, u.at, u.job_type_id, u.cancel_reason FROM unstepped u
--- A lookup per row on purpose (a scalar subquery is never turned into a join): the
--- planner cannot know how few are left and would hash every older step instead.
-WHERE (SELECT 1 FROM status_history x
-       WHERE x.work_order_id = u.id AND x.to_status = u.how AND x.changed_at < :since_at
-       LIMIT 1) IS NULL"""
+SELECT o.work_order_id AS id, o.ended_as AS how, o.ended_at AS at, o.job_type_id,
+       o.cancel_reason, o.first_time_fix, o.lead_technician_id
+FROM work_order_outcomes o
+WHERE o.ended_at >= :since_at AND o.ended_at < :until_at AND o.ended_as IN {how}
+{work_filter(report_filter, "o.work_order_id", job_type="o.job_type_id")}"""
 
 
-# The weeks the period touches, each named by its Monday.
-WEEKS = f"""
-SELECT {week_of("d")} AS key, d::date AS week
+# The weeks the period touches: ``n`` (1, 2, …), ``key`` (its Monday, ``2026-11-30``),
+# ``week`` (that Monday) and ``starts`` (its first moment in the company's zone).
+WEEKS = """
+SELECT g.n::integer AS n, to_char(g.d, 'YYYY-MM-DD') AS key, g.d::date AS week,
+       g.d AT TIME ZONE :zone AS starts
 FROM generate_series(date_trunc('week', CAST(:since AS timestamp)),
-                     CAST(:until AS timestamp), interval '1 week') d"""
+                     CAST(:until AS timestamp), interval '1 week') WITH ORDINALITY AS g(d, n)"""
+# Computed once per query (an uncorrelated subquery is an InitPlan).
+_WEEK_STARTS = f"(SELECT array_agg(w.starts ORDER BY w.n) FROM ({WEEKS}) w)"
+_WEEK_KEYS = f"(SELECT array_agg(w.key ORDER BY w.n) FROM ({WEEKS}) w)"
+
+
+def week_number(moment: str) -> str:
+    """The period's week ``moment`` falls in (1 for the first, 0 before it): a binary
+    search of the weeks' first moments, no time-zone sum per row."""
+    return f"width_bucket({moment}, {_WEEK_STARTS})"
+
+
+def week_key(moment: str) -> str:
+    """The week ``moment`` falls in as a row's key: its Monday, ``2026-11-30``."""
+    return f"{_WEEK_KEYS}[{week_number(moment)}]"
+
+
+def new_to_week(posting: str) -> str:
+    """Whether the posting ``posting`` (a ``posted_revenue`` row) is its work order's
+    first in its week (``posting.n``): each work order counts once a week."""
+    return f"coalesce(width_bucket({posting}.previous_posted_at, {_WEEK_STARTS}), 0) < {posting}.n"
+
+
+def new_to_period(posting: str) -> str:
+    """Whether the posting is its work order's first in the period: counting these
+    counts each work order with revenue in the period once."""
+    return f"({posting}.previous_posted_at IS NULL OR {posting}.previous_posted_at < :since_at)"
 
 
 # -- average job value --------------------------------------------------------------------
 def average_job_value_facts(report_filter: ReportFilter) -> str:
     return f"""
-SELECT r.id, {week_of("r.day")} AS key, r.day, r.value
+SELECT r.id, {week_key("r.at")} AS key, {week_number("r.at")} AS n, r.day, r.value,
+       r.previous_posted_at
 FROM ({revenue(report_filter)}) r"""
 
 
@@ -138,22 +146,24 @@ def average_job_value(report_filter: ReportFilter) -> str:
     return f"""
 WITH facts AS ({average_job_value_facts(report_filter)}),
 totals AS (
-    SELECT f.key, GROUPING(f.key) AS whole, count(DISTINCT f.id) AS jobs, sum(f.value) AS revenue
-    FROM facts f GROUP BY GROUPING SETS ((f.key), ())
+    SELECT f.n, count(*) FILTER (WHERE {new_to_week("f")}) AS jobs,
+           count(*) FILTER (WHERE {new_to_period("f")}) AS period_jobs, sum(f.value) AS revenue
+    FROM facts f GROUP BY f.n
 )
 SELECT k.key, k.week, coalesce(t.jobs, 0) AS jobs, coalesce(t.revenue, 0) AS revenue,
        round(t.revenue / nullif(t.jobs, 0), 2) AS average, 0 AS whole
-FROM ({WEEKS}) k LEFT JOIN totals t ON t.key = k.key AND t.whole = 0
+FROM ({WEEKS}) k LEFT JOIN totals t ON t.n = k.n
 UNION ALL
-SELECT NULL, NULL, t.jobs, coalesce(t.revenue, 0), round(t.revenue / nullif(t.jobs, 0), 2), 1
-FROM totals t WHERE t.whole = 1
+SELECT NULL, NULL, coalesce(sum(t.period_jobs), 0), coalesce(sum(t.revenue), 0),
+       round(sum(t.revenue) / nullif(sum(t.period_jobs), 0), 2), 1
+FROM totals t
 ORDER BY whole, key"""
 
 
 # -- completion rate ----------------------------------------------------------------------
 def completion_rate_facts(report_filter: ReportFilter) -> str:
     return f"""
-SELECT e.id, {week_of(local_day("e.at"))} AS key, {local_day("e.at")} AS day,
+SELECT e.id, {week_key("e.at")} AS key, {week_number("e.at")} AS n, {local_day("e.at")} AS day,
        NULL::numeric AS value, e.how
 FROM ({ended(report_filter, early=True)}) e"""
 
@@ -162,38 +172,26 @@ def completion_rate(report_filter: ReportFilter) -> str:
     return f"""
 WITH facts AS ({completion_rate_facts(report_filter)}),
 totals AS (
-    SELECT f.key, GROUPING(f.key) AS whole,
-           count(*) FILTER (WHERE f.how = 'completed') AS completed,
+    SELECT f.n, count(*) FILTER (WHERE f.how = 'completed') AS completed,
            count(*) FILTER (WHERE f.how <> 'completed') AS early
-    FROM facts f GROUP BY GROUPING SETS ((f.key), ())
+    FROM facts f GROUP BY f.n
 )
 SELECT k.key, k.week, coalesce(t.completed, 0) AS completed, coalesce(t.early, 0) AS early,
        round(100.0 * t.completed / nullif(t.completed + t.early, 0), 1) AS rate, 0 AS whole
-FROM ({WEEKS}) k LEFT JOIN totals t ON t.key = k.key AND t.whole = 0
+FROM ({WEEKS}) k LEFT JOIN totals t ON t.n = k.n
 UNION ALL
-SELECT NULL, NULL, t.completed, t.early,
-       round(100.0 * t.completed / nullif(t.completed + t.early, 0), 1), 1
-FROM totals t WHERE t.whole = 1
+SELECT NULL, NULL, coalesce(sum(t.completed), 0), coalesce(sum(t.early), 0),
+       round(100.0 * sum(t.completed) / nullif(sum(t.completed + t.early), 0), 1), 1
+FROM totals t
 ORDER BY whole, key"""
 
 
 # -- first-time fix -----------------------------------------------------------------------
 def first_time_fix_facts(report_filter: ReportFilter) -> str:
     return f"""
-WITH done AS MATERIALIZED ({ended(report_filter, early=False)}),
-trips AS (
-    SELECT x.work_order_id AS id,
-           count(*) FILTER (WHERE x.status = 'completed') = 1
-           AND coalesce(min(x.sequence) FILTER (WHERE x.status IN ('cancelled', 'no_show'))
-                        > min(x.sequence) FILTER (WHERE x.status = 'completed'), true)
-           AS one_visit
-    FROM visits x WHERE x.work_order_id IN (SELECT id FROM done)
-    GROUP BY x.work_order_id
-)
 SELECT e.id, e.job_type_id::text AS key, {local_day("e.at")} AS day, NULL::numeric AS value,
-       coalesce(v.one_visit, false) AS one_visit
-FROM done e
-LEFT JOIN trips v ON v.id = e.id"""
+       e.first_time_fix AS one_visit
+FROM ({ended(report_filter, early=False)}) e"""
 
 
 def first_time_fix(report_filter: ReportFilter) -> str:
@@ -213,22 +211,15 @@ ORDER BY t.whole, j.trade, j.name, t.key"""
 # -- technician productivity --------------------------------------------------------------
 def productivity_facts(report_filter: ReportFilter) -> str:
     """A row per job invoiced in the period (its revenue) and per job completed in it
-    (``completed``), keyed by the technician who led it."""
+    (``completed``), keyed by the technician who led its last completed visit."""
     return f"""
-WITH rev AS ({revenue(report_filter)}),
-done AS ({ended(report_filter, early=False)}),
-jobs AS (SELECT id FROM rev UNION SELECT id FROM done),
-led AS (
-    SELECT DISTINCT ON (v.work_order_id) v.work_order_id AS id, vt.technician_id
-    FROM visits v JOIN visit_technicians vt ON vt.visit_id = v.id
-    WHERE v.status = 'completed' AND v.work_order_id IN (SELECT id FROM jobs)
-    ORDER BY v.work_order_id, v.sequence DESC, vt.is_lead DESC, vt.id
-)
-SELECT r.id, l.technician_id::text AS key, r.day, r.value, false AS completed
-FROM rev r JOIN led l ON l.id = r.id
+SELECT r.id, r.lead_technician_id::text AS key, r.day, r.value, false AS completed
+FROM ({revenue(report_filter)}) r
+WHERE r.lead_technician_id IS NOT NULL
 UNION ALL
-SELECT d.id, l.technician_id::text, {local_day("d.at")}, NULL, true
-FROM done d JOIN led l ON l.id = d.id"""
+SELECT d.id, d.lead_technician_id::text, {local_day("d.at")}, NULL, true
+FROM ({ended(report_filter, early=False)}) d
+WHERE d.lead_technician_id IS NOT NULL"""
 
 
 def productivity(report_filter: ReportFilter) -> str:
@@ -288,9 +279,8 @@ ORDER BY t.whole, t.name, t.id"""
 # -- revenue by job type ------------------------------------------------------------------
 def revenue_by_job_type_facts(report_filter: ReportFilter) -> str:
     return f"""
-SELECT r.id, w.job_type_id::text AS key, r.day, r.value, j.trade
-FROM ({revenue(report_filter)}) r
-JOIN work_orders w ON w.id = r.id JOIN job_types j ON j.id = w.job_type_id"""
+SELECT r.id, r.job_type_id::text AS key, r.day, r.value, j.trade, r.previous_posted_at
+FROM ({revenue(report_filter)}) r JOIN job_types j ON j.id = r.job_type_id"""
 
 
 def revenue_by_job_type(report_filter: ReportFilter) -> str:
@@ -299,7 +289,7 @@ def revenue_by_job_type(report_filter: ReportFilter) -> str:
 WITH facts AS ({revenue_by_job_type_facts(report_filter)}),
 totals AS (
     SELECT f.key, f.trade, GROUPING(f.key, f.trade) AS whole,
-           count(DISTINCT f.id) AS jobs, sum(f.value) AS revenue
+           count(*) FILTER (WHERE {new_to_period("f")}) AS jobs, sum(f.value) AS revenue
     FROM facts f GROUP BY GROUPING SETS ((f.key, f.trade), (f.trade), ())
 )
 SELECT t.key, j.name, t.trade, t.jobs, coalesce(t.revenue, 0) AS revenue, t.whole
@@ -316,7 +306,7 @@ SELECT e.id, btrim(e.cancel_reason) AS key, {local_day("e.at")} AS day,
                AND u.kind IN ('cancellation', 'no_show') AND u.outcome = 'recovered')
            AS recovered
 FROM ({ended(report_filter, early=True)}) e
-WHERE e.how <> 'completed'"""
+WHERE e.how IN ('cancelled', 'no_show')"""
 
 
 def cancellations(report_filter: ReportFilter) -> str:
@@ -340,26 +330,20 @@ AGE_BUCKETS = (
 
 
 def aging_facts(report_filter: ReportFilter) -> str:
-    """The work orders open at ``:until_at``: open now, or finished after it (their
-    ending step, else their last change, at or after it); each booked before it."""
+    """The work orders open at ``:until_at``: booked before it, and not ended by then
+    (still open, or ended at or after it)."""
+    booked = local_day("o.created_at")
     return f"""
 WITH open_then AS (
-    SELECT w.id FROM work_orders w
-    WHERE w.status NOT IN {FINISHED} AND w.created_at < :until_at
-    UNION
-    SELECT s.work_order_id FROM status_history s JOIN work_orders w ON w.id = s.work_order_id
-    WHERE s.to_status IN ('completed', 'cancelled', 'no_show') AND s.changed_at >= :until_at
-      AND w.status IN {FINISHED} AND {_ENDING} = s.to_status AND w.created_at < :until_at
-    UNION
-    SELECT w.id FROM work_orders w
-    WHERE w.status IN {FINISHED} AND w.updated_at >= :until_at AND w.created_at < :until_at
-      AND NOT EXISTS (SELECT 1 FROM status_history l
-                      WHERE l.work_order_id = w.id AND l.to_status = {_ENDING})
+    SELECT o.work_order_id AS id, o.created_at FROM work_order_outcomes o
+    WHERE o.ended_at IS NULL AND o.created_at < :until_at
+    UNION ALL
+    SELECT o.work_order_id, o.created_at FROM work_order_outcomes o
+    WHERE o.ended_at >= :until_at AND o.created_at < :until_at
 ),
 aged AS (
-    SELECT o.id, {local_day("w.created_at")} AS day,
-           CAST(:until AS date) - {local_day("w.created_at")} AS age
-    FROM open_then o JOIN work_orders w ON w.id = o.id
+    SELECT o.id, {booked} AS day, CAST(:until AS date) - {booked} AS age
+    FROM open_then o
     WHERE true {work_filter(report_filter, "o.id")}
 )
 SELECT a.id, CASE WHEN a.age <= 7 THEN '0-7' WHEN a.age <= 30 THEN '8-30'
@@ -395,13 +379,10 @@ def not_invoiced_facts(report_filter: ReportFilter) -> str:
     invoice (valued at their line items), or with one (valued at what is still owed)."""
     return f"""
 WITH done AS MATERIALIZED (
-    SELECT w.id, coalesce(
-               (SELECT max(s.changed_at) FROM status_history s
-                WHERE s.work_order_id = w.id AND s.to_status = 'completed'),
-               w.updated_at) AS at
-    FROM work_orders w
-    WHERE w.status IN {UNCLOSED}
-    {work_filter(report_filter, "w.id")}
+    SELECT o.work_order_id AS id, o.ended_at AS at
+    FROM work_order_outcomes o
+    WHERE o.status IN {UNCLOSED} AND o.ended_at < :until_at
+    {work_filter(report_filter, "o.work_order_id", job_type="o.job_type_id")}
 )
 SELECT d.id, CASE WHEN b.bills > 0 THEN 'not-closed' ELSE 'not-invoiced' END AS key,
        {local_day("d.at")} AS day,
@@ -413,8 +394,7 @@ FROM done d
 CROSS JOIN LATERAL (
     SELECT count(*) AS bills, coalesce(sum(i.total - i.paid - i.credited), 0) AS owed
     FROM invoices i WHERE i.work_order_id = d.id AND {BILLING}
-) b
-WHERE d.at < :until_at"""
+) b"""
 
 
 def not_invoiced(report_filter: ReportFilter) -> str:
@@ -437,11 +417,11 @@ def missed_calls_facts() -> str:
     """A row per missed call of the period: id is the work order a booked one became,
     valued as the Leads inbox values it (all its posted invoices, whenever)."""
     return f"""
-SELECT l.work_order_id AS id, {week_of(local_day("l.received_at"))} AS key,
-       {local_day("l.received_at")} AS day,
+SELECT l.work_order_id AS id, {week_key("l.received_at")} AS key,
+       {week_number("l.received_at")} AS n, {local_day("l.received_at")} AS day,
        CASE WHEN l.outcome = 'booked' THEN
-           (SELECT coalesce(sum(i.total - i.credited), 0) FROM invoices i
-            WHERE i.work_order_id = l.work_order_id AND {BILLING})
+           coalesce((SELECT o.billed FROM work_order_outcomes o
+                     WHERE o.work_order_id = l.work_order_id), 0)
        END AS value,
        ({CALLED_BACK}) AS called_back, l.outcome = 'booked' AS booked
 FROM leads l
@@ -454,15 +434,15 @@ def missed_calls() -> str:
     return f"""
 WITH facts AS ({missed_calls_facts()}),
 totals AS (
-    SELECT f.key, count(*) AS missed, count(*) FILTER (WHERE f.called_back) AS called_back,
+    SELECT f.n, count(*) AS missed, count(*) FILTER (WHERE f.called_back) AS called_back,
            count(*) FILTER (WHERE f.booked) AS booked, sum(f.value) AS recovered
-    FROM facts f GROUP BY f.key
+    FROM facts f GROUP BY f.n
 )
 SELECT k.key, k.week, coalesce(t.missed, 0) AS missed,
        coalesce(t.called_back, 0) AS called_back, coalesce(t.booked, 0) AS booked,
        coalesce(t.missed, 0) * CAST(:average AS numeric) AS at_risk,
        coalesce(t.recovered, 0) AS recovered
-FROM ({WEEKS}) k LEFT JOIN totals t ON t.key = k.key
+FROM ({WEEKS}) k LEFT JOIN totals t ON t.n = k.n
 ORDER BY k.key"""
 
 

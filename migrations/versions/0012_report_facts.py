@@ -1,0 +1,306 @@
+"""What each work order came to, kept by the database for the managers' reports.
+
+- ``work_order_outcomes``: one row per work order: its job type, status and booking
+  moment; how it ended (``completed`` for the done statuses, ``cancelled``, ``no_show``)
+  and when (its last status step to that, else its last change); whether it was fixed
+  in one visit; the technician who led its last completed visit; and what it billed
+  (its posted invoices less what was credited on them).
+- ``posted_revenue``: one row per invoice that counts as revenue (posted, not void, not
+  a credit note) with its moment, its value (total less credited), its work order's
+  job type, lead technician and whole bill, and the moment of the work order's posting
+  before it: so a year of revenue by job type or by technician is read from one index,
+  and a work order is counted once in any period without a DISTINCT (it is new to the
+  period at the posting whose previous one is not in it).
+
+Both are written only by ``dispatch_refresh_report_facts(work_order_ids)`` (SECURITY
+DEFINER), which statement triggers on work orders, status steps, visits, crews and
+invoices call with the work orders a statement touched, whoever wrote it (the app,
+psql, an integration). Nobody else may write them. History written with the triggers
+off (an import of old books) is brought up to date with
+``dispatch_rebuild_report_facts()``, the owner's.
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-05 21:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0012"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Frozen copies of the words in domain/reports (a migration never follows the code).
+DONE = "('completed', 'invoiced', 'closed')"
+BILLING = "i.status NOT IN ('draft', 'void') AND i.kind <> 'credit' AND i.posted_at IS NOT NULL"
+# Advisory lock space of the facts' writers (pg_advisory_xact_lock(space, key)).
+LOCK_SPACE = 120012
+# More work orders than this in one statement lock the whole space, not each one.
+MANY = 1000
+
+REFRESH = f"""
+CREATE FUNCTION dispatch_refresh_report_facts(work_order_ids bigint[]) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    wanted bigint[];
+    written integer;
+BEGIN
+    SELECT array_agg(DISTINCT k ORDER BY k) INTO wanted
+    FROM unnest(work_order_ids) AS k WHERE k IS NOT NULL;
+    IF wanted IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- Two transactions changing one work order take turns here, and the second reads
+    -- its facts in the statements below, after the first has committed: neither
+    -- writes what it saw before the other's change. A large set (a rebuild, an
+    -- import) takes the whole space at once rather than a lock per work order.
+    IF cardinality(wanted) > {MANY} THEN
+        PERFORM pg_advisory_xact_lock({LOCK_SPACE}, -1);
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared({LOCK_SPACE}, -1);
+        PERFORM pg_advisory_xact_lock({LOCK_SPACE}, (k % 2147483647)::integer)
+        FROM unnest(wanted) AS k;
+    END IF;
+
+    INSERT INTO work_order_outcomes AS o
+        (work_order_id, job_type_id, status, created_at, ended_as, ended_at,
+         cancel_reason, first_time_fix, lead_technician_id, billed)
+    SELECT w.id, w.job_type_id, w.status, w.created_at, h.how,
+           CASE WHEN h.how IS NOT NULL THEN coalesce(
+               (SELECT max(s.changed_at) FROM status_history s
+                WHERE s.work_order_id = w.id AND s.to_status = h.how),
+               w.updated_at) END,
+           w.cancel_reason, t.one_visit, lead.technician_id, coalesce(b.billed, 0)
+    FROM unnest(wanted) AS k(id)
+    JOIN work_orders w ON w.id = k.id
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN w.status IN {DONE} THEN 'completed'
+                    WHEN w.status IN ('cancelled', 'no_show') THEN w.status END AS how
+    ) AS h
+    -- Fixed in one visit: exactly one completed visit, and no cancelled or no-show
+    -- visit before it.
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE x.status = 'completed') = 1
+               AND coalesce(min(x.sequence) FILTER (WHERE x.status IN ('cancelled', 'no_show'))
+                            > min(x.sequence) FILTER (WHERE x.status = 'completed'), true)
+               AS one_visit
+        FROM visits x WHERE x.work_order_id = w.id
+    ) AS t
+    -- The lead of the last completed visit (else its first technician).
+    LEFT JOIN LATERAL (
+        SELECT vt.technician_id
+        FROM visits v JOIN visit_technicians vt ON vt.visit_id = v.id
+        WHERE v.work_order_id = w.id AND v.status = 'completed'
+        ORDER BY v.sequence DESC, vt.is_lead DESC, vt.id
+        LIMIT 1
+    ) AS lead ON true
+    LEFT JOIN LATERAL (
+        SELECT sum(i.total - i.credited) AS billed
+        FROM invoices i WHERE i.work_order_id = w.id AND {BILLING}
+    ) AS b ON true
+    ON CONFLICT (work_order_id) DO UPDATE SET
+        job_type_id = excluded.job_type_id, status = excluded.status,
+        created_at = excluded.created_at, ended_as = excluded.ended_as,
+        ended_at = excluded.ended_at, cancel_reason = excluded.cancel_reason,
+        first_time_fix = excluded.first_time_fix,
+        lead_technician_id = excluded.lead_technician_id, billed = excluded.billed
+    WHERE (o.job_type_id, o.status, o.created_at, o.ended_as, o.ended_at, o.cancel_reason,
+           o.first_time_fix, o.lead_technician_id, o.billed)
+          IS DISTINCT FROM
+          (excluded.job_type_id, excluded.status, excluded.created_at, excluded.ended_as,
+           excluded.ended_at, excluded.cancel_reason, excluded.first_time_fix,
+           excluded.lead_technician_id, excluded.billed);
+    GET DIAGNOSTICS written = ROW_COUNT;
+
+    DELETE FROM posted_revenue r
+    WHERE r.work_order_id = ANY(wanted)
+      AND NOT EXISTS (SELECT 1 FROM invoices i
+                      WHERE i.id = r.invoice_id AND i.work_order_id = r.work_order_id
+                        AND {BILLING});
+    INSERT INTO posted_revenue AS r
+        (invoice_id, work_order_id, posted_at, value, job_type_id, lead_technician_id,
+         job_billed, previous_posted_at)
+    SELECT i.id, i.work_order_id, i.posted_at, i.total - i.credited, o.job_type_id,
+           o.lead_technician_id, o.billed,
+           lag(i.posted_at) OVER (PARTITION BY i.work_order_id ORDER BY i.posted_at, i.id)
+    FROM unnest(wanted) AS k(id)
+    JOIN invoices i ON i.work_order_id = k.id
+    JOIN work_order_outcomes o ON o.work_order_id = k.id
+    WHERE {BILLING}
+    ON CONFLICT (invoice_id) DO UPDATE SET
+        work_order_id = excluded.work_order_id, posted_at = excluded.posted_at,
+        value = excluded.value, job_type_id = excluded.job_type_id,
+        lead_technician_id = excluded.lead_technician_id, job_billed = excluded.job_billed,
+        previous_posted_at = excluded.previous_posted_at
+    WHERE (r.work_order_id, r.posted_at, r.value, r.job_type_id, r.lead_technician_id,
+           r.job_billed, r.previous_posted_at)
+          IS DISTINCT FROM
+          (excluded.work_order_id, excluded.posted_at, excluded.value, excluded.job_type_id,
+           excluded.lead_technician_id, excluded.job_billed, excluded.previous_posted_at);
+    RETURN written;
+END $$
+"""
+
+# The work orders a statement touched, from its transition tables: TG_ARGV[0] names the
+# column that holds them (``id``, ``work_order_id``), or ``visit_id`` for a crew.
+CHANGED = """
+CREATE FUNCTION dispatch_report_facts_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    column_name text := TG_ARGV[0];
+    touched bigint[] := '{}';
+BEGIN
+    -- Each branch is planned only when it runs: an INSERT trigger has no old_rows.
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        SELECT touched || array_agg((to_jsonb(n) ->> column_name)::bigint) INTO touched
+        FROM new_rows n;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        SELECT touched || array_agg((to_jsonb(n) ->> column_name)::bigint) INTO touched
+        FROM old_rows n;
+    END IF;
+    IF column_name = 'visit_id' THEN
+        SELECT array_agg(v.work_order_id) INTO touched FROM visits v WHERE v.id = ANY(touched);
+    END IF;
+    PERFORM dispatch_refresh_report_facts(touched);
+    RETURN NULL;
+END $$
+"""
+
+REBUILD = """
+CREATE FUNCTION dispatch_rebuild_report_facts() RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    DELETE FROM posted_revenue r
+    WHERE NOT EXISTS (SELECT 1 FROM work_orders w WHERE w.id = r.work_order_id);
+    RETURN dispatch_refresh_report_facts(ARRAY(SELECT id FROM work_orders ORDER BY id));
+END $$
+"""
+
+# (table, the column naming the work order, the events)
+WATCHED = (
+    ("work_orders", "id", ("INSERT", "UPDATE")),
+    ("status_history", "work_order_id", ("INSERT",)),
+    ("visits", "work_order_id", ("INSERT", "UPDATE", "DELETE")),
+    ("visit_technicians", "visit_id", ("INSERT", "UPDATE", "DELETE")),
+    ("invoices", "work_order_id", ("INSERT", "UPDATE", "DELETE")),
+)
+
+
+def _trigger(table: str, event: str) -> str:
+    return f"{table}_report_facts_{event.lower()}"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "work_order_outcomes",
+        sa.Column("work_order_id", sa.BigInteger(), nullable=False),
+        sa.Column("job_type_id", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_as", sa.Text(), nullable=True),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancel_reason", sa.Text(), nullable=True),
+        sa.Column("first_time_fix", sa.Boolean(), nullable=False),
+        sa.Column("lead_technician_id", sa.BigInteger(), nullable=True),
+        sa.Column("billed", sa.Numeric(12, 2), nullable=False),
+        sa.CheckConstraint(
+            "ended_as IN ('completed', 'cancelled', 'no_show')",
+            name=op.f("ck_work_order_outcomes_ended_as_known"),
+        ),
+        sa.CheckConstraint(
+            "(ended_as IS NULL) = (ended_at IS NULL)",
+            name=op.f("ck_work_order_outcomes_ended_with_moment"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["work_order_id"],
+            ["work_orders.id"],
+            name=op.f("fk_work_order_outcomes_work_order_id_work_orders"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("work_order_id", name=op.f("pk_work_order_outcomes")),
+    )
+    # The jobs that ended in a period, with what each report groups them by.
+    op.create_index(
+        "ix_work_order_outcomes_ended",
+        "work_order_outcomes",
+        ["ended_at"],
+        postgresql_include=["ended_as", "job_type_id", "lead_technician_id", "first_time_fix"],
+        postgresql_where=sa.text("ended_at IS NOT NULL"),
+    )
+    # What is still open, by the moment it was booked.
+    op.create_index(
+        "ix_work_order_outcomes_open",
+        "work_order_outcomes",
+        ["created_at"],
+        postgresql_where=sa.text("ended_at IS NULL"),
+    )
+    op.create_table(
+        "posted_revenue",
+        sa.Column("invoice_id", sa.BigInteger(), nullable=False),
+        sa.Column("work_order_id", sa.BigInteger(), nullable=False),
+        sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("value", sa.Numeric(12, 2), nullable=False),
+        sa.Column("job_type_id", sa.BigInteger(), nullable=False),
+        sa.Column("lead_technician_id", sa.BigInteger(), nullable=True),
+        sa.Column("job_billed", sa.Numeric(12, 2), nullable=False),
+        sa.Column("previous_posted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"],
+            ["invoices.id"],
+            name=op.f("fk_posted_revenue_invoice_id_invoices"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("invoice_id", name=op.f("pk_posted_revenue")),
+    )
+    op.create_index(
+        "ix_posted_revenue_posted_at",
+        "posted_revenue",
+        ["posted_at"],
+        postgresql_include=[
+            "work_order_id",
+            "value",
+            "job_type_id",
+            "lead_technician_id",
+            "job_billed",
+            "previous_posted_at",
+        ],
+    )
+    op.create_index("ix_posted_revenue_work_order_id", "posted_revenue", ["work_order_id"])
+    op.execute(REFRESH)
+    op.execute(CHANGED)
+    op.execute(REBUILD)
+    for table, column, events in WATCHED:
+        for event in events:
+            tables = {
+                "INSERT": "NEW TABLE AS new_rows",
+                "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                "DELETE": "OLD TABLE AS old_rows",
+            }[event]
+            op.execute(
+                f"CREATE TRIGGER {_trigger(table, event)} AFTER {event} ON {table} "
+                f"REFERENCING {tables} FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION dispatch_report_facts_changed('{column}')"
+            )
+    op.execute("SELECT dispatch_rebuild_report_facts()")
+
+
+def downgrade() -> None:
+    for table, _, events in WATCHED:
+        for event in events:
+            op.execute(f"DROP TRIGGER IF EXISTS {_trigger(table, event)} ON {table}")
+    op.execute("DROP FUNCTION IF EXISTS dispatch_rebuild_report_facts()")
+    op.execute("DROP FUNCTION IF EXISTS dispatch_report_facts_changed()")
+    op.execute("DROP FUNCTION IF EXISTS dispatch_refresh_report_facts(bigint[])")
+    op.drop_index("ix_posted_revenue_work_order_id", table_name="posted_revenue")
+    op.drop_index("ix_posted_revenue_posted_at", table_name="posted_revenue")
+    op.drop_table("posted_revenue")
+    op.drop_index("ix_work_order_outcomes_open", table_name="work_order_outcomes")
+    op.drop_index("ix_work_order_outcomes_ended", table_name="work_order_outcomes")
+    op.drop_table("work_order_outcomes")
