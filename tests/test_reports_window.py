@@ -279,6 +279,7 @@ def books(db_url: str) -> dict[str, Any]:
                 "UPDATE invoices SET posted_at = %s WHERE work_order_id = %s",
                 (dt.datetime(2026, 11, day, 15, 0, tzinfo=TZ), order),
             )
+        db.execute("SELECT dispatch_rebuild_report_facts()")
     return {"orders": orders, "drains": drains, "technicians": technicians}
 
 
@@ -534,17 +535,17 @@ def test_every_report_on_the_demo_company_is_drawn(
 def test_a_report_the_database_refuses_is_a_sentence_in_the_window(
     loop, db_url, books, open_window, scratch_server: ScratchServer
 ) -> None:
-    """A manager whose login may not read the invoices (the grants taken back here): the
-    report that needs them is refused with the database's sentence, in the window."""
+    """A manager whose login may not read the revenue (the grants taken back here): the
+    report that needs it is refused in a sentence, in the window."""
     groups = ", ".join(f"dispatch_{group}" for group in ("viewer", "csr", "dispatcher", "manager"))
-    sql(db_url, f"REVOKE SELECT ON invoices FROM {groups}")
+    sql(db_url, f"REVOKE SELECT ON posted_revenue FROM {groups}")
     try:
         url = scratch_server.login(db_url, "manager")
         workspace, window = open_window(url, shown=False)
-        act(loop, window.present)  # the average job value: the invoices' figures
+        act(loop, window.present)  # the average job value: the revenue's figures
         pump_until(loop, lambda: window.problem.isVisibleTo(window) and not window.reading)
         sentence = window.problem.text()
-        assert sentence.startswith("Your role (Manager) may not") and "invoices" in sentence
+        assert sentence == "Your role (Manager) may not read posted revenue."
         assert window.result is None
         window.hide()
         loop.run_until_complete(window.aclose())

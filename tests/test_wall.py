@@ -289,6 +289,7 @@ def hand_built_day(url: str) -> None:
             db.execute("SET session_replication_role = replica")
             db.execute("UPDATE invoices SET posted_at = %s WHERE id = %s", (posted, bill))
             db.execute("RESET session_replication_role")
+            db.execute("SELECT dispatch_refresh_report_facts(ARRAY[%s::bigint])", (order,))
 
         invoice(first, at(9, 40))  # today: 2 × 95.00 + 24.50
         invoice(afternoon, at(16, day=DAY - dt.timedelta(days=1)))  # yesterday's posting

@@ -167,7 +167,11 @@ def explain_permission_error(
         return PermissionDenied(detail)
     if role is not None:
         found = re.match(r"permission denied for (?:table|relation|sequence|view) (\w+)", detail)
-        what = f"change {found.group(1).replace('_', ' ')}" if found else "do that"
+        # A query refused is a read; anything else refused is a change.
+        statement = error.statement if isinstance(error, DBAPIError) else None
+        reading = (statement or "").lstrip().upper().startswith(("SELECT", "WITH"))
+        verb = "read" if reading else "change"
+        what = f"{verb} {found.group(1).replace('_', ' ')}" if found else "do that"
         return PermissionDenied(refusal(role, what))
     try:
         login = make_url(url).username or "this login"

@@ -859,8 +859,13 @@ class TimeEntry(Tracked, Base):
         CheckConstraint("ended_at - started_at <= interval '24 hours'", name="at_most_a_day"),
         CheckConstraint(_in_range("started_at", "ended_at"), name="times_in_range"),
         CheckConstraint(_length("note", text_rules.TEXT, required=False), name="note_length"),
-        # The reports: hours on the clock in a period (migration 0011).
-        Index("ix_time_entries_started_at", "started_at"),
+        # The reports: hours on the clock in a period, per technician, from the index
+        # alone (migration 0012).
+        Index(
+            "ix_time_entries_started_at",
+            "started_at",
+            postgresql_include=["technician_id", "ended_at", "work_order_id"],
+        ),
     )
 
 
@@ -1339,6 +1344,10 @@ class WorkOrderOutcome(Base):
     first_time_fix: Mapped[bool] = mapped_column(Boolean)
     lead_technician_id: Mapped[int | None] = mapped_column(BigInteger)
     billed: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2))
+    # Its posted bills, what is still owed on them, and what its line items charge.
+    bills: Mapped[int] = mapped_column(Integer)
+    owed: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2))
+    charged: Mapped[decimal.Decimal] = mapped_column(Numeric(12, 2))
 
     __table_args__ = (
         CheckConstraint("ended_as IN ('completed', 'cancelled', 'no_show')", name="ended_as_known"),
@@ -1351,6 +1360,12 @@ class WorkOrderOutcome(Base):
         ),
         Index(
             "ix_work_order_outcomes_open", "created_at", postgresql_where=text("ended_at IS NULL")
+        ),
+        Index(
+            "ix_work_order_outcomes_unclosed",
+            "ended_at",
+            postgresql_include=["bills", "owed", "charged"],
+            postgresql_where=text("status IN ('completed', 'invoiced')"),
         ),
     )
 

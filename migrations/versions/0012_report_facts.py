@@ -3,8 +3,9 @@
 - ``work_order_outcomes``: one row per work order: its job type, status and booking
   moment; how it ended (``completed`` for the done statuses, ``cancelled``, ``no_show``)
   and when (its last status step to that, else its last change); whether it was fixed
-  in one visit; the technician who led its last completed visit; and what it billed
-  (its posted invoices less what was credited on them).
+  in one visit; the technician who led its last completed visit; what it billed (its
+  posted invoices less what was credited on them), how many bills, what is still owed
+  on them, and what its line items charge.
 - ``posted_revenue``: one row per invoice that counts as revenue (posted, not void, not
   a credit note) with its moment, its value (total less credited), its work order's
   job type, lead technician and whole bill, and the moment of the work order's posting
@@ -13,8 +14,8 @@
   period at the posting whose previous one is not in it).
 
 Both are written only by ``dispatch_refresh_report_facts(work_order_ids)`` (SECURITY
-DEFINER), which statement triggers on work orders, status steps, visits, crews and
-invoices call with the work orders a statement touched, whoever wrote it (the app,
+DEFINER), which statement triggers on work orders, status steps, visits, crews,
+invoices and line items call with the work orders a statement touched, whoever wrote it (the app,
 psql, an integration). Nobody else may write them. History written with the triggers
 off (an import of old books) is brought up to date with
 ``dispatch_rebuild_report_facts()``, the owner's.
@@ -38,6 +39,7 @@ depends_on: str | Sequence[str] | None = None
 
 # Frozen copies of the words in domain/reports (a migration never follows the code).
 DONE = "('completed', 'invoiced', 'closed')"
+UNCLOSED = "('completed', 'invoiced')"
 BILLING = "i.status NOT IN ('draft', 'void') AND i.kind <> 'credit' AND i.posted_at IS NOT NULL"
 # Advisory lock space of the facts' writers (pg_advisory_xact_lock(space, key)).
 LOCK_SPACE = 120012
@@ -70,13 +72,14 @@ BEGIN
 
     INSERT INTO work_order_outcomes AS o
         (work_order_id, job_type_id, status, created_at, ended_as, ended_at,
-         cancel_reason, first_time_fix, lead_technician_id, billed)
+         cancel_reason, first_time_fix, lead_technician_id, billed, bills, owed, charged)
     SELECT w.id, w.job_type_id, w.status, w.created_at, h.how,
            CASE WHEN h.how IS NOT NULL THEN coalesce(
                (SELECT max(s.changed_at) FROM status_history s
                 WHERE s.work_order_id = w.id AND s.to_status = h.how),
                w.updated_at) END,
-           w.cancel_reason, t.one_visit, lead.technician_id, coalesce(b.billed, 0)
+           w.cancel_reason, t.one_visit, lead.technician_id, coalesce(b.billed, 0), b.bills,
+           coalesce(b.owed, 0), coalesce(c.charged, 0)
     FROM unnest(wanted) AS k(id)
     JOIN work_orders w ON w.id = k.id
     CROSS JOIN LATERAL (
@@ -100,22 +103,30 @@ BEGIN
         ORDER BY v.sequence DESC, vt.is_lead DESC, vt.id
         LIMIT 1
     ) AS lead ON true
-    LEFT JOIN LATERAL (
-        SELECT sum(i.total - i.credited) AS billed
+    CROSS JOIN LATERAL (
+        SELECT sum(i.total - i.credited) AS billed, count(*) AS bills,
+               sum(i.total - i.paid - i.credited) AS owed
         FROM invoices i WHERE i.work_order_id = w.id AND {BILLING}
-    ) AS b ON true
+    ) AS b
+    -- What its line items charge, before tax (what an invoice would bill).
+    CROSS JOIN LATERAL (
+        SELECT sum(round(l.quantity * l.unit_price, 2)) AS charged
+        FROM line_items l WHERE l.work_order_id = w.id
+    ) AS c
     ON CONFLICT (work_order_id) DO UPDATE SET
         job_type_id = excluded.job_type_id, status = excluded.status,
         created_at = excluded.created_at, ended_as = excluded.ended_as,
         ended_at = excluded.ended_at, cancel_reason = excluded.cancel_reason,
         first_time_fix = excluded.first_time_fix,
-        lead_technician_id = excluded.lead_technician_id, billed = excluded.billed
+        lead_technician_id = excluded.lead_technician_id, billed = excluded.billed,
+        bills = excluded.bills, owed = excluded.owed, charged = excluded.charged
     WHERE (o.job_type_id, o.status, o.created_at, o.ended_as, o.ended_at, o.cancel_reason,
-           o.first_time_fix, o.lead_technician_id, o.billed)
+           o.first_time_fix, o.lead_technician_id, o.billed, o.bills, o.owed, o.charged)
           IS DISTINCT FROM
           (excluded.job_type_id, excluded.status, excluded.created_at, excluded.ended_as,
            excluded.ended_at, excluded.cancel_reason, excluded.first_time_fix,
-           excluded.lead_technician_id, excluded.billed);
+           excluded.lead_technician_id, excluded.billed, excluded.bills, excluded.owed,
+           excluded.charged);
     GET DIAGNOSTICS written = ROW_COUNT;
 
     DELETE FROM posted_revenue r
@@ -190,6 +201,7 @@ WATCHED = (
     ("visits", "work_order_id", ("INSERT", "UPDATE", "DELETE")),
     ("visit_technicians", "visit_id", ("INSERT", "UPDATE", "DELETE")),
     ("invoices", "work_order_id", ("INSERT", "UPDATE", "DELETE")),
+    ("line_items", "work_order_id", ("INSERT", "UPDATE", "DELETE")),
 )
 
 
@@ -210,6 +222,9 @@ def upgrade() -> None:
         sa.Column("first_time_fix", sa.Boolean(), nullable=False),
         sa.Column("lead_technician_id", sa.BigInteger(), nullable=True),
         sa.Column("billed", sa.Numeric(12, 2), nullable=False),
+        sa.Column("bills", sa.Integer(), nullable=False),
+        sa.Column("owed", sa.Numeric(12, 2), nullable=False),
+        sa.Column("charged", sa.Numeric(12, 2), nullable=False),
         sa.CheckConstraint(
             "ended_as IN ('completed', 'cancelled', 'no_show')",
             name=op.f("ck_work_order_outcomes_ended_as_known"),
@@ -240,6 +255,22 @@ def upgrade() -> None:
         "work_order_outcomes",
         ["created_at"],
         postgresql_where=sa.text("ended_at IS NULL"),
+    )
+    # Done and not closed (the office still owes the paperwork), with what it is worth.
+    op.create_index(
+        "ix_work_order_outcomes_unclosed",
+        "work_order_outcomes",
+        ["ended_at"],
+        postgresql_include=["bills", "owed", "charged"],
+        postgresql_where=sa.text(f"status IN {UNCLOSED}"),
+    )
+    # Hours on the clock in a period, per technician, from the index alone.
+    op.drop_index("ix_time_entries_started_at", table_name="time_entries")
+    op.create_index(
+        "ix_time_entries_started_at",
+        "time_entries",
+        ["started_at"],
+        postgresql_include=["technician_id", "ended_at", "work_order_id"],
     )
     op.create_table(
         "posted_revenue",
@@ -301,6 +332,9 @@ def downgrade() -> None:
     op.drop_index("ix_posted_revenue_work_order_id", table_name="posted_revenue")
     op.drop_index("ix_posted_revenue_posted_at", table_name="posted_revenue")
     op.drop_table("posted_revenue")
+    op.drop_index("ix_time_entries_started_at", table_name="time_entries")
+    op.create_index("ix_time_entries_started_at", "time_entries", ["started_at"])
+    op.drop_index("ix_work_order_outcomes_unclosed", table_name="work_order_outcomes")
     op.drop_index("ix_work_order_outcomes_open", table_name="work_order_outcomes")
     op.drop_index("ix_work_order_outcomes_ended", table_name="work_order_outcomes")
     op.drop_table("work_order_outcomes")

@@ -46,28 +46,39 @@ def _average(since: str, until: str) -> str:
         FROM posted_revenue r WHERE r.posted_at >= {since} AND r.posted_at < {until})"""
 
 
+# COALESCE stops at the first figure it has: the year before is read only when nothing
+# was invoiced in the period.
+AVERAGE = f"""SELECT coalesce(
+        {_average(":since", ":until")},
+        {_average("CAST(:until AS timestamptz) - interval '365 days'", ":until")},
+        0)"""
+
 _LEAK = f"""
 WITH missed AS (
-    SELECT l.* FROM leads l
+    SELECT count(*) AS missed,
+           count(*) FILTER (WHERE {CALLED_BACK}) AS called_back,
+           count(*) FILTER (WHERE l.outcome = 'booked') AS booked,
+           -- Looked up for the booked ones alone (a join would read every work order).
+           coalesce(sum(CASE WHEN l.outcome = 'booked' THEN
+               (SELECT o.billed FROM work_order_outcomes o
+                WHERE o.work_order_id = l.work_order_id) END), 0) AS recovered
+    FROM leads l
     WHERE {MISSED}
       AND l.received_at >= :since AND l.received_at < :until
 )
-SELECT
-    (SELECT count(*) FROM missed) AS missed,
-    (SELECT count(*) FROM missed l WHERE {CALLED_BACK}) AS called_back,
-    (SELECT count(*) FROM missed WHERE outcome = 'booked') AS booked,
-    -- COALESCE stops at the first figure it has: the year before is read only when
-    -- nothing was invoiced in the period.
-    coalesce(
-        {_average(":since", ":until")},
-        {_average("CAST(:until AS timestamptz) - interval '365 days'", ":until")},
-        0) AS average,
-    (SELECT coalesce(sum(o.billed), 0) FROM missed m
-     JOIN work_order_outcomes o ON o.work_order_id = m.work_order_id
-     WHERE m.outcome = 'booked') AS recovered
+SELECT m.missed, m.called_back, m.booked, m.recovered, ({AVERAGE}) AS average
+FROM missed m
 """
 
 _CENT = decimal.Decimal("0.01")
+
+
+async def average_job_value(
+    session: AsyncSession, *, since: dt.datetime, until: dt.datetime
+) -> decimal.Decimal:
+    """The leak's average job value for the period from ``since`` up to ``until``."""
+    value = (await session.execute(text(AVERAGE), {"since": since, "until": until})).scalar_one()
+    return decimal.Decimal(value).quantize(_CENT)
 
 
 async def leak_figures(sessions: Sessions, *, since: dt.datetime, until: dt.datetime) -> Leak:

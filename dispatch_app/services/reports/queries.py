@@ -14,7 +14,7 @@ from __future__ import annotations
 from dispatch_app.domain.reports import ReportFilter
 from dispatch_app.domain.statuses import WORK_ORDER_DONE, sql_values
 from dispatch_app.domain.vocabulary import WorkOrderStatus
-from dispatch_app.services.leads.leak import BILLING, CALLED_BACK, MISSED
+from dispatch_app.services.leads.leak import CALLED_BACK, MISSED
 
 
 def _listed(values: list[str]) -> str:
@@ -50,7 +50,8 @@ def work_filter(
             )
         else:
             direct.append(
-                f"EXISTS (SELECT 1 FROM job_types fj WHERE fj.id = {job_type} AND fj.trade = :trade)"
+                f"EXISTS (SELECT 1 FROM job_types fj WHERE fj.id = {job_type} "
+                "AND fj.trade = :trade)"
             )
     if report_filter.zone is not None:
         own.append(
@@ -225,16 +226,27 @@ WHERE d.lead_technician_id IS NOT NULL"""
 def productivity(report_filter: ReportFilter) -> str:
     technician = "" if report_filter.technician_id is None else "AND t.id = :technician_id"
     trade = "" if report_filter.trade is None else "AND t.trade = :trade"
+    # Revenue and completed jobs are summed apart, each from its own index, and joined
+    # per technician (150 rows), not as one union of every job.
     return f"""
-WITH facts AS ({productivity_facts(report_filter)}),
+WITH revenue AS (
+    SELECT r.lead_technician_id AS technician_id, sum(r.value) AS revenue
+    FROM ({revenue(report_filter)}) r
+    WHERE r.lead_technician_id IS NOT NULL
+    GROUP BY r.lead_technician_id
+),
+done AS (
+    SELECT d.lead_technician_id AS technician_id, count(*) AS jobs
+    FROM ({ended(report_filter, early=False)}) d
+    WHERE d.lead_technician_id IS NOT NULL
+    GROUP BY d.lead_technician_id
+),
 work AS (
-    SELECT f.key::bigint AS technician_id,
-           sum(f.value) FILTER (WHERE NOT f.completed) AS revenue,
-           count(*) FILTER (WHERE f.completed) AS jobs
-    FROM facts f GROUP BY f.key
+    SELECT coalesce(r.technician_id, d.technician_id) AS technician_id, r.revenue, d.jobs
+    FROM revenue r FULL JOIN done d ON d.technician_id = r.technician_id
 ),
 clock AS (
-    SELECT te.technician_id, sum(extract(epoch FROM te.ended_at - te.started_at)) / 3600 AS hours
+    SELECT te.technician_id, extract(epoch FROM sum(te.ended_at - te.started_at)) / 3600 AS hours
     FROM time_entries te
     WHERE te.started_at >= :since_at AND te.started_at < :until_at
     {work_filter(report_filter, "te.work_order_id")}
@@ -284,15 +296,22 @@ FROM ({revenue(report_filter)}) r JOIN job_types j ON j.id = r.job_type_id"""
 
 
 def revenue_by_job_type(report_filter: ReportFilter) -> str:
-    """Rows by job type, then one per trade (``whole`` 2), then the total (``whole`` 3)."""
+    """Rows by job type, then one per trade (``whole`` 2), then the total (``whole`` 3).
+    The postings are summed per job type first (40 rows), and those rows by trade."""
     return f"""
-WITH facts AS ({revenue_by_job_type_facts(report_filter)}),
+WITH per_type AS (
+    SELECT r.job_type_id, count(*) FILTER (WHERE {new_to_period("r")}) AS jobs,
+           sum(r.value) AS revenue
+    FROM ({revenue(report_filter)}) r GROUP BY r.job_type_id
+),
 totals AS (
-    SELECT f.key, f.trade, GROUPING(f.key, f.trade) AS whole,
-           count(*) FILTER (WHERE {new_to_period("f")}) AS jobs, sum(f.value) AS revenue
-    FROM facts f GROUP BY GROUPING SETS ((f.key, f.trade), (f.trade), ())
+    SELECT p.job_type_id::text AS key, j.trade, GROUPING(p.job_type_id, j.trade) AS whole,
+           sum(p.jobs) AS jobs, sum(p.revenue) AS revenue
+    FROM per_type p JOIN job_types j ON j.id = p.job_type_id
+    GROUP BY GROUPING SETS ((p.job_type_id, j.trade), (j.trade), ())
 )
-SELECT t.key, j.name, t.trade, t.jobs, coalesce(t.revenue, 0) AS revenue, t.whole
+SELECT t.key, j.name, t.trade, coalesce(t.jobs, 0) AS jobs, coalesce(t.revenue, 0) AS revenue,
+       t.whole
 FROM totals t LEFT JOIN job_types j ON t.whole = 0 AND j.id = t.key::bigint
 ORDER BY t.whole, t.revenue DESC, t.trade, j.name, t.key"""
 
@@ -376,25 +395,16 @@ NOT_INVOICED_ROWS = (("not-invoiced", "Not invoiced"), ("not-closed", "Invoiced,
 
 def not_invoiced_facts(report_filter: ReportFilter) -> str:
     """Done work orders not closed, completed before ``:until_at``: without a posted
-    invoice (valued at their line items), or with one (valued at what is still owed)."""
+    invoice (valued at what their line items charge), or with one (valued at what is
+    still owed on them)."""
     return f"""
-WITH done AS MATERIALIZED (
-    SELECT o.work_order_id AS id, o.ended_at AS at
-    FROM work_order_outcomes o
-    WHERE o.status IN {UNCLOSED} AND o.ended_at < :until_at
-    {work_filter(report_filter, "o.work_order_id", job_type="o.job_type_id")}
-)
-SELECT d.id, CASE WHEN b.bills > 0 THEN 'not-closed' ELSE 'not-invoiced' END AS key,
-       {local_day("d.at")} AS day,
-       CASE WHEN b.bills > 0 THEN b.owed
-            ELSE (SELECT coalesce(sum(round(l.quantity * l.unit_price, 2)), 0)
-                  FROM line_items l WHERE l.work_order_id = d.id)
-       END AS value
-FROM done d
-CROSS JOIN LATERAL (
-    SELECT count(*) AS bills, coalesce(sum(i.total - i.paid - i.credited), 0) AS owed
-    FROM invoices i WHERE i.work_order_id = d.id AND {BILLING}
-) b"""
+SELECT o.work_order_id AS id, CASE WHEN o.bills > 0 THEN 'not-closed' ELSE 'not-invoiced' END
+           AS key,
+       {local_day("o.ended_at")} AS day,
+       CASE WHEN o.bills > 0 THEN o.owed ELSE o.charged END AS value
+FROM work_order_outcomes o
+WHERE o.status IN {UNCLOSED} AND o.ended_at < :until_at
+{work_filter(report_filter, "o.work_order_id", job_type="o.job_type_id")}"""
 
 
 def not_invoiced(report_filter: ReportFilter) -> str:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatch_app.domain.leads import Leak
 from dispatch_app.domain.reports import (
     CellKind,
     Chart,
@@ -36,7 +37,7 @@ from dispatch_app.domain.statuses import WORK_ORDER_LABELS
 from dispatch_app.domain.vocabulary import Trade
 from dispatch_app.errors import ValidationError
 from dispatch_app.services.day_board import business_timezone
-from dispatch_app.services.leads.leak import leak_figures
+from dispatch_app.services.leads.leak import average_job_value
 from dispatch_app.services.reports import queries
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -368,12 +369,22 @@ async def _not_invoiced(
 
 
 async def _missed_calls(
-    session: AsyncSession, report_filter: ReportFilter, period: _Period, sessions: Sessions
+    session: AsyncSession, report_filter: ReportFilter, period: _Period
 ) -> ReportResult:
-    # The headline is the Leads inbox's own figure, so the two never disagree.
-    leak = await leak_figures(sessions, since=period.since_at, until=period.until_at)
-    params = period.params(report_filter) | {"average": leak.average_job_value}
+    # The inbox's leak, added up from the weeks (they split the period, and count with
+    # the inbox's words), at the inbox's average job value.
+    average = await average_job_value(session, since=period.since_at, until=period.until_at)
+    params = period.params(report_filter) | {"average": average}
     weeks = await _rows(session, queries.missed_calls(), params)
+    leak = Leak(
+        since=period.since_at,
+        until=period.until_at,
+        missed=sum(r.missed for r in weeks),
+        called_back=sum(r.called_back for r in weeks),
+        booked=sum(r.booked for r in weeks),
+        average_job_value=average,
+        recovered=_cents(sum((r.recovered for r in weeks), decimal.Decimal(0))),
+    )
     set_filters = [
         word
         for word, value in (
@@ -451,6 +462,7 @@ _REPORTS: dict[ReportName, Builder] = {
     ReportName.CANCELLATIONS: _cancellations,
     ReportName.AGING: _aging,
     ReportName.NOT_INVOICED: _not_invoiced,
+    ReportName.MISSED_CALLS: _missed_calls,
 }
 
 
@@ -461,8 +473,6 @@ async def run_report(
     the filter's sentence when it cannot be run."""
     async with sessions() as session:
         period = await _period(session, report_filter)
-        if name is ReportName.MISSED_CALLS:
-            return await _missed_calls(session, report_filter, period, sessions)
         return await _REPORTS[ReportName(name)](session, report_filter, period)
 
 
