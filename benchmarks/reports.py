@@ -16,8 +16,10 @@ at the moments they happened; invoices posted (numbered without gaps in posting 
 paid, some partly, some credited by a credit note, some void and billed again; missed
 calls and voicemails (some booked: those are the work orders from a lead), and the
 follow-ups of the missed calls, cancellations and no-shows, done or open. The history
-is written with the row triggers off (see ``seed_company``), then ``VACUUM ANALYZE``;
-the seeding time is printed, and every single-column foreign key is checked after.
+is written with the row triggers off (see ``seed_company``), then what each work order
+came to is worked out by the function the triggers call (``dispatch_rebuild_report_facts``,
+migration 0012), then ``VACUUM ANALYZE``; the seeding time (all of it) is printed, and
+every single-column foreign key is checked after.
 
 Then ``services.reports.run_report`` for every ``ReportName`` and two ranges ending on
 ``LAST_DAY``: one unmeasured call, then ``--runs`` timed calls; the median counts. A
