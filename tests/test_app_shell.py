@@ -15,8 +15,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from dispatch_app.config import DatabaseChoice, libpq_url
 from dispatch_app.db.change_feed import FeedState
-from dispatch_app.ui.app import GuiOptions, listen_for_stop_signals
+from dispatch_app.ui.app import GuiOptions
 from dispatch_app.ui.board.models import StartTimeRole, VersionRole
+from dispatch_app.ui.stop_signals import listen_for_stop_signals
 from tests.companies import DAY, TZ, small_company
 from tests.qt_app import act, finish, options_for, pump_until, wait_for
 

@@ -18,13 +18,12 @@ import datetime as dt
 import logging
 import signal
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import qasync
-from PySide6.QtCore import QByteArray, QSettings, QSize, QTimer
+from PySide6.QtCore import QByteArray, QSettings, QSize
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -56,6 +55,7 @@ from dispatch_app.ui.message_templates import MessageTemplatesWindow
 from dispatch_app.ui.office.window import OfficeWindow
 from dispatch_app.ui.people import PeopleWindow
 from dispatch_app.ui.sign_in import SignInDialog
+from dispatch_app.ui.stop_signals import listen_for_stop_signals
 from dispatch_app.ui.workorder.editor import WorkOrderEditor
 
 if TYPE_CHECKING:
@@ -70,11 +70,6 @@ SCREENSHOT_TIMEOUT_S = 60
 # (which ends it, leaving no half-written file behind).
 BACKUP_WAIT_S = 60
 LIVE_WAIT_S = 5
-# The signals that end the app as its window's close box does (Ctrl+C, `kill`, logout).
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# Where the event loop cannot watch signals itself (Windows), Python gets a moment this
-# often to run its handler: Qt's loop otherwise never hands control back for it.
-SIGNAL_POLL_MS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -693,46 +688,6 @@ def someone_can_answer() -> bool:
     it was started from a terminal, on a screen (not offscreen)."""
     interactive = sys.stdin is not None and sys.stdin.isatty()
     return interactive and QGuiApplication.platformName() not in ("offscreen", "minimal")
-
-
-def listen_for_stop_signals(
-    loop: asyncio.AbstractEventLoop, handler: Callable[[int], None]
-) -> Callable[[], None]:
-    """Call ``handler(signum)`` on the event loop for Ctrl+C and SIGTERM; returns the undo.
-
-    Python runs a signal handler only when the interpreter gets control, and Qt's event
-    loop, busy in C++, never hands it over for that (so Ctrl+C did nothing). On Unix the
-    selector loop watches signals itself: its wake-up pipe wakes Qt like any socket. On
-    Windows (no ``add_signal_handler``) a timer lets Python in now and then instead.
-    """
-    try:
-        for signum in STOP_SIGNALS:
-            loop.add_signal_handler(signum, handler, signum)
-    except NotImplementedError:
-        pass
-    else:
-
-        def remove() -> None:
-            for signum in STOP_SIGNALS:
-                loop.remove_signal_handler(signum)
-
-        return remove
-
-    def on_signal(signum: int, _frame: object) -> None:
-        loop.call_soon_threadsafe(handler, signum)
-
-    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
-    wake_up = QTimer()
-    wake_up.timeout.connect(lambda: None)
-    wake_up.start(SIGNAL_POLL_MS)
-
-    def restore() -> None:
-        wake_up.stop()
-        for signum, handler_before in previous.items():
-            # None: a handler set outside Python, which cannot be put back; the default is.
-            signal.signal(signum, signal.SIG_DFL if handler_before is None else handler_before)
-
-    return restore
 
 
 def run_gui(options: GuiOptions) -> int:

@@ -44,6 +44,7 @@ from dispatch_app.services.workspace import (
     Workspace,
     explain_database_error,
 )
+from dispatch_app.ui.stop_signals import listen_for_stop_signals
 from dispatch_app.ui.wall.window import WallWindow
 
 log = logging.getLogger(__name__)
@@ -337,7 +338,6 @@ def run_wall(options: WallOptions) -> int:
     """Run the wall display until its window closes (or Ctrl+C / SIGTERM); the exit code."""
     if options.show_map:
         import dispatch_app.ui.wall.map  # noqa: F401  (Qt WebEngine before the application)
-    from dispatch_app.ui.app import listen_for_stop_signals
 
     QApplication.setApplicationName(APP_NAME)
     QApplication.setOrganizationName(ORGANIZATION)
