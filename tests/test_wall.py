@@ -433,6 +433,14 @@ def test_the_command_line_saves_a_screenshot_of_the_wall(db_url, tmp_path, qapp)
     assert (image.width(), image.height()) == (1920, 1080)
     painted = colours_of(image)
     assert rgb("#1f77b4") in painted and rgb("#2ca02c") in painted
+    # The map beside the board is dark like the board (its ground, the tiles being
+    # out of reach here), not a bright panel on a dark wall.
+    ground = [
+        image.pixelColor(x, y).lightness()
+        for x in range(1440, 1880, 20)
+        for y in range(260, 1000, 20)
+    ]
+    assert sum(1 for lightness in ground if lightness < 80) > 0.8 * len(ground)
 
 
 def test_a_database_that_does_not_answer_is_a_sentence_on_the_screen_and_tried_again(

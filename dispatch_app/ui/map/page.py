@@ -309,6 +309,7 @@ def map_page_html(
     labels: dict[str, str] | None = None,
     style: dict[str, Any] | None = None,
     base_url: str = "",
+    dark: bool = False,
 ) -> str:
     """The whole page as HTML. Its links are relative to ``resources/map/`` unless
     ``base_url`` (ending in ``/``) is given; the Qt view sets that folder as base URL.
@@ -316,7 +317,8 @@ def map_page_html(
     The page carries its Content-Security-Policy: every ``<script>`` folium wrote gets
     this page's nonce, and nothing else may run (see ``content_security_policy``). The
     settings' text reaches the page only inside folium's JSON, where ``<`` is escaped,
-    so it cannot open a script element of its own."""
+    so it cannot open a script element of its own. ``dark`` gives it the wall display's
+    dark look (``dispatch_map.css``)."""
     page = OfflineMap(
         location=DEFAULT_CENTRE,
         zoom_start=DEFAULT_ZOOM,
@@ -331,6 +333,8 @@ def map_page_html(
     options = {"labels": labels or map_labels(), "style": style or map_style()}
     page.add_child(DispatchLayer(tile_layer, options, qt_bridge=qt_bridge))
     text = page.get_root().render()
+    if dark:
+        text = text.replace("<body>", '<body class="dm-dark">', 1)
     if base_url:
         for relative in ("leaflet/leaflet.js", "leaflet/leaflet.css", "dispatch_map.js"):
             text = text.replace(f'"{relative}"', f'"{base_url}{relative}"')

@@ -152,8 +152,11 @@ class MapView(QWebEngineView):
     ready = Signal()  # the page has loaded and ``dispatchMap`` can be called
     reloaded = Signal()  # the page had to be loaded again (its renderer died): resend all
 
-    def __init__(self, tiles: TileSource, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, tiles: TileSource, parent: QWidget | None = None, *, dark: bool = False
+    ) -> None:
         super().__init__(parent)
+        self.dark = dark
         self.map_page = MapPage(_profile(), self)
         self.setPage(self.map_page)
         # Kept here: the page does not own its interceptor, and Python would collect it.
@@ -171,7 +174,7 @@ class MapView(QWebEngineView):
         self.map_page.renderProcessTerminated.connect(self._renderer_died)
         self.is_ready = False
         self.tiles = tiles
-        self._html = map_page_html(tiles, qt_bridge=True, labels=map_labels(), style=map_style())
+        self._html = self._page_html(tiles)
         # A page loading is never replaced mid-load: a load given up half-way can still
         # report itself finished, and the application would then talk to a document that
         # is already being thrown away. A reload asked for meanwhile waits for the end.
@@ -200,14 +203,17 @@ class MapView(QWebEngineView):
             return
         same_server = (tiles.server, tiles.folder) == (self.tiles.server, self.tiles.folder)
         self.tiles = tiles
-        self._html = map_page_html(
-            tiles, qt_bridge=True, labels=map_labels(), style=map_style()
-        )  # for a reload after a renderer crash, too
+        self._html = self._page_html(tiles)  # for a reload after a renderer crash, too
         self._allow(tiles)
         if same_server and self.is_ready:
             self.run(f"dispatchMap.setTiles({_js(tiles.url)}, {_js(tiles.attribution)})")
         else:
             self._load_again()
+
+    def _page_html(self, tiles: TileSource) -> str:
+        return map_page_html(
+            tiles, qt_bridge=True, labels=map_labels(), style=map_style(), dark=self.dark
+        )
 
     def _allow(self, tiles: TileSource) -> None:
         """What the page may reach: its bundled files, and the tiles."""

@@ -34,7 +34,7 @@ class WallMap(QWidget):
         self._flush_timer.setInterval(0)
         self._flush_timer.timeout.connect(self.flush)
         self.live = LiveMap(self._flush_timer.start, on_settings=self._company_settings)
-        self.view = MapView(TileSource.for_workstation(None), self)
+        self.view = MapView(TileSource.for_workstation(None), self, dark=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
