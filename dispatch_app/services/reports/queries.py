@@ -2,7 +2,9 @@
 per invoice, with the key of the table row it falls in) and the aggregate over them.
 
 Every figure is PostgreSQL's (GROUP BY, FILTER, GROUPING SETS); the same facts serve
-the drill-down, so a row's work orders are exactly the ones its figures count. What the
+the drill-down, so a row's work orders are exactly the ones its figures count. They are
+read from what the database keeps of each work order (``work_order_outcomes``) and of
+each posting (``posted_revenue``), migration 0012, so a year is one index range. What the
 words mean is ``domain/reports``; the bound parameters are ``:since`` and ``:until``
 (the period's days), ``:since_at`` and ``:until_at`` (its first moment and the first
 moment after it), ``:zone`` (the company's time zone) and the filter's values. Only
