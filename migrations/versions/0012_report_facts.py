@@ -158,31 +158,98 @@ BEGIN
 END $$
 """
 
-# The work orders a statement touched, from its transition tables: TG_ARGV[0] names the
-# column that holds them (``id``, ``work_order_id``), or ``visit_id`` for a crew.
-CHANGED = """
-CREATE FUNCTION dispatch_report_facts_changed() RETURNS trigger
+FINISHED = "('completed', 'invoiced', 'closed', 'cancelled', 'no_show')"
+# Work order steps and visit statuses that say how a job ended.
+ENDINGS = "('completed', 'cancelled', 'no_show')"
+
+# Per watched table and event, the work orders a statement touched in a way the facts
+# depend on (from its transition tables, ``new_rows`` and ``old_rows``): moving a visit
+# on the board, booking a crew on a visit not yet done or editing a draft bill touches
+# none, and costs no refresh.
+NOTHING = "SELECT NULL::bigint WHERE false"
+TOUCHED: dict[str, dict[str, str]] = {
+    "work_orders": {
+        "INSERT": "SELECT n.id FROM new_rows n",
+        # A finished work order without a step ends at its last change (updated_at).
+        "UPDATE": f"""SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE (n.status, n.job_type_id, n.cancel_reason, n.created_at)
+                  IS DISTINCT FROM (o.status, o.job_type_id, o.cancel_reason, o.created_at)
+               OR (n.status IN {FINISHED} AND n.updated_at IS DISTINCT FROM o.updated_at)""",
+    },
+    "status_history": {
+        "INSERT": f"SELECT n.work_order_id FROM new_rows n WHERE n.to_status IN {ENDINGS}",
+    },
+    "visits": {
+        "INSERT": f"SELECT n.work_order_id FROM new_rows n WHERE n.status IN {ENDINGS}",
+        "UPDATE": f"""SELECT unnest(ARRAY[n.work_order_id, o.work_order_id])
+            FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE (n.status IN {ENDINGS} OR o.status IN {ENDINGS})
+              AND (n.status, n.sequence, n.work_order_id)
+                  IS DISTINCT FROM (o.status, o.sequence, o.work_order_id)""",
+        "DELETE": f"SELECT o.work_order_id FROM old_rows o WHERE o.status IN {ENDINGS}",
+    },
+    # Only a completed visit's crew names a job's lead.
+    "visit_technicians": {
+        "INSERT": """SELECT v.work_order_id FROM new_rows n JOIN visits v ON v.id = n.visit_id
+            WHERE v.status = 'completed'""",
+        "UPDATE": """SELECT v.work_order_id FROM new_rows n JOIN old_rows o ON o.id = n.id
+            JOIN visits v ON v.id IN (n.visit_id, o.visit_id)
+            WHERE v.status = 'completed'
+              AND (n.technician_id, n.is_lead, n.visit_id)
+                  IS DISTINCT FROM (o.technician_id, o.is_lead, o.visit_id)""",
+        "DELETE": """SELECT v.work_order_id FROM old_rows o JOIN visits v ON v.id = o.visit_id
+            WHERE v.status = 'completed'""",
+    },
+    # A draft bills nothing until it is posted.
+    "invoices": {
+        "INSERT": "SELECT n.work_order_id FROM new_rows n WHERE n.status <> 'draft'",
+        "UPDATE": """SELECT unnest(ARRAY[n.work_order_id, o.work_order_id])
+            FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE NOT (n.status = 'draft' AND o.status = 'draft')
+              AND (n.status, n.kind, n.total, n.paid, n.credited, n.posted_at, n.work_order_id)
+                  IS DISTINCT FROM
+                  (o.status, o.kind, o.total, o.paid, o.credited, o.posted_at, o.work_order_id)""",
+        "DELETE": "SELECT o.work_order_id FROM old_rows o WHERE o.status <> 'draft'",
+    },
+    "line_items": {
+        "INSERT": "SELECT n.work_order_id FROM new_rows n",
+        "UPDATE": """SELECT unnest(ARRAY[n.work_order_id, o.work_order_id])
+            FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE (n.quantity, n.unit_price, n.work_order_id)
+                  IS DISTINCT FROM (o.quantity, o.unit_price, o.work_order_id)""",
+        "DELETE": "SELECT o.work_order_id FROM old_rows o",
+    },
+}
+
+
+def _changed(table: str) -> str:
+    """The statement trigger function of ``table``: refreshes the work orders touched."""
+    events = TOUCHED[table]
+    return f"""
+CREATE FUNCTION {_function(table)}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    column_name text := TG_ARGV[0];
-    touched bigint[] := '{}';
+    touched bigint[];
 BEGIN
     -- Each branch is planned only when it runs: an INSERT trigger has no old_rows.
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        SELECT touched || array_agg((to_jsonb(n) ->> column_name)::bigint) INTO touched
-        FROM new_rows n;
+    IF TG_OP = 'INSERT' THEN
+        touched := ARRAY({events.get("INSERT", NOTHING)});
+    ELSIF TG_OP = 'UPDATE' THEN
+        touched := ARRAY({events.get("UPDATE", NOTHING)});
+    ELSE
+        touched := ARRAY({events.get("DELETE", NOTHING)});
     END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        SELECT touched || array_agg((to_jsonb(n) ->> column_name)::bigint) INTO touched
-        FROM old_rows n;
+    IF cardinality(touched) > 0 THEN
+        PERFORM dispatch_refresh_report_facts(touched);
     END IF;
-    IF column_name = 'visit_id' THEN
-        SELECT array_agg(v.work_order_id) INTO touched FROM visits v WHERE v.id = ANY(touched);
-    END IF;
-    PERFORM dispatch_refresh_report_facts(touched);
     RETURN NULL;
 END $$
 """
+
+
+def _function(table: str) -> str:
+    return f"dispatch_report_facts_of_{table}"
+
 
 REBUILD = """
 CREATE FUNCTION dispatch_rebuild_report_facts() RETURNS integer
@@ -193,16 +260,6 @@ BEGIN
     RETURN dispatch_refresh_report_facts(ARRAY(SELECT id FROM work_orders ORDER BY id));
 END $$
 """
-
-# (table, the column naming the work order, the events)
-WATCHED = (
-    ("work_orders", "id", ("INSERT", "UPDATE")),
-    ("status_history", "work_order_id", ("INSERT",)),
-    ("visits", "work_order_id", ("INSERT", "UPDATE", "DELETE")),
-    ("visit_technicians", "visit_id", ("INSERT", "UPDATE", "DELETE")),
-    ("invoices", "work_order_id", ("INSERT", "UPDATE", "DELETE")),
-    ("line_items", "work_order_id", ("INSERT", "UPDATE", "DELETE")),
-)
 
 
 def _trigger(table: str, event: str) -> str:
@@ -305,9 +362,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_posted_revenue_work_order_id", "posted_revenue", ["work_order_id"])
     op.execute(REFRESH)
-    op.execute(CHANGED)
     op.execute(REBUILD)
-    for table, column, events in WATCHED:
+    for table, events in TOUCHED.items():
+        op.execute(_changed(table))
         for event in events:
             tables = {
                 "INSERT": "NEW TABLE AS new_rows",
@@ -316,18 +373,17 @@ def upgrade() -> None:
             }[event]
             op.execute(
                 f"CREATE TRIGGER {_trigger(table, event)} AFTER {event} ON {table} "
-                f"REFERENCING {tables} FOR EACH STATEMENT "
-                f"EXECUTE FUNCTION dispatch_report_facts_changed('{column}')"
+                f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION {_function(table)}()"
             )
     op.execute("SELECT dispatch_rebuild_report_facts()")
 
 
 def downgrade() -> None:
-    for table, _, events in WATCHED:
+    for table, events in TOUCHED.items():
         for event in events:
             op.execute(f"DROP TRIGGER IF EXISTS {_trigger(table, event)} ON {table}")
+        op.execute(f"DROP FUNCTION IF EXISTS {_function(table)}()")
     op.execute("DROP FUNCTION IF EXISTS dispatch_rebuild_report_facts()")
-    op.execute("DROP FUNCTION IF EXISTS dispatch_report_facts_changed()")
     op.execute("DROP FUNCTION IF EXISTS dispatch_refresh_report_facts(bigint[])")
     op.drop_index("ix_posted_revenue_work_order_id", table_name="posted_revenue")
     op.drop_index("ix_posted_revenue_posted_at", table_name="posted_revenue")
