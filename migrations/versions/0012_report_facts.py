@@ -14,11 +14,14 @@
   period at the posting whose previous one is not in it).
 
 Both are written only by ``dispatch_refresh_report_facts(work_order_ids)`` (SECURITY
-DEFINER), which statement triggers on work orders, status steps, visits, crews,
-invoices and line items call with the work orders a statement touched, whoever wrote it (the app,
-psql, an integration). Nobody else may write them. History written with the triggers
-off (an import of old books) is brought up to date with
-``dispatch_rebuild_report_facts()``, the owner's.
+DEFINER). Statement triggers on work orders, status steps, visits, crews, invoices and
+line items call it with the work orders a statement changed in a way the facts depend
+on, whoever wrote it (the app, psql, an integration). Nobody else may write them.
+History written with the triggers off (an import of old books) is brought up to date
+with ``dispatch_rebuild_report_facts()``, the owner's.
+
+``ix_time_entries_started_at`` (0011) now carries the technician, the end and the work
+order, so a period's hours on the clock are read from the index alone.
 
 Revision ID: 0012
 Revises: 0011
