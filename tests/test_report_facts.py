@@ -64,8 +64,8 @@ def _complete(db: psycopg.Connection[dict[str, Any]], order: int, when: dt.datet
     )
 
 
-def _bill(db: psycopg.Connection[dict[str, Any]], order: int) -> int:
-    """A posted invoice of the work order's line items (the books' triggers sum it)."""
+def _draft(db: psycopg.Connection[dict[str, Any]], order: int) -> int:
+    """A draft invoice of the work order's line items (the books' triggers sum it)."""
     bill = _one(
         db,
         "INSERT INTO invoices (work_order_id, customer_id, tax_rate) "
@@ -78,8 +78,14 @@ def _bill(db: psycopg.Connection[dict[str, Any]], order: int) -> int:
         "WHERE work_order_id = %s",
         (bill, order),
     )
-    db.execute("UPDATE invoices SET status = 'posted' WHERE id = %s", (bill,))
     return int(bill)
+
+
+def _bill(db: psycopg.Connection[dict[str, Any]], order: int) -> int:
+    """A posted invoice of the work order's line items."""
+    bill = _draft(db, order)
+    db.execute("UPDATE invoices SET status = 'posted' WHERE id = %s", (bill,))
+    return bill
 
 
 def _charge(db: psycopg.Connection[dict[str, Any]], order: int, price: str) -> None:
@@ -238,17 +244,7 @@ def test_two_workstations_changing_one_job_at_once_both_reach_its_facts(db_url: 
     with _connect(db_url) as db:
         order = _orders(db)[0]
         _charge(db, order, "150.00")
-        bill = _one(
-            db,
-            "INSERT INTO invoices (work_order_id, customer_id, tax_rate) "
-            "SELECT id, customer_id, 0 FROM work_orders WHERE id = %s RETURNING id",
-            order,
-        )
-        db.execute(
-            "INSERT INTO invoice_lines (invoice_id, kind, description, quantity, unit_price) "
-            "VALUES (%s, 'labour', 'Repair', 1, 150)",
-            (bill,),
-        )
+        bill = _draft(db, order)
     completing = psycopg.connect(libpq_url(db_url))
     posting = psycopg.connect(libpq_url(db_url))
     failures: list[BaseException] = []
