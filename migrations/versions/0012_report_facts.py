@@ -49,9 +49,13 @@ LOCK_SPACE = 120012
 # More work orders than this in one statement lock the whole space, not each one.
 MANY = 1000
 
+# A plan made for the array's own length would be made again on every call (1.5 ms,
+# measured, against 0.4 ms for the whole call with one plan kept): one plan serves a
+# job's change and a rebuild of a million alike (index lookups per work order).
 REFRESH = f"""
 CREATE FUNCTION dispatch_refresh_report_facts(work_order_ids bigint[]) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = public, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     wanted bigint[];
     written integer;
