@@ -31,8 +31,6 @@ Sessions = async_sessionmaker[AsyncSession]
 # missed-calls table (services/reports) counts with the same words.
 MISSED = "l.source IN ('missed_call', 'voicemail') AND l.outcome <> 'spam'"
 CALLED_BACK = "l.attempts > 0 OR l.outcome IN ('booked', 'not_interested')"
-# The invoices that bill: posted, void ones and credit notes left out.
-BILLING = "i.status NOT IN ('draft', 'void') AND i.kind <> 'credit'"
 
 
 # The average value of the jobs with an invoice posted from :since to :until (the
