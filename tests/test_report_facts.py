@@ -236,10 +236,12 @@ def test_nobody_writes_the_facts_but_the_database(
 
 
 def test_two_workstations_changing_one_job_at_once_both_reach_its_facts(db_url: str) -> None:
-    """One completes the job while the other, a moment later, posts its bill; each
-    transaction saw the job before the other's change. The second waits for the first
-    and reads after it: the facts hold both changes (the lead from the one, the bill
-    from the other), not the last writer's stale view."""
+    """One completes the job while the other, a moment later, posts its bill; neither
+    sees the other's change. The completer's facts are worked out (``SET CONSTRAINTS
+    ALL IMMEDIATE`` runs at once what its commit would), then the poster commits: its
+    refresh waits for the completer to commit and reads after it. The facts hold both
+    changes (the lead from the one, the bill from the other), not the last writer's
+    stale view."""
     ids = small_company(db_url)
     with _connect(db_url) as db:
         order = _orders(db)[0]
@@ -252,6 +254,7 @@ def test_two_workstations_changing_one_job_at_once_both_reach_its_facts(db_url: 
         completing.execute(
             "UPDATE visits SET status = 'completed' WHERE work_order_id = %s", (order,)
         )
+        completing.execute("SET CONSTRAINTS ALL IMMEDIATE")
         posting_pid = posting.info.backend_pid
 
         def post() -> None:
@@ -264,7 +267,7 @@ def test_two_workstations_changing_one_job_at_once_both_reach_its_facts(db_url: 
         worker = threading.Thread(target=post)
         worker.start()
         with _connect(db_url) as watch:
-            # The poster is waiting on the completer's lock before either commits.
+            # The poster's commit waits on the completer's lock.
             waiting = False
             for _ in range(2000):
                 waiting = bool(
@@ -290,3 +293,27 @@ def test_two_workstations_changing_one_job_at_once_both_reach_its_facts(db_url: 
         assert (facts["billed"], facts["bills"]) == (D("150.00"), 1)
         (row,) = _revenue(db, order)
         assert row["lead_technician_id"] == ids["Ava Kowalski"]
+
+
+def test_a_transaction_s_changes_reach_the_facts_once_as_it_commits(db_url: str) -> None:
+    """Every statement notes the jobs it touched; the facts are worked out once, at
+    commit: not before (a rolled-back change never reaches them), and nothing is left
+    waiting after."""
+    ids = small_company(db_url)
+    with _connect(db_url) as db:
+        first, second, _ = _orders(db)
+    with psycopg.connect(libpq_url(db_url), row_factory=dict_row) as writer:
+        _complete(writer, first, MORNING)
+        _charge(writer, first, "80.00")
+        assert _outcome(writer, first)["ended_as"] is None  # noted, not yet worked out
+        writer.commit()
+        with _connect(db_url) as other:
+            done = _outcome(other, first)
+            assert (done["ended_as"], done["charged"]) == ("completed", D("80.00"))
+            assert done["lead_technician_id"] == ids["Ava Kowalski"]
+            assert _one(other, "SELECT count(*) FROM report_facts_pending") == 0
+            assert _one(other, "SELECT count(*) FROM report_facts_flush") == 0
+        _complete(writer, second, MORNING)
+        writer.rollback()
+    with _connect(db_url) as db:
+        assert _outcome(db, second)["ended_as"] is None

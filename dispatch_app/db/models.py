@@ -1405,6 +1405,25 @@ class PostedRevenue(Base):
     )
 
 
+class ReportFactsPending(Base):
+    """A work order a writing transaction touched, refreshed in the reports' facts when
+    it commits (then removed): empty outside such a transaction (migration 0012)."""
+
+    __tablename__ = "report_facts_pending"
+
+    transaction_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class ReportFactsFlush(Base):
+    """One row per writing transaction with facts to refresh: its deferred trigger
+    refreshes them at commit (migration 0012)."""
+
+    __tablename__ = "report_facts_flush"
+
+    transaction_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
 # Derived from the table registry (``domain/tables.py``), which the triggers follow.
 # Tables whose rows the screens show: each has the change-notification trigger.
 NOTIFYING_TABLES: tuple[str, ...] = tuple(entry.name for entry in TABLES)

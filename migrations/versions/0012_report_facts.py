@@ -15,8 +15,10 @@
 
 Both are written only by ``dispatch_refresh_report_facts(work_order_ids)`` (SECURITY
 DEFINER). Statement triggers on work orders, status steps, visits, crews, invoices and
-line items call it with the work orders a statement changed in a way the facts depend
-on, whoever wrote it (the app, psql, an integration). Nobody else may write them.
+line items note the work orders a statement changed in a way the facts depend on,
+whoever wrote it (the app, psql, an integration), in ``report_facts_pending``; a
+deferred constraint trigger refreshes them once, as the transaction commits. Nobody
+else may write any of these tables.
 History written with the triggers off (an import of old books) is brought up to date
 with ``dispatch_rebuild_report_facts()``, the owner's.
 
@@ -230,7 +232,8 @@ TOUCHED: dict[str, dict[str, str]] = {
 
 
 def _changed(table: str) -> str:
-    """The statement trigger function of ``table``: refreshes the work orders touched."""
+    """The statement trigger function of ``table``: notes the work orders touched, to be
+    refreshed once when the transaction commits."""
     events = TOUCHED[table]
     return f"""
 CREATE FUNCTION {_function(table)}() RETURNS trigger
@@ -247,6 +250,46 @@ BEGIN
         touched := ARRAY({events.get("DELETE", NOTHING)});
     END IF;
     IF cardinality(touched) > 0 THEN
+        PERFORM dispatch_report_facts_pending(touched);
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
+# A transaction's touched work orders wait in ``report_facts_pending`` and are refreshed
+# once, at its commit: one row in ``report_facts_flush`` per transaction wakes the
+# deferred constraint trigger that does it (a booking or the demo's hundreds of
+# statements make one refresh, not one each). Both tables are empty outside a
+# transaction that writes: their rows are deleted before it commits.
+PENDING = """
+CREATE FUNCTION dispatch_report_facts_pending(work_order_ids bigint[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    this_transaction bigint := txid_current();
+BEGIN
+    INSERT INTO report_facts_pending (transaction_id, work_order_id)
+    SELECT DISTINCT this_transaction, k FROM unnest(work_order_ids) AS k WHERE k IS NOT NULL
+    ON CONFLICT DO NOTHING;
+    INSERT INTO report_facts_flush (transaction_id) VALUES (this_transaction)
+    ON CONFLICT DO NOTHING;
+END $$
+"""
+
+FLUSH = """
+CREATE FUNCTION dispatch_flush_report_facts() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    this_transaction bigint := txid_current();
+    touched bigint[];
+BEGIN
+    DELETE FROM report_facts_flush WHERE transaction_id = this_transaction;
+    WITH taken AS (
+        DELETE FROM report_facts_pending WHERE transaction_id = this_transaction
+        RETURNING work_order_id
+    )
+    SELECT array_agg(work_order_id) INTO touched FROM taken;
+    IF touched IS NOT NULL THEN
         PERFORM dispatch_refresh_report_facts(touched);
     END IF;
     RETURN NULL;
@@ -368,8 +411,28 @@ def upgrade() -> None:
         ],
     )
     op.create_index("ix_posted_revenue_work_order_id", "posted_revenue", ["work_order_id"])
+    op.create_table(
+        "report_facts_pending",
+        sa.Column("transaction_id", sa.BigInteger(), nullable=False),
+        sa.Column("work_order_id", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "transaction_id", "work_order_id", name=op.f("pk_report_facts_pending")
+        ),
+    )
+    op.create_table(
+        "report_facts_flush",
+        sa.Column("transaction_id", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("transaction_id", name=op.f("pk_report_facts_flush")),
+    )
     op.execute(REFRESH)
     op.execute(REBUILD)
+    op.execute(PENDING)
+    op.execute(FLUSH)
+    op.execute(
+        "CREATE CONSTRAINT TRIGGER report_facts_flush_at_commit AFTER INSERT "
+        "ON report_facts_flush DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+        "EXECUTE FUNCTION dispatch_flush_report_facts()"
+    )
     for table, events in TOUCHED.items():
         op.execute(_changed(table))
         for event in events:
@@ -390,6 +453,11 @@ def downgrade() -> None:
         for event in events:
             op.execute(f"DROP TRIGGER IF EXISTS {_trigger(table, event)} ON {table}")
         op.execute(f"DROP FUNCTION IF EXISTS {_function(table)}()")
+    op.execute("DROP TRIGGER IF EXISTS report_facts_flush_at_commit ON report_facts_flush")
+    op.execute("DROP FUNCTION IF EXISTS dispatch_flush_report_facts()")
+    op.execute("DROP FUNCTION IF EXISTS dispatch_report_facts_pending(bigint[])")
+    op.drop_table("report_facts_flush")
+    op.drop_table("report_facts_pending")
     op.execute("DROP FUNCTION IF EXISTS dispatch_rebuild_report_facts()")
     op.execute("DROP FUNCTION IF EXISTS dispatch_refresh_report_facts(bigint[])")
     op.drop_index("ix_posted_revenue_work_order_id", table_name="posted_revenue")
